@@ -1,0 +1,43 @@
+# Hubport. `make run` and `make test` do all the set-up on a fresh machine that
+# has Python 3.11+ and make. State of the embedded default: $(HUBPORT_DATA_DIR) or var/.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test lint format migrate clean
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Hubport needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.run-installed
+
+migrate: $(VENV)/.run-installed
+	$(PY) manage.py migrate_all --verbosity 0
+
+run: migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@bash bin/run-embedded
+
+test: $(VENV)/.dev-installed
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,130 @@
+"""Fixtures shared by every app's tests.
+
+Tests touch the control database and the hub databases, so the common marker is
+``pytest.mark.django_db(databases="__all__")`` (see ``all_databases``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from hubs.storage import facility_storage
+
+all_databases = pytest.mark.django_db(databases="__all__")
+
+
+@pytest.fixture(autouse=True)
+def isolated_storages(tmp_path, settings) -> Iterator[None]:
+    """Every facility of every hub is a fresh folder under the test's tmp_path."""
+    settings.HUB_STORAGE_URLS = {
+        f"hub_{code}_{role}": f"file://{tmp_path / 'storage' / code / role}"
+        for code in settings.HUB_CODES
+        for role in settings.FACILITY_ROLES
+    }
+    facility_storage.cache_clear()
+    yield
+    facility_storage.cache_clear()
+
+
+@pytest.fixture
+def make_tenant(db) -> Callable[..., Any]:
+    """Create a provisioned tenant with its owner, through the real service."""
+    from portal.services import tenant_create
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        *, hub: str = "uk", name: str | None = None, email: str | None = None, password: str = "correct horse battery"
+    ):
+        n = next(counter)
+        result = tenant_create(
+            name=name or f"Tenant {hub} {n}",
+            hub_code=hub,
+            owner_email=email or f"owner{n}-{hub}@example.test",
+            owner_password=password,
+        )
+        result.user.raw_password = password
+        return result
+
+    return make
+
+
+@dataclass
+class WorkerHandle:
+    """A real Celery worker (threaded, in this process) and the tasks it finished."""
+
+    finished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        with self.condition:
+            if not self.condition.wait_for(lambda: task_id in self.finished, timeout=timeout):
+                raise TimeoutError(f"Task {task_id} did not finish within {timeout} s")
+            return self.finished[task_id]
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[WorkerHandle]:
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_failure, task_postrun
+
+    from portal.celery import all_queue_names, app
+
+    handle = WorkerHandle()
+
+    def on_postrun(sender=None, task_id=None, task=None, state=None, retval=None, **kwargs):  # type: ignore[no-untyped-def]
+        with handle.condition:
+            handle.finished[task_id] = {
+                "state": state,
+                "retval": retval,
+                "queue": (task.request.delivery_info or {}).get("routing_key"),
+            }
+            handle.condition.notify_all()
+
+    def on_failure(sender=None, task_id=None, exception=None, **kwargs):  # type: ignore[no-untyped-def]
+        with handle.condition:
+            handle.finished.setdefault(task_id, {})["exception"] = repr(exception)
+
+    task_postrun.connect(on_postrun, weak=False)
+    task_failure.connect(on_failure, weak=False)
+    with django_db_blocker.unblock():
+        with start_worker(
+            app,
+            queues=all_queue_names(),
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            shutdown_timeout=30,
+            loglevel="WARNING",
+        ):
+            yield handle
+    task_postrun.disconnect(on_postrun)
+    task_failure.disconnect(on_failure)
+
+
+@pytest.fixture
+def celery_worker(celery_worker_session, transactional_db) -> WorkerHandle:
+    """A real worker consuming every queue. Its threads use their own database
+    connections, so tests using it need committed data (transactional_db)."""
+    return celery_worker_session
+
+
+def hub_aliases() -> list[str]:
+    return [f"hub_{code}" for code in settings.HUB_CODES]
+
+
+def unprovision(tenant: Any) -> None:
+    """Undo a tenant's hub side, as a crash before the hub transaction committed would."""
+    from portal.models import Tenant
+    from snapshots.models import Change, Node, NodeVersion, TenantClock
+
+    for model in (Change, TenantClock, NodeVersion, Node):
+        model.objects.for_tenant(tenant).delete()
+    Tenant.objects.filter(pk=tenant.pk).update(provisioned_at=None)
+    tenant.refresh_from_db()

@@ -1,0 +1,62 @@
+"""The base of every data-plane model: tenant-scoped and routed to its hub."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+from django.db import models
+
+from hubs.routing import hub_database_alias
+
+if TYPE_CHECKING:
+    from portal.models import Tenant
+
+
+class TenantQuerySet(models.QuerySet):
+    """A queryset that already names its tenant and its hub database."""
+
+    _tenant_id: int | None = None
+
+    def _clone(self) -> Self:
+        clone = super()._clone()
+        clone._tenant_id = self._tenant_id
+        return clone
+
+    def create(self, **kwargs: Any) -> Any:
+        if self._tenant_id is not None:
+            kwargs.setdefault("tenant_id", self._tenant_id)
+            if kwargs["tenant_id"] != self._tenant_id:
+                raise ValueError("A row cannot be created for another tenant than its queryset's.")
+        return super().create(**kwargs)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._tenant_id is not None:
+            for obj in objs:
+                if obj.tenant_id is None:
+                    obj.tenant_id = self._tenant_id
+                elif obj.tenant_id != self._tenant_id:
+                    raise ValueError("A row cannot be created for another tenant than its queryset's.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    def for_tenant(self, tenant: Tenant) -> TenantQuerySet:
+        """Filter by tenant and route to its hub database, in one step."""
+        return self.for_tenant_id(tenant.pk, hub_code=tenant.hub_id)
+
+    def for_tenant_id(self, tenant_id: int, *, hub_code: str) -> TenantQuerySet:
+        queryset = self.get_queryset().using(hub_database_alias(hub_code)).filter(tenant_id=tenant_id)
+        queryset._tenant_id = tenant_id
+        return queryset
+
+
+class DataPlaneModel(models.Model):
+    """Rows of one tenant, in its hub's database. ``tenant_id`` names a control-
+    plane Tenant; there are no cross-database foreign keys."""
+
+    tenant_id = models.BigIntegerField(db_index=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True

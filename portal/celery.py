@@ -1,0 +1,60 @@
+"""The Celery app. Queues: ``control`` and one ``hub.<code>`` per hub.
+
+A task that works on a tenant's data takes ``tenant_id=`` (or ``hub_code=`` for
+hub-wide work) as a keyword argument and is routed to that hub's queue, so it
+runs on a worker inside the hub. Every other task goes to ``control``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.embedded")
+
+app = Celery("hubport")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@lru_cache(maxsize=65_536)
+def _hub_of_tenant(tenant_id: int) -> str:
+    # Safe to cache without expiry: a tenant's hub never changes.
+    from portal.models import Tenant
+
+    return Tenant.objects.values_list("hub_id", flat=True).get(pk=tenant_id)
+
+
+def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str]:
+    from hubs.routing import hub_queue
+
+    kwargs = kwargs or {}
+    if kwargs.get("hub_code"):
+        return {"queue": hub_queue(kwargs["hub_code"])}
+    if kwargs.get("tenant_id") is not None:
+        from portal.models import Tenant
+
+        try:
+            return {"queue": hub_queue(_hub_of_tenant(int(kwargs["tenant_id"])))}
+        except Tenant.DoesNotExist:
+            pass  # a deleted tenant: the task finds nothing to do, wherever it runs
+    return {"queue": "control"}
+
+
+def all_queue_names() -> list[str]:
+    from django.conf import settings
+
+    return ["control", *[f"hub.{code}" for code in settings.HUB_CODES]]
+
+
+@app.on_after_configure.connect
+def _declare_queues(sender: Celery, **kwargs: Any) -> None:
+    sender.conf.task_queues = [Queue(name, routing_key=name) for name in all_queue_names()]
+
+
+app.conf.task_routes = (route_task,)
+app.conf.task_default_queue = "control"
+app.autodiscover_tasks()

@@ -1,0 +1,19 @@
+"""Reads of the customer side."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from portal.models import Membership, Tenant, User
+
+
+def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("tenant", "tenant__hub").order_by("tenant__name")
+
+
+def membership_for(*, user: User, tenant_id: int) -> Membership | None:
+    return memberships_for_user(user=user).filter(tenant_id=tenant_id).first()
+
+
+def tenant_get(*, tenant_id: int) -> Tenant | None:
+    return Tenant.objects.select_related("hub").filter(pk=tenant_id).first()

@@ -1,0 +1,238 @@
+"""Settings shared by every environment.
+
+Everything is read from the environment (django-environ). With no environment
+at all this is the *embedded default*: SQLite files and storage folders under
+one data directory (``var/`` or ``$HUBPORT_DATA_DIR``) and a Celery broker that
+needs no server. ``portal.settings.production`` refuses to start without its
+secrets; nothing here has a production secret as a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+# SECTION: paths and environment
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+
+DATA_DIR = Path(env.str("HUBPORT_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# SECTION: hubs
+# The seven hub codes are fixed: database aliases (hub_<code>), Celery queues
+# (hub.<code>) and storage aliases (hub_<code>_<facility>) are built from them.
+# The Hub rows themselves are seeded by a data migration in the hubs app.
+HUB_CODES: tuple[str, ...] = ("uk", "de", "us", "ae", "hk", "au", "nz")
+FACILITY_ROLES: tuple[str, ...] = ("primary", "alternate")
+
+# SECTION: core
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="embedded-default-insecure-key-not-for-production")
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "portal.apps.HubportAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "hubs",
+    "portal",
+    "snapshots",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.middleware.TenantMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.tenant_context",
+            ],
+        },
+    },
+]
+
+# SECTION: databases
+# `default` is the control plane. Each hub has its own data-plane database,
+# alias hub_<code>. The router (hubs.routing) keeps each app on its plane.
+
+
+def _sqlite(name: str) -> str:
+    return f"sqlite:///{DATA_DIR / name}"
+
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=_sqlite("control.sqlite3"))}
+for _code in HUB_CODES:
+    DATABASES[f"hub_{_code}"] = env.db_url(f"HUB_{_code.upper()}_DATABASE_URL", default=_sqlite(f"hub_{_code}.sqlite3"))
+
+for _alias, _db in DATABASES.items():
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web server, the worker and beat read while one writes;
+        # a 20 s busy timeout rides out the other processes' short write locks.
+        _db.setdefault("OPTIONS", {}).update(
+            {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
+        # In tests each SQLite database is its own in-memory database.
+        _db.setdefault("TEST", {})
+    else:
+        _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+        _db.setdefault("CONN_HEALTH_CHECKS", True)
+
+DATABASE_ROUTERS = ["hubs.routing.PlaneRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# SECTION: storages
+# One storage per hub facility, alias hub_<code>_<role>. A facility is a folder
+# under DATA_DIR/storage/<code>/<role>/ in the embedded default, or any URL
+# that hubs.storage understands (file:///path, s3://bucket?...).
+
+STORAGES: dict[str, dict] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+HUB_STORAGE_URLS: dict[str, str] = {}
+for _code in HUB_CODES:
+    for _role in FACILITY_ROLES:
+        HUB_STORAGE_URLS[f"hub_{_code}_{_role}"] = env.str(
+            f"HUB_{_code.upper()}_{_role.upper()}_STORAGE_URL",
+            default=f"file://{DATA_DIR / 'storage' / _code / _role}",
+        )
+
+MEDIA_ROOT = DATA_DIR / "media"
+
+# SECTION: static files
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+
+# SECTION: authentication
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTH_USER_MODEL = "portal.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+OTP_TOTP_ISSUER = "Hubport"
+
+# SECTION: internationalisation
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# SECTION: email
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hubport <noreply@hubport.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+
+# SECTION: Celery
+# Queues: `control` for notifications, probe scheduling and roll-ups, and one
+# `hub.<code>` per hub for that hub's data-plane work (portal.celery routes).
+# The embedded default uses kombu's filesystem transport: no server, and still
+# a real worker and beat in their own processes.
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = DATA_DIR / "broker"
+    (_broker_dir / "out").mkdir(parents=True, exist_ok=True)
+    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = 15 * 60
+CELERY_TASK_TIME_LIMIT = 16 * 60
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# SECTION: REST API
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hubport API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# SECTION: logging
+# Log lines carry ids, never file names or content (residency rule).
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

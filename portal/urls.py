@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("portal.urls_accounts")),
+    path("admin/", admin.site.urls),
+]

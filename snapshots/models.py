@@ -1,0 +1,133 @@
+"""The versioned store. Data plane: these rows live only in the hub databases
+and are reached through ``Model.objects.for_tenant(tenant)``.
+
+History is built into the store: a NodeVersion row is valid on the tenant's
+change sequence over ``[valid_from, valid_to)``; the live tree is the rows with
+``valid_to IS NULL``. A change closes the current row and opens a new one.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from hubs.dataplane import DataPlaneModel
+
+
+class TenantClock(DataPlaneModel):
+    """The tenant's change sequence, and its space in the hub: one row per
+    tenant, made when the tenant is provisioned. ``seq`` is bumped in the same
+    transaction as every change. The counters are the live tree's totals,
+    kept exact by the services in the same transactions."""
+
+    seq = models.BigIntegerField(default=0)
+    root = models.OneToOneField("Node", on_delete=models.PROTECT, related_name="+", null=True)
+    provisioned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant_id"], name="clock_one_per_tenant")]
+
+
+class Change(DataPlaneModel):
+    """One step of the tenant clock, with its wall time: maps "as of 10:42
+    yesterday" to a sequence number, and is the customer-visible activity log."""
+
+    class Action(models.TextChoices):
+        PROVISION = "provision", "Account created"
+        CREATE = "create", "Uploaded"
+        REPLACE = "replace", "Replaced"
+        MKDIR = "mkdir", "Created folder"
+        RENAME = "rename", "Renamed"
+        MOVE = "move", "Moved"
+        DELETE = "delete", "Deleted"
+        RESTORE = "restore", "Restored"
+        PURGE = "purge", "Purged from history"
+
+    seq = models.BigIntegerField()
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor_user_id = models.BigIntegerField(null=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    by_support = models.BooleanField(default=False)
+    node_id = models.BigIntegerField(null=True)
+    path = models.TextField(blank=True)
+    previous_path = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "seq"], name="change_unique_seq")]
+        indexes = [models.Index(fields=["tenant_id", "at"], name="change_tenant_at")]
+
+
+class Blob(DataPlaneModel):
+    """Immutable content, keyed by SHA-256 within one tenant (never across
+    tenants). Its bytes are in both facilities of the hub before this row commits."""
+
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    needs_replication = models.BooleanField(
+        default=False, help_text="The alternate facility was down at upload; the repair job copies it."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "sha256"], name="blob_unique_per_tenant")]
+
+    @property
+    def storage_key(self) -> str:
+        return blob_storage_key(self.tenant_id, self.sha256)
+
+
+def blob_storage_key(tenant_id: int, sha256: str) -> str:
+    return f"t{tenant_id}/blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class Node(DataPlaneModel):
+    """A file or folder with a stable id; its names, places and contents over
+    time are its versions. The subtree counters describe the live subtree below
+    a folder and make folder sizes, quota and snapshot counts O(1) reads."""
+
+    class Kind(models.TextChoices):
+        FILE = "file", "File"
+        FOLDER = "folder", "Folder"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    created_at = models.DateTimeField()
+    subtree_files = models.BigIntegerField(default=0)
+    subtree_bytes = models.BigIntegerField(default=0)
+
+
+class NodeVersion(DataPlaneModel):
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="versions")
+    parent = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="child_versions", null=True)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=6, choices=Node.Kind.choices)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, null=True, related_name="versions")
+    size = models.BigIntegerField(default=0)
+    valid_from = models.BigIntegerField()
+    valid_to = models.BigIntegerField(null=True)
+    changed_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True)
+    author_user_id = models.BigIntegerField(null=True)
+    author_label = models.CharField(max_length=254, blank=True)
+    closed_by_user_id = models.BigIntegerField(null=True)
+    closed_by_label = models.CharField(max_length=254, blank=True)
+    closed_by_action = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "parent", "name"],
+                condition=Q(valid_to__isnull=True),
+                name="version_unique_live_name",
+            ),
+            models.UniqueConstraint(
+                fields=["node"], condition=Q(valid_to__isnull=True), name="version_one_live_per_node"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["parent", "valid_from"], name="version_parent_from"),
+            models.Index(fields=["node", "valid_from"], name="version_node_from"),
+            models.Index(fields=["tenant_id", "closed_at"], name="version_tenant_closed"),
+        ]
