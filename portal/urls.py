@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal.views import accounts as views
 
 urlpatterns = [
     path("", views.home, name="home"),

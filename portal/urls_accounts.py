@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal.views import accounts as views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
