@@ -1,0 +1,115 @@
+"""Production settings: clean under Django's deploy checks when fully configured,
+and refusing to start, naming the variable, when something is missing.
+
+Each case runs ``manage.py`` in a subprocess, because settings are read once per
+process. ``check`` opens no database connection, so the PostgreSQL and Redis URLs
+point at a closed port on purpose: the test needs no server.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def production_env(tmp_path) -> dict[str, str]:
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "HUB_", "DATABASE_", "CELERY_", "EMAIL_"))
+    }
+    env = {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+        "HUBPORT_DATA_DIR": str(tmp_path / "data"),
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "portal.example.com",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
+        "DATABASE_URL": "postgres://hubport:pw@127.0.0.1:9/hubport_control",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
+        "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+        "DEFAULT_FROM_EMAIL": "Hubport <noreply@portal.example.com>",
+        "LOG_LEVEL": "WARNING",
+    }
+    for code in settings.HUB_CODES:
+        env[f"HUB_{code.upper()}_DATABASE_URL"] = f"postgres://hubport:pw@127.0.0.1:9/hubport_{code}"
+        env[f"HUB_{code.upper()}_PRIMARY_STORAGE_URL"] = f"s3://hubport-{code}-primary?region_name=eu-west-2"
+        env[f"HUB_{code.upper()}_ALTERNATE_STORAGE_URL"] = f"file://{tmp_path / 'storage' / code / 'alternate'}"
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_reports_nothing_with_every_production_variable_set(production_env):
+    result = _manage(production_env, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stderr and "?: (" not in result.stderr, result.stderr
+
+
+def test_production_settings_use_the_environment(production_env):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.DATABASES['hub_au']['ENGINE'], s.DATABASES['hub_au']['NAME'], "
+        "s.HUB_STORAGE_URLS['hub_au_primary'], s.CELERY_BROKER_URL, s.EMAIL_HOST)"
+    )
+    result = _manage(production_env, "shell", "--no-imports", "-c", code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "False",
+        "django.db.backends.postgresql",
+        "hubport_au",
+        "s3://hubport-au-primary?region_name=eu-west-2",
+        "redis://127.0.0.1:9/0",
+        "smtp.example.com",
+    ]
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["DJANGO_SECRET_KEY", "DATABASE_URL", "HUB_NZ_DATABASE_URL", "HUB_DE_ALTERNATE_STORAGE_URL", "CELERY_BROKER_URL"],
+)
+def test_a_missing_variable_stops_start_up_and_is_named(production_env, variable):
+    del production_env[variable]
+
+    result = _manage(production_env, "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.splitlines()[-1]
+
+
+def test_a_short_secret_key_stops_start_up(production_env):
+    production_env["DJANGO_SECRET_KEY"] = "too-short"
+
+    result = _manage(production_env, "check")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be at least 50" in result.stderr
+
+
+def test_a_broker_without_a_server_is_refused_in_production(production_env):
+    production_env["CELERY_BROKER_URL"] = "filesystem://"
+
+    result = _manage(production_env, "check")
+
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL uses filesystem://" in result.stderr
