@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.TenantMiddleware",
+    "portal.middleware_two_factor.TwoFactorEnforcementMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

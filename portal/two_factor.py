@@ -1,0 +1,313 @@
+"""Two-factor devices: enrolment, backup codes, verification, and the tenant policy.
+
+Devices are django-otp's: one TOTPDevice (an authenticator app) and one
+StaticDevice (the backup codes) per person. They live on the control plane, so
+every write here runs in one transaction on ``default``.
+"""
+
+from __future__ import annotations
+
+import re
+from base64 import b32encode
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import segno
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_otp import devices_for_user, user_has_device
+from django_otp.models import Device, VerifyNotAllowed
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.models import Membership, Tenant, User
+from portal.services import audit_record
+
+BACKUP_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "Authenticator app"
+BACKUP_DEVICE_NAME = "Backup codes"
+TOTP_CODE_PATTERN = re.compile(r"^\d{6}$")
+# StaticToken.random_token() is 5 random bytes in base32: 8 characters a-z, 2-7.
+BACKUP_CODE_PATTERN = re.compile(r"^[a-z2-7]{8}$")
+# Unconfirmed enrolments older than this are replaced by a fresh secret, so a
+# secret left on an abandoned screen (or a shoulder-surfed one) stops mattering.
+ENROLMENT_MAX_AGE_SECONDS = 60 * 60
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    device: TOTPDevice
+    secret_base32: str
+    config_url: str
+
+    @property
+    def secret_grouped(self) -> str:
+        """The secret in groups of four, easier to type into an app by hand."""
+        return " ".join(self.secret_base32[i : i + 4] for i in range(0, len(self.secret_base32), 4))
+
+    def qr_svg(self) -> str:
+        """The otpauth:// URL as an inline SVG QR code, drawn on the server."""
+        return segno.make(self.config_url, error="m").svg_inline(
+            scale=5,
+            border=2,
+            dark="#111827",
+            light="#ffffff",
+            omitsize=True,
+            title="QR code for your authenticator app",
+            svgclass="qr-code",
+        )
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    device: TOTPDevice
+    backup_codes: list[str] = field(default_factory=list)
+
+
+def normalise_code(raw: str) -> str:
+    """Codes are typed with spaces or dashes ("123 456", "abcd-efgh"); compare without them."""
+    return re.sub(r"[\s-]+", "", raw or "").lower()
+
+
+def format_backup_code(token: str) -> str:
+    return f"{token[:4]}-{token[4:]}"
+
+
+def _throttle_message(device: Device) -> str | None:
+    allowed, details = device.verify_is_allowed()
+    if allowed:
+        return None
+    if details and details.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        locked_until: datetime | None = details.get("locked_until")
+        if locked_until is not None:
+            seconds = max(1, int((locked_until - timezone.now()).total_seconds()) + 1)
+            return f"Too many wrong codes. Wait {seconds} seconds, then try again."
+    return "Too many wrong codes. Wait a moment, then try again."
+
+
+# SECTION: reads
+
+
+def user_has_two_factor(*, user: User) -> bool:
+    """True when the person has a confirmed authenticator app (backup codes alone do not count)."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+def user_has_any_device(*, user: User) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def confirmed_totp_device(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("-id").first()
+
+
+def backup_codes_remaining(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def tenants_requiring_two_factor(*, user: User) -> list[Tenant]:
+    return list(
+        Tenant.objects.filter(memberships__user=user, require_two_factor=True).order_by("name").distinct()
+    )
+
+
+def members_two_factor_status(*, tenant: Tenant) -> list[tuple[Membership, bool]]:
+    """Each member of the tenant and whether they have a confirmed authenticator app."""
+    memberships = list(Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email"))
+    enrolled = set(
+        TOTPDevice.objects.filter(user__in=[m.user_id for m in memberships], confirmed=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    return [(membership, membership.user_id in enrolled) for membership in memberships]
+
+
+# SECTION: enrolment
+
+
+def totp_enrolment_start(*, user: User) -> TotpEnrolment:
+    """The person's pending (unconfirmed) authenticator, made if there is none.
+
+    Reloading the page shows the same secret until it is confirmed or grows stale,
+    so a person who scanned the code and then refreshed is not left with a dead
+    entry in their app.
+    """
+    with transaction.atomic(using="default"):
+        pending = TOTPDevice.objects.devices_for_user(user, confirmed=False).select_for_update().order_by("-id")
+        stale_before = timezone.now().timestamp() - ENROLMENT_MAX_AGE_SECONDS
+        device = None
+        for candidate in pending:
+            created = candidate.created_at.timestamp() if candidate.created_at else 0
+            if device is None and created >= stale_before:
+                device = candidate
+            else:
+                candidate.delete()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return TotpEnrolment(
+        device=device,
+        secret_base32=b32encode(device.bin_key).decode("ascii").rstrip("="),
+        config_url=device.config_url,
+    )
+
+
+def totp_enrolment_confirm(*, user: User, device_id: int, code: str) -> EnrolmentResult:
+    """Confirm a pending authenticator with a code from it.
+
+    A confirmed authenticator replaces any earlier one. The first time a person
+    enrols, ten backup codes are made and returned (shown once); a person who
+    replaces their app keeps the backup codes they already hold.
+    """
+    token = normalise_code(code)
+    with transaction.atomic(using="default"):
+        device = (
+            TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
+        )
+        if device is None:
+            raise ValidationError(
+                {"code": ["This set-up has expired or was already finished. Start again."]}, code="expired"
+            )
+        if not TOTP_CODE_PATTERN.match(token):
+            raise ValidationError({"code": ["Enter the 6-digit code your app shows."]}, code="format")
+        throttled = _throttle_message(device)
+        if throttled:
+            raise ValidationError({"code": [throttled]}, code="throttled")
+        if not device.verify_token(token):
+            raise ValidationError(
+                {"code": ["That code is not right. Check the time on your phone and enter the current code."]},
+                code="invalid",
+            )
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        backup_codes: list[str] = []
+        if not StaticToken.objects.filter(device__user=user, device__confirmed=True).exists():
+            backup_codes = _backup_codes_replace(user=user)
+    return EnrolmentResult(device=device, backup_codes=backup_codes)
+
+
+def _backup_codes_replace(*, user: User) -> list[str]:
+    device = StaticDevice.objects.filter(user=user).order_by("id").first()
+    if device is None:
+        device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    elif not device.confirmed:
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.token_set.all().delete()
+    codes: set[str] = set()
+    while len(codes) < BACKUP_CODE_COUNT:
+        codes.add(StaticToken.random_token())
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=token) for token in sorted(codes)])
+    return [format_backup_code(token) for token in sorted(codes)]
+
+
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    """Ten new backup codes; every earlier one stops working."""
+    with transaction.atomic(using="default"):
+        if not TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+            raise ValidationError("Set up an authenticator app before making backup codes.", code="no_device")
+        return _backup_codes_replace(user=user)
+
+
+def totp_device_remove(*, user: User, device_id: int) -> None:
+    """Remove the person's authenticator app and, with it, their backup codes.
+
+    Refused while a workspace they belong to requires two-factor: they may
+    replace the app (enrol a new one) but not go without.
+    """
+    with transaction.atomic(using="default"):
+        device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user).first()
+        if device is None:
+            raise ValidationError("This device no longer exists.", code="missing")
+        requiring = tenants_requiring_two_factor(user=user)
+        if requiring and device.confirmed:
+            names = ", ".join(tenant.name for tenant in requiring)
+            raise ValidationError(
+                f"{names} requires two-factor authentication for every member. "
+                "Set up a new authenticator app instead; it replaces this one.",
+                code="required",
+            )
+        device.delete()
+        if not TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+            StaticDevice.objects.filter(user=user).delete()
+
+
+# SECTION: verification
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    device: Device | None
+    error: str = ""
+
+
+def code_verify(*, user: User, code: str) -> CodeCheck:
+    """Check a code typed at sign-in against the person's devices.
+
+    Six digits are checked against the authenticator app, anything else against
+    the backup codes, so a mistyped app code does not also count as a failed
+    backup-code attempt. django-otp does the refusing: a TOTP code at or before
+    the device's last used time step is refused (no replay), a backup code is
+    deleted when used, and repeated failures are throttled.
+    """
+    token = normalise_code(code)
+    if TOTP_CODE_PATTERN.match(token):
+        devices: list[Device] = list(TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("id"))
+    elif BACKUP_CODE_PATTERN.match(token):
+        devices = list(StaticDevice.objects.devices_for_user(user, confirmed=True).order_by("id"))
+    else:
+        return CodeCheck(device=None, error="Enter the 6-digit code from your app, or one of your backup codes.")
+    if not devices:
+        return CodeCheck(device=None, error="That code is not right.")
+    with transaction.atomic(using="default"):
+        for device in devices:
+            locked = type(device).objects.select_for_update().get(pk=device.pk)
+            throttled = _throttle_message(locked)
+            if throttled:
+                return CodeCheck(device=None, error=throttled)
+            if locked.verify_token(token):
+                return CodeCheck(device=locked)
+    return CodeCheck(device=None, error="That code is not right, or it has already been used.")
+
+
+def user_devices(*, user: User) -> list[Device]:
+    return list(devices_for_user(user, confirmed=True))
+
+
+# SECTION: the tenant's policy
+
+
+def tenant_require_two_factor_set(*, tenant: Tenant, acting_user: User, required: bool) -> Tenant:
+    """Require (or stop requiring) two-factor for every member of the tenant.
+
+    Only an owner may change it, and an owner turning it on must have two-factor
+    themselves first, so they cannot lock themselves out of their own setting.
+    """
+    with transaction.atomic(using="default"):
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        is_owner = Membership.objects.filter(
+            tenant=locked, user=acting_user, role=Membership.Role.OWNER
+        ).exists()
+        if not is_owner:
+            raise PermissionDenied("Only an owner can change the workspace's two-factor policy.")
+        if required and not user_has_two_factor(user=acting_user):
+            raise ValidationError(
+                "Set up two-factor authentication for your own account before requiring it of everyone.",
+                code="owner_without_device",
+            )
+        if locked.require_two_factor != required:
+            before = {"require_two_factor": locked.require_two_factor}
+            locked.require_two_factor = required
+            locked.save(update_fields=["require_two_factor"])
+            audit_record(
+                actor=acting_user,
+                action="tenant.require_two_factor",
+                target=locked,
+                tenant=locked,
+                before=before,
+                after={"require_two_factor": required},
+            )
+    tenant.require_two_factor = required
+    return locked
