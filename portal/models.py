@@ -40,6 +40,12 @@ class Tenant(models.Model):
     provisioned_at = models.DateTimeField(
         null=True, blank=True, help_text="When the tenant's space in its hub database was made."
     )
+    quota_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="Live bytes allowed; empty means the default (HUBPORT_DEFAULT_QUOTA_BYTES)."
+    )
+    max_file_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="Largest single file; empty means the default (HUBPORT_MAX_FILE_BYTES)."
+    )
 
     objects = TenantQuerySet.as_manager()
 
@@ -65,6 +71,15 @@ class Tenant(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._loaded_hub_id = instance.__dict__.get("hub_id")
         return instance
+
+
+    @property
+    def effective_quota_bytes(self) -> int:
+        return self.quota_bytes if self.quota_bytes is not None else settings.HUBPORT_DEFAULT_QUOTA_BYTES
+
+    @property
+    def effective_max_file_bytes(self) -> int:
+        return self.max_file_bytes if self.max_file_bytes is not None else settings.HUBPORT_MAX_FILE_BYTES
 
 
 class Membership(models.Model):
@@ -115,3 +130,25 @@ class StaffAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.target_type} {self.target_id}"
+
+
+class ApiToken(models.Model):
+    """A personal access token: acts for one user in one tenant. Only a SHA-256
+    of the secret is stored (the secret has 256 bits of entropy, so a fast hash
+    is enough); the full token is shown once, at creation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True, help_text="Shown to tell tokens apart; not secret.")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -29,8 +29,10 @@ class TenantClock(DataPlaneModel):
 
 
 class Change(DataPlaneModel):
-    """One step of the tenant clock, with its wall time: maps "as of 10:42
-    yesterday" to a sequence number, and is the customer-visible activity log."""
+    """What happened at one step of the tenant clock, with its wall time: maps
+    "as of 10:42 yesterday" to a sequence number, and is the customer-visible
+    activity log. A step that does several things (an upload that made its
+    folders, a restore) has several rows with the same ``seq``."""
 
     class Action(models.TextChoices):
         PROVISION = "provision", "Account created"
@@ -55,8 +57,10 @@ class Change(DataPlaneModel):
 
     class Meta:
         ordering = ["-seq"]
-        constraints = [models.UniqueConstraint(fields=["tenant_id", "seq"], name="change_unique_seq")]
-        indexes = [models.Index(fields=["tenant_id", "at"], name="change_tenant_at")]
+        indexes = [
+            models.Index(fields=["tenant_id", "seq"], name="change_tenant_seq"),
+            models.Index(fields=["tenant_id", "at"], name="change_tenant_at"),
+        ]
 
 
 class Blob(DataPlaneModel):
@@ -114,6 +118,9 @@ class NodeVersion(DataPlaneModel):
     closed_by_user_id = models.BigIntegerField(null=True)
     closed_by_label = models.CharField(max_length=254, blank=True)
     closed_by_action = models.CharField(max_length=16, blank=True)
+    in_trash = models.BooleanField(
+        default=False, help_text="This row ended its node's life by a delete, and the node is not back yet."
+    )
 
     class Meta:
         constraints = [
@@ -130,4 +137,5 @@ class NodeVersion(DataPlaneModel):
             models.Index(fields=["parent", "valid_from"], name="version_parent_from"),
             models.Index(fields=["node", "valid_from"], name="version_node_from"),
             models.Index(fields=["tenant_id", "closed_at"], name="version_tenant_closed"),
+            models.Index(fields=["tenant_id", "-closed_at", "-id"], condition=Q(in_trash=True), name="version_trash"),
         ]

@@ -139,6 +139,12 @@ for _code in HUB_CODES:
 
 MEDIA_ROOT = DATA_DIR / "media"
 
+# SECTION: the versioned store
+
+HUBPORT_MAX_FILE_BYTES = env.int("HUBPORT_MAX_FILE_BYTES", default=20 * 1024**3)
+HUBPORT_DEFAULT_QUOTA_BYTES = env.int("HUBPORT_DEFAULT_QUOTA_BYTES", default=1024**4)
+SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=28)
+
 # SECTION: static files
 
 STATIC_URL = "/static/"

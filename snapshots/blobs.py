@@ -1,0 +1,190 @@
+"""Blob bytes: spooling an upload while hashing it, and writing it to both
+facilities of the tenant's hub before the row that references it commits.
+
+Bytes only ever go to the storages of the tenant's own hub (hubs.storage builds
+them from the hub code, never from input). Keys and log lines carry ids and
+hashes, never file names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage
+from django.utils import timezone
+
+from hubs.models import Facility, Hub
+from hubs.storage import facility_storage
+from snapshots.errors import FacilityUnavailable, FileTooLarge, IncompleteUpload, NotFound
+from snapshots.models import Blob, blob_storage_key
+
+if TYPE_CHECKING:
+    from portal.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+# 1 MiB chunks: large enough that the per-chunk Python overhead is under 1% of
+# hashing and writing time, small enough that memory stays flat.
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass
+class SpooledUpload:
+    """An upload on local disk, hashed, not yet stored anywhere durable."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+def spool_directory() -> Path:
+    directory = Path(settings.DATA_DIR) / "tmp" / "uploads"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@contextmanager
+def spooled_upload(*, stream: IO[bytes], content_length: int | None, max_bytes: int) -> Iterator[SpooledUpload]:
+    """Stream a request body to a temporary file while hashing it.
+
+    The body is never held whole in memory. A body longer than ``max_bytes`` is
+    refused as soon as it crosses the limit; a body shorter than the announced
+    ``content_length`` (a client that went away) is refused as incomplete. The
+    temporary file is removed when the block ends, whatever happens.
+    """
+    if content_length is not None and content_length > max_bytes:
+        raise FileTooLarge(f"The file is {content_length:,} bytes; the limit is {max_bytes:,} bytes.")
+    digest = hashlib.sha256()
+    size = 0
+    handle, name = tempfile.mkstemp(prefix="upload-", dir=spool_directory())
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as spool:
+            while True:
+                want = CHUNK_BYTES if content_length is None else min(CHUNK_BYTES, content_length - size)
+                if want <= 0:
+                    break
+                chunk = stream.read(want)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FileTooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
+                digest.update(chunk)
+                spool.write(chunk)
+        if content_length is not None and size < content_length:
+            raise IncompleteUpload(
+                f"The upload ended after {size:,} of {content_length:,} bytes. Nothing was stored; try again."
+            )
+        yield SpooledUpload(path=path, sha256=digest.hexdigest(), size=size)
+    finally:
+        with suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _facilities(hub_code: str) -> tuple[Facility, Facility]:
+    """(serving, other) facility of a hub: writes must reach the serving one."""
+    hub = Hub.objects.get(pk=hub_code)
+    by_role = {facility.role: facility for facility in Facility.objects.filter(hub_id=hub_code)}
+    serving_role = hub.serving_facility
+    other_role = "alternate" if serving_role == "primary" else "primary"
+    return by_role[serving_role], by_role[other_role]
+
+
+def _put(storage: Storage, key: str, source: Path, size: int) -> None:
+    """Put bytes at ``key``: first a temporary object, then the final key, so a
+    reader never sees a half-written blob. Content-addressed: an existing object
+    of the right size is already the right bytes."""
+    if isinstance(storage, FileSystemStorage):
+        final = Path(storage.path(key))
+        if final.exists() and final.stat().st_size == size:
+            return
+        temporary = Path(storage.path(f"tmp/{uuid.uuid4().hex}"))
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(source, temporary)
+            with open(temporary, "rb+") as written:
+                os.fsync(written.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, final)
+        finally:
+            with suppress(FileNotFoundError):
+                temporary.unlink()
+        return
+    # Object stores (S3): a PUT, or a multipart upload, becomes visible at its
+    # final key only once complete, which is the temporary-object step itself.
+    if storage.exists(key) and storage.size(key) == size:
+        return
+    with open(source, "rb") as handle:
+        storage.save(key, File(handle))
+
+
+def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload) -> bool:
+    """Write the spooled bytes to both facilities of the tenant's hub.
+
+    Returns whether the copy in the other facility is missing (it must be
+    re-replicated). Raises FacilityUnavailable, having stored nothing visible,
+    when the serving facility cannot take the bytes.
+    """
+    serving, other = _facilities(tenant.hub_id)
+    key = blob_storage_key(tenant.pk, spooled.sha256)
+    if not serving.is_available:
+        raise FacilityUnavailable("Storage in your hub is temporarily unavailable. Nothing was stored; try again soon.")
+    try:
+        _put(facility_storage(tenant.hub_id, serving.role), key, spooled.path, spooled.size)
+    except OSError as exc:
+        logger.error("Blob write to facility %s failed for tenant %s: %s", serving.pk, tenant.pk, type(exc).__name__)
+        raise FacilityUnavailable(
+            "Storage in your hub is temporarily unavailable. Nothing was stored; try again soon."
+        ) from exc
+    if not other.is_available:
+        logger.warning("Facility %s is unavailable; blob of tenant %s needs re-replication", other.pk, tenant.pk)
+        return True
+    try:
+        _put(facility_storage(tenant.hub_id, other.role), key, spooled.path, spooled.size)
+    except OSError as exc:
+        logger.warning(
+            "Blob write to facility %s failed for tenant %s (%s); needs re-replication",
+            other.pk,
+            tenant.pk,
+            type(exc).__name__,
+        )
+        return True
+    return False
+
+
+def blob_get_or_create(*, tenant: Tenant, spooled: SpooledUpload, needs_replication: bool) -> Blob:
+    """The blob row for stored bytes; call inside the change's transaction."""
+    blob, created = Blob.objects.for_tenant(tenant).get_or_create(
+        sha256=spooled.sha256,
+        defaults={"size": spooled.size, "created_at": timezone.now(), "needs_replication": needs_replication},
+    )
+    if not created and needs_replication and not blob.needs_replication:
+        blob.needs_replication = True
+        blob.save(update_fields=["needs_replication"])
+    return blob
+
+
+def blob_open(*, tenant: Tenant, blob: Blob) -> IO[bytes]:
+    """Open a blob's bytes from the serving facility, else from the other one."""
+    serving, other = _facilities(tenant.hub_id)
+    key = blob_storage_key(tenant.pk, blob.sha256)
+    for facility in (serving, other):
+        storage = facility_storage(tenant.hub_id, facility.role)
+        try:
+            return storage.open(key, "rb")
+        except (FileNotFoundError, OSError):
+            logger.warning("Blob %s of tenant %s missing in facility %s", blob.pk, tenant.pk, facility.pk)
+    raise NotFound("The content of this file is not available in any facility of your hub.")

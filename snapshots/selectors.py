@@ -1,0 +1,316 @@
+"""Reads of the versioned store.
+
+One function reads the tree as of any clock value; the live tree is the same
+function at "now" (``seq=None``). A version row is visible at ``seq`` when
+``valid_from <= seq < valid_to`` (an open row has no ``valid_to``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from snapshots.errors import InvalidPath, NotFound
+from snapshots.models import Change, Node, NodeVersion, TenantClock
+from snapshots.paths import join_path, split_path
+
+if TYPE_CHECKING:
+    from portal.models import Tenant
+
+
+def visible_at(seq: int | None) -> Q:
+    if seq is None:
+        return Q(valid_to__isnull=True)
+    return Q(valid_from__lte=seq) & (Q(valid_to__isnull=True) | Q(valid_to__gt=seq))
+
+
+def versions(*, tenant: Tenant) -> QuerySet[NodeVersion]:
+    return NodeVersion.objects.for_tenant(tenant)
+
+
+def clock_get(*, tenant: Tenant) -> TenantClock:
+    return TenantClock.objects.for_tenant(tenant).get()
+
+
+def clock_now(*, tenant: Tenant) -> int:
+    return TenantClock.objects.for_tenant(tenant).values_list("seq", flat=True).get()
+
+
+def seq_at(*, tenant: Tenant, moment: datetime) -> int:
+    """The clock value in force at a wall-clock moment (0 before the tenant existed)."""
+    seq = (
+        Change.objects.for_tenant(tenant).filter(at__lte=moment).order_by("-seq").values_list("seq", flat=True).first()
+    )
+    return seq or 0
+
+
+def retention_start() -> datetime:
+    return timezone.now() - timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
+
+
+def root_version(*, tenant: Tenant, seq: int | None = None) -> NodeVersion:
+    root_id = TenantClock.objects.for_tenant(tenant).values_list("root_id", flat=True).get()
+    return versions(tenant=tenant).filter(visible_at(seq), node_id=root_id).get()
+
+
+def live_child(*, tenant: Tenant, parent_id: int, name: str) -> NodeVersion | None:
+    return child_named(tenant=tenant, parent_id=parent_id, name=name, seq=None)
+
+
+def child_named(*, tenant: Tenant, parent_id: int, name: str, seq: int | None) -> NodeVersion | None:
+    return (
+        versions(tenant=tenant).select_related("blob").filter(visible_at(seq), parent_id=parent_id, name=name).first()
+    )
+
+
+def live_version(*, tenant: Tenant, node_id: int) -> NodeVersion | None:
+    return versions(tenant=tenant).filter(node_id=node_id, valid_to__isnull=True).first()
+
+
+def resolve(*, tenant: Tenant, names: list[str], seq: int | None = None) -> list[NodeVersion]:
+    """The chain of versions from the root to ``names`` as of ``seq``.
+
+    Raises NotFound naming the first part of the path that did not exist.
+    """
+    chain = [root_version(tenant=tenant, seq=seq)]
+    for depth, name in enumerate(names):
+        if chain[-1].kind != Node.Kind.FOLDER:
+            raise NotFound(f"{join_path(names[:depth])} is a file, so {join_path(names[: depth + 1])} does not exist.")
+        child = child_named(tenant=tenant, parent_id=chain[-1].node_id, name=name, seq=seq)
+        if child is None:
+            raise NotFound(f"{join_path(names[: depth + 1])} does not exist.")
+        chain.append(child)
+    return chain
+
+
+def node_at_path(*, tenant: Tenant, path: str, seq: int | None = None) -> NodeVersion:
+    return resolve(tenant=tenant, names=split_path(path), seq=seq)[-1]
+
+
+def path_names_as_of(*, tenant: Tenant, node_id: int, seq: int | None) -> list[str]:
+    """The names from the root to a node as of ``seq``, walking up its parents."""
+    names: list[str] = []
+    current = node_id
+    for _ in range(512):
+        version = versions(tenant=tenant).filter(visible_at(seq), node_id=current).first()
+        if version is None:
+            raise NotFound("That item did not exist at that time.")
+        if version.parent_id is None:
+            return list(reversed(names))
+        names.append(version.name)
+        current = version.parent_id
+    raise InvalidPath("The folder structure is too deep to resolve.")
+
+
+def path_of(*, tenant: Tenant, node_id: int, seq: int | None = None) -> str:
+    return join_path(path_names_as_of(tenant=tenant, node_id=node_id, seq=seq))
+
+
+def free_name(*, tenant: Tenant, parent_id: int, name: str, suffix: str) -> str:
+    """``name`` if it is free in the folder, else "stem (suffix).ext", "stem (suffix 2).ext", ..."""
+    if live_child(tenant=tenant, parent_id=parent_id, name=name) is None:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not stem or not dot:
+        stem, extension, dot = name, "", ""
+    for n in range(1, 10_000):
+        label = suffix if n == 1 else f"{suffix} {n}"
+        candidate = f"{stem} ({label}){dot}{extension}"
+        if live_child(tenant=tenant, parent_id=parent_id, name=candidate) is None:
+            return candidate
+    raise InvalidPath("Could not find a free name.")
+
+
+# ---------------------------------------------------------------- listings and cursors
+
+
+class InvalidCursor(InvalidPath):
+    title = "Invalid cursor"
+    code = "invalid-cursor"
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, keys: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidCursor("The cursor is not valid; start again from the first page.") from exc
+    if not isinstance(values, dict) or set(values) != set(keys):
+        raise InvalidCursor("The cursor is not valid; start again from the first page.")
+    return values
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+LISTING_ORDERS = {
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "size": ("size", "id"),
+    "-size": ("-size", "-id"),
+    "modified": ("changed_at", "id"),
+    "-modified": ("-changed_at", "-id"),
+}
+
+
+def folder_children(
+    *,
+    tenant: Tenant,
+    folder: NodeVersion,
+    seq: int | None = None,
+    order: str = "name",
+    cursor: str | None = None,
+    limit: int = 200,
+) -> Page:
+    """One page of a folder's children as of ``seq``, keyset-paginated."""
+    if folder.kind != Node.Kind.FOLDER:
+        raise InvalidPath("That path is a file, not a folder.")
+    if order not in LISTING_ORDERS:
+        raise InvalidPath(f"Unknown order {order!r}; use one of {', '.join(LISTING_ORDERS)}.")
+    field_name, tiebreak = LISTING_ORDERS[order]
+    column = field_name.lstrip("-")
+    descending = field_name.startswith("-")
+    queryset = (
+        versions(tenant=tenant)
+        .select_related("blob")
+        .filter(visible_at(seq), parent_id=folder.node_id)
+        .order_by(field_name, tiebreak)
+    )
+    if cursor:
+        after = decode_cursor(cursor, keys=("v", "id"))
+        value = after["v"]
+        expected_type = int if column == "size" else str
+        if not isinstance(after["id"], int) or not isinstance(value, expected_type):
+            raise InvalidCursor("The cursor is not valid; start again from the first page.")
+        if column == "changed_at":
+            try:
+                value = datetime.fromisoformat(value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidCursor("The cursor is not valid; start again from the first page.") from exc
+        op = "lt" if descending else "gt"
+        queryset = queryset.filter(Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": after["id"]}))
+    rows = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        value = getattr(last, column)
+        next_cursor = encode_cursor({"v": value.isoformat() if column == "changed_at" else value, "id": last.pk})
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def tree_as_of(*, tenant: Tenant, seq: int | None = None) -> dict[str, str | None]:
+    """Every path in the tree as of ``seq``: a file maps to its sha256, a folder to None."""
+    root = root_version(tenant=tenant, seq=seq)
+    rows = list(
+        versions(tenant=tenant)
+        .filter(visible_at(seq))
+        .select_related("blob")
+        .only("node_id", "parent_id", "name", "kind", "blob__sha256")
+    )
+    children: dict[int | None, list[NodeVersion]] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row)
+    tree: dict[str, str | None] = {}
+    stack = [(root.node_id, "")]
+    while stack:
+        node_id, prefix = stack.pop()
+        for child in children.get(node_id, []):
+            path = f"{prefix}/{child.name}"
+            if child.kind == Node.Kind.FOLDER:
+                tree[path] = None
+                stack.append((child.node_id, path))
+            else:
+                tree[path] = child.blob.sha256 if child.blob else None
+    return tree
+
+
+# ---------------------------------------------------------------- usage
+
+
+@dataclass(frozen=True)
+class Usage:
+    live_files: int
+    live_bytes: int
+
+
+def live_usage(*, tenant: Tenant) -> Usage:
+    root_id = TenantClock.objects.for_tenant(tenant).values_list("root_id", flat=True).get()
+    files, size = Node.objects.for_tenant(tenant).filter(pk=root_id).values_list("subtree_files", "subtree_bytes").get()
+    return Usage(live_files=files, live_bytes=size)
+
+
+# ---------------------------------------------------------------- recently deleted and activity
+
+
+def trash_items(
+    *,
+    tenant: Tenant,
+    folder: NodeVersion | None = None,
+    query: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """Deleted files and folders still restorable, newest first, keyset-paginated
+    on (closed_at, id) over a partial index, so the 500,000th item costs what
+    the first does."""
+    queryset = (
+        versions(tenant=tenant).filter(in_trash=True, closed_at__gte=retention_start()).order_by("-closed_at", "-id")
+    )
+    if folder is not None:
+        queryset = queryset.filter(parent_id=folder.node_id)
+    if query:
+        queryset = queryset.filter(name__icontains=query)
+    if cursor:
+        after = decode_cursor(cursor, keys=("at", "id"))
+        if not isinstance(after["id"], int) or not isinstance(after["at"], str):
+            raise InvalidCursor("The cursor is not valid; start again from the first page.")
+        try:
+            at = datetime.fromisoformat(after["at"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidCursor("The cursor is not valid; start again from the first page.") from exc
+        queryset = queryset.filter(Q(closed_at__lt=at) | Q(closed_at=at, id__lt=after["id"]))
+    rows = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor({"at": rows[-1].closed_at.isoformat(), "id": rows[-1].pk})
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def trash_original_path(*, tenant: Tenant, version: NodeVersion) -> str:
+    """Where a deleted item was, as of just before it was deleted."""
+    return path_of(tenant=tenant, node_id=version.node_id, seq=version.valid_to - 1)
+
+
+def restorable_until(version: NodeVersion) -> datetime:
+    return version.closed_at + timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
+
+
+def activity(*, tenant: Tenant, cursor: str | None = None, limit: int = 100) -> Page:
+    queryset = Change.objects.for_tenant(tenant).order_by("-id")
+    if cursor:
+        after = decode_cursor(cursor, keys=("id",))
+        if not isinstance(after["id"], int):
+            raise InvalidCursor("The cursor is not valid; start again from the first page.")
+        queryset = queryset.filter(id__lt=after["id"])
+    rows = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor({"id": rows[-1].pk})
+    return Page(items=rows, next_cursor=next_cursor)
