@@ -1,17 +1,19 @@
 # Hubport. `make run` and `make test` do all the set-up on a fresh machine that
-# has Python 3.11+ and make. State of the embedded default: $(HUBPORT_DATA_DIR) or var/.
+# has Python 3.11+ and make. State of the embedded default: $HUBPORT_DATA_DIR or var/.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(VENV)/bin/pip
+PIP := $(VENV)/bin/pip --disable-pip-version-check
 
 .PHONY: run test lint format migrate clean
 
 $(VENV)/bin/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Hubport needs Python 3.11 or newer"'
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Hubport needs Python 3.11 or newer (make PYTHON=python3.12 run)"'
 	$(PYTHON) -m venv $(VENV)
 
+# The marker files make a second `make run` skip pip; editing a requirements
+# file makes the next run install again.
 $(VENV)/.run-installed: requirements.txt | $(VENV)/bin/python
 	$(PIP) install --quiet -r requirements.txt
 	@touch $@
@@ -23,6 +25,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 migrate: $(VENV)/.run-installed
 	$(PY) manage.py migrate_all --verbosity 0
 
+# Every step is idempotent, so running it again is safe; bin/run-embedded
+# starts the web server, the worker and beat, and Ctrl-C stops all three.
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
