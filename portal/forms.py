@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from hubs.models import Hub
 from portal.models import User
 
+# Ids are 64-bit (BigAutoField); a bigger number must be a form error, not a database error.
+MAX_ID = 2**63 - 1
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Service error keys that are named differently on the signup form.
 SIGNUP_FIELD_FOR_SERVICE_KEY = {"password": "password1", "name": "company_name", "owner_email": "email"}
@@ -149,7 +151,7 @@ class CodeForm(forms.Form):
 
 
 class EnrolmentConfirmForm(forms.Form):
-    device_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    device_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=MAX_ID)
     code = forms.CharField(
         label="Code from your app",
         max_length=16,
@@ -181,7 +183,7 @@ class PasswordConfirmForm(forms.Form):
 
 
 class DeviceRemoveForm(PasswordConfirmForm):
-    device_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    device_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=MAX_ID)
 
 
 class RequireTwoFactorForm(forms.Form):
@@ -193,4 +195,4 @@ class RequireTwoFactorForm(forms.Form):
 
 
 class TenantChoiceForm(forms.Form):
-    tenant_id = forms.IntegerField(min_value=1)
+    tenant_id = forms.IntegerField(min_value=1, max_value=MAX_ID)

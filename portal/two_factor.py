@@ -107,9 +107,7 @@ def backup_codes_remaining(*, user: User) -> int:
 
 
 def tenants_requiring_two_factor(*, user: User) -> list[Tenant]:
-    return list(
-        Tenant.objects.filter(memberships__user=user, require_two_factor=True).order_by("name").distinct()
-    )
+    return list(Tenant.objects.filter(memberships__user=user, require_two_factor=True).order_by("name").distinct())
 
 
 def members_two_factor_status(*, tenant: Tenant) -> list[tuple[Membership, bool]]:
@@ -161,9 +159,7 @@ def totp_enrolment_confirm(*, user: User, device_id: int, code: str) -> Enrolmen
     """
     token = normalise_code(code)
     with transaction.atomic(using="default"):
-        device = (
-            TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
-        )
+        device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
         if device is None:
             raise ValidationError(
                 {"code": ["This set-up has expired or was already finished. Start again."]}, code="expired"
@@ -287,9 +283,7 @@ def tenant_require_two_factor_set(*, tenant: Tenant, acting_user: User, required
     """
     with transaction.atomic(using="default"):
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        is_owner = Membership.objects.filter(
-            tenant=locked, user=acting_user, role=Membership.Role.OWNER
-        ).exists()
+        is_owner = Membership.objects.filter(tenant=locked, user=acting_user, role=Membership.Role.OWNER).exists()
         if not is_owner:
             raise PermissionDenied("Only an owner can change the workspace's two-factor policy.")
         if required and not user_has_two_factor(user=acting_user):

@@ -211,4 +211,3 @@ def tenant_security(request: HttpRequest) -> HttpResponse:
             "members": members_two_factor_status(tenant=tenant) if membership.can_administer else None,
         },
     )
-
