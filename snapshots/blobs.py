@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 # 1 MiB chunks: large enough that the per-chunk Python overhead is under 1% of
 # hashing and writing time, small enough that memory stays flat.
 CHUNK_BYTES = 1024 * 1024
+# An upload writes its temporary file at least every few seconds; one untouched
+# for an hour was left by a process that died.
+TEMPORARY_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -188,3 +192,33 @@ def blob_open(*, tenant: Tenant, blob: Blob) -> IO[bytes]:
         except (FileNotFoundError, OSError):
             logger.warning("Blob %s of tenant %s missing in facility %s", blob.pk, tenant.pk, facility.pk)
     raise NotFound("The content of this file is not available in any facility of your hub.")
+
+
+def temporaries_sweep(*, hub_code: str, older_than: timedelta = TEMPORARY_GRACE) -> int:
+    """Remove temporary upload objects left by a process that died mid-upload.
+
+    A live upload touches its temporary file at least once per chunk, so an
+    object untouched for ``older_than`` belongs to nobody. Returns how many
+    were removed.
+    """
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for path in spool_directory().glob("upload-*"):
+        removed += _unlink_if_older(path, cutoff)
+    for role in settings.FACILITY_ROLES:
+        storage = facility_storage(hub_code, role)
+        if isinstance(storage, FileSystemStorage):
+            for path in Path(storage.path("tmp")).glob("*"):
+                removed += _unlink_if_older(path, cutoff)
+    return removed
+
+
+def _unlink_if_older(path: Path, cutoff: datetime) -> int:
+    try:
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        if modified < cutoff:
+            path.unlink()
+            return 1
+    except FileNotFoundError:
+        pass
+    return 0

@@ -213,6 +213,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = 15 * 60
 CELERY_TASK_TIME_LIMIT = 16 * 60
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+for _code in HUB_CODES:
+    CELERY_BEAT_SCHEDULE[f"sweep-temporaries-{_code}"] = {
+        "task": "snapshots.tasks.sweep_temporaries_task",
+        "schedule": 3600.0,
+        "kwargs": {"hub_code": _code},
+    }
 
 # SECTION: REST API
 

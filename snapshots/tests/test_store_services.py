@@ -327,3 +327,30 @@ def test_listing_pages_with_a_cursor_and_refuses_a_malformed_one(make_tenant):
     for bad in ["garbage", "eyJ2IjpbMV0sImlkIjoxfQ", "e30"]:
         with pytest.raises(selectors.InvalidCursor):
             selectors.folder_children(tenant=made.tenant, folder=folder, cursor=bad)
+
+
+def test_stale_temporary_objects_are_swept_and_fresh_ones_kept(make_tenant):
+    import os
+    import time
+
+    import time_machine
+
+    from snapshots.blobs import spool_directory, temporaries_sweep
+
+    stale = spool_directory() / "upload-stale"
+    stale.write_bytes(b"half an upload")
+    facility_tmp = Path(facility_storage("uk", "alternate").path("tmp/abandoned"))
+    facility_tmp.parent.mkdir(parents=True, exist_ok=True)
+    facility_tmp.write_bytes(b"half a copy")
+    fresh = spool_directory() / "upload-fresh"
+    fresh.write_bytes(b"in flight")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.utime(facility_tmp, (two_hours_ago, two_hours_ago))
+
+    assert temporaries_sweep(hub_code="uk") == 2
+    assert not stale.exists() and not facility_tmp.exists()
+    assert fresh.exists()
+    with time_machine.travel(time.time() + 7200, tick=False):
+        assert temporaries_sweep(hub_code="uk") == 1
+    assert not fresh.exists()
