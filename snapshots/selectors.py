@@ -175,8 +175,12 @@ def folder_children(
     order: str = "name",
     cursor: str | None = None,
     limit: int = 200,
+    kind: str | None = None,
 ) -> Page:
-    """One page of a folder's children as of ``seq``, keyset-paginated."""
+    """One page of a folder's children as of ``seq``, keyset-paginated.
+
+    ``kind`` ("file" or "folder") lists only that kind, so a listing can show
+    folders first by paging through the folders, then the files."""
     if folder.kind != Node.Kind.FOLDER:
         raise InvalidPath("That path is a file, not a folder.")
     if order not in LISTING_ORDERS:
@@ -190,6 +194,8 @@ def folder_children(
         .filter(visible_at(seq), parent_id=folder.node_id)
         .order_by(field_name, tiebreak)
     )
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
     if cursor:
         after = decode_cursor(cursor, keys=("v", "id"))
         value = after["v"]
