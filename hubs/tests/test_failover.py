@@ -117,3 +117,13 @@ def test_admin_action_refuses_an_unavailable_facility_with_a_clear_message(staff
     assert "Hub ae was not failed over" in page
     assert "Dubai 2" in page and "marked unavailable" in page
     assert Hub.objects.get(code="ae").serving_facility == "primary"
+
+
+def test_a_failed_audit_write_rolls_the_failover_back(actor, monkeypatch):
+    def refuse(**kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr("hubs.services.audit_record", refuse)
+    with pytest.raises(RuntimeError):
+        hub_fail_over(hub=Hub.objects.get(code="uk"), to_role="alternate", acting_user=actor, reason="drill")
+    assert Hub.objects.get(code="uk").serving_facility == "primary"

@@ -438,3 +438,59 @@ def test_audit_log_is_read_only_filterable_and_searchable(staff_client, make_ten
     assert all(e.actor_email == "support@hubport.test" for e in by_actor.context["cl"].result_list)
     searched = staff_client.get("/admin/portal/staffauditentry/", {"q": "Renamed For Audit"})
     assert list(searched.context["cl"].result_list) == [entry]
+
+
+# SECTION: every page answers, and the audit entry shares the change's transaction
+
+
+def test_every_registered_admin_page_answers(staff_client, make_tenant):
+    from django.contrib import admin
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    owner = make_tenant().user
+    TOTPDevice.objects.create(user=owner, name="phone", confirmed=True)
+    StaticDevice.objects.create(user=owner, name="backup", confirmed=True).token_set.create(token="abc123")
+    StaffAuditEntry.objects.create(action="test.entry", target_type="x", target_id="1")
+    for model, model_admin in admin.site._registry.items():
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert staff_client.get(base).status_code == 200, base
+        assert staff_client.get(base, {"q": "x"}).status_code == 200, base
+        add_status = staff_client.get(f"{base}add/").status_code
+        assert add_status == (200 if model_admin.has_add_permission(_superuser_request()) else 403), base
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            assert staff_client.get(f"{base}{first.pk}/change/").status_code == 200, base
+
+
+def _superuser_request() -> Any:
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = User(is_superuser=True, is_staff=True, is_active=True)
+    return request
+
+
+def test_a_failed_audit_write_rolls_the_change_back(staff_client, make_tenant, monkeypatch):
+    tenant = make_tenant(name="Kept Name").tenant
+    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    data = changeform_data(staff_client.get(url))
+    data["name"] = "Lost Name"
+
+    def refuse(**kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr("portal.admin_audit.audit_record", refuse)
+    with pytest.raises(RuntimeError, match="audit log unavailable"):
+        staff_client.post(url, data)
+
+    tenant.refresh_from_db()
+    assert tenant.name == "Kept Name"
+
+
+def test_every_registered_admin_is_audited():
+    from django.contrib import admin
+
+    from portal.admin_audit import StaffAuditMixin
+
+    unaudited = [m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, StaffAuditMixin)]
+    assert unaudited == []
