@@ -24,9 +24,11 @@ from typing import IO, TYPE_CHECKING
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hubs.models import Facility, Hub
+from hubs.routing import hub_database_alias
 from hubs.storage import facility_storage
 from snapshots.errors import FacilityUnavailable, FileTooLarge, IncompleteUpload, NotFound
 from snapshots.models import Blob, blob_storage_key
@@ -135,7 +137,15 @@ def _put(storage: Storage, key: str, source: Path, size: int) -> None:
         storage.save(key, File(handle))
 
 
-def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload) -> bool:
+def new_generation() -> str:
+    return uuid.uuid4().hex
+
+
+def blob_exists(*, tenant: Tenant, sha256: str) -> bool:
+    return Blob.objects.for_tenant(tenant).filter(sha256=sha256).exists()
+
+
+def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload, generation: str) -> bool:
     """Write the spooled bytes to both facilities of the tenant's hub.
 
     Returns whether the copy in the other facility is missing (it must be
@@ -143,7 +153,7 @@ def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload) -> bool:
     when the serving facility cannot take the bytes.
     """
     serving, other = _facilities(tenant.hub_id)
-    key = blob_storage_key(tenant.pk, spooled.sha256)
+    key = blob_storage_key(tenant.pk, spooled.sha256, generation)
     if not serving.is_available:
         raise FacilityUnavailable("Storage in your hub is temporarily unavailable. Nothing was stored; try again soon.")
     try:
@@ -169,22 +179,57 @@ def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload) -> bool:
     return False
 
 
-def blob_get_or_create(*, tenant: Tenant, spooled: SpooledUpload, needs_replication: bool) -> Blob:
-    """The blob row for stored bytes; call inside the change's transaction."""
-    blob, created = Blob.objects.for_tenant(tenant).get_or_create(
-        sha256=spooled.sha256,
-        defaults={"size": spooled.size, "created_at": timezone.now(), "needs_replication": needs_replication},
-    )
-    if not created and needs_replication and not blob.needs_replication:
-        blob.needs_replication = True
-        blob.save(update_fields=["needs_replication"])
-    return blob
+class BlobVanished(Exception):
+    """The blob row an upload meant to reuse was collected meanwhile."""
+
+
+def blob_claim(*, tenant: Tenant, spooled: SpooledUpload, generation: str | None, needs_replication: bool) -> Blob:
+    """The blob row for the upload's bytes, locked and touched; call inside the
+    change's transaction.
+
+    An existing row is reused (its bytes are in place: a row's bytes are written
+    before it commits and deleted only after it is gone) and its ``touched_at``
+    renewed, which keeps the collector off it for the grace period. Without a
+    row, the bytes the caller wrote under ``generation`` get a new row; if the
+    caller wrote none (it expected to reuse a row the collector has since
+    removed), BlobVanished tells it to write them and try again.
+    """
+    now = timezone.now()
+    blobs = Blob.objects.for_tenant(tenant)
+    blob = blobs.select_for_update().filter(sha256=spooled.sha256).first()
+    if blob is not None:
+        blob.touched_at = now
+        blob.save(update_fields=["touched_at"])
+        return blob
+    if generation is None:
+        raise BlobVanished
+    try:
+        with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+            return blobs.create(
+                sha256=spooled.sha256,
+                generation=generation,
+                size=spooled.size,
+                created_at=now,
+                touched_at=now,
+                needs_replication=needs_replication,
+            )
+    except IntegrityError:
+        # A concurrent upload of the same bytes made the row first: use theirs.
+        return blobs.select_for_update().get(sha256=spooled.sha256)
+
+
+def blob_discard_bytes(*, tenant: Tenant, sha256: str, generation: str) -> None:
+    """Remove bytes that no row will ever reference (lost a race to another upload)."""
+    key = blob_storage_key(tenant.pk, sha256, generation)
+    for role in settings.FACILITY_ROLES:
+        with suppress(OSError):
+            facility_storage(tenant.hub_id, role).delete(key)
 
 
 def blob_open(*, tenant: Tenant, blob: Blob) -> IO[bytes]:
     """Open a blob's bytes from the serving facility, else from the other one."""
     serving, other = _facilities(tenant.hub_id)
-    key = blob_storage_key(tenant.pk, blob.sha256)
+    key = blob.storage_key
     for facility in (serving, other):
         storage = facility_storage(tenant.hub_id, facility.role)
         try:

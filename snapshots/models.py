@@ -68,8 +68,16 @@ class Blob(DataPlaneModel):
     tenants). Its bytes are in both facilities of the hub before this row commits."""
 
     sha256 = models.CharField(max_length=64)
+    generation = models.CharField(
+        max_length=32,
+        help_text="Part of the storage key: bytes written for a row that the collector later removed are never "
+        "mistaken for a new row's bytes.",
+    )
     size = models.BigIntegerField()
     created_at = models.DateTimeField()
+    touched_at = models.DateTimeField(
+        help_text="Last time an upload claimed this blob; the collector's grace runs from here."
+    )
     needs_replication = models.BooleanField(
         default=False, help_text="The alternate facility was down at upload; the repair job copies it."
     )
@@ -80,11 +88,11 @@ class Blob(DataPlaneModel):
 
     @property
     def storage_key(self) -> str:
-        return blob_storage_key(self.tenant_id, self.sha256)
+        return blob_storage_key(self.tenant_id, self.sha256, self.generation)
 
 
-def blob_storage_key(tenant_id: int, sha256: str) -> str:
-    return f"t{tenant_id}/blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+def blob_storage_key(tenant_id: int, sha256: str, generation: str) -> str:
+    return f"t{tenant_id}/blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}.{generation}"
 
 
 class Node(DataPlaneModel):

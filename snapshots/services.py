@@ -22,7 +22,16 @@ from django.utils import timezone
 
 from hubs.routing import hub_database_alias
 from snapshots import selectors
-from snapshots.blobs import blob_get_or_create, blob_write_bytes, spooled_upload
+from snapshots.blobs import (
+    BlobVanished,
+    SpooledUpload,
+    blob_claim,
+    blob_discard_bytes,
+    blob_exists,
+    blob_write_bytes,
+    new_generation,
+    spooled_upload,
+)
 from snapshots.errors import (
     InvalidMove,
     InvalidPath,
@@ -261,39 +270,78 @@ def file_write(
         _check_quota(tenant=tenant, additional=spooled.size - replaced_size)
         if existing is not None and existing.blob is not None and existing.blob.sha256 == spooled.sha256:
             return existing  # same bytes as the current version: no new version
-        needs_replication = blob_write_bytes(tenant=tenant, spooled=spooled)
-        with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-            parents = _ensure_folders(step, names[:-1])
-            current = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
-            if current is not None and current.kind != Node.Kind.FILE:
-                raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
-            _check_if_match(current, if_match, names)
-            size_delta = spooled.size - (current.size if current else 0)
-            _check_quota(tenant=tenant, additional=size_delta)
-            blob = blob_get_or_create(tenant=tenant, spooled=spooled, needs_replication=needs_replication)
-            if current is None:
-                node = Node.objects.for_tenant(tenant).create(
-                    kind=Node.Kind.FILE, created_at=step.now, subtree_files=1, subtree_bytes=spooled.size
+        written: str | None = None
+        needs_replication = False
+        # Two attempts at most: the second runs only if the collector removed the
+        # blob row we meant to reuse, and then we write the bytes ourselves.
+        for _attempt in range(2):
+            if written is None and not blob_exists(tenant=tenant, sha256=spooled.sha256):
+                written = new_generation()
+                needs_replication = blob_write_bytes(tenant=tenant, spooled=spooled, generation=written)
+            try:
+                version = _file_write_step(
+                    tenant=tenant,
+                    names=names,
+                    spooled=spooled,
+                    generation=written,
+                    needs_replication=needs_replication,
+                    acting_user=acting_user,
+                    if_match=if_match,
                 )
-                action = Change.Action.CREATE
-                files_delta = 1
-            else:
-                node = current.node
-                _close(step, current, action=Change.Action.REPLACE)
-                Node.objects.for_tenant(tenant).filter(pk=node.pk).update(subtree_bytes=spooled.size)
-                action = Change.Action.REPLACE
-                files_delta = 0
-            version = _open(
-                step,
-                node=node,
-                parent_id=parents[-1].node_id,
-                name=names[-1],
-                kind=Node.Kind.FILE,
-                blob=blob,
-                size=spooled.size,
+            except BlobVanished:
+                continue
+            except BaseException:
+                if written is not None:
+                    blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
+                raise
+            if written is not None and version.blob.generation != written:
+                blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
+            return version
+        raise BlobVanished  # pragma: no cover - the second attempt always has bytes
+
+
+def _file_write_step(
+    *,
+    tenant: Tenant,
+    names: list[str],
+    spooled: SpooledUpload,
+    generation: str | None,
+    needs_replication: bool,
+    acting_user: User | None,
+    if_match: str | None,
+) -> NodeVersion:
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        parents = _ensure_folders(step, names[:-1])
+        current = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
+        if current is not None and current.kind != Node.Kind.FILE:
+            raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
+        _check_if_match(current, if_match, names)
+        size_delta = spooled.size - (current.size if current else 0)
+        _check_quota(tenant=tenant, additional=size_delta)
+        blob = blob_claim(tenant=tenant, spooled=spooled, generation=generation, needs_replication=needs_replication)
+        if current is None:
+            node = Node.objects.for_tenant(tenant).create(
+                kind=Node.Kind.FILE, created_at=step.now, subtree_files=1, subtree_bytes=spooled.size
             )
-            _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
-            step.record(action, node_id=node.pk, path=join_path(names))
+            action = Change.Action.CREATE
+            files_delta = 1
+        else:
+            node = current.node
+            _close(step, current, action=Change.Action.REPLACE)
+            Node.objects.for_tenant(tenant).filter(pk=node.pk).update(subtree_bytes=spooled.size)
+            action = Change.Action.REPLACE
+            files_delta = 0
+        version = _open(
+            step,
+            node=node,
+            parent_id=parents[-1].node_id,
+            name=names[-1],
+            kind=Node.Kind.FILE,
+            blob=blob,
+            size=spooled.size,
+        )
+        _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
+        step.record(action, node_id=node.pk, path=join_path(names))
         return version
 
 

@@ -150,6 +150,7 @@ SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=28)
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # SECTION: authentication
 
@@ -167,6 +168,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 OTP_TOTP_ISSUER = "Hubport"
+# Staff who can view devices in the admin must not see other people's TOTP keys.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # SECTION: internationalisation
 

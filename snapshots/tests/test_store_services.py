@@ -54,7 +54,7 @@ def test_upload_stores_bytes_once_per_facility_of_the_tenants_hub_only(make_tena
     assert version.blob.sha256 == sha
     for role in ("primary", "alternate"):
         files = facility_files("de", role)
-        assert [p.name for p in files] == [sha], role
+        assert [p.name.split(".")[0] for p in files] == [sha], role
         assert files[0].read_bytes() == b"quarter one"
         assert f"t{made.tenant.pk}" in str(files[0]), "keys carry the tenant id, never a file name"
     for code in settings.HUB_CODES:
