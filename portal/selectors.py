@@ -11,7 +11,12 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("tenant", "tenant__hub").order_by("tenant__name")
 
 
+MAX_ID = 2**63 - 1
+
+
 def membership_for(*, user: User, tenant_id: int) -> Membership | None:
+    if not isinstance(tenant_id, int) or not 0 < tenant_id <= MAX_ID:
+        return None
     return memberships_for_user(user=user).filter(tenant_id=tenant_id).first()
 
 
