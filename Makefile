@@ -30,7 +30,7 @@ migrate: $(VENV)/.run-installed
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@bash bin/run-embedded
+	@bash bin/run-embedded || test $$? -eq 130  # 130: stopped by Ctrl-C, as asked
 
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest
