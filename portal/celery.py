@@ -1,14 +1,14 @@
 """The Celery app. Queues: ``control`` and one ``hub.<code>`` per hub.
 
-A task that works on a tenant's data takes ``tenant_id=`` (or ``hub_code=`` for
-hub-wide work) as a keyword argument and is routed to that hub's queue, so it
-runs on a worker inside the hub. Every other task goes to ``control``.
+A task that works on a hub's data is declared ``hub_scoped=True`` and takes
+``tenant_id=`` (or ``hub_code=`` for hub-wide work) as a keyword argument; it
+is routed to that hub's queue, so it runs on a worker inside the hub. Every
+other task goes to ``control``, whatever its arguments.
 """
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any
 
 from celery import Celery
@@ -20,9 +20,9 @@ app = Celery("hubport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
-@lru_cache(maxsize=65_536)
 def _hub_of_tenant(tenant_id: int) -> str:
-    # Safe to cache without expiry: a tenant's hub never changes.
+    # One primary-key read per message sent; not cached, because a cache keyed by
+    # id would outlive a tenant whose id a test database (or a restore) reuses.
     from portal.models import Tenant
 
     return Tenant.objects.values_list("hub_id", flat=True).get(pk=tenant_id)
@@ -32,6 +32,8 @@ def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
     from hubs.routing import hub_queue
 
     kwargs = kwargs or {}
+    if not getattr(task, "hub_scoped", False):
+        return {"queue": "control"}
     if kwargs.get("hub_code"):
         return {"queue": hub_queue(kwargs["hub_code"])}
     if kwargs.get("tenant_id") is not None:
@@ -41,7 +43,8 @@ def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
             return {"queue": hub_queue(_hub_of_tenant(int(kwargs["tenant_id"])))}
         except Tenant.DoesNotExist:
             pass  # a deleted tenant: the task finds nothing to do, wherever it runs
-    return {"queue": "control"}
+        return {"queue": "control"}
+    raise ValueError(f"Hub-scoped task {name} needs a tenant_id= or hub_code= keyword argument")
 
 
 def all_queue_names() -> list[str]:

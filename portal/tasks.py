@@ -10,7 +10,7 @@ from portal.services import tenant_provision
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=10, default_retry_delay=30)
+@shared_task(bind=True, acks_late=True, hub_scoped=True, max_retries=10, default_retry_delay=30)
 def tenant_provision_task(self, *, tenant_id: int) -> None:  # type: ignore[no-untyped-def]
     """Make a new tenant's space in its hub database. Runs on hub.<code>."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()

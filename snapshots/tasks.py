@@ -12,7 +12,7 @@ from snapshots.blobs import temporaries_sweep
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, hub_scoped=True)
 def sweep_temporaries_task(*, hub_code: str) -> int:
     removed = temporaries_sweep(hub_code=hub_code)
     if removed:
