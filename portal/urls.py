@@ -7,4 +7,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("portal.urls_accounts")),
     path("admin/", admin.site.urls),
+    path("api/", include("portal.api.urls")),
+    path("settings/api-tokens/", include("portal.urls_tokens")),
 ]

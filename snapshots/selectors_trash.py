@@ -1,4 +1,5 @@
-"""Reads of Recently deleted that the REST API needs beyond snapshots.selectors."""
+"""Reads the REST API needs beyond snapshots.selectors: finding a deleted item
+by the path it had, and folder sizes for listings of live and deleted items."""
 
 from __future__ import annotations
 
@@ -37,3 +38,12 @@ def trash_item_at_path(*, tenant: Tenant, path: str) -> NodeVersion:
     if deleted is None:
         raise NotFound(f"Nothing called {join_path(names)} is in Recently deleted.")
     return deleted
+
+
+def subtree_bytes_of(*, tenant: Tenant, node_ids: list[int]) -> dict[int, int]:
+    """Bytes below each of these folders, in one query: a listing page's folder
+    sizes, and the sizes deleted folders had (descendants follow their parent,
+    so a deleted folder's counters still describe what it held)."""
+    if not node_ids:
+        return {}
+    return dict(Node.objects.for_tenant(tenant).filter(pk__in=node_ids).values_list("pk", "subtree_bytes"))

@@ -227,11 +227,27 @@ for _code in HUB_CODES:
 # SECTION: REST API
 
 REST_FRAMEWORK = {
+    # A Bearer token first: a bad one is refused, never mistaken for the session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "portal.api.authentication.BearerTokenAuthentication",
+        "portal.api.authentication.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.exceptions.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    # Generous enough for a sync script listing a 10,000-file folder page by
+    # page; an abusive client is slowed down, and the monitoring's request-rate
+    # probe sees it either way.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("HUBPORT_API_RATE_ANON", default="600/min"),
+        "user": env.str("HUBPORT_API_RATE_USER", default="6000/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hubport API",

@@ -1,0 +1,80 @@
+"""What every tenant-scoped API view shares: permissions, query validation,
+page links and the problem responses the schema documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from portal.api.exceptions import PROBLEM_CONTENT_TYPE
+from portal.api.serializers import ProblemSerializer
+from portal.models import Tenant
+
+PROBLEM_DESCRIPTIONS = {
+    400: "Invalid input: a bad path or name, query parameter, cursor or body.",
+    401: "No token, or an unknown, expired or revoked one.",
+    403: "The session has no workspace chosen, or its CSRF token is missing.",
+    404: "Nothing at that path or with that id (another tenant's paths and ids look the same).",
+    409: "A name is taken, or a file stands where a folder is needed (or the other way round).",
+    411: "The upload was sent chunked; send a Content-Length.",
+    412: "If-Match named a sha256 that is no longer the file's.",
+    413: "The body is larger than your largest allowed file.",
+    416: "The Range lies outside the file.",
+    429: "Too many requests; wait for Retry-After seconds.",
+    503: "Storage in your hub is briefly unavailable; nothing was stored.",
+    507: "Your storage quota would be exceeded.",
+}
+
+
+def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
+    """Schema entries for the problem responses an operation can answer."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=PROBLEM_DESCRIPTIONS[status])
+        for status in (*statuses, 401, 429)
+    }
+
+
+class HasTenant(BasePermission):
+    message = "Your session has no workspace chosen (you belong to several). Choose one in the browser, or use a token."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return getattr(request, "tenant", None) is not None and getattr(request, "membership", None) is not None
+
+
+class TenantAPIView(APIView):
+    """A view acting in the caller's tenant: any role may read and write files."""
+
+    permission_classes = [IsAuthenticated, HasTenant]
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.request.tenant  # type: ignore[attr-defined]
+
+
+def validated_query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def validated_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def next_page_url(request: Request, next_cursor: str | None) -> str | None:
+    if next_cursor is None:
+        return None
+    params = request.query_params.copy()
+    params["cursor"] = next_cursor
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+def page_body(request: Request, *, items: Any, next_cursor: str | None, **extra: Any) -> dict[str, Any]:
+    return {**extra, "items": items, "next_cursor": next_cursor, "next": next_page_url(request, next_cursor)}

@@ -1,0 +1,233 @@
+"""Input and output shapes of the REST API v1.
+
+Inputs are validated here and nothing else: names, paths and cursors are the
+store's to judge (snapshots.paths, snapshots.selectors), so a path is passed on
+exactly as sent (no whitespace trimming) and refused there with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from snapshots.models import Change, Node, NodeVersion
+from snapshots.selectors import LISTING_ORDERS, restorable_until
+
+MAX_PAGE_SIZE = 1000
+# A cursor is a few dozen bytes of base64 JSON; anything much longer is not one.
+MAX_CURSOR_LENGTH = 2048
+# 256 levels of 255-byte names is the deepest valid path (snapshots.paths).
+MAX_PATH_LENGTH = 256 * 256
+MAX_DATABASE_ID = 2**63 - 1
+
+
+def path_field(**kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("help_text", "An absolute path in your tree; / is the root. UTF-8.")
+    return serializers.CharField(trim_whitespace=False, max_length=MAX_PATH_LENGTH, **kwargs)
+
+
+def cursor_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_CURSOR_LENGTH,
+        help_text="The next_cursor of the previous page; leave out for the first page.",
+    )
+
+
+def limit_field(default: int) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, default=default, min_value=1, max_value=MAX_PAGE_SIZE, help_text="Items per page."
+    )
+
+
+# SECTION: query strings and request bodies
+
+
+class PathQuerySerializer(serializers.Serializer):
+    path = path_field()
+
+
+class FolderListQuerySerializer(serializers.Serializer):
+    path = path_field(required=False, default="/")
+    cursor = cursor_field()
+    limit = limit_field(200)
+    order = serializers.ChoiceField(choices=list(LISTING_ORDERS), required=False, default="name")
+
+
+class TrashQuerySerializer(serializers.Serializer):
+    path = path_field(required=False, help_text="Only items deleted from this (live) folder.")
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=255, help_text="Only items whose name contains this text."
+    )
+    cursor = cursor_field()
+    limit = limit_field(100)
+
+
+class ActivityQuerySerializer(serializers.Serializer):
+    cursor = cursor_field()
+    limit = limit_field(100)
+
+
+class FolderCreateSerializer(serializers.Serializer):
+    path = path_field(help_text="The new folder's full path; missing folders on the way are made too.")
+
+
+class MoveSerializer(serializers.Serializer):
+    """``from`` is a Python keyword, so the field is declared as from_path and
+    exposed under its API name in get_fields."""
+
+    from_path = path_field(help_text="What to move or rename.")
+    to = path_field(help_text="Its full new path, e.g. /Archive/report.pdf.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_path")
+        return fields
+
+
+class RestoreSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_DATABASE_ID, help_text="The id of an item in the trash listing."
+    )
+    path = path_field(
+        required=False,
+        help_text="The path the item had; the most recently deleted item with that name in that folder comes back.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("id" in attrs) == ("path" in attrs):
+            raise serializers.ValidationError("Give either the item's id or its path, not both and not neither.")
+        return attrs
+
+
+# SECTION: responses
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text="A URI naming the kind of problem, e.g. urn:hubport:problem:not-found.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="What went wrong and what to do about it.")
+
+
+class NodeSerializer(serializers.Serializer):
+    """A live file or folder. Context: ``paths`` (node id → path) and
+    ``folder_bytes`` (node id → bytes below a folder)."""
+
+    id = serializers.IntegerField(source="node_id", help_text="The item's stable id; it survives renames and moves.")
+    name = serializers.CharField()
+    path = serializers.SerializerMethodField()
+    kind = serializers.ChoiceField(choices=Node.Kind.choices)
+    size = serializers.SerializerMethodField(help_text="Bytes: a file's size, or everything below a folder.")
+    sha256 = serializers.SerializerMethodField(help_text="A file's SHA-256 (also its ETag); null for a folder.")
+    modified_at = serializers.DateTimeField(source="changed_at")
+    modified_by = serializers.CharField(source="author_label")
+
+    def get_path(self, version: NodeVersion) -> str:
+        return self.context["paths"][version.node_id]
+
+    def get_size(self, version: NodeVersion) -> int:
+        if version.kind == Node.Kind.FOLDER:
+            return self.context.get("folder_bytes", {}).get(version.node_id, 0)
+        return version.size
+
+    def get_sha256(self, version: NodeVersion) -> str | None:
+        return version.blob.sha256 if version.kind == Node.Kind.FILE and version.blob is not None else None
+
+
+class FolderPageSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="The folder listed.")
+    items = NodeSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as ?cursor= for the next page; null at the end."
+    )
+    next = serializers.URLField(allow_null=True, help_text="The next page's URL; null at the end.")
+
+
+class TrashItemSerializer(serializers.Serializer):
+    """A deleted file or folder. Context: ``paths`` (version id → original path)
+    and ``folder_bytes`` (node id → bytes that were below a folder)."""
+
+    id = serializers.IntegerField(help_text="Pass to POST /api/v1/trash/restore.")
+    name = serializers.CharField()
+    path = serializers.SerializerMethodField(help_text="Where it was when it was deleted.")
+    kind = serializers.ChoiceField(choices=Node.Kind.choices)
+    size = serializers.SerializerMethodField()
+    deleted_at = serializers.DateTimeField(source="closed_at")
+    deleted_by = serializers.CharField(source="closed_by_label")
+    restorable_until = serializers.SerializerMethodField()
+
+    def get_path(self, version: NodeVersion) -> str:
+        return self.context["paths"][version.pk]
+
+    def get_size(self, version: NodeVersion) -> int:
+        if version.kind == Node.Kind.FOLDER:
+            return self.context.get("folder_bytes", {}).get(version.node_id, 0)
+        return version.size
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_restorable_until(self, version: NodeVersion) -> str:
+        return serializers.DateTimeField().to_representation(restorable_until(version))
+
+
+class TrashPageSerializer(serializers.Serializer):
+    items = TrashItemSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label", help_text="Who made the change.")
+
+    class Meta:
+        model = Change
+        fields = ["seq", "at", "action", "path", "previous_path", "actor", "by_support"]
+
+
+class ActivityPageSerializer(serializers.Serializer):
+    items = ChangeSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class HubSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    city = serializers.CharField()
+    country = serializers.CharField()
+    region = serializers.CharField()
+    time_zone = serializers.CharField(help_text="IANA time zone, e.g. Europe/London.")
+
+
+class HubListSerializer(serializers.Serializer):
+    items = HubSerializer(many=True)
+
+
+class MeUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+
+
+class MeTenantSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+
+
+class StorageSerializer(serializers.Serializer):
+    live_bytes = serializers.IntegerField()
+    live_files = serializers.IntegerField()
+    quota_bytes = serializers.IntegerField()
+    max_file_bytes = serializers.IntegerField(help_text="The largest single file you may upload.")
+
+
+class MeSerializer(serializers.Serializer):
+    user = MeUserSerializer()
+    tenant = MeTenantSerializer()
+    role = serializers.CharField()
+    hub = HubSerializer()
+    storage = StorageSerializer()

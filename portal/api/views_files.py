@@ -1,0 +1,282 @@
+"""The files endpoints: list a folder, upload and download a file, make a
+folder, move or rename, delete. Each validates, calls one store function and
+serializes its result."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
+from portal.api.downloads import file_download_response
+from portal.api.exceptions import ApiProblem
+from portal.api.serializers import (
+    FolderCreateSerializer,
+    FolderListQuerySerializer,
+    FolderPageSerializer,
+    MoveSerializer,
+    NodeSerializer,
+    PathQuerySerializer,
+)
+from portal.models import Tenant
+from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
+from snapshots.models import Node, NodeVersion
+from snapshots.paths import join_path, split_path
+from snapshots.selectors import folder_children, node_at_path, path_of
+from snapshots.selectors_trash import subtree_bytes_of
+from snapshots.services import file_write, folder_create, node_delete, node_move
+
+
+def node_json(*, tenant: Tenant, version: NodeVersion) -> dict[str, Any]:
+    """One live item, with its current path."""
+    folder_bytes = (
+        subtree_bytes_of(tenant=tenant, node_ids=[version.node_id]) if version.kind == Node.Kind.FOLDER else {}
+    )
+    context = {
+        "paths": {version.node_id: path_of(tenant=tenant, node_id=version.node_id)},
+        "folder_bytes": folder_bytes,
+    }
+    return NodeSerializer(version, context=context).data
+
+
+def folder_listing(*, tenant: Tenant, path: str) -> tuple[str, NodeVersion]:
+    """The normalised path and live version of the folder at ``path``."""
+    names = split_path(path)
+    version = node_at_path(tenant=tenant, path=path)
+    if version.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{join_path(names)} is a file, not a folder; download it with GET /api/v1/files/content.")
+    return join_path(names), version
+
+
+# SECTION: listing and deleting
+
+
+class FilesView(TenantAPIView):
+    @extend_schema(
+        operation_id="files_list",
+        summary="List a folder",
+        description="A folder's children, one page at a time (keyset cursor: pages stay fast however big the folder).",
+        parameters=[FolderListQuerySerializer],
+        responses={200: FolderPageSerializer, **problems(400, 404, 409)},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(FolderListQuerySerializer, request)
+        folder_path, folder = folder_listing(tenant=self.tenant, path=query["path"])
+        page = folder_children(
+            tenant=self.tenant,
+            folder=folder,
+            order=query["order"],
+            cursor=query.get("cursor") or None,
+            limit=query["limit"],
+        )
+        prefix = folder_path.rstrip("/")
+        context = {
+            "paths": {child.node_id: f"{prefix}/{child.name}" for child in page.items},
+            "folder_bytes": subtree_bytes_of(
+                tenant=self.tenant, node_ids=[c.node_id for c in page.items if c.kind == Node.Kind.FOLDER]
+            ),
+        }
+        items = NodeSerializer(page.items, many=True, context=context).data
+        return Response(page_body(request, items=items, next_cursor=page.next_cursor, path=folder_path))
+
+    @extend_schema(
+        operation_id="files_delete",
+        summary="Delete a file or folder",
+        description="It goes to Recently deleted (GET /api/v1/trash/) and can be restored for 28 days.",
+        parameters=[PathQuerySerializer],
+        responses={204: None, **problems(400, 404)},
+    )
+    def delete(self, request: Request) -> Response:
+        query = validated_query(PathQuerySerializer, request)
+        node_delete(tenant=self.tenant, path=query["path"], acting_user=request.user)
+        return Response(status=204)
+
+
+# SECTION: content
+
+
+class BodyStreamParser(BaseParser):
+    """Hands the body stream over untouched, so nothing reads an upload into memory."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> IO[bytes]:
+        return stream
+
+
+class AnyAcceptNegotiation(BaseContentNegotiation):
+    """A download answers whatever the client accepts; its errors are JSON."""
+
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class UploadStream:
+    """The request body as the store reads it. A client that goes away mid-body
+    makes the server's read fail; that is an incomplete upload, not our error."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._request.read(size)
+        except OSError as exc:
+            raise IncompleteUpload("The connection closed before the whole file arrived. Nothing was stored.") from exc
+
+
+def request_content_length(request: Request) -> int:
+    raw = request.META.get("CONTENT_LENGTH")
+    if raw in (None, ""):
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            raise ApiProblem(
+                status=411,
+                title="Length required",
+                code="length-required",
+                detail="Send the file with a Content-Length header; chunked uploads are not accepted.",
+            )
+        return 0
+    try:
+        length = int(raw)
+    except ValueError:
+        length = -1
+    if length < 0:
+        raise ApiProblem(
+            status=400,
+            title="Invalid Content-Length",
+            code="invalid-content-length",
+            detail="Content-Length must be a whole number of bytes.",
+        )
+    return length
+
+
+def if_match_value(header: str | None, current: NodeVersion | None) -> str | None:
+    """The sha256 to hand file_write for an If-Match header (strong comparison)."""
+    if header is None:
+        return None
+    current_sha = current.blob.sha256 if current is not None and current.blob is not None else None
+    tags = [tag for tag in (part.strip() for part in header.split(",")) if tag]
+    if "*" in tags:
+        if current is None or current.kind != Node.Kind.FILE:
+            raise PreconditionFailed("If-Match: * asks for an existing file, and there is none at that path.")
+        return None
+    strong = [tag[1:-1] for tag in tags if len(tag) >= 2 and tag[0] == tag[-1] == '"']
+    if current_sha is not None and current_sha in strong:
+        return current_sha
+    # Nothing matches: hand on a value that cannot match, so the store refuses
+    # with 412 after its own check, and nothing is read or written.
+    return strong[0] if strong else "-"
+
+
+def live_version_or_none(*, tenant: Tenant, path: str) -> NodeVersion | None:
+    try:
+        return node_at_path(tenant=tenant, path=path)
+    except NotFound:
+        return None
+
+
+class FileContentView(TenantAPIView):
+    parser_classes = [BodyStreamParser]
+    content_negotiation_class = AnyAcceptNegotiation
+
+    @extend_schema(
+        operation_id="files_download",
+        summary="Download a file",
+        description=(
+            "Streams the bytes. `ETag` is the quoted sha256; `If-None-Match` answers 304; a single "
+            "`Range: bytes=first-last` (also `first-` and `-suffix`) answers 206 with `Content-Range`."
+        ),
+        parameters=[
+            PathQuerySerializer,
+            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("If-Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The whole file."),
+            (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for."),
+            304: OpenApiResponse(description="Not modified: If-None-Match named the current sha256."),
+            **problems(400, 404, 409, 416),
+        },
+    )
+    def get(self, request: Request) -> Any:
+        query = validated_query(PathQuerySerializer, request)
+        version = node_at_path(tenant=self.tenant, path=query["path"])
+        if version.kind != Node.Kind.FILE:
+            raise WrongKind(
+                f"{join_path(split_path(query['path']))} is a folder, not a file; list it with GET /api/v1/files/."
+            )
+        return file_download_response(request._request, tenant=self.tenant, version=version)
+
+    @extend_schema(
+        operation_id="files_upload",
+        summary="Upload a file",
+        description=(
+            "The raw request body becomes the file at `path`; missing folders are made, an existing file is "
+            "replaced (its earlier content stays restorable for 28 days). Send `Content-Length`. With "
+            '`If-Match: "<sha256>"` the upload only replaces the file if it still has that content (else 412).'
+        ),
+        parameters=[
+            PathQuerySerializer,
+            OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+        ],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={
+            200: OpenApiResponse(NodeSerializer, description="An existing file was replaced."),
+            201: OpenApiResponse(NodeSerializer, description="A new file was made."),
+            **problems(400, 404, 409, 411, 412, 413, 503, 507),
+        },
+    )
+    def put(self, request: Request) -> Response:
+        query = validated_query(PathQuerySerializer, request)
+        content_length = request_content_length(request)
+        current = live_version_or_none(tenant=self.tenant, path=query["path"])
+        version = file_write(
+            tenant=self.tenant,
+            path=query["path"],
+            stream=UploadStream(request._request),
+            content_length=content_length,
+            acting_user=request.user,
+            if_match=if_match_value(request.headers.get("If-Match"), current),
+        )
+        body = node_json(tenant=self.tenant, version=version)
+        return Response(body, status=201 if current is None else 200, headers={"ETag": f'"{body["sha256"]}"'})
+
+
+# SECTION: folders and moves
+
+
+class FolderCreateView(TenantAPIView):
+    @extend_schema(
+        operation_id="folders_create",
+        summary="Make a folder",
+        request=FolderCreateSerializer,
+        responses={201: NodeSerializer, **problems(400, 403, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        body = validated_body(FolderCreateSerializer, request)
+        version = folder_create(tenant=self.tenant, path=body["path"], acting_user=request.user)
+        return Response(node_json(tenant=self.tenant, version=version), status=201)
+
+
+class MoveView(TenantAPIView):
+    @extend_schema(
+        operation_id="files_move",
+        summary="Move or rename a file or folder",
+        description="`to` is the full new path; its folder must exist and its name be free. A folder moves whole.",
+        request=MoveSerializer,
+        responses={200: NodeSerializer, **problems(400, 403, 404, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        body = validated_body(MoveSerializer, request)
+        version = node_move(tenant=self.tenant, from_path=body["from"], to_path=body["to"], acting_user=request.user)
+        return Response(node_json(tenant=self.tenant, version=version))
