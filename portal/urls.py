@@ -6,6 +6,7 @@ from portal.views import accounts as views
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("portal.urls_accounts")),
+    path("", include("portal.urls_files")),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("settings/api-tokens/", include("portal.urls_tokens")),
