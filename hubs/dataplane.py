@@ -50,6 +50,12 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
         return queryset
 
 
+    def for_hub(self, hub_code: str) -> TenantQuerySet:
+        """Every tenant's rows in one hub: only for hub-wide upkeep (expiry,
+        collection, resuming stalled jobs), which then works tenant by tenant."""
+        return self.get_queryset().using(hub_database_alias(hub_code))
+
+
 class DataPlaneModel(models.Model):
     """Rows of one tenant, in its hub's database. ``tenant_id`` names a control-
     plane Tenant; there are no cross-database foreign keys."""

@@ -43,6 +43,15 @@ class Tenant(models.Model):
     quota_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="Live bytes allowed; empty means the default (HUBPORT_DEFAULT_QUOTA_BYTES)."
     )
+    class SnapshotSchedule(models.TextChoices):
+        HOURLY = "hourly", "Every hour"
+        EVERY_4_HOURS = "4h", "Every 4 hours"
+        DAILY = "daily", "Every day"
+
+    snapshot_schedule = models.CharField(
+        max_length=8, choices=SnapshotSchedule.choices, default=SnapshotSchedule.HOURLY
+    )
+    last_scheduled_snapshot_at = models.DateTimeField(null=True, blank=True)
     max_file_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="Largest single file; empty means the default (HUBPORT_MAX_FILE_BYTES)."
     )

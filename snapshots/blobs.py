@@ -267,3 +267,14 @@ def _unlink_if_older(path: Path, cutoff: datetime) -> int:
     except FileNotFoundError:
         pass
     return 0
+
+
+def blob_bytes_present(*, tenant: Tenant, blob: Blob) -> bool:
+    """Whether a blob's bytes are in at least one facility of the hub."""
+    for role in settings.FACILITY_ROLES:
+        try:
+            if facility_storage(tenant.hub_id, role).exists(blob.storage_key):
+                return True
+        except OSError:
+            continue
+    return False

@@ -147,3 +147,105 @@ class NodeVersion(DataPlaneModel):
             models.Index(fields=["tenant_id", "closed_at"], name="version_tenant_closed"),
             models.Index(fields=["tenant_id", "-closed_at", "-id"], condition=Q(in_trash=True), name="version_trash"),
         ]
+
+
+class Snapshot(DataPlaneModel):
+    """A named point on the tenant's clock. Taking one is an insert: the
+    history it points into is already in the store."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        MANUAL = "manual", "Manual"
+        PRE_RESTORE = "pre_restore", "Before a restore"
+
+    seq = models.BigIntegerField()
+    taken_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    label = models.CharField(max_length=200, blank=True)
+    file_count = models.BigIntegerField(default=0)
+    byte_count = models.BigIntegerField(default=0)
+    created_by_user_id = models.BigIntegerField(null=True)
+    created_by_label = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        indexes = [models.Index(fields=["tenant_id", "-taken_at"], name="snapshot_tenant_taken")]
+
+
+class RestoreJob(DataPlaneModel):
+    """A restore: its request, its progress and its outcome. The task that runs
+    it commits each batch of items together with ``done_items``, so a worker
+    killed mid-job resumes exactly where the last batch ended."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Conflict(models.TextChoices):
+        RENAME = "rename", "Keep both (rename the restored item)"
+        OVERWRITE = "overwrite", "Overwrite what is there now"
+        SKIP = "skip", "Skip items whose name is taken"
+
+    FINISHED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_seq = models.BigIntegerField()
+    source_at = models.DateTimeField()
+    paths = models.JSONField(default=list, help_text="Restored paths; empty means everything.")
+    target = models.TextField(blank=True, help_text="Empty: the original location; else the folder restored into.")
+    conflict = models.CharField(max_length=16, choices=Conflict.choices, default=Conflict.RENAME)
+    requested_by_user_id = models.BigIntegerField(null=True)
+    requested_by_label = models.CharField(max_length=254, blank=True)
+    by_support = models.BooleanField(default=False)
+    pre_restore_snapshot = models.ForeignKey(
+        Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    total_items = models.BigIntegerField(default=0)
+    done_items = models.BigIntegerField(default=0)
+    restored = models.BigIntegerField(default=0)
+    renamed = models.BigIntegerField(default=0)
+    overwritten = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    unchanged = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    failures = models.JSONField(default=list, help_text="Up to 1,000 {path, reason} of items that failed.")
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last batch committed by a worker.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant_id", "-created_at"], name="restore_tenant_created"),
+            models.Index(fields=["state", "heartbeat_at"], name="restore_state_heartbeat"),
+        ]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_items:
+            return 100 if self.is_finished else 0
+        return min(100, int(self.done_items * 100 / self.total_items))
+
+
+class RestoreFolderMap(DataPlaneModel):
+    """Which folder a restore made (or merged into) for each source folder, so
+    a resumed job puts the rest of a folder's items where the first part went."""
+
+    job = models.ForeignKey(RestoreJob, on_delete=models.CASCADE, related_name="+")
+    source_node_id = models.BigIntegerField()
+    target_node_id = models.BigIntegerField(null=True, help_text="Empty: the folder was skipped with its contents.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "source_node_id"], name="restore_map_unique_source")]

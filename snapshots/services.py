@@ -79,6 +79,7 @@ class ChangeStep:
     now: datetime
     actor: Actor
     changes: list[Change] = field(default_factory=list)
+    wrote_rows: bool = False
 
     def record(self, action: str, *, node_id: int | None, path: str, previous_path: str = "") -> None:
         self.changes.append(
@@ -112,7 +113,7 @@ def change_step(*, tenant: Tenant, actor: Actor) -> Iterator[ChangeStep]:
         now = timezone.now()
         step = ChangeStep(tenant=tenant, clock=clock, seq=clock.seq + 1, now=now, actor=actor)
         yield step
-        if not step.changes:
+        if not step.changes and not step.wrote_rows:
             return  # nothing changed: the clock is not bumped
         TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=step.seq)
         Change.objects.for_tenant(tenant).bulk_create(step.changes)

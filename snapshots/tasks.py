@@ -18,3 +18,32 @@ def sweep_temporaries_task(*, hub_code: str) -> int:
     if removed:
         logger.info("Removed %s stale temporary upload objects in hub %s", removed, hub_code)
     return removed
+
+
+def _tenant(tenant_id: int):  # type: ignore[no-untyped-def]
+    from portal.models import Tenant
+
+    tenant = Tenant.objects.select_related("hub").filter(pk=tenant_id).first()
+    if tenant is None:
+        logger.info("Tenant %s is gone; nothing to do", tenant_id)
+    return tenant
+
+
+@shared_task(acks_late=True, hub_scoped=True)
+def restore_run_task(*, tenant_id: int, job_id: int) -> str | None:
+    """Run or resume one restore job. Safe to deliver twice: a finished job is
+    left alone and a running one goes on from its last committed batch."""
+    from snapshots.restores import restore_run
+
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return None
+    job = restore_run(tenant=tenant, job_id=job_id)
+    return job.state if job is not None else None
+
+
+@shared_task(acks_late=True, hub_scoped=True)
+def resume_stalled_restores_task(*, hub_code: str) -> int:
+    from snapshots.restores import restores_resume_stalled
+
+    return len(restores_resume_stalled(hub_code=hub_code))

@@ -144,6 +144,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 HUBPORT_MAX_FILE_BYTES = env.int("HUBPORT_MAX_FILE_BYTES", default=20 * 1024**3)
 HUBPORT_DEFAULT_QUOTA_BYTES = env.int("HUBPORT_DEFAULT_QUOTA_BYTES", default=1024**4)
 SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=28)
+# Blobs no longer referenced are kept this long after their last upload claimed
+# them, so an upload in flight never loses its bytes to the collector.
+BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
+HUBPORT_BASE_URL = env.str("HUBPORT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # SECTION: static files
 

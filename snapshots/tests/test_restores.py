@@ -1,0 +1,208 @@
+"""Snapshots and restores through the services (the worker flows are in
+test_restore_worker.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from conftest import all_databases
+from snapshots import restores, selectors, services
+from snapshots.errors import NotFound
+from snapshots.models import NodeVersion, RestoreJob, Snapshot
+
+pytestmark = all_databases
+
+
+def write(made, path, content: bytes):
+    return services.file_write(
+        tenant=made.tenant, path=path, stream=io.BytesIO(content), content_length=len(content), acting_user=made.user
+    )
+
+
+def sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def run_now(made, **kwargs) -> RestoreJob:
+    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
+    return restores.restore_run(tenant=made.tenant, job_id=job.pk)
+
+
+def test_snapshot_is_one_row_with_the_live_counts_and_copies_no_bytes(make_tenant):
+    made = make_tenant()
+    write(made, "/a/1.txt", b"one")
+    write(made, "/a/2.txt", b"two!")
+    versions_before = NodeVersion.objects.for_tenant(made.tenant).count()
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user, label="before cleanup")
+    assert (snapshot.file_count, snapshot.byte_count) == (2, 7)
+    assert snapshot.seq == selectors.clock_now(tenant=made.tenant)
+    assert snapshot.kind == Snapshot.Kind.MANUAL
+    assert NodeVersion.objects.for_tenant(made.tenant).count() == versions_before
+    assert restores.snapshot_expires_at(snapshot) == snapshot.taken_at + timedelta(days=28)
+
+
+def test_restore_a_deleted_folder_from_a_snapshot_brings_back_the_same_bytes(make_tenant):
+    made = make_tenant()
+    write(made, "/Projects/plan.txt", b"plan")
+    write(made, "/Projects/deep/spec.txt", b"spec")
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+
+    job = run_now(made, snapshot_id=snapshot.pk, paths=["/Projects"])
+
+    assert job.state == RestoreJob.State.SUCCEEDED
+    assert (job.total_items, job.done_items, job.restored, job.failed) == (4, 4, 4, 0)
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    assert tree["/Projects/plan.txt"] == sha(b"plan")
+    assert tree["/Projects/deep/spec.txt"] == sha(b"spec")
+    assert selectors.live_usage(tenant=made.tenant).live_files == 2
+    assert job.pre_restore_snapshot is not None and job.pre_restore_snapshot.kind == Snapshot.Kind.PRE_RESTORE
+
+
+def test_restore_to_a_point_in_time_and_conflict_policies(make_tenant):
+    made = make_tenant()
+    start = timezone.now()
+    with time_machine.travel(start - timedelta(days=1), tick=False):
+        write(made, "/doc.txt", b"yesterday")
+        write(made, "/keep.txt", b"keep")
+    with time_machine.travel(start - timedelta(hours=1), tick=False):
+        write(made, "/doc.txt", b"today")
+    moment = start - timedelta(hours=20)
+
+    renamed = run_now(made, at=moment, paths=["/doc.txt"], conflict="rename")
+    assert renamed.renamed == 1
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    local = timezone.localtime(moment, made.tenant.hub.zone)
+    assert tree[f"/doc (restored {local:%Y-%m-%d %H:%M}).txt"] == sha(b"yesterday")
+    assert tree["/doc.txt"] == sha(b"today")
+
+    skipped = run_now(made, at=moment, paths=["/doc.txt"], conflict="skip")
+    assert (skipped.skipped, skipped.restored) == (1, 0)
+
+    overwritten = run_now(made, at=moment, paths=["/doc.txt", "/keep.txt"], conflict="overwrite")
+    assert (overwritten.overwritten, overwritten.unchanged) == (1, 1)
+    assert selectors.tree_as_of(tenant=made.tenant)["/doc.txt"] == sha(b"yesterday")
+    # The overwritten version is not lost: the pre-restore snapshot still reads it.
+    before = selectors.tree_as_of(tenant=made.tenant, seq=overwritten.pre_restore_snapshot.seq)
+    assert before["/doc.txt"] == sha(b"today")
+
+
+def test_restore_everything_into_a_new_folder(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    write(made, "/F/b.txt", b"b")
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    job = run_now(made, snapshot_id=snapshot.pk, target="/Recovered")
+    assert job.state == RestoreJob.State.SUCCEEDED
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    assert tree["/Recovered/a.txt"] == sha(b"a")
+    assert tree["/Recovered/F/b.txt"] == sha(b"b")
+    assert tree["/F/b.txt"] == sha(b"b")
+
+
+def test_dry_run_previews_exactly_and_changes_nothing(make_tenant):
+    made = make_tenant()
+    write(made, "/x.txt", b"old")
+    write(made, "/y.txt", b"y")
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    write(made, "/x.txt", b"new")
+    services.node_delete(tenant=made.tenant, path="/y.txt", acting_user=made.user)
+    seq_before = selectors.clock_now(tenant=made.tenant)
+    tree_before = selectors.tree_as_of(tenant=made.tenant)
+
+    preview = restores.restore_preview(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+
+    assert preview.counts["renamed"] == 1 and preview.counts["restored"] == 1
+    assert {item["action"] for item in preview.items} == {"renamed", "restored"}
+    assert selectors.clock_now(tenant=made.tenant) == seq_before
+    assert selectors.tree_as_of(tenant=made.tenant) == tree_before
+    assert RestoreJob.objects.for_tenant(made.tenant).count() == 0
+
+
+def test_bad_restore_requests_are_refused_and_start_nothing(make_tenant):
+    made, other = make_tenant(), make_tenant()
+    write(made, "/a.txt", b"a")
+    foreign = restores.snapshot_create(tenant=other.tenant, acting_user=other.user)
+    mine = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    refusals = [
+        ({"snapshot_id": foreign.pk}, NotFound),
+        ({"snapshot_id": 999_999}, NotFound),
+        ({"at": timezone.now() - timedelta(days=29)}, restores.OutsideRetention),
+        ({"at": timezone.now() + timedelta(days=1)}, restores.OutsideRetention),
+        ({"snapshot_id": mine.pk, "paths": ["/never-existed"]}, NotFound),
+        ({"snapshot_id": mine.pk, "paths": ["/a.txt"], "target": "/a.txt/inside"}, restores.RestoreRefused),
+        ({"snapshot_id": mine.pk, "target": "/a.txt"}, restores.RestoreRefused),
+        ({"snapshot_id": mine.pk, "conflict": "explode"}, restores.RestoreRefused),
+        ({"snapshot_id": mine.pk, "at": timezone.now()}, restores.RestoreRefused),
+    ]
+    for kwargs, error in refusals:
+        with pytest.raises(error):
+            restores.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
+    assert RestoreJob.objects.for_tenant(made.tenant).count() == 0
+
+
+def test_a_file_whose_bytes_are_gone_fails_alone(make_tenant):
+    from pathlib import Path
+
+    from hubs.storage import facility_storage
+
+    made = make_tenant()
+    lost = write(made, "/lost.txt", b"lost")
+    write(made, "/fine.txt", b"fine")
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/lost.txt", acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/fine.txt", acting_user=made.user)
+    for role in ("primary", "alternate"):
+        Path(facility_storage("uk", role).path(lost.blob.storage_key)).unlink()
+
+    job = run_now(made, snapshot_id=snapshot.pk)
+    assert job.state == RestoreJob.State.SUCCEEDED
+    assert (job.restored, job.failed) == (1, 1)
+    assert job.failures == [{"path": "/lost.txt", "reason": "its content is missing from both facilities"}]
+    assert "/fine.txt" in selectors.tree_as_of(tenant=made.tenant)
+
+
+def test_cancel_and_rerun_are_idempotent(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    queued = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    cancelled = restores.restore_cancel(tenant=made.tenant, job_id=queued.pk, acting_user=made.user)
+    assert cancelled.state == RestoreJob.State.CANCELLED
+    assert restores.restore_run(tenant=made.tenant, job_id=queued.pk).state == RestoreJob.State.CANCELLED
+    assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
+
+    done = run_now(made, snapshot_id=snapshot.pk)
+    seq = selectors.clock_now(tenant=made.tenant)
+    again = restores.restore_run(tenant=made.tenant, job_id=done.pk)
+    assert again.state == RestoreJob.State.SUCCEEDED
+    assert selectors.clock_now(tenant=made.tenant) == seq, "running a finished job again changes nothing"
+
+
+def test_requester_is_emailed_when_a_restore_ends_without_file_names(make_tenant, django_capture_on_commit_callbacks):
+    made = make_tenant()
+    write(made, "/secret-project.txt", b"s")
+    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/secret-project.txt", acting_user=made.user)
+    with django_capture_on_commit_callbacks(execute=False, using="hub_uk") as callbacks:
+        job = run_now(made, snapshot_id=snapshot.pk)
+    from portal.tasks import restore_finished_email_task
+
+    restore_finished_email_task.apply(
+        kwargs={"user_id": made.user.pk, "restore_job_id": job.pk, "state": job.state, "counts": {"restored": 1}}
+    )
+    assert callbacks, "the email is queued after the job's transaction commits"
+    message = mail.outbox[-1]
+    assert message.to == [made.user.email]
+    assert "has finished" in message.subject
+    assert "secret-project" not in message.body
+    assert f"/restores/{job.pk}/" in message.body
