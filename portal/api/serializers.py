@@ -77,9 +77,10 @@ class FolderCreateSerializer(serializers.Serializer):
 
 
 class MoveSerializer(serializers.Serializer):
-    """``from`` is a Python keyword, so the field is declared as from_path and
-    exposed under its API name in get_fields."""
+    """Move and/or rename: ``from`` is where the item is, ``to`` its full new path."""
 
+    # ``from`` is a Python keyword: the field is declared as from_path and
+    # exposed under its API name in get_fields.
     from_path = path_field(help_text="What to move or rename.")
     to = path_field(help_text="Its full new path, e.g. /Archive/report.pdf.")
 
@@ -117,9 +118,9 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class NodeSerializer(serializers.Serializer):
-    """A live file or folder. Context: ``paths`` (node id → path) and
-    ``folder_bytes`` (node id → bytes below a folder)."""
+    """A file or folder in the live tree."""
 
+    # Context: ``paths`` (node id → path) and ``folder_bytes`` (node id → bytes below a folder).
     id = serializers.IntegerField(source="node_id", help_text="The item's stable id; it survives renames and moves.")
     name = serializers.CharField()
     path = serializers.SerializerMethodField()
@@ -151,9 +152,10 @@ class FolderPageSerializer(serializers.Serializer):
 
 
 class TrashItemSerializer(serializers.Serializer):
-    """A deleted file or folder. Context: ``paths`` (version id → original path)
-    and ``folder_bytes`` (node id → bytes that were below a folder)."""
+    """A deleted file or folder that can still be restored."""
 
+    # Context: ``paths`` (version id → original path) and ``folder_bytes``
+    # (node id → bytes that were below a folder).
     id = serializers.IntegerField(help_text="Pass to POST /api/v1/trash/restore.")
     name = serializers.CharField()
     path = serializers.SerializerMethodField(help_text="Where it was when it was deleted.")
