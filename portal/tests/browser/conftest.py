@@ -1,0 +1,73 @@
+"""Real headless Chromium (the operating system's package) driven by Playwright.
+
+Playwright's sync API runs an asyncio event loop in the test thread, and Django
+refuses database access from a thread with a running loop unless told it is
+safe; here it is, since the loop only drives the browser.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("HUBPORT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT_DIR = Path(os.environ.get("HUBPORT_SCREENSHOT_DIR", "/tmp/hubport-shots"))
+
+
+def _seed_hubs() -> None:
+    from django.apps import apps
+
+    importlib.import_module("hubs.migrations.0002_seed_hubs").seed(apps, None)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def hubs_back_after_flush(django_db_blocker) -> Iterator[None]:
+    """A live-server test needs committed rows, so its database is flushed
+    afterwards, seeded hubs included; put them back for the tests after these."""
+    yield
+    with django_db_blocker.unblock():
+        _seed_hubs()
+
+
+@pytest.fixture(autouse=True)
+def hubs_seeded(transactional_db) -> None:
+    """The hubs the migration seeded, even after an earlier test's flush."""
+    _seed_hubs()
+
+
+@pytest.fixture(autouse=True)
+def allow_django_under_playwright_loop(monkeypatch) -> None:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def chromium(allow_django_under_playwright_loop) -> Iterator[object]:
+    """One browser per test: the Playwright loop lives only as long as the test."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR

@@ -1,0 +1,186 @@
+"""The file manager in real headless Chromium: sign in, upload through the
+page, delete with confirmation, bring it back from Recently deleted, download
+it and compare the bytes; and screenshots at desktop and phone width."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from snapshots import selectors, services
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
+
+FILE_NAME = "Quarterly report – Ü.bin"
+# Not valid UTF-8 and not all one byte: a download that re-encoded or truncated it would not compare equal.
+FILE_BYTES = bytes(range(256)) * 700 + b"\x00end"
+
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(page, base_url: str, email: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()
+
+
+def file_row(page, path: str):
+    return page.locator(f'tr.file-row[data-path="{path}"]')
+
+
+def test_upload_delete_restore_and_download_in_chromium(live_server, make_tenant, chromium, tmp_path: Path) -> None:
+    owner = make_tenant(hub="uk", name="Browser Test Ltd")
+    context = chromium.new_context(viewport=DESKTOP, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # Browsers ask for /favicon.ico by themselves; any other failed request is a fault of the page.
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+
+    sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+    page.click("nav.main-nav >> text=Files")
+    page.wait_for_url(re.compile(r"/files/$"))
+    assert "This folder is empty" in page.content()
+
+    # Upload through the picker: one progress bar per file, finished.
+    page.set_input_files(
+        "#upload-input",
+        files=[{"name": FILE_NAME, "mimeType": "application/octet-stream", "buffer": FILE_BYTES}],
+    )
+    done = page.locator(f'.upload-item[data-name="{FILE_NAME}"][data-state="done"]')
+    done.wait_for(timeout=15_000)
+    assert done.locator("progress").evaluate("el => el.value") == 100
+    assert done.locator(".upload-item__status").inner_text() == "Uploaded"
+    row = file_row(page, f"/{FILE_NAME}")
+    row.wait_for(timeout=10_000)
+    assert "175.0\xa0KB" in row.inner_text() or "175.0 KB" in row.inner_text()
+    assert page.locator("#storage-summary").inner_text().startswith("175.0")
+
+    # Delete, with the confirmation step.
+    row.locator("summary.row-menu__toggle").click()
+    row.locator("a.row-menu__danger").click()
+    page.wait_for_url(re.compile(r"/file-actions/delete"))
+    assert f"Delete “{FILE_NAME}”?" in page.inner_text("h1")
+    page.click("button.button--danger")
+    page.wait_for_url(re.compile(r"/files/$"))
+    assert f"Deleted “{FILE_NAME}”" in page.inner_text(".messages")
+    assert file_row(page, f"/{FILE_NAME}").count() == 0
+
+    # Bring it back from Recently deleted with one click.
+    page.click("nav.main-nav >> text=Recently deleted")
+    page.wait_for_url(re.compile(r"/recently-deleted/$"))
+    trash_row = page.locator("tr.trash-row", has_text=FILE_NAME)
+    assert "Restorable until" in page.content()
+    trash_row.get_by_role("button", name=f"Restore {FILE_NAME}").click()
+    page.wait_for_load_state()
+    assert f"Restored “{FILE_NAME}” to /." in page.inner_text(".messages")
+    assert page.locator("tr.trash-row", has_text=FILE_NAME).count() == 0
+
+    page.click("nav.main-nav >> text=Files")
+    restored = file_row(page, f"/{FILE_NAME}")
+    restored.wait_for()
+
+    # Download it and compare the bytes.
+    with page.expect_download() as download_info:
+        restored.locator("a.file-link").click()
+    download = download_info.value
+    assert download.suggested_filename == FILE_NAME
+    saved = tmp_path / "downloaded.bin"
+    download.save_as(saved)
+    assert saved.read_bytes() == FILE_BYTES
+
+    page.click("nav.main-nav >> text=Activity")
+    page.wait_for_url(re.compile(r"/activity/$"))
+    activity = page.inner_text("table.activity-table")
+    for action in ("Uploaded", "Deleted", "Restored"):
+        assert action in activity
+
+    assert not errors, errors
+    context.close()
+
+
+def test_upload_errors_show_per_file_and_new_folder(live_server, make_tenant, chromium) -> None:
+    owner = make_tenant(hub="uk", name="Errors Ltd")
+    services.folder_create(tenant=owner.tenant, path="/taken.txt", acting_user=owner.user)
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+    page.goto(f"{live_server.url}/files/")
+
+    page.set_input_files(
+        "#upload-input",
+        files=[
+            {"name": "taken.txt", "mimeType": "text/plain", "buffer": b"refused: a folder has that name"},
+            {"name": "fine.txt", "mimeType": "text/plain", "buffer": b"accepted"},
+        ],
+    )
+    refused = page.locator('.upload-item[data-name="taken.txt"][data-state="error"]')
+    refused.wait_for(timeout=15_000)
+    assert "is a folder; a file cannot replace it" in refused.inner_text()
+    page.locator('.upload-item[data-name="fine.txt"][data-state="done"]').wait_for(timeout=15_000)
+    file_row(page, "/fine.txt").wait_for(timeout=10_000)
+
+    page.click("details.new-folder > summary")
+    page.fill("#new-folder-name", "Projects")
+    page.click(".new-folder__form button[type=submit]")
+    page.wait_for_load_state()
+    assert "Created the folder “Projects”." in page.inner_text(".messages")
+    assert file_row(page, "/Projects").count() == 1
+    assert selectors.node_at_path(tenant=owner.tenant, path="/fine.txt").size == len(b"accepted")
+    context.close()
+
+
+def test_files_page_screenshots_at_desktop_and_phone_width(live_server, make_tenant, chromium, screenshot_dir) -> None:
+    owner = make_tenant(hub="uk", name="Northwind Traders")
+    for path, size in (
+        ("/Contracts/2026/Supplier agreement – signed.pdf", 482_113),
+        ("/Contracts/2025/old.pdf", 120_000),
+        ("/Invoices/INV-0042.pdf", 88_210),
+        ("/Team photo, summer offsite with a rather long file name.jpg", 3_145_728),
+        ("/notes.txt", 1_240),
+        ("/Budget 2026.xlsx", 54_012),
+    ):
+        services.file_write(
+            tenant=owner.tenant, path=path, stream=io.BytesIO(b"x" * size), content_length=size, acting_user=owner.user
+        )
+    services.folder_create(tenant=owner.tenant, path="/Empty folder", acting_user=owner.user)
+    services.node_delete(tenant=owner.tenant, path="/Contracts/2025/old.pdf", acting_user=owner.user)
+
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = chromium.new_context(viewport=viewport, device_scale_factor=1)
+        page = context.new_page()
+        sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+        page.goto(f"{live_server.url}/files/")
+        page.set_input_files(
+            "#upload-input", files=[{"name": "uploaded-now.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+        )
+        page.locator('.upload-item[data-state="done"]').wait_for(timeout=15_000)
+        file_row(page, "/uploaded-now.txt").wait_for(timeout=10_000)
+        page.screenshot(path=str(screenshot_dir / f"files-{label}.png"), full_page=True)
+        # Nothing may stick out sideways on a phone.
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{label}: the page scrolls sideways by {overflow}px"
+        row = file_row(page, "/notes.txt")
+        row.locator("summary.row-menu__toggle").click()
+        page.screenshot(path=str(screenshot_dir / f"files-{label}-menu.png"), full_page=True)
+        page.goto(f"{live_server.url}/recently-deleted/")
+        page.screenshot(path=str(screenshot_dir / f"trash-{label}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{label}: Recently deleted scrolls sideways by {overflow}px"
+        page.goto(f"{live_server.url}/activity/")
+        page.screenshot(path=str(screenshot_dir / f"activity-{label}.png"), full_page=True)
+        context.close()
