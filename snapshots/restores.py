@@ -789,3 +789,30 @@ def restores_resume_stalled(*, hub_code: str) -> list[int]:
         if tenant_id in known:
             restore_run_task.delay(tenant_id=tenant_id, job_id=job_id)
     return [job_id for tenant_id, job_id in stalled if tenant_id in known]
+
+
+# ---------------------------------------------------------------- scheduled snapshots
+
+SCHEDULE_INTERVALS = {"hourly": timedelta(hours=1), "4h": timedelta(hours=4), "daily": timedelta(days=1)}
+# Beat ticks every 15 minutes; a snapshot due within the next 5 minutes is taken
+# now rather than 15 minutes late.
+SCHEDULE_SLACK = timedelta(minutes=5)
+
+
+def snapshots_take_scheduled(*, hub_code: str, now: datetime | None = None) -> int:
+    """Take the scheduled snapshot of every tenant of a hub whose turn it is.
+    Returns how many were taken; running it twice in a row takes none twice."""
+    from portal.models import Tenant
+
+    now = now or timezone.now()
+    taken = 0
+    tenants = Tenant.objects.filter(hub_id=hub_code, provisioned_at__isnull=False).select_related("hub")
+    for tenant in tenants.iterator(chunk_size=500):
+        interval = SCHEDULE_INTERVALS.get(tenant.snapshot_schedule, SCHEDULE_INTERVALS["hourly"])
+        last = tenant.last_scheduled_snapshot_at
+        if last is not None and now - last < interval - SCHEDULE_SLACK:
+            continue
+        snapshot_create(tenant=tenant, kind=Snapshot.Kind.SCHEDULED)
+        Tenant.objects.filter(pk=tenant.pk).update(last_scheduled_snapshot_at=now)
+        taken += 1
+    return taken

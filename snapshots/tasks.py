@@ -47,3 +47,18 @@ def resume_stalled_restores_task(*, hub_code: str) -> int:
     from snapshots.restores import restores_resume_stalled
 
     return len(restores_resume_stalled(hub_code=hub_code))
+
+
+@shared_task(acks_late=True, hub_scoped=True)
+def take_scheduled_snapshots_task(*, hub_code: str) -> int:
+    from snapshots.restores import snapshots_take_scheduled
+
+    return snapshots_take_scheduled(hub_code=hub_code)
+
+
+@shared_task(acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def expiry_task(*, hub_code: str) -> dict[str, int]:
+    """Daily: expire what is older than the retention and collect unreferenced blobs."""
+    from snapshots.expiry import expiry_run
+
+    return expiry_run(hub_code=hub_code).as_dict()

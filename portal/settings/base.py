@@ -221,11 +221,28 @@ CELERY_TASK_SOFT_TIME_LIMIT = 15 * 60
 CELERY_TASK_TIME_LIMIT = 16 * 60
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Every job is fanned out per hub, so each runs on a worker inside its hub.
 for _code in HUB_CODES:
+    _hub = {"hub_code": _code}
     CELERY_BEAT_SCHEDULE[f"sweep-temporaries-{_code}"] = {
         "task": "snapshots.tasks.sweep_temporaries_task",
         "schedule": 3600.0,
-        "kwargs": {"hub_code": _code},
+        "kwargs": _hub,
+    }
+    CELERY_BEAT_SCHEDULE[f"scheduled-snapshots-{_code}"] = {
+        "task": "snapshots.tasks.take_scheduled_snapshots_task",
+        "schedule": 15 * 60.0,
+        "kwargs": _hub,
+    }
+    CELERY_BEAT_SCHEDULE[f"resume-stalled-restores-{_code}"] = {
+        "task": "snapshots.tasks.resume_stalled_restores_task",
+        "schedule": 5 * 60.0,
+        "kwargs": _hub,
+    }
+    CELERY_BEAT_SCHEDULE[f"expiry-{_code}"] = {
+        "task": "snapshots.tasks.expiry_task",
+        "schedule": 24 * 3600.0,
+        "kwargs": _hub,
     }
 
 # SECTION: REST API

@@ -206,3 +206,34 @@ def test_requester_is_emailed_when_a_restore_ends_without_file_names(make_tenant
     assert "has finished" in message.subject
     assert "secret-project" not in message.body
     assert f"/restores/{job.pk}/" in message.body
+
+
+def test_scheduled_snapshots_follow_each_tenants_schedule(make_tenant):
+    from portal.models import Tenant
+
+    hourly = make_tenant(hub="hk").tenant
+    daily = make_tenant(hub="hk").tenant
+    Tenant.objects.filter(pk=daily.pk).update(snapshot_schedule="daily")
+    elsewhere = make_tenant(hub="uk").tenant
+    start = timezone.now()
+
+    assert restores.snapshots_take_scheduled(hub_code="hk", now=start) == 2
+    assert restores.snapshots_take_scheduled(hub_code="hk", now=start) == 0, "not twice"
+    assert restores.snapshots_take_scheduled(hub_code="hk", now=start + timedelta(minutes=58)) == 1
+    assert restores.snapshots_take_scheduled(hub_code="hk", now=start + timedelta(hours=24)) == 2
+    scheduled = Snapshot.objects.for_tenant(hourly).filter(kind=Snapshot.Kind.SCHEDULED).count()
+    assert scheduled == 3
+    assert Snapshot.objects.for_tenant(daily).filter(kind=Snapshot.Kind.SCHEDULED).count() == 2
+    assert Snapshot.objects.for_tenant(elsewhere).count() == 0
+
+
+def test_stalled_jobs_are_queued_again(make_tenant, django_capture_on_commit_callbacks):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
+        state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=6)
+    )
+    assert restores.restores_resume_stalled(hub_code="uk") == [job.pk]
+    assert restores.restores_resume_stalled(hub_code="de") == []
