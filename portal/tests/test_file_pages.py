@@ -304,6 +304,15 @@ def test_new_folder_refusals_are_messages(signed_in: Client, owner, name: str, m
     assert live_paths(owner.tenant) == {"/Existing": None}
 
 
+def test_new_folder_in_a_folder_deleted_meanwhile_does_not_bring_it_back(signed_in: Client, owner) -> None:
+    services.folder_create(tenant=owner.tenant, path="/Gone", acting_user=owner.user)
+    services.node_delete(tenant=owner.tenant, path="/Gone", acting_user=owner.user)
+    response = signed_in.post(reverse("files_folder_new"), {"parent": "/Gone", "name": "New"})
+    assert response.status_code == 404
+    assert "/Gone does not exist." in response.content.decode()
+    assert live_paths(owner.tenant) == {}
+
+
 def test_rename(signed_in: Client, owner) -> None:
     put_file(owner.tenant, "/Docs/draft.txt", b"v1", owner.user)
     put_file(owner.tenant, "/Docs/other.txt", b"v2", owner.user)

@@ -437,6 +437,11 @@ def folder_new(request: HttpRequest) -> HttpResponse:
         return _redirect_to_folder(parent)
     path = join_path([*split_path(form.cleaned_data["parent"]), form.cleaned_data["name"]])
     try:
+        # The store makes missing parents (like mkdir -p); a page must not bring
+        # back a folder someone deleted meanwhile, so its folder has to exist.
+        parent_folder = selectors.node_at_path(tenant=_tenant(request), path=form.cleaned_data["parent"])
+        if parent_folder.kind != Node.Kind.FOLDER:
+            raise WrongKind(f"{form.cleaned_data['parent']} is a file, not a folder.")
         services.folder_create(tenant=_tenant(request), path=path, acting_user=request.user)  # type: ignore[arg-type]
     except NotFound as error:
         return _problem(request, title="Folder not found", detail=error.detail, status=404)

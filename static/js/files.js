@@ -32,6 +32,9 @@
     } catch (ignored) {
       /* not JSON: fall through to the status line */
     }
+    if (xhr.status >= 200 && xhr.status < 400) {
+      return "Your session needs you to sign in again. Reload the page, sign in and retry.";
+    }
     if (xhr.status === 403) {
       return "The upload was refused (your session may have expired). Reload the page and try again.";
     }
@@ -145,7 +148,8 @@
       }
     });
     xhr.addEventListener("load", function () {
-      if (xhr.status >= 200 && xhr.status < 300) {
+      // Only 201 is success: a redirect followed to a sign-in page answers 200 with HTML.
+      if (xhr.status === 201) {
         progress.value = 100;
         self.succeeded += 1;
         self.setState(item, "done", "Uploaded");

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from portal.views import files as file_views
 from snapshots import selectors, services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
@@ -141,6 +142,29 @@ def test_upload_errors_show_per_file_and_new_folder(live_server, make_tenant, ch
     assert "Created the folder “Projects”." in page.inner_text(".messages")
     assert file_row(page, "/Projects").count() == 1
     assert selectors.node_at_path(tenant=owner.tenant, path="/fine.txt").size == len(b"accepted")
+    context.close()
+
+
+def test_load_more_appends_rows_in_place(live_server, make_tenant, chromium, monkeypatch) -> None:
+    monkeypatch.setattr(file_views, "LISTING_PAGE_SIZE", 2)
+    owner = make_tenant(hub="uk", name="Many Files Ltd")
+    services.folder_create(tenant=owner.tenant, path="/Folder", acting_user=owner.user)
+    for n in range(4):
+        services.file_write(
+            tenant=owner.tenant, path=f"/f{n}.txt", stream=io.BytesIO(b"x"), content_length=1, acting_user=owner.user
+        )
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+    page.goto(f"{live_server.url}/files/")
+    assert page.locator("tr.file-row").count() == 2
+    for expected in (4, 5):
+        page.click("tr.load-more-row a")
+        page.wait_for_function(f"document.querySelectorAll('tr.file-row').length === {expected}")
+    assert page.url.endswith("/files/"), "Load more stays on the page"
+    assert page.locator("tr.load-more-row").count() == 0
+    names = page.locator("tr.file-row .file-link__name").all_inner_texts()
+    assert names == ["Folder", "f0.txt", "f1.txt", "f2.txt", "f3.txt"]
     context.close()
 
 
