@@ -114,7 +114,7 @@ def test_upload_delete_restore_and_download_in_chromium(live_server, make_tenant
     context.close()
 
 
-def test_upload_errors_show_per_file_and_new_folder(live_server, make_tenant, chromium) -> None:
+def test_upload_errors_show_per_file_drag_and_drop_and_new_folder(live_server, make_tenant, chromium) -> None:
     owner = make_tenant(hub="uk", name="Errors Ltd")
     services.folder_create(tenant=owner.tenant, path="/taken.txt", acting_user=owner.user)
     context = chromium.new_context(viewport=DESKTOP)
@@ -135,6 +135,21 @@ def test_upload_errors_show_per_file_and_new_folder(live_server, make_tenant, ch
     page.locator('.upload-item[data-name="fine.txt"][data-state="done"]').wait_for(timeout=15_000)
     file_row(page, "/fine.txt").wait_for(timeout=10_000)
 
+    # Drag and drop: the same upload, started by a drop anywhere on the page.
+    dropped = page.evaluate_handle(
+        """() => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["dropped bytes"], "dropped.txt", {type: "text/plain"}));
+            return transfer;
+        }"""
+    )
+    page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": dropped})
+    assert page.locator("#drop-overlay").is_visible()
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": dropped})
+    assert page.locator("#drop-overlay").is_hidden()
+    page.locator('.upload-item[data-name="dropped.txt"][data-state="done"]').wait_for(timeout=15_000)
+    file_row(page, "/dropped.txt").wait_for(timeout=10_000)
+
     page.click("details.new-folder > summary")
     page.fill("#new-folder-name", "Projects")
     page.click(".new-folder__form button[type=submit]")
@@ -142,6 +157,7 @@ def test_upload_errors_show_per_file_and_new_folder(live_server, make_tenant, ch
     assert "Created the folder “Projects”." in page.inner_text(".messages")
     assert file_row(page, "/Projects").count() == 1
     assert selectors.node_at_path(tenant=owner.tenant, path="/fine.txt").size == len(b"accepted")
+    assert selectors.node_at_path(tenant=owner.tenant, path="/dropped.txt").size == len(b"dropped bytes")
     context.close()
 
 
@@ -207,4 +223,8 @@ def test_files_page_screenshots_at_desktop_and_phone_width(live_server, make_ten
         assert overflow <= 0, f"{label}: Recently deleted scrolls sideways by {overflow}px"
         page.goto(f"{live_server.url}/activity/")
         page.screenshot(path=str(screenshot_dir / f"activity-{label}.png"), full_page=True)
+        page.goto(f"{live_server.url}/file-actions/move?path=/notes.txt&to=/Contracts")
+        page.screenshot(path=str(screenshot_dir / f"move-{label}.png"), full_page=True)
+        page.goto(f"{live_server.url}/file-actions/delete?path=/Contracts")
+        page.screenshot(path=str(screenshot_dir / f"delete-{label}.png"), full_page=True)
         context.close()
