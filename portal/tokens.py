@@ -81,6 +81,7 @@ class TokenCheck:
 
     token: ApiToken | None
     refusal: str = ""
+    membership: Membership | None = None
 
 
 def api_token_check(raw: str) -> TokenCheck:
@@ -101,12 +102,17 @@ def api_token_check(raw: str) -> TokenCheck:
         return TokenCheck(None, "The token has expired. Make a new one under Settings → API tokens.")
     if not token.user.is_active:
         return TokenCheck(None, "The token's user account is disabled.")
-    if not Membership.objects.filter(user_id=token.user_id, tenant_id=token.tenant_id).exists():
+    membership = (
+        Membership.objects.select_related("tenant", "tenant__hub")
+        .filter(user_id=token.user_id, tenant_id=token.tenant_id)
+        .first()
+    )
+    if membership is None:
         return TokenCheck(None, "The token's user no longer belongs to the token's workspace.")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-    return TokenCheck(token)
+    return TokenCheck(token, membership=membership)
 
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
