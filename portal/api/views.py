@@ -25,8 +25,8 @@ from portal.api.serializers import (
 )
 from portal.api.views_files import folder_listing, node_json
 from snapshots.models import Node
-from snapshots.selectors import activity, live_usage, trash_items, trash_original_path
-from snapshots.selectors_trash import subtree_bytes_of, trash_item_at_path
+from snapshots.selectors import activity, live_usage, trash_items
+from snapshots.selectors_trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
 from snapshots.services import trash_restore
 
 # SECTION: account
@@ -98,7 +98,7 @@ class TrashView(TenantAPIView):
             limit=query["limit"],
         )
         context = {
-            "paths": {item.pk: trash_original_path(tenant=self.tenant, version=item) for item in page.items},
+            "paths": trash_original_paths(tenant=self.tenant, items=page.items),
             "folder_bytes": subtree_bytes_of(
                 tenant=self.tenant, node_ids=[item.node_id for item in page.items if item.kind == Node.Kind.FOLDER]
             ),

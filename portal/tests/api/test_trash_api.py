@@ -188,3 +188,28 @@ def test_a_live_versions_id_is_not_restorable(api):
 
     old = NodeVersion.objects.for_tenant(api.tenant).filter(name="x.txt", valid_to__isnull=False).get()
     problem(api.post("/api/v1/trash/restore", {"id": old.pk}), 404)
+
+
+def test_a_page_of_original_paths_matches_the_one_by_one_answer(api):
+    """trash_original_paths walks a whole page level by level; it must agree
+    with selectors.trash_original_path whatever happened to the folders since."""
+    from snapshots.models import NodeVersion
+    from snapshots.selectors import trash_original_path
+    from snapshots.selectors_trash import trash_original_paths
+
+    api.write("/a/b/c/deep.txt")
+    api.write("/a/b/sibling.txt")
+    api.write("/top.txt")
+    delete(api, "/a/b/c/deep.txt")
+    api.post("/api/v1/files/move", {"from": "/a/b", "to": "/a/renamed"})
+    delete(api, "/a/renamed/sibling.txt")
+    api.mkdir("/z")
+    api.post("/api/v1/files/move", {"from": "/a", "to": "/z/a"})
+    delete(api, "/top.txt")
+    delete(api, "/z")
+    items = list(NodeVersion.objects.for_tenant(api.tenant).filter(in_trash=True))
+
+    batched = trash_original_paths(tenant=api.tenant, items=items)
+
+    assert batched == {item.pk: trash_original_path(tenant=api.tenant, version=item) for item in items}
+    assert sorted(batched.values()) == ["/a/b/c/deep.txt", "/a/renamed/sibling.txt", "/top.txt", "/z"]
