@@ -32,10 +32,35 @@ def isolated_storages(tmp_path, settings) -> Iterator[None]:
     facility_storage.cache_clear()
 
 
+def ensure_hubs_seeded() -> None:
+    """Transactional tests flush every table afterwards, the seeded hubs too;
+    put them back as their data migration made them."""
+    import importlib
+
+    from django.apps import apps
+
+    from hubs.models import Hub
+
+    if Hub.objects.count() < len(settings.HUB_CODES):
+        importlib.import_module("hubs.migrations.0002_seed_hubs").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _hubs_after_flush(request) -> None:
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        ensure_hubs_seeded()
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        ensure_hubs_seeded()
+
+
 @pytest.fixture
 def make_tenant(db) -> Callable[..., Any]:
     """Create a provisioned tenant with its owner, through the real service."""
     from portal.services import tenant_create
+
+    ensure_hubs_seeded()
 
     counter = iter(range(1, 10_000))
 

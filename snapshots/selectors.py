@@ -148,6 +148,10 @@ def decode_cursor(cursor: str, *, keys: tuple[str, ...]) -> dict[str, Any]:
         raise InvalidCursor("The cursor is not valid; start again from the first page.") from exc
     if not isinstance(values, dict) or set(values) != set(keys):
         raise InvalidCursor("The cursor is not valid; start again from the first page.")
+    for value in values.values():
+        # JSON true/false are ints to Python, and a database refuses ids past 64 bits.
+        if isinstance(value, bool) or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+            raise InvalidCursor("The cursor is not valid; start again from the first page.")
     return values
 
 

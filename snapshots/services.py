@@ -487,6 +487,8 @@ def trash_restore(
             raise NotFound("That item is not in Recently deleted (it may have been restored or expired).")
         if selectors.live_version(tenant=tenant, node_id=deleted.node_id) is not None:
             raise NotRestorable("That item is already back.")
+        node = Node.objects.for_tenant(tenant).get(pk=deleted.node_id)
+        _check_quota(tenant=tenant, additional=node.subtree_bytes)
         original_names = selectors.path_names_as_of(tenant=tenant, node_id=deleted.node_id, seq=deleted.valid_to - 1)
         parents = _ensure_folders(step, original_names[:-1])
         name = selectors.free_name(tenant=tenant, parent_id=parents[-1].node_id, name=deleted.name, suffix="restored")
@@ -501,7 +503,6 @@ def trash_restore(
             blob=deleted.blob,
             size=deleted.size,
         )
-        node = Node.objects.for_tenant(tenant).get(pk=deleted.node_id)
         _bump_counters(step, _ancestor_ids(parents), files=node.subtree_files, size=node.subtree_bytes)
         step.record(
             Change.Action.RESTORE,

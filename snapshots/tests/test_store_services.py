@@ -354,3 +354,22 @@ def test_stale_temporary_objects_are_swept_and_fresh_ones_kept(make_tenant):
     with time_machine.travel(time.time() + 7200, tick=False):
         assert temporaries_sweep(hub_code="uk") == 1
     assert not fresh.exists()
+
+
+def test_bringing_back_from_recently_deleted_respects_the_quota(make_tenant):
+    made = make_tenant(hub="uk")
+    deleted = services.node_delete(
+        tenant=made.tenant, path=write(made.tenant, made.user, "/big", b"123456") and "/big", acting_user=made.user
+    )
+    made.tenant.quota_bytes = 10
+    made.tenant.save(update_fields=["quota_bytes"])
+    write(made.tenant, made.user, "/new", b"12345")
+    with pytest.raises(QuotaExceeded):
+        services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
+    assert "/big" not in selectors.tree_as_of(tenant=made.tenant)
+
+
+@pytest.mark.parametrize("cursor_values", [{"id": True}, {"id": 2**64}, {"id": -(2**64)}])
+def test_cursor_numbers_out_of_range_are_invalid(cursor_values):
+    with pytest.raises(selectors.InvalidCursor):
+        selectors.decode_cursor(selectors.encode_cursor(cursor_values), keys=("id",))
