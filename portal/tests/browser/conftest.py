@@ -7,7 +7,6 @@ safe; here it is, since the loop only drives the browser.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,27 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT_DIR = Path(os.environ.get("HUBPORT_SCREENSHOT_DIR", "/tmp/hubport-shots"))
-
-
-def _seed_hubs() -> None:
-    from django.apps import apps
-
-    importlib.import_module("hubs.migrations.0002_seed_hubs").seed(apps, None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def hubs_back_after_flush(django_db_blocker) -> Iterator[None]:
-    """A live-server test needs committed rows, so its database is flushed
-    afterwards, seeded hubs included; put them back for the tests after these."""
-    yield
-    with django_db_blocker.unblock():
-        _seed_hubs()
-
-
-@pytest.fixture(autouse=True)
-def hubs_seeded(transactional_db) -> None:
-    """The hubs the migration seeded, even after an earlier test's flush."""
-    _seed_hubs()
 
 
 @pytest.fixture(autouse=True)
