@@ -54,6 +54,7 @@ class Change(DataPlaneModel):
     node_id = models.BigIntegerField(null=True)
     path = models.TextField(blank=True)
     previous_path = models.TextField(blank=True)
+    detail = models.TextField(blank=True, help_text="A support action's written reason.")
 
     class Meta:
         ordering = ["-seq"]

@@ -373,3 +373,43 @@ def test_bringing_back_from_recently_deleted_respects_the_quota(make_tenant):
 def test_cursor_numbers_out_of_range_are_invalid(cursor_values):
     with pytest.raises(selectors.InvalidCursor):
         selectors.decode_cursor(selectors.encode_cursor(cursor_values), keys=("id",))
+
+
+def test_purge_removes_an_item_from_all_history_and_its_bytes_at_once(make_tenant):
+    from snapshots import restores
+
+    made = make_tenant(hub="uk")
+    write(made.tenant, made.user, "/keep.txt", b"shared bytes")
+    write(made.tenant, made.user, "/Secret/passwords.txt", b"hunter2")
+    write(made.tenant, made.user, "/Secret/passwords.txt", b"hunter3")
+    write(made.tenant, made.user, "/Secret/copy.txt", b"shared bytes")
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+
+    result = services.node_purge(
+        tenant=made.tenant, path="/Secret", acting_user=made.user, reason="Customer uploaded passwords by mistake"
+    )
+
+    assert result.versions == 4 and result.blobs == 2  # the shared blob stays: /keep.txt uses it
+    assert selectors.tree_as_of(tenant=made.tenant) == {"/keep.txt": hashlib.sha256(b"shared bytes").hexdigest()}
+    assert selectors.tree_as_of(tenant=made.tenant, seq=snapshot.seq) == selectors.tree_as_of(tenant=made.tenant)
+    assert selectors.live_usage(tenant=made.tenant).live_bytes == len(b"shared bytes")
+    remaining = {p.read_bytes() for role in ("primary", "alternate") for p in facility_files("uk", role)}
+    assert remaining == {b"shared bytes"}
+    log = [(c.action, c.path) for c in selectors.activity(tenant=made.tenant).items]
+    assert not any("passwords" in path for _, path in log)
+    purge = Change.objects.for_tenant(made.tenant).get(pk=result.change_id)
+    assert (purge.action, purge.path, purge.by_support) == (Change.Action.PURGE, "/Secret", True)
+    assert purge.detail == "Customer uploaded passwords by mistake"
+
+
+def test_purge_finds_a_deleted_item_and_needs_a_reason(make_tenant):
+    made = make_tenant(hub="uk")
+    write(made.tenant, made.user, "/gone.txt", b"x")
+    services.node_delete(tenant=made.tenant, path="/gone.txt", acting_user=made.user)
+    with pytest.raises(InvalidPath, match="reason"):
+        services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="  ")
+    services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="erasure request")
+    assert selectors.trash_items(tenant=made.tenant).items == []
+    assert Blob.objects.for_tenant(made.tenant).count() == 0
+    with pytest.raises(NotFound):
+        services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="again")
