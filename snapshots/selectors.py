@@ -324,3 +324,14 @@ def activity(*, tenant: Tenant, cursor: str | None = None, limit: int = 100) -> 
         rows = rows[:limit]
         next_cursor = encode_cursor({"id": rows[-1].pk})
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def file_versions(*, tenant: Tenant, node_id: int) -> list[NodeVersion]:
+    """Every version of a file in the retention, newest first."""
+    return list(
+        NodeVersion.objects.for_tenant(tenant)
+        .select_related("blob")
+        .filter(node_id=node_id, kind=Node.Kind.FILE)
+        .filter(Q(valid_to__isnull=True) | Q(closed_at__gte=retention_start()))
+        .order_by("-valid_from", "-id")
+    )

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -599,3 +600,62 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
         blobs=len(purged_blobs),
         blob_bytes=sum(row[3] for row in purged_blobs),
     )
+
+
+# ---------------------------------------------------------------- versions
+
+
+def version_restore(*, tenant: Tenant, version_id: int, acting_user: User | None) -> NodeVersion:
+    """Make an earlier version of a file its current content (no bytes copied).
+
+    A live file gets a new version with the old content, in place. A deleted
+    file comes back where it last was (a name taken meanwhile gets
+    " (restored)"), with that version's content.
+    """
+    chosen = (
+        NodeVersion.objects.for_tenant(tenant)
+        .select_related("blob")
+        .filter(pk=version_id, kind=Node.Kind.FILE, changed_at__gte=selectors.retention_start())
+        .first()
+    )
+    if chosen is None:
+        raise NotFound(f"There is no file version {version_id} in the last {settings.SNAPSHOT_RETENTION_DAYS} days.")
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        current = selectors.live_version(tenant=tenant, node_id=chosen.node_id)
+        if current is not None:
+            chain = selectors.resolve(
+                tenant=tenant, names=selectors.path_names_as_of(tenant=tenant, node_id=chosen.node_id, seq=None)
+            )
+            if current.blob_id == chosen.blob_id:
+                return current
+            _check_quota(tenant=tenant, additional=chosen.size - current.size)
+            _close(step, current, action=Change.Action.RESTORE)
+            parent_id, name, parents = current.parent_id, current.name, chain[:-1]
+            size_delta, files_delta = chosen.size - current.size, 0
+        else:
+            last = NodeVersion.objects.for_tenant(tenant).filter(node_id=chosen.node_id).order_by("-valid_from").first()
+            assert last is not None and last.valid_to is not None
+            _check_quota(tenant=tenant, additional=chosen.size)
+            names = selectors.path_names_as_of(tenant=tenant, node_id=chosen.node_id, seq=last.valid_to - 1)
+            parents = _ensure_folders(step, names[:-1])
+            parent_id = parents[-1].node_id
+            name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=last.name, suffix="restored")
+            NodeVersion.objects.for_tenant(tenant).filter(node_id=chosen.node_id, in_trash=True).update(in_trash=False)
+            size_delta, files_delta = chosen.size, 1
+        version = _open(
+            step,
+            node=chosen.node_id,
+            parent_id=parent_id,
+            name=name,
+            kind=Node.Kind.FILE,
+            blob=chosen.blob,
+            size=chosen.size,
+        )
+        Node.objects.for_tenant(tenant).filter(pk=chosen.node_id).update(subtree_files=1, subtree_bytes=chosen.size)
+        _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
+        step.record(
+            Change.Action.RESTORE,
+            node_id=chosen.node_id,
+            path=selectors.path_of(tenant=tenant, node_id=parent_id).rstrip("/") + "/" + name,
+        )
+        return version

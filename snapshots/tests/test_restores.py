@@ -237,3 +237,30 @@ def test_stalled_jobs_are_queued_again(make_tenant, django_capture_on_commit_cal
     )
     assert restores.restores_resume_stalled(hub_code="uk") == [job.pk]
     assert restores.restores_resume_stalled(hub_code="de") == []
+
+
+def test_an_earlier_version_becomes_current_again_without_copying_bytes(make_tenant):
+    from snapshots.models import Blob
+
+    made = make_tenant()
+    first = write(made, "/doc.txt", b"first")
+    write(made, "/doc.txt", b"second")
+    versions = selectors.file_versions(tenant=made.tenant, node_id=first.node_id)
+    assert [v.size for v in versions] == [6, 5]
+
+    restored = services.version_restore(tenant=made.tenant, version_id=first.pk, acting_user=made.user)
+    assert restored.node_id == first.node_id and restored.blob_id == first.blob_id
+    assert selectors.tree_as_of(tenant=made.tenant)["/doc.txt"] == sha(b"first")
+    assert Blob.objects.for_tenant(made.tenant).count() == 2
+    assert len(selectors.file_versions(tenant=made.tenant, node_id=first.node_id)) == 3
+
+    services.node_delete(tenant=made.tenant, path="/doc.txt", acting_user=made.user)
+    write(made, "/doc.txt", b"a new file of the same name")
+    back = services.version_restore(tenant=made.tenant, version_id=first.pk, acting_user=made.user)
+    assert back.name == "doc (restored).txt"
+    assert selectors.trash_items(tenant=made.tenant).items == []
+    assert selectors.live_usage(tenant=made.tenant).live_files == 2
+
+    other = make_tenant()
+    with pytest.raises(NotFound):
+        services.version_restore(tenant=other.tenant, version_id=first.pk, acting_user=other.user)
