@@ -36,6 +36,7 @@ from snapshots.blobs import blob_open
 from snapshots.errors import NotFound, StoreError, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path, validate_name
+from snapshots.selectors_trash import subtree_bytes_of, trash_original_paths
 
 # 100 rows fill two phone screens and render in well under 100 ms; "Load more"
 # fetches the next 100 with the keyset cursor, so the 10,000th row costs what
@@ -214,9 +215,7 @@ class Entry:
 def _subtree_bytes(tenant: Tenant, versions: list[NodeVersion]) -> dict[int, int]:
     """A folder's size is its subtree's: the store keeps it on the node, exact, O(1) to read."""
     folder_ids = [version.node_id for version in versions if version.kind == Node.Kind.FOLDER]
-    if not folder_ids:
-        return {}
-    return dict(Node.objects.for_tenant(tenant).filter(pk__in=folder_ids).values_list("pk", "subtree_bytes"))
+    return subtree_bytes_of(tenant=tenant, node_ids=folder_ids)
 
 
 def _entries(tenant: Tenant, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
@@ -678,9 +677,11 @@ class TrashEntry:
 
 def _trash_entries(tenant: Tenant, versions: list[NodeVersion]) -> list[TrashEntry]:
     folder_sizes = _subtree_bytes(tenant, versions)
+    # One query per folder level for the whole page, not one per level per item.
+    original_paths = trash_original_paths(tenant=tenant, items=versions)
     rows = []
     for version in versions:
-        original = selectors.trash_original_path(tenant=tenant, version=version)
+        original = original_paths[version.pk]
         folder = parent_path(original)
         is_folder = version.kind == Node.Kind.FOLDER
         rows.append(
