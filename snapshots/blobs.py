@@ -15,8 +15,9 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -48,11 +49,18 @@ TEMPORARY_GRACE = timedelta(hours=1)
 
 @dataclass
 class SpooledUpload:
-    """An upload on local disk, hashed, not yet stored anywhere durable."""
+    """An upload on disk, hashed, not yet visible anywhere.
+
+    ``path`` holds the bytes. Where a facility is a folder, the bytes were
+    written straight into a temporary file inside it while streaming
+    (``landed``, by facility role), so putting them in place is a rename, not
+    another copy.
+    """
 
     path: Path
     sha256: str
     size: int
+    landed: dict[str, Path] = field(default_factory=dict)
 
 
 def spool_directory() -> Path:
@@ -61,43 +69,111 @@ def spool_directory() -> Path:
     return directory
 
 
+def _landing(storage: Storage) -> Path | None:
+    """A temporary file inside a folder facility, or None for object stores."""
+    if not isinstance(storage, FileSystemStorage):
+        return None
+    temporary = Path(storage.path(f"tmp/upload-{uuid.uuid4().hex}"))
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    temporary.touch(exist_ok=False)
+    return temporary
+
+
 @contextmanager
-def spooled_upload(*, stream: IO[bytes], content_length: int | None, max_bytes: int) -> Iterator[SpooledUpload]:
-    """Stream a request body to a temporary file while hashing it.
+def spooled_upload(
+    *, stream: IO[bytes], content_length: int | None, max_bytes: int, tenant: Tenant | None = None
+) -> Iterator[SpooledUpload]:
+    """Stream a request body to disk while hashing it.
 
     The body is never held whole in memory. A body longer than ``max_bytes`` is
     refused as soon as it crosses the limit; a body shorter than the announced
-    ``content_length`` (a client that went away) is refused as incomplete. The
-    temporary file is removed when the block ends, whatever happens.
+    ``content_length`` (a client that went away) is refused as incomplete. Given
+    the tenant, the bytes land directly in both facilities of its hub (the copy
+    for the other facility is written by a second thread while this one hashes),
+    and a serving facility that cannot take them is refused before the body is
+    read. Every temporary file is removed when the block ends, whatever happens.
     """
     if content_length is not None and content_length > max_bytes:
         raise FileTooLarge(f"The file is {content_length:,} bytes; the limit is {max_bytes:,} bytes.")
+    landings: dict[str, Path] = {}
+    other_role: str | None = None
+    if tenant is not None:
+        serving, other = _facilities(tenant.hub_id)
+        if not serving.is_available:
+            raise FacilityUnavailable(UNAVAILABLE)
+        try:
+            landed = _landing(facility_storage(tenant.hub_id, serving.role))
+        except OSError as exc:
+            _log_write_failure(serving, tenant, exc)
+            raise FacilityUnavailable(UNAVAILABLE) from exc
+        if landed is not None:
+            landings[serving.role] = landed
+        if other.is_available:
+            try:
+                landed = _landing(facility_storage(tenant.hub_id, other.role))
+            except OSError as exc:
+                _log_write_failure(other, tenant, exc)
+                landed = None
+            if landed is not None:
+                landings[other.role] = landed
+                other_role = other.role
+    serving_path = next((path for role, path in landings.items() if role != other_role), None)
+    if serving_path is None:
+        handle, name = tempfile.mkstemp(prefix="upload-", dir=spool_directory())
+        os.close(handle)
+        serving_path = Path(name)
+    temporaries = [serving_path, *landings.values()]
     digest = hashlib.sha256()
     size = 0
-    handle, name = tempfile.mkstemp(prefix="upload-", dir=spool_directory())
-    path = Path(name)
     try:
-        with os.fdopen(handle, "wb") as spool:
-            while True:
-                want = CHUNK_BYTES if content_length is None else min(CHUNK_BYTES, content_length - size)
-                if want <= 0:
-                    break
-                chunk = stream.read(want)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FileTooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
-                digest.update(chunk)
-                spool.write(chunk)
+        with open(serving_path, "wb") as primary_file, ThreadPoolExecutor(max_workers=1) as copier:
+            other_file = open(landings[other_role], "wb") if other_role else None  # noqa: SIM115
+            try:
+                while True:
+                    want = CHUNK_BYTES if content_length is None else min(CHUNK_BYTES, content_length - size)
+                    if want <= 0:
+                        break
+                    chunk = stream.read(want)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FileTooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
+                    # The other facility's copy is written in parallel: hashing and
+                    # writes release the GIL, so the two cores overlap.
+                    pending = copier.submit(other_file.write, chunk) if other_file is not None else None
+                    digest.update(chunk)
+                    try:
+                        primary_file.write(chunk)
+                    except OSError as exc:
+                        raise FacilityUnavailable(UNAVAILABLE) from exc
+                    if pending is not None:
+                        try:
+                            pending.result()
+                        except OSError:
+                            logger.warning("Copy to the other facility failed mid-upload; it will be re-replicated")
+                            other_file.close()
+                            other_file = None
+                            landings.pop(other_role or "", None)
+            finally:
+                if other_file is not None:
+                    other_file.close()
         if content_length is not None and size < content_length:
             raise IncompleteUpload(
                 f"The upload ended after {size:,} of {content_length:,} bytes. Nothing was stored; try again."
             )
-        yield SpooledUpload(path=path, sha256=digest.hexdigest(), size=size)
+        yield SpooledUpload(path=serving_path, sha256=digest.hexdigest(), size=size, landed=landings)
     finally:
-        with suppress(FileNotFoundError):
-            path.unlink()
+        for path in temporaries:
+            with suppress(FileNotFoundError):
+                path.unlink()
+
+
+UNAVAILABLE = "Storage in your hub is temporarily unavailable. Nothing was stored; try again soon."
+
+
+def _log_write_failure(facility: Facility, tenant: Tenant, exc: BaseException) -> None:
+    logger.warning("Write to facility %s failed for tenant %s: %s", facility.pk, tenant.pk, type(exc).__name__)
 
 
 def _facilities(hub_code: str) -> tuple[Facility, Facility]:
@@ -121,10 +197,7 @@ def _put(storage: Storage, key: str, source: Path, size: int) -> None:
         temporary.parent.mkdir(parents=True, exist_ok=True)
         try:
             shutil.copyfile(source, temporary)
-            with open(temporary, "rb+") as written:
-                os.fsync(written.fileno())
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary, final)
+            _place(temporary, final)
         finally:
             with suppress(FileNotFoundError):
                 temporary.unlink()
@@ -146,37 +219,49 @@ def blob_exists(*, tenant: Tenant, sha256: str) -> bool:
 
 
 def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload, generation: str) -> bool:
-    """Write the spooled bytes to both facilities of the tenant's hub.
+    """Put the spooled bytes in place in both facilities of the tenant's hub.
 
-    Returns whether the copy in the other facility is missing (it must be
-    re-replicated). Raises FacilityUnavailable, having stored nothing visible,
-    when the serving facility cannot take the bytes.
+    Bytes that landed in a folder facility are flushed to disk and renamed to
+    their key; other facilities get a copy. Returns whether the copy in the
+    other facility is missing (it must be re-replicated). Raises
+    FacilityUnavailable, having made nothing visible, when the serving facility
+    cannot take the bytes.
     """
     serving, other = _facilities(tenant.hub_id)
     key = blob_storage_key(tenant.pk, spooled.sha256, generation)
     if not serving.is_available:
-        raise FacilityUnavailable("Storage in your hub is temporarily unavailable. Nothing was stored; try again soon.")
-    try:
-        _put(facility_storage(tenant.hub_id, serving.role), key, spooled.path, spooled.size)
-    except OSError as exc:
-        logger.error("Blob write to facility %s failed for tenant %s: %s", serving.pk, tenant.pk, type(exc).__name__)
-        raise FacilityUnavailable(
-            "Storage in your hub is temporarily unavailable. Nothing was stored; try again soon."
-        ) from exc
-    if not other.is_available:
-        logger.warning("Facility %s is unavailable; blob of tenant %s needs re-replication", other.pk, tenant.pk)
-        return True
-    try:
-        _put(facility_storage(tenant.hub_id, other.role), key, spooled.path, spooled.size)
-    except OSError as exc:
-        logger.warning(
-            "Blob write to facility %s failed for tenant %s (%s); needs re-replication",
-            other.pk,
-            tenant.pk,
-            type(exc).__name__,
-        )
-        return True
-    return False
+        raise FacilityUnavailable(UNAVAILABLE)
+    # Copies made from the spool come first: placing a landed file moves it away.
+    order = sorted((serving, other), key=lambda facility: facility.role in spooled.landed)
+    missing_other = False
+    for facility in order:
+        if facility is other and not other.is_available:
+            logger.warning("Facility %s is unavailable; blob of tenant %s needs re-replication", other.pk, tenant.pk)
+            missing_other = True
+            continue
+        storage = facility_storage(tenant.hub_id, facility.role)
+        try:
+            landed = spooled.landed.get(facility.role)
+            if landed is not None and isinstance(storage, FileSystemStorage):
+                _place(landed, Path(storage.path(key)))
+            else:
+                _put(storage, key, spooled.path, spooled.size)
+        except OSError as exc:
+            _log_write_failure(facility, tenant, exc)
+            if facility is serving:
+                raise FacilityUnavailable(UNAVAILABLE) from exc
+            logger.warning("Blob of tenant %s needs re-replication to facility %s", tenant.pk, facility.pk)
+            missing_other = True
+    return missing_other
+
+
+def _place(landed: Path, final: Path) -> None:
+    """Flush a landed temporary file to disk and rename it to its key: a reader
+    never sees a half-written blob, and a crash never leaves a referenced one."""
+    with open(landed, "rb+") as written:
+        os.fsync(written.fileno())
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(landed, final)
 
 
 class BlobVanished(Exception):

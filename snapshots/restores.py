@@ -69,7 +69,8 @@ def snapshot_create(
     one, whatever the tenant's size; copies nothing."""
     actor = actor_for(acting_user, by_support=by_support)
     with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
-        clock = TenantClock.objects.for_tenant(tenant).select_for_update().select_related("root").get()
+        # of=("self",): PostgreSQL locks no row on the nullable side of the join.
+        clock = TenantClock.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("root").get()
         return Snapshot.objects.for_tenant(tenant).create(
             seq=clock.seq,
             taken_at=timezone.now(),

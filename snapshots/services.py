@@ -267,7 +267,7 @@ def file_write(
         _check_quota(tenant=tenant, additional=content_length - replaced_size)
 
     with spooled_upload(
-        stream=stream, content_length=content_length, max_bytes=tenant.effective_max_file_bytes
+        stream=stream, content_length=content_length, max_bytes=tenant.effective_max_file_bytes, tenant=tenant
     ) as spooled:
         _check_quota(tenant=tenant, additional=spooled.size - replaced_size)
         if existing is not None and existing.blob is not None and existing.blob.sha256 == spooled.sha256:
