@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, router, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern
 from django.utils.html import format_html
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -28,6 +29,7 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.admin_audit import AuditedModelAdmin, StaffAuditMixin, audit_mark_done, audit_set_verb
+from portal.admin_tenant_data import TenantDataViews, take_snapshot_now, tenant_data_links
 from portal.models import Membership, StaffAuditEntry, Tenant, User
 from portal.services import RESERVED_SLUGS
 from portal.services_admin import tenant_admin_create, tenant_admin_provision
@@ -61,7 +63,7 @@ class TenantAdminForm(forms.ModelForm):
 @admin.register(Tenant)
 class TenantAdmin(AuditedModelAdmin):
     form = TenantAdminForm
-    list_display = ("name", "slug", "hub", "owner_email", "created_at", "is_provisioned")
+    list_display = ("name", "slug", "hub", "owner_email", "created_at", "is_provisioned", tenant_data_links)
     list_filter = ("hub", "require_two_factor")
     search_fields = ("name", "slug", "memberships__user__email")
     search_help_text = "Search by name, slug or a member's email address."
@@ -70,7 +72,12 @@ class TenantAdmin(AuditedModelAdmin):
     fields = ("name", "slug", "hub", "require_two_factor", "created_at", "provisioned_at")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
-    actions = ("provision_in_hub",)
+    actions = ("provision_in_hub", take_snapshot_now)
+
+    def get_urls(self) -> list[URLPattern]:
+        # The tenant's snapshots, restore jobs and purge (portal.admin_tenant_data),
+        # first: the admin's own "<path:object_id>/" pattern would match them.
+        return TenantDataViews(self).urls() + super().get_urls()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         owners = Membership.objects.filter(role=Membership.Role.OWNER).select_related("user").order_by("created_at")
