@@ -221,8 +221,12 @@ class MeTenantSerializer(serializers.Serializer):
 
 
 class StorageSerializer(serializers.Serializer):
-    live_bytes = serializers.IntegerField()
+    live_bytes = serializers.IntegerField(help_text="Bytes of the live files: what the quota counts.")
     live_files = serializers.IntegerField()
+    history_bytes = serializers.IntegerField(
+        help_text="Bytes kept only by history (files deleted or overwritten within the retention period), "
+        "so they can be restored; the quota does not count them."
+    )
     quota_bytes = serializers.IntegerField()
     max_file_bytes = serializers.IntegerField(help_text="The largest single file you may upload.")
 

@@ -25,7 +25,8 @@ from portal.api.serializers import (
 )
 from portal.api.views_files import folder_listing, node_json
 from snapshots.models import Node
-from snapshots.selectors import activity, live_usage, trash_items
+from snapshots.selectors import activity, trash_items
+from snapshots.selectors_storage import storage_usage
 from snapshots.selectors_trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
 from snapshots.services import trash_restore
 
@@ -36,12 +37,15 @@ class MeView(TenantAPIView):
     @extend_schema(
         operation_id="me",
         summary="Who and where you are",
-        description="The caller, their workspace (tenant) and role in it, its hub, and its storage use.",
+        description=(
+            "The caller, their workspace (tenant) and role in it, its hub, and its storage use: the live "
+            "files the quota counts, and the bytes kept only by history."
+        ),
         responses={200: MeSerializer, **problems(403)},
     )
     def get(self, request: Request) -> Response:
         tenant = self.tenant
-        usage = live_usage(tenant=tenant)
+        usage = storage_usage(tenant=tenant)
         body = {
             "user": {"id": request.user.pk, "email": request.user.email},
             "tenant": {"name": tenant.name, "slug": tenant.slug},
@@ -50,7 +54,8 @@ class MeView(TenantAPIView):
             "storage": {
                 "live_bytes": usage.live_bytes,
                 "live_files": usage.live_files,
-                "quota_bytes": tenant.effective_quota_bytes,
+                "history_bytes": usage.history_bytes,
+                "quota_bytes": usage.quota_bytes,
                 "max_file_bytes": tenant.effective_max_file_bytes,
             },
         }

@@ -295,3 +295,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+    # Snapshots and files both have a "kind": each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "NodeKindEnum": "snapshots.models.Node.Kind",
+        "SnapshotKindEnum": "snapshots.models.Snapshot.Kind",
+    },

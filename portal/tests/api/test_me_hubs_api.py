@@ -41,6 +41,7 @@ def test_me_describes_the_caller_their_tenant_and_its_storage(api):
         "storage": {
             "live_bytes": 100,
             "live_files": 1,
+            "history_bytes": 0,
             "quota_bytes": 5000,
             "max_file_bytes": api.tenant.effective_max_file_bytes,
         },

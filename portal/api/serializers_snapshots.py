@@ -1,0 +1,285 @@
+"""Input and output shapes of the snapshots, restores and file versions
+endpoints. As in portal.api.serializers, paths are passed on exactly as sent
+and judged by the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.api.serializers import (
+    MAX_DATABASE_ID,
+    NodeSerializer,
+    cursor_field,
+    limit_field,
+    path_field,
+)
+from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
+from snapshots.restores import snapshot_expires_at
+from snapshots.selectors import LISTING_ORDERS, restorable_until
+
+# restores._normalise_paths refuses more; the same limit here answers with the field's name.
+MAX_RESTORE_PATHS = 1000
+
+
+def _datetime(value: datetime | None) -> str | None:
+    return serializers.DateTimeField().to_representation(value) if value is not None else None
+
+
+# SECTION: query strings and request bodies
+
+
+class PageQuerySerializer(serializers.Serializer):
+    cursor = cursor_field()
+    limit = limit_field(100)
+
+
+class SnapshotFolderQuerySerializer(serializers.Serializer):
+    path = path_field(required=False, default="/", help_text="A folder as it was when the snapshot was taken.")
+    cursor = cursor_field()
+    limit = limit_field(200)
+    order = serializers.ChoiceField(choices=list(LISTING_ORDERS), required=False, default="name")
+
+
+class SnapshotFileQuerySerializer(serializers.Serializer):
+    path = path_field(help_text="A file as it was when the snapshot was taken.")
+
+
+class FileVersionsQuerySerializer(serializers.Serializer):
+    path = path_field(help_text="A file, or the path of a file deleted from there within the retention period.")
+    cursor = cursor_field()
+    limit = limit_field(100)
+
+
+class SnapshotCreateSerializer(serializers.Serializer):
+    label = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200, help_text="A note to find the snapshot by."
+    )
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 moment that must say its time zone: a naive time would be
+    read in the server's zone, which is nobody's intention."""
+
+    default_error_messages = {
+        "naive": "Give the moment with its time zone, e.g. 2026-11-24T10:42:00Z or 2026-11-24T11:42:00+01:00.",
+    }
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class RestoreRequestSerializer(serializers.Serializer):
+    """A restore request. Unknown fields are refused: a misspelt ``paths``
+    would otherwise restore everything."""
+
+    snapshot = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_DATABASE_ID, help_text="Restore from this snapshot's id ..."
+    )
+    at = AwareDateTimeField(
+        required=False,
+        help_text=f"... or from this moment (ISO 8601 with a time zone), within the last "
+        f"{settings.SNAPSHOT_RETENTION_DAYS} days. Give exactly one of snapshot and at.",
+    )
+    paths = serializers.ListField(
+        child=path_field(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_RESTORE_PATHS,
+        help_text="Files and folders to restore, as they were then. Leave out to restore everything.",
+    )
+    target = path_field(
+        required=False,
+        default="original",
+        help_text='"original" (the default) puts items back where they were; a folder path restores into that folder.',
+    )
+    conflict = serializers.ChoiceField(
+        choices=RestoreJob.Conflict.choices,
+        required=False,
+        default=RestoreJob.Conflict.RENAME,
+        help_text='When a name is taken: "rename" keeps both, "overwrite" replaces it (a pre-restore snapshot '
+        'keeps what was there), "skip" leaves it.',
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Answer what the restore would do, and change nothing."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown field; the fields are " + ", ".join(self.fields) + "."] for name in unknown}
+            )
+        if ("snapshot" in attrs) == ("at" in attrs):
+            raise serializers.ValidationError(
+                "Give either a snapshot or a moment (at) to restore from: exactly one of them."
+            )
+        return attrs
+
+
+# SECTION: responses
+
+
+class SnapshotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    taken_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=Snapshot.Kind.choices)
+    label = serializers.CharField()
+    file_count = serializers.IntegerField(help_text="Files in the tree at that moment.")
+    byte_count = serializers.IntegerField(help_text="Their bytes.")
+    expires_at = serializers.SerializerMethodField(help_text="When the snapshot leaves the retention period.")
+    created_by = serializers.CharField(source="created_by_label", help_text="Empty for a scheduled snapshot.")
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_expires_at(self, snapshot: Snapshot) -> str | None:
+        return _datetime(snapshot_expires_at(snapshot))
+
+
+class SnapshotPageSerializer(serializers.Serializer):
+    items = SnapshotSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class SnapshotNodeSerializer(NodeSerializer):
+    """A file or folder as it was when the snapshot was taken. A folder's size
+    then is not kept (counting it means walking its whole subtree): null."""
+
+    size = serializers.SerializerMethodField(help_text="A file's bytes; null for a folder.")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_size(self, version: NodeVersion) -> int | None:
+        return version.size if version.kind == Node.Kind.FILE else None
+
+
+class SnapshotFolderPageSerializer(serializers.Serializer):
+    snapshot = serializers.IntegerField()
+    taken_at = serializers.DateTimeField(help_text="The moment the listing shows.")
+    path = serializers.CharField()
+    items = SnapshotNodeSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class FileVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        help_text="Download with GET .../versions/{id}/content, restore with POST .../restore."
+    )
+    name = serializers.CharField(help_text="The file's name in this version (renames make versions too).")
+    size = serializers.IntegerField()
+    sha256 = serializers.SerializerMethodField()
+    modified_at = serializers.DateTimeField(source="changed_at", help_text="When this version was made.")
+    modified_by = serializers.CharField(source="author_label")
+    current = serializers.SerializerMethodField(help_text="This is the file's content now.")
+    valid_until = serializers.DateTimeField(
+        source="closed_at", allow_null=True, help_text="When it was replaced or deleted; null while current."
+    )
+    restorable_until = serializers.SerializerMethodField(
+        help_text="When it leaves the retention period; null while current."
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sha256(self, version: NodeVersion) -> str | None:
+        return version.blob.sha256 if version.blob is not None else None
+
+    def get_current(self, version: NodeVersion) -> bool:
+        return version.valid_to is None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_restorable_until(self, version: NodeVersion) -> str | None:
+        if version.closed_at is None:
+            return None
+        return _datetime(restorable_until(version))
+
+
+class FileVersionPageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The file's stable id.")
+    path = serializers.CharField()
+    deleted = serializers.BooleanField(help_text="The file is in Recently deleted; no version is current.")
+    items = FileVersionSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class RestoreProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(source="done_items")
+    total = serializers.IntegerField(source="total_items", help_text="0 until the worker has planned the job.")
+    percent = serializers.IntegerField(source="progress_percent")
+
+
+class RestoreSummarySerializer(serializers.Serializer):
+    restored = serializers.IntegerField()
+    renamed = serializers.IntegerField()
+    overwritten = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class RestoreFailureSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class RestoreSourceSerializer(serializers.Serializer):
+    snapshot = serializers.IntegerField(
+        source="snapshot_id", allow_null=True, help_text="null: a moment, or a snapshot that has expired since."
+    )
+    at = serializers.DateTimeField(source="source_at", help_text="The moment restored from.")
+
+
+class RestoreJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField(help_text="This job's URL, to poll.")
+    state = serializers.ChoiceField(choices=RestoreJob.State.choices)
+    progress = RestoreProgressSerializer(source="*")
+    summary = RestoreSummarySerializer(source="*")
+    failures = RestoreFailureSerializer(many=True, help_text="Up to 1,000 items that failed, with the reason.")
+    error = serializers.CharField(help_text="Why a failed job stopped; empty otherwise.")
+    source = RestoreSourceSerializer(source="*")
+    paths = serializers.ListField(child=serializers.CharField(), help_text="Empty: everything.")
+    target = serializers.SerializerMethodField(help_text='"original", or the folder restored into.')
+    conflict = serializers.ChoiceField(choices=RestoreJob.Conflict.choices)
+    pre_restore_snapshot = serializers.IntegerField(
+        source="pre_restore_snapshot_id", allow_null=True, help_text="Restore from it to undo this restore."
+    )
+    cancel_requested = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    requested_by = serializers.CharField(source="requested_by_label")
+    by_support = serializers.BooleanField()
+
+    def get_url(self, job: RestoreJob) -> str:
+        return self.context["request"].build_absolute_uri(f"/api/v1/restores/{job.pk}")
+
+    def get_target(self, job: RestoreJob) -> str:
+        return job.target or "original"
+
+
+class RestoreJobPageSerializer(serializers.Serializer):
+    items = RestoreJobSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class RestorePreviewItemSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["restored", "renamed", "overwritten", "skipped", "unchanged", "failed"])
+    path = serializers.CharField(help_text="Where the item would go.")
+    reason = serializers.CharField(required=False)
+
+
+class RestorePreviewSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(help_text="Always true: nothing was changed.")
+    counts = RestoreSummarySerializer()
+    total_items = serializers.IntegerField()
+    items = RestorePreviewItemSerializer(many=True, help_text="The first 500 items, in the order they would go.")
+    failures = RestoreFailureSerializer(many=True)
