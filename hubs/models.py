@@ -76,3 +76,101 @@ class Facility(models.Model):
         from hubs.storage import facility_storage_alias
 
         return facility_storage_alias(self.hub_id, self.role)
+
+
+class MaintenanceWindow(models.Model):
+    """Announced maintenance of one or more hubs. Written only through
+    ``hubs.maintenance`` (schedule, change, cancel, advance), which enforces the
+    promise: at the weekend in every affected hub, announced five days ahead,
+    unless staff mark it an emergency with a written reason."""
+
+    class Impact(models.TextChoices):
+        UNAVAILABLE = "unavailable", "Unavailable"
+        READ_ONLY = "read_only", "Read-only"
+        DEGRADED = "degraded", "Degraded"
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    hubs = models.ManyToManyField(Hub, related_name="maintenance_windows")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Shown to customers: what changes and what they will notice.")
+    impact = models.CharField(max_length=16, choices=Impact.choices, default=Impact.UNAVAILABLE)
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED, db_index=True)
+    is_emergency = models.BooleanField(default=False)
+    emergency_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    announced_at = models.DateTimeField(help_text="The announcement the five days' notice counts from.")
+    # Bumped by every change, so each change's notices are their own deliveries.
+    revision = models.PositiveIntegerField(default=1)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="maintenance_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_emergency=False) | ~models.Q(emergency_reason=""),
+                name="maintenance_emergency_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        flag = "EMERGENCY " if self.is_emergency else ""
+        return f"{flag}{self.title} ({self.starts_at:%Y-%m-%d %H:%M} UTC)"
+
+
+class NoticeDelivery(models.Model):
+    """One notice about one window to one person: who was told what, and when.
+    The unique constraint is what makes a notice go out once, however often the
+    tasks that send it run."""
+
+    class Kind(models.TextChoices):
+        ANNOUNCED = "announced", "Announcement"
+        REMINDER = "reminder", "Reminder (24 h before)"
+        CHANGED = "changed", "Change"
+        CANCELLED = "cancelled", "Cancellation"
+        STARTED = "started", "Start"
+        COMPLETED = "completed", "Completion"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey("portal.User", on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(help_text="The address the notice went to.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    revision = models.PositiveIntegerField(help_text="The window's revision the notice describes.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["window", "kind", "email"]
+        verbose_name_plural = "notice deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["window", "user", "kind", "revision"], name="notice_once_per_user_kind_revision"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of window {self.window_id} to {self.email} ({self.state})"

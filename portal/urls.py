@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("settings/api-tokens/", include("portal.urls_tokens")),
+    path("", include("hubs.urls")),
 ]

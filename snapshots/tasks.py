@@ -49,16 +49,36 @@ def resume_stalled_restores_task(*, hub_code: str) -> int:
     return len(restores_resume_stalled(hub_code=hub_code))
 
 
-@shared_task(acks_late=True, hub_scoped=True)
-def take_scheduled_snapshots_task(*, hub_code: str) -> int:
+# Checked again at least every 10 minutes while the hub is down, so a window
+# ended early (cancelled) releases the job soon, and no ETA outlives a broker's
+# visibility timeout (Redis: 1 hour).
+MAINTENANCE_RECHECK_SECONDS = 600
+
+
+def wait_out_maintenance(task, *, hub_code: str) -> None:  # type: ignore[no-untyped-def]
+    """Re-queue the task while its hub is in an ``unavailable`` maintenance window;
+    it runs once the window ends, so no scheduled job is lost."""
+    from hubs.maintenance import hub_unavailable_until, seconds_until
+
+    until = hub_unavailable_until(hub_code=hub_code)
+    if until is not None:
+        countdown = min(seconds_until(until), MAINTENANCE_RECHECK_SECONDS)
+        logger.info("Hub %s is in maintenance until %s; task %s waits %s s", hub_code, until, task.name, countdown)
+        raise task.retry(countdown=countdown, max_retries=None)
+
+
+@shared_task(bind=True, acks_late=True, hub_scoped=True)
+def take_scheduled_snapshots_task(self, *, hub_code: str) -> int:  # type: ignore[no-untyped-def]
     from snapshots.restores import snapshots_take_scheduled
 
+    wait_out_maintenance(self, hub_code=hub_code)
     return snapshots_take_scheduled(hub_code=hub_code)
 
 
-@shared_task(acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
-def expiry_task(*, hub_code: str) -> dict[str, int]:
+@shared_task(bind=True, acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def expiry_task(self, *, hub_code: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Daily: expire what is older than the retention and collect unreferenced blobs."""
     from snapshots.expiry import expiry_run
 
+    wait_out_maintenance(self, hub_code=hub_code)
     return expiry_run(hub_code=hub_code).as_dict()

@@ -282,6 +282,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Snapshots and files both have a "kind": each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "NodeKindEnum": "snapshots.models.Node.Kind",
+        "SnapshotKindEnum": "snapshots.models.Snapshot.Kind",
+    },
 }
 
 # SECTION: logging
@@ -295,8 +300,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-    # Snapshots and files both have a "kind": each enum gets its own name.
-    "ENUM_NAME_OVERRIDES": {
-        "NodeKindEnum": "snapshots.models.Node.Kind",
-        "SnapshotKindEnum": "snapshots.models.Snapshot.Kind",
-    },

@@ -1,0 +1,167 @@
+"""Maintenance mode, by impact, for the hubs in a running window.
+
+Runs after TenantMiddleware (it needs ``request.tenant``). While a window runs:
+
+- ``unavailable``: every portal page and API call of a tenant in the hub
+  answers 503 with ``Retry-After`` (a maintenance page, or a problem for the
+  API);
+- ``read_only``: reads work; writes (POST, PUT, PATCH, DELETE) answer 503;
+- ``degraded``: everything works; the banner says so.
+
+Tenants of other hubs, anonymous pages, the staff admin, the status page and
+the maintenance listing of the API are never touched. Whatever the request,
+``request.maintenance`` lazily gives the template banner the hub's announced
+windows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from hubs.maintenance import (
+    IMPACT_SEVERITY,
+    Impact,
+    format_local,
+    format_utc,
+    seconds_until,
+    windows_announced_for_hub,
+    windows_running,
+)
+from hubs.models import Hub, MaintenanceWindow
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class HubMaintenance:
+    """The maintenance a request's hub is told about; queried only when a template asks."""
+
+    def __init__(self, hub: Hub | None, now: datetime) -> None:
+        self.hub = hub
+        self.now = now
+
+    @cached_property
+    def windows(self) -> list[MaintenanceWindow]:
+        if self.hub is None:
+            return []
+        return windows_announced_for_hub(hub_code=self.hub.code, now=self.now)
+
+    def __bool__(self) -> bool:
+        return bool(self.windows)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.windows)
+
+
+class MaintenanceModeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    @cached_property
+    def always_open_prefixes(self) -> tuple[str, ...]:
+        return (
+            settings.STATIC_URL,
+            "/admin/",
+            "/favicon.ico",
+            "/api/schema/",
+            "/api/docs/",
+            reverse("status"),
+            reverse("api_maintenance"),
+            reverse("logout"),
+            # A member of several workspaces can still switch to one in another hub.
+            reverse("tenant_choose"),
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        now = timezone.now()
+        tenant = getattr(request, "tenant", None)
+        request.maintenance = HubMaintenance(tenant.hub if tenant is not None else None, now)  # type: ignore[attr-defined]
+        if request.path.startswith(self.always_open_prefixes):
+            return self.get_response(request)
+        # One indexed query per request; almost always empty, and then nothing else is looked up.
+        running = list(windows_running(now=now).prefetch_related("hubs"))
+        if not running:
+            return self.get_response(request)
+        hub = self._hub_of(request)
+        if hub is None:
+            return self.get_response(request)
+        affecting = [window for window in running if any(h.code == hub.code for h in window.hubs.all())]
+        if not affecting:
+            return self.get_response(request)
+        window = max(affecting, key=lambda w: (IMPACT_SEVERITY[Impact(w.impact)], w.ends_at))
+        if window.impact == Impact.UNAVAILABLE:
+            return self._refuse(request, hub=hub, window=window, now=now, read_only=False)
+        if window.impact == Impact.READ_ONLY and request.method in WRITE_METHODS:
+            return self._refuse(request, hub=hub, window=window, now=now, read_only=True)
+        return self.get_response(request)
+
+    def _hub_of(self, request: HttpRequest) -> Hub | None:
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            return tenant.hub
+        if request.path.startswith("/api/"):
+            header = request.headers.get("Authorization", "").split()
+            if len(header) == 2 and header[0].lower() == "bearer":
+                from portal.tokens import api_token_check
+
+                # Only asked while some hub is in maintenance; a bad token is left
+                # for the API's own authentication to refuse.
+                check = api_token_check(header[1])
+                if check.membership is not None:
+                    return check.membership.tenant.hub
+        return None
+
+    def _refuse(
+        self, request: HttpRequest, *, hub: Hub, window: MaintenanceWindow, now: datetime, read_only: bool
+    ) -> HttpResponse:
+        until_local = format_local(window.ends_at, hub.zone)
+        flag = "Emergency maintenance" if window.is_emergency else "Maintenance"
+        if read_only:
+            detail = (
+                f"{flag} of hub {hub.code} ({hub.city}) is running: your files can be read but not changed "
+                f"until {until_local} ({format_utc(window.ends_at)}). Nothing was changed; try again after that."
+            )
+        else:
+            detail = (
+                f"{flag} of hub {hub.code} ({hub.city}) is running: the service is unavailable "
+                f"until {until_local} ({format_utc(window.ends_at)}). Try again after that."
+            )
+        retry_after = str(seconds_until(window.ends_at, now))
+        if request.path.startswith("/api/"):
+            body = {
+                "type": "urn:hubport:problem:" + ("maintenance-read-only" if read_only else "maintenance"),
+                "title": "Read-only during maintenance" if read_only else "Unavailable during maintenance",
+                "status": 503,
+                "detail": detail,
+                "maintenance": {
+                    "id": window.pk,
+                    "title": window.title,
+                    "impact": window.impact,
+                    "is_emergency": window.is_emergency,
+                    "starts_at": window.starts_at.isoformat(),
+                    "ends_at": window.ends_at.isoformat(),
+                    "status_url": reverse("status"),
+                },
+            }
+            response = HttpResponse(
+                json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                status=503,
+                content_type="application/problem+json",
+            )
+        else:
+            response = render(
+                request,
+                "hubs/maintenance.html",
+                {"window": window, "hub": hub, "detail": detail, "read_only": read_only},
+                status=503,
+            )
+        response["Retry-After"] = retry_after
+        return response
