@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.TenantMiddleware",
     "portal.middleware_two_factor.TwoFactorEnforcementMiddleware",
+    "hubs.middleware.MaintenanceModeMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -151,6 +152,10 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 # worker loses at most that much work, and progress moves visibly.
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 HUBPORT_BASE_URL = env.str("HUBPORT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# SECTION: maintenance windows
+# A window must start at least this long after it is announced (the promise: 5 days).
+MAINTENANCE_NOTICE_HOURS = env.int("MAINTENANCE_NOTICE_HOURS", default=120)
 
 # SECTION: static files
 
@@ -249,6 +254,13 @@ for _code in HUB_CODES:
         "schedule": 24 * 3600.0,
         "kwargs": _hub,
     }
+
+# Maintenance windows change state on time and send their notices: every
+# minute, on the control queue (a window is announced to the minute).
+CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
+    "task": "hubs.tasks.maintenance_advance_task",
+    "schedule": 60.0,
+}
 
 # SECTION: REST API
 
