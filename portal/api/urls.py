@@ -5,7 +5,6 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hubs import api as maintenance_api
-from hubs import api as maintenance_api
 from portal.api import schema as _schema_extensions  # noqa: F401  (registers the auth schemes)
 from portal.api import views, views_files, views_snapshots
 from portal.api.exceptions import api_not_found
@@ -43,7 +42,6 @@ urlpatterns = [
     path("v1/trash/", views.TrashView.as_view(), name="api_trash"),
     path("v1/trash/restore", views.TrashRestoreView.as_view(), name="api_trash_restore"),
     path("v1/activity/", views.ActivityView.as_view(), name="api_activity"),
-    path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[]), name="api_docs"),
