@@ -257,9 +257,11 @@ def blob_write_bytes(*, tenant: Tenant, spooled: SpooledUpload, generation: str)
 
 def _place(landed: Path, final: Path) -> None:
     """Flush a landed temporary file to disk and rename it to its key: a reader
-    never sees a half-written blob, and a crash never leaves a referenced one."""
-    with open(landed, "rb+") as written:
-        os.fsync(written.fileno())
+    never sees a half-written blob, and a crash never leaves a referenced one
+    (HUBPORT_BLOB_FSYNC=false trades that for speed on disposable installs)."""
+    if settings.HUBPORT_BLOB_FSYNC:
+        with open(landed, "rb+") as written:
+            os.fsync(written.fileno())
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(landed, final)
 

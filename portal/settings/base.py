@@ -151,6 +151,8 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 # 2,000 items a batch: on SQLite one batch commits in about 0.3 s, so a killed
 # worker loses at most that much work, and progress moves visibly.
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
+# Blob bytes are flushed to disk before the row that references them commits.
+HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
 HUBPORT_BASE_URL = env.str("HUBPORT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # SECTION: maintenance windows
