@@ -49,7 +49,6 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
         queryset._tenant_id = tenant_id
         return queryset
 
-
     def for_hub(self, hub_code: str) -> TenantQuerySet:
         """Every tenant's rows in one hub: only for hub-wide upkeep (expiry,
         collection, resuming stalled jobs), which then works tenant by tenant."""
