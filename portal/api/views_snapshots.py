@@ -295,6 +295,11 @@ class RestoresView(TenantAPIView):
     )
     def post(self, request: Request) -> Response:
         body = validated_body(RestoreRequestSerializer, request)
+        if "snapshot" in body:
+            # One the daily expiry has not removed yet is out of the retention
+            # all the same (the history it points into is being expired): it is
+            # refused as the listing and browsing do, as if it were not there.
+            snapshot_get(tenant=self.tenant, snapshot_id=body["snapshot"])
         source = {"snapshot_id": body.get("snapshot"), "at": body.get("at")}
         request_args = {
             "tenant": self.tenant,
