@@ -285,13 +285,9 @@ def maintenance_rule_refusals(
     return reasons
 
 
-def _emergency_reason(*, emergency: bool, emergency_reason: str) -> str:
-    reason = (emergency_reason or "").strip()
-    if emergency and not reason:
-        raise MaintenanceRefused(
-            ["An emergency window bypasses the weekend and notice rules only with a written reason; give one."]
-        )
-    return reason
+EMERGENCY_NEEDS_REASON = (
+    "An emergency window bypasses the weekend and notice rules only with a written reason; give one."
+)
 
 
 # SECTION: notices
@@ -402,6 +398,36 @@ def notice_deliveries_retry(*, delivery_ids: Iterable[int], acting_user: User | 
 # SECTION: schedule, change, cancel
 
 
+def maintenance_schedule_refusals(
+    *,
+    hubs: Sequence[Hub],
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    impact: str = Impact.UNAVAILABLE,
+    emergency: bool = False,
+    emergency_reason: str = "",
+    now: datetime | None = None,
+) -> list[str]:
+    """Why ``maintenance_schedule`` would refuse this window now; empty when it would accept it."""
+    now = now or timezone.now()
+    if not title.strip():
+        return ["Give the window a title customers will understand."]
+    if impact not in Impact.values:
+        return [f"Impact must be one of {', '.join(Impact.values)}; got {impact!r}."]
+    reason = (emergency_reason or "").strip()
+    if emergency and not reason:
+        return [EMERGENCY_NEEDS_REASON]
+    return maintenance_rule_refusals(
+        hubs=hubs,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        announced_at=now,
+        check_notice=not reason,
+        check_weekend=not reason,
+    )
+
+
 def maintenance_schedule(
     *,
     hubs: Sequence[Hub],
@@ -416,7 +442,8 @@ def maintenance_schedule(
     now: datetime | None = None,
 ) -> MaintenanceWindow:
     """Announce a maintenance window, now. Refused (``MaintenanceRefused``) unless it
-    keeps the promise, or is an emergency with a written reason.
+    keeps the promise, or is an emergency with a written reason (a reason given
+    makes it an emergency: the command has only ``--emergency-reason``).
 
     ``now`` is the announcement; it defaults to the present moment. The admin
     passes the moment its form checked the rules, a few milliseconds earlier,
@@ -424,31 +451,27 @@ def maintenance_schedule(
     """
     now = now or timezone.now()
     hubs = list(hubs)
-    title = title.strip()
-    if not title:
-        raise MaintenanceRefused(["Give the window a title customers will understand."])
-    if impact not in Impact.values:
-        raise MaintenanceRefused([f"Impact must be one of {', '.join(Impact.values)}; got {impact!r}."])
-    reason = _emergency_reason(emergency=emergency, emergency_reason=emergency_reason)
-    emergency = bool(reason)
-    refusals = maintenance_rule_refusals(
+    refusals = maintenance_schedule_refusals(
         hubs=hubs,
+        title=title,
         starts_at=starts_at,
         ends_at=ends_at,
-        announced_at=now,
-        check_notice=not emergency,
-        check_weekend=not emergency,
+        impact=impact,
+        emergency=emergency,
+        emergency_reason=emergency_reason,
+        now=now,
     )
     if refusals:
         raise MaintenanceRefused(refusals)
+    reason = (emergency_reason or "").strip()
     with transaction.atomic(using="default"):
         window = MaintenanceWindow.objects.create(
-            title=title,
+            title=title.strip(),
             description=description.strip(),
             impact=impact,
             starts_at=starts_at,
             ends_at=ends_at,
-            is_emergency=emergency,
+            is_emergency=bool(reason),
             emergency_reason=reason,
             created_by=acting_user,
             announced_at=now,
@@ -456,13 +479,112 @@ def maintenance_schedule(
         window.hubs.set(hubs)
         audit_record(
             actor=acting_user,
-            action="maintenancewindow.emergency_schedule" if emergency else "maintenancewindow.schedule",
+            action="maintenancewindow.emergency_schedule" if reason else "maintenancewindow.schedule",
             target=window,
             after=audit_snapshot(window),
             reason=reason,
         )
         _notices_create(window=window, kind=Kind.ANNOUNCED, hub_codes=[hub.code for hub in hubs])
     return window
+
+
+@dataclass
+class ChangePlan:
+    """What a change would do to a window, and why it would be refused."""
+
+    hubs: list[Hub]
+    old_codes: set[str]
+    title: str
+    description: str
+    impact: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    unchanged: bool = False
+    is_new_announcement: bool = False
+    refusals: list[str] = field(default_factory=list)
+
+
+def maintenance_change_plan(
+    *,
+    window: MaintenanceWindow,
+    hubs: Sequence[Hub] | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    impact: str | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    emergency: bool = False,
+    emergency_reason: str = "",
+    now: datetime | None = None,
+) -> ChangePlan:
+    """Judge a change of ``window`` (as stored) without making it. Moving later or
+    shortening needs no new notice but stays at the weekend; moving earlier,
+    extending, adding a hub or raising the impact is a new announcement."""
+    now = now or timezone.now()
+    old_hubs = list(window.hubs.all())
+    plan = ChangePlan(
+        hubs=sorted(hubs if hubs is not None else old_hubs, key=lambda hub: (hub.sort_order, hub.code)),
+        old_codes={hub.code for hub in old_hubs},
+        title=title.strip() if title is not None else window.title,
+        description=description.strip() if description is not None else window.description,
+        impact=impact if impact is not None else window.impact,
+        starts_at=starts_at if starts_at is not None else window.starts_at,
+        ends_at=ends_at if ends_at is not None else window.ends_at,
+        reason=(emergency_reason or "").strip(),
+    )
+    new_codes = {hub.code for hub in plan.hubs}
+    if window.state not in ACTIVE_STATES or window.ends_at <= now:
+        plan.refusals = [
+            f"Window {window.pk} is {State(effective_state(window, now)).label.lower()}; it can no longer be changed."
+        ]
+        return plan
+    if emergency and not plan.reason:
+        plan.refusals = [EMERGENCY_NEEDS_REASON]
+        return plan
+    if not plan.title:
+        plan.refusals = ["Give the window a title customers will understand."]
+        return plan
+    if plan.impact not in Impact.values:
+        plan.refusals = [f"Impact must be one of {', '.join(Impact.values)}; got {plan.impact!r}."]
+        return plan
+    plan.unchanged = plan.old_codes == new_codes and (
+        plan.title,
+        plan.description,
+        plan.impact,
+        plan.starts_at,
+        plan.ends_at,
+    ) == (window.title, window.description, window.impact, window.starts_at, window.ends_at)
+    if plan.unchanged:
+        return plan
+    plan.is_new_announcement = (
+        plan.starts_at < window.starts_at
+        or (plan.ends_at - plan.starts_at) > (window.ends_at - window.starts_at)
+        or not new_codes <= plan.old_codes
+        or IMPACT_SEVERITY[Impact(plan.impact)] > IMPACT_SEVERITY[Impact(window.impact)]
+    )
+    started = window.starts_at <= now
+    if started and plan.starts_at != window.starts_at:
+        plan.refusals = [
+            f"Window {window.pk} started at {format_utc(window.starts_at)}; its start can no longer be moved."
+        ]
+    elif started and plan.ends_at <= now:
+        plan.refusals = [f"The end, {format_utc(plan.ends_at)}, is already past; cancel the window to end it now."]
+    elif started and plan.is_new_announcement and not plan.reason:
+        plan.refusals = [
+            f"Window {window.pk} is running; extending it, adding a hub or raising its impact breaks the "
+            f"{notice_words()} given for it. Mark it an emergency with a written reason to do that."
+        ]
+    elif not started:
+        plan.refusals = maintenance_rule_refusals(
+            hubs=plan.hubs,
+            starts_at=plan.starts_at,
+            ends_at=plan.ends_at,
+            announced_at=now,
+            check_notice=plan.is_new_announcement and not plan.reason,
+            check_weekend=not plan.reason,
+        )
+    return plan
 
 
 def maintenance_change(
@@ -480,98 +602,52 @@ def maintenance_change(
     now: datetime | None = None,
 ) -> MaintenanceWindow:
     """Change a scheduled or running window and re-announce it to everyone affected
-    before or after the change.
-
-    Moving it later or shortening it needs no new notice (customers were told
-    earlier and for longer); it must still stay at the weekend. Moving it
-    earlier, extending it, adding a hub or raising its impact is a new
-    announcement: both rules again, counted from now. An emergency reason
-    bypasses the rules and flags the window.
-    """
+    before or after the change (see ``maintenance_change_plan`` for the rules).
+    An emergency reason bypasses the rules and flags the window. A change that
+    changes nothing sends nothing."""
     now = now or timezone.now()
-    reason = _emergency_reason(emergency=emergency, emergency_reason=emergency_reason)
     with transaction.atomic(using="default"):
         locked = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
-        old_hubs = list(locked.hubs.all())
-        if locked.state not in ACTIVE_STATES or (locked.state == State.SCHEDULED and locked.ends_at <= now):
-            raise MaintenanceRefused(
-                [f"Window {locked.pk} is {locked.get_state_display().lower()}; it can no longer be changed."]
-            )
-        new_hubs = sorted(hubs if hubs is not None else old_hubs, key=lambda hub: (hub.sort_order, hub.code))
-        new_title = title.strip() if title is not None else locked.title
-        new_description = description.strip() if description is not None else locked.description
-        new_impact = impact if impact is not None else locked.impact
-        new_start = starts_at if starts_at is not None else locked.starts_at
-        new_end = ends_at if ends_at is not None else locked.ends_at
-        if not new_title:
-            raise MaintenanceRefused(["Give the window a title customers will understand."])
-        if new_impact not in Impact.values:
-            raise MaintenanceRefused([f"Impact must be one of {', '.join(Impact.values)}; got {new_impact!r}."])
-        started = locked.starts_at <= now
-        if started and new_start != locked.starts_at:
-            raise MaintenanceRefused(
-                [f"Window {locked.pk} started at {format_utc(locked.starts_at)}; its start can no longer be moved."]
-            )
-        if started and new_end <= now:
-            raise MaintenanceRefused(
-                [f"The end, {format_utc(new_end)}, is already past; cancel the window to end it now."]
-            )
-        old_codes = {hub.code for hub in old_hubs}
-        new_codes = {hub.code for hub in new_hubs}
-        unchanged = old_codes == new_codes and (new_title, new_description, new_impact, new_start, new_end) == (
-            locked.title,
-            locked.description,
-            locked.impact,
-            locked.starts_at,
-            locked.ends_at,
+        plan = maintenance_change_plan(
+            window=locked,
+            hubs=hubs,
+            title=title,
+            description=description,
+            impact=impact,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            emergency=emergency,
+            emergency_reason=emergency_reason,
+            now=now,
         )
-        if unchanged:
+        if plan.refusals:
+            raise MaintenanceRefused(plan.refusals)
+        if plan.unchanged:
             return locked
-        is_new_announcement = (
-            new_start < locked.starts_at
-            or (new_end - new_start) > (locked.ends_at - locked.starts_at)
-            or not new_codes <= old_codes
-            or IMPACT_SEVERITY[Impact(new_impact)] > IMPACT_SEVERITY[Impact(locked.impact)]
-        )
-        refusals = maintenance_rule_refusals(
-            hubs=new_hubs,
-            starts_at=new_start,
-            ends_at=new_end,
-            announced_at=now,
-            check_notice=is_new_announcement and not reason,
-            # A running window already started at the weekend; only its end can move.
-            check_weekend=not reason and not started,
-        )
-        if started and not reason and new_end > locked.ends_at:
-            refusals = [
-                f"Window {locked.pk} is running; extending it to {format_utc(new_end)} breaks the "
-                f"{notice_words()} given for it. Mark it an emergency with a written reason to extend it."
-            ]
-        if refusals:
-            raise MaintenanceRefused(refusals)
         before = audit_snapshot(locked)
-        locked.title, locked.description, locked.impact = new_title, new_description, new_impact
-        locked.starts_at, locked.ends_at = new_start, new_end
+        locked.title, locked.description, locked.impact = plan.title, plan.description, plan.impact
+        locked.starts_at, locked.ends_at = plan.starts_at, plan.ends_at
         locked.revision += 1
         locked.changed_at = now
-        if is_new_announcement:
+        if plan.is_new_announcement:
             locked.announced_at = now
-        if reason:
+        if plan.reason:
             locked.is_emergency = True
-            locked.emergency_reason = reason
+            locked.emergency_reason = plan.reason
         locked.save()
-        if new_codes != old_codes:
-            locked.hubs.set(new_hubs)
+        new_codes = {hub.code for hub in plan.hubs}
+        if new_codes != plan.old_codes:
+            locked.hubs.set(plan.hubs)
         audit_record(
             actor=acting_user,
-            action="maintenancewindow.emergency_change" if reason else "maintenancewindow.change",
+            action="maintenancewindow.emergency_change" if plan.reason else "maintenancewindow.change",
             target=locked,
             before=before,
             after=audit_snapshot(locked),
-            reason=reason,
+            reason=plan.reason,
         )
         # Customers of a hub taken out of the window are told too.
-        _notices_create(window=locked, kind=Kind.CHANGED, hub_codes=old_codes | new_codes)
+        _notices_create(window=locked, kind=Kind.CHANGED, hub_codes=plan.old_codes | new_codes)
     return locked
 
 
