@@ -239,3 +239,27 @@ def test_the_snapshot_list_holds_only_the_callers_snapshots(api, other_api):
     mine = take(api)
     take(other_api)
     assert [item["id"] for item in api.get("/api/v1/snapshots/").json()["items"]] == [mine.pk]
+
+
+# SECTION: the schema
+
+
+def test_the_schema_describes_the_history_endpoints(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    expected = {
+        "/api/v1/snapshots/": {"get", "post"},
+        "/api/v1/snapshots/{snapshot_id}/files/": {"get"},
+        "/api/v1/snapshots/{snapshot_id}/content": {"get"},
+        "/api/v1/files/versions": {"get"},
+        "/api/v1/files/versions/{version_id}/content": {"get"},
+        "/api/v1/files/versions/{version_id}/restore": {"post"},
+        "/api/v1/restores/": {"get", "post"},
+        "/api/v1/restores/{job_id}": {"get"},
+        "/api/v1/restores/{job_id}/cancel": {"post"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) >= methods, path
+    start = paths["/api/v1/restores/"]["post"]
+    assert {"200", "202", "400", "404", "422"} <= set(start["responses"])
+    assert "application/problem+json" in start["responses"]["422"]["content"]
+    assert "409" in paths["/api/v1/restores/{job_id}/cancel"]["post"]["responses"]
