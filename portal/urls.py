@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("portal.urls_accounts")),
     path("", include("portal.urls_files")),
+    path("", include("portal.urls_snapshots")),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("settings/api-tokens/", include("portal.urls_tokens")),
