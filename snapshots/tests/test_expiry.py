@@ -138,32 +138,36 @@ def test_collector_racing_an_upload_of_the_same_bytes_never_loses_them(make_tena
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
 def test_collector_and_uploads_in_parallel_threads_keep_every_referenced_blob(make_tenant, settings):
+    """Each round leaves a blob nothing references (its history expired), then
+    uploads the same bytes again while a collector thread sweeps in a loop."""
     made = make_tenant()
     settings.BLOB_GRACE_HOURS = 0
-    content = b"raced bytes"
     errors: list[BaseException] = []
 
     def collect_loop(stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 expiry.blobs_collect(hub_code="uk")
+                stop.wait(0.001)  # let the uploading thread take the database between sweeps
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
             connections.close_all()
 
     for round_number in range(15):
-        path = f"/r{round_number}"
+        content = f"raced bytes {round_number}".encode()
+        first = write(made, f"/r{round_number}", content)
+        services.node_delete(tenant=made.tenant, path=f"/r{round_number}", acting_user=None)
+        NodeVersion.objects.for_tenant(made.tenant).filter(blob_id=first.blob_id).delete()  # its history expired
         stop = threading.Event()
         collector = threading.Thread(target=collect_loop, args=(stop,))
         collector.start()
         try:
-            version = write(made, path, content)
-            services.node_delete(tenant=made.tenant, path=path, acting_user=None)
-            version = write(made, path, content)
+            version = write(made, f"/again{round_number}", content)
         finally:
             stop.set()
             collector.join()
         assert not errors, errors
-        with blob_open(tenant=made.tenant, blob=Blob.objects.for_tenant(made.tenant).get(pk=version.blob_id)) as f:
+        blob = Blob.objects.for_tenant(made.tenant).get(pk=version.blob_id)
+        with blob_open(tenant=made.tenant, blob=blob) as f:
             assert f.read() == content

@@ -145,7 +145,7 @@ def test_worker_killed_mid_restore_then_restarted_ends_with_the_clean_runs_tree(
     try:
         send_through_filesystem_broker(tmp_path, tenant_id=killed.tenant.pk, job_id=job.pk)
         try:
-            wait_until(lambda: jobs.get(pk=job.pk).done_items >= 200, what="the first batches to commit")
+            wait_until(lambda: jobs.get(pk=job.pk).done_items >= 40, what="the first batches to commit")
         except TimeoutError:
             first.kill()
             raise AssertionError(first.communicate()[1].decode()[-3000:]) from None
@@ -156,7 +156,7 @@ def test_worker_killed_mid_restore_then_restarted_ends_with_the_clean_runs_tree(
             first.kill()
     interrupted = jobs.get(pk=job.pk)
     assert interrupted.state == RestoreJob.State.RUNNING
-    assert 200 <= interrupted.done_items < interrupted.total_items, "killed in the middle"
+    assert 40 <= interrupted.done_items < interrupted.total_items, "killed in the middle"
 
     second = start_worker(tmp_path)
     try:
