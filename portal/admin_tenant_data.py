@@ -161,8 +161,8 @@ class SupportPurgeForm(forms.Form):
     )
     reason = forms.CharField(
         label="Reason",
-        help_text="Required. Kept with the purge in the hub and in the staff audit log: "
-        "describe the request (erasure request, secret uploaded by mistake) without naming the file.",
+        help_text="Required. Kept with the purge record in the tenant's hub (the staff audit log "
+        "points to that record and holds no file names).",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
     confirm = forms.BooleanField(

@@ -17,16 +17,13 @@ as done by support, so even a failed audit write leaves a trace in the hub.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from django.db import transaction
 
 from portal.models import Tenant, User
 from portal.services import audit_record
-from snapshots.errors import InvalidPath
 from snapshots.models import RestoreJob, Snapshot
-from snapshots.paths import split_path
 from snapshots.restores import restore_cancel, restore_start, snapshot_create
 from snapshots.services import PurgeResult, node_purge
 
@@ -101,37 +98,13 @@ def support_restore_cancel(*, tenant: Tenant, acting_user: User, job_id: int) ->
     return job
 
 
-def reason_names_path(*, reason: str, path: str) -> bool:
-    """Whether a written reason names the purged item (its path or its own
-    name, as a whole word, any case). Names under three characters ("a", "x")
-    are left out: they match ordinary words, and say nothing on their own."""
-    try:
-        names = split_path(path)
-    except InvalidPath:
-        return False
-    if not names:
-        return False
-    lowered = reason.casefold()
-    if "/".join(names).casefold() in lowered:
-        return True
-    name = names[-1]
-    if len(name) < 3:
-        return False
-    return re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", lowered) is not None
-
-
 def support_purge(*, tenant: Tenant, acting_user: User, path: str, reason: str) -> PurgeResult:
     """Purge one file or folder of ``tenant`` from all history, with its bytes.
 
-    The reason goes to both records: with the path into the hub's PURGE change,
-    and alone into the control-plane audit entry, which therefore must not
-    name what was purged: a reason that does is refused before anything runs.
+    The written reason is kept with the path in the hub's PURGE change only: a
+    reason may well name what was purged, so the control-plane audit entry
+    points to that record by id and holds neither.
     """
-    if reason_names_path(reason=reason, path=path):
-        raise InvalidPath(
-            "The reason is also kept in the staff audit log, which never holds file names: "
-            "describe the request (an erasure request, a secret uploaded by mistake) without naming the item."
-        )
     with transaction.atomic(using="default"):
         result = node_purge(tenant=tenant, path=path, acting_user=acting_user, reason=reason)
         audit_record(
@@ -140,6 +113,5 @@ def support_purge(*, tenant: Tenant, acting_user: User, path: str, reason: str) 
             target=tenant,
             tenant=tenant,
             hub_record_id=str(result.change_id),
-            reason=reason.strip(),
         )
     return result

@@ -48,6 +48,12 @@ class RestoreRefused(StoreError):
     code = "restore-refused"
 
 
+class RestoreFinished(StoreError):
+    status = 409
+    title = "The restore already ended"
+    code = "restore-finished"
+
+
 class OutsideRetention(StoreError):
     status = 422
     title = "Outside the retention period"
@@ -102,8 +108,14 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
     if (snapshot_id is None) == (at is None):
         raise RestoreRefused("Give either a snapshot or a moment to restore from, not both.")
     if snapshot_id is not None:
-        snapshot = Snapshot.objects.for_tenant(tenant).filter(pk=snapshot_id).first()
+        snapshot = (
+            Snapshot.objects.for_tenant(tenant)
+            .filter(pk=snapshot_id, taken_at__gte=selectors.retention_start())
+            .first()
+        )
         if snapshot is None:
+            # An expired snapshot waiting for the daily expiry is gone too: the
+            # history it points into may already be partly removed.
             raise NotFound(f"There is no snapshot {snapshot_id}.")
         return RestoreSource(seq=snapshot.seq, at=snapshot.taken_at, snapshot=snapshot)
     assert at is not None
@@ -757,7 +769,7 @@ def restore_cancel(*, tenant: Tenant, job_id: int, acting_user: User | None) -> 
         if job is None:
             raise NotFound(f"There is no restore job {job_id}.")
         if job.is_finished:
-            raise RestoreRefused(f"The restore already ended ({job.get_state_display().lower()}).")
+            raise RestoreFinished(f"The restore already ended ({job.get_state_display().lower()}).")
         job.cancel_requested = True
         job.save(update_fields=["cancel_requested"])
         if job.state == RestoreJob.State.QUEUED:

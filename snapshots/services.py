@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
@@ -615,7 +615,8 @@ def version_restore(*, tenant: Tenant, version_id: int, acting_user: User | None
     chosen = (
         NodeVersion.objects.for_tenant(tenant)
         .select_related("blob")
-        .filter(pk=version_id, kind=Node.Kind.FILE, changed_at__gte=selectors.retention_start())
+        .filter(pk=version_id, kind=Node.Kind.FILE)
+        .filter(Q(valid_to__isnull=True) | Q(closed_at__gte=selectors.retention_start()))
         .first()
     )
     if chosen is None:

@@ -19,7 +19,7 @@ from portal.api.base import (
     validated_query,
 )
 from portal.api.downloads import file_download_response
-from portal.api.exceptions import PROBLEM_CONTENT_TYPE, ApiProblem
+from portal.api.exceptions import PROBLEM_CONTENT_TYPE
 from portal.api.serializers import NodeSerializer, ProblemSerializer
 from portal.api.serializers_snapshots import (
     FileVersionPageSerializer,
@@ -42,7 +42,7 @@ from portal.api.views_files import AnyAcceptNegotiation, node_json
 from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
-from snapshots.restores import RestoreRefused, restore_cancel, restore_preview, restore_start, snapshot_create
+from snapshots.restores import restore_cancel, restore_preview, restore_start, snapshot_create
 from snapshots.selectors import folder_children, node_at_path, path_of
 from snapshots.selectors_history import (
     file_at_path_for_versions,
@@ -349,10 +349,5 @@ class RestoreCancelView(TenantAPIView):
     )
     def post(self, request: Request, job_id: int) -> Response:
         restore_job_get(tenant=self.tenant, job_id=job_id)  # refuses ids past a database column too
-        try:
-            job = restore_cancel(tenant=self.tenant, job_id=job_id, acting_user=request.user)
-        except RestoreRefused as exc:
-            raise ApiProblem(
-                status=409, title="Restore already ended", code="restore-finished", detail=exc.detail
-            ) from exc
+        job = restore_cancel(tenant=self.tenant, job_id=job_id, acting_user=request.user)  # RestoreFinished: 409
         return Response(restore_job_json(request, job))

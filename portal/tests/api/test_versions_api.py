@@ -107,11 +107,6 @@ def test_versions_older_than_the_retention_are_not_listed(api):
     ]
 
 
-@pytest.mark.xfail(
-    reason="services.version_restore keeps versions made (changed_at) in the retention; the listing, like "
-    "services.file_versions, keeps those still valid (closed_at) in it. Asked of the store owner to align.",
-    strict=False,
-)
 def test_a_listed_version_made_before_the_retention_can_be_restored(api):
     now = timezone.now()
     with time_machine.travel(now - timedelta(days=30), tick=False):
