@@ -304,7 +304,7 @@ def test_the_restore_dialog_previews_with_the_default_options(signed_in: Client,
     stamp = timezone.localtime(deleted_folder.taken_at, owner.tenant.hub.zone).strftime("%Y-%m-%d %H:%M")
     assert f"Reports (restored {stamp})" in html
     assert "A snapshot is taken just before the restore" in html
-    assert "Restore 5 items" in html
+    assert "Start the restore" in html
     assert "/Reports/q1.pdf" in html
     # Nothing changed: a dry run.
     assert "/Reports" not in selectors.tree_as_of(tenant=owner.tenant)

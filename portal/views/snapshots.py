@@ -552,7 +552,8 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
             "more_selected": max(0, len(paths) - 20),
             "preview": preview,
             "preview_items": preview.items[:PREVIEW_ITEMS_SHOWN] if preview else [],
-            "preview_more": (preview.total_items - min(len(preview.items), PREVIEW_ITEMS_SHOWN)) if preview else 0,
+            # Folders that merge into one there now have no line of their own: count the lines.
+            "preview_more": sum(preview.counts.values()) - len(preview.items[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
             "error": error,
             "rename_example": example,
             "back_url": _url("snapshot_browse", source=source, path=parent_path(paths[0]) if len(paths) == 1 else "/"),
@@ -827,6 +828,8 @@ def storage(request: HttpRequest) -> HttpResponse:
             "usage": usage,
             "live_percent": min(100, round(usage.live_bytes * 100 / quota, 1)) if quota else 100,
             "free_bytes": max(0, quota - usage.live_bytes),
+            "total_bytes": usage.live_bytes + usage.history_bytes,
+            "hub_label": tenant.hub.label,
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
         },
     )

@@ -43,6 +43,12 @@ def chromium(allow_django_under_playwright_loop) -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    # Queries made while Playwright's loop ran opened connections Django does not
+    # close by itself; on PostgreSQL they keep the test database "being accessed
+    # by other users" and its teardown fails.
+    from django.db import connections
+
+    connections.close_all()
 
 
 @pytest.fixture
