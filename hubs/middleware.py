@@ -86,7 +86,9 @@ class MaintenanceModeMiddleware:
         request.maintenance = HubMaintenance(tenant.hub if tenant is not None else None, now)  # type: ignore[attr-defined]
         if request.path.startswith(self.always_open_prefixes):
             return self.get_response(request)
-        # One indexed query per request; almost always empty, and then nothing else is looked up.
+        if tenant is None and not (request.path.startswith("/api/") and "Authorization" in request.headers):
+            return self.get_response(request)  # no tenant, so no hub: anonymous pages are nobody's
+        # One indexed query per tenant request; almost always empty, and then nothing else is looked up.
         running = list(windows_running(now=now).prefetch_related("hubs"))
         if not running:
             return self.get_response(request)
