@@ -231,3 +231,52 @@ def test_read_only_and_degraded_windows_do_not_hold_scheduled_jobs(uk, frozen):
     window("read_only")
     frozen.move_to(START + timedelta(minutes=1))
     assert isinstance(take_scheduled_snapshots_task.run(hub_code="uk"), int)
+
+
+# SECTION: the banner in real Chromium (countdown, dismissal remembered per window and revision)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_banner_counts_down_and_stays_dismissed_until_the_window_changes(live_server, make_tenant, monkeypatch):
+    from hubs.maintenance import earliest_allowed_start, maintenance_change, weekend_of
+    from portal.tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from portal.tests.browser.test_files_browser import sign_in
+
+    if not __import__("pathlib").Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop only drives the browser
+    from playwright.sync_api import sync_playwright
+
+    owner = make_tenant(hub="uk")
+    hub = Hub.objects.get(code="uk")
+    start = earliest_allowed_start(hubs=[hub], now=datetime.now(UTC) + timedelta(minutes=1))
+    end = min(start + timedelta(hours=1), weekend_of(start, hub.zone)[1])
+    planned = maintenance_schedule(hubs=[hub], title="Storage upgrade", starts_at=start, ends_at=end)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context().new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+            banner = page.locator(f'[data-maintenance-window="{planned.pk}-1"]')
+            banner.wait_for()
+            countdown = banner.locator("[data-countdown]").inner_text()
+            assert countdown.startswith("Starts in 5 days") or countdown.startswith("Starts in 6 days"), countdown
+
+            banner.locator("[data-dismiss]").click()
+            assert banner.is_hidden()
+            page.reload()
+            assert page.locator(f'[data-maintenance-window="{planned.pk}-1"]').is_hidden()
+
+            maintenance_change(window=planned, ends_at=end - timedelta(minutes=30))
+            page.reload()
+            assert page.locator(f'[data-maintenance-window="{planned.pk}-2"]').is_visible(), "a change shows it again"
+            assert errors == []
+        finally:
+            browser.close()
+    from django.db import connections
+
+    connections.close_all()
