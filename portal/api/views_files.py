@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
-from portal.api.downloads import file_download_response
 from portal.api.exceptions import ApiProblem
 from portal.api.serializers import (
     FolderCreateSerializer,
@@ -24,6 +23,7 @@ from portal.api.serializers import (
     NodeSerializer,
     PathQuerySerializer,
 )
+from portal.downloads import file_download_response
 from portal.models import Tenant
 from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion

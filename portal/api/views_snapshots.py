@@ -18,7 +18,6 @@ from portal.api.base import (
     validated_body,
     validated_query,
 )
-from portal.api.downloads import file_download_response
 from portal.api.exceptions import PROBLEM_CONTENT_TYPE
 from portal.api.serializers import NodeSerializer, ProblemSerializer
 from portal.api.serializers_snapshots import (
@@ -39,6 +38,7 @@ from portal.api.serializers_snapshots import (
     SnapshotSerializer,
 )
 from portal.api.views_files import AnyAcceptNegotiation, node_json
+from portal.downloads import file_download_response
 from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path

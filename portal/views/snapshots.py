@@ -12,7 +12,6 @@ never used; a refused restore is a message, never a 500.
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,12 +22,13 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.downloads import file_download_response
 from portal.models import Tenant
 from portal.views.files import (
     MAX_BIGINT,
@@ -37,13 +37,11 @@ from portal.views.files import (
     PathField,
     _form_error,
     _problem,
-    content_disposition,
     folder_url,
     parent_path,
     tenant_required,
 )
 from snapshots import selectors, services
-from snapshots.blobs import blob_open
 from snapshots.errors import InvalidPath, NotFound, StoreError, WrongKind
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
@@ -423,7 +421,7 @@ def snapshot_download(request: HttpRequest) -> HttpResponse:
         version = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
         if version.kind != Node.Kind.FILE or version.blob is None:
             raise WrongKind(f"{path} is a folder; open it to download the files in it.")
-        handle = blob_open(tenant=tenant, blob=version.blob)
+        response = file_download_response(request, tenant=tenant, version=version)
     except NotFound as error:
         return _problem(
             request,
@@ -435,17 +433,6 @@ def snapshot_download(request: HttpRequest) -> HttpResponse:
     except StoreError as error:
         messages.error(request, error.detail)
         return HttpResponseRedirect(_url("snapshot_browse", source=source, path=parent_path(path)))
-    return _file_response(handle, version)
-
-
-def _file_response(handle: Any, version: NodeVersion) -> FileResponse:
-    content_type = mimetypes.guess_type(version.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
-    response["Content-Disposition"] = content_disposition(version.name)
-    response["Content-Length"] = str(version.size)
-    assert version.blob is not None
-    response["ETag"] = f'"{version.blob.sha256}"'
-    response["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -767,13 +754,13 @@ def version_download(request: HttpRequest) -> HttpResponse:
         version = file_version_get(tenant=tenant, version_id=form.cleaned_data["version"])
         if version.blob is None:
             raise NotFound(f"There is no file version {form.cleaned_data['version']}.")
-        handle = blob_open(tenant=tenant, blob=version.blob)
+        response = file_download_response(request, tenant=tenant, version=version)
     except NotFound as error:
         return _problem(request, title="Version not found", detail=error.detail, status=404)
     except StoreError as error:
         messages.error(request, error.detail)
         return HttpResponseRedirect(reverse("files"))
-    return _file_response(handle, version)
+    return response
 
 
 @hub_time
