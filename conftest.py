@@ -104,6 +104,12 @@ def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Worker
     handle = WorkerHandle()
 
     def on_postrun(sender=None, task_id=None, task=None, state=None, retval=None, **kwargs):  # type: ignore[no-untyped-def]
+        from django.db import connections
+
+        # The worker's threads keep their own connections; close them after each
+        # task so none outlives the test databases (PostgreSQL refuses to drop
+        # a database that a session still uses).
+        connections.close_all()
         with handle.condition:
             handle.finished[task_id] = {
                 "state": state,
