@@ -18,7 +18,7 @@ class TenantQuerySet(models.QuerySet):
     _tenant_id: int | None = None
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]  # QuerySet._clone is private; not in django-stubs
         clone._tenant_id = self._tenant_id
         return clone
 

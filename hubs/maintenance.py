@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -136,7 +136,7 @@ def weekend_of(moment: datetime, zone: ZoneInfo) -> Interval | None:
     return _weekend_starting(saturday, zone)
 
 
-def _weekend_starting(saturday, zone: ZoneInfo) -> Interval:  # type: ignore[no-untyped-def]
+def _weekend_starting(saturday: date, zone: ZoneInfo) -> Interval:
     start = datetime.combine(saturday, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(saturday + timedelta(days=2), time(0), tzinfo=zone).astimezone(UTC)
     return start, end

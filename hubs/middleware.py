@@ -17,7 +17,7 @@ windows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from django.conf import settings
@@ -57,7 +57,7 @@ class HubMaintenance:
     def __bool__(self) -> bool:
         return bool(self.windows)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[MaintenanceWindow]:
         return iter(self.windows)
 
 

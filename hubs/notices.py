@@ -25,7 +25,7 @@ Kind = NoticeDelivery.Kind
 ICS_CONTENT_TYPE = "text/calendar"
 PRODID = "-//Hubport//Maintenance windows//EN"
 
-IMPACT_SENTENCES = {
+IMPACT_SENTENCES: dict[str, str] = {
     MaintenanceWindow.Impact.UNAVAILABLE: (
         "The portal and the API will be unavailable: requests answer 503 until the window ends."
     ),

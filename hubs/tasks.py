@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def notice_retry_countdown(retries: int) -> int:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=NOTICE_MAX_RETRIES)
-def maintenance_notice_deliver_task(self, *, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
+def maintenance_notice_deliver_task(self: Task, *, delivery_id: int) -> str:
     """Send one notice. Safe to run twice: a sent delivery is never sent again."""
     from hubs.maintenance import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
     from hubs.notices import notice_email
@@ -31,6 +31,7 @@ def maintenance_notice_deliver_task(self, *, delivery_id: int) -> str:  # type: 
     try:
         notice_email(delivery=delivery).send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried
+        assert self.max_retries is not None  # the decorator sets NOTICE_MAX_RETRIES
         final = self.request.retries >= self.max_retries
         notice_delivery_failed(delivery=delivery, error=f"{type(exc).__name__}: {exc}", final=final)
         if final:

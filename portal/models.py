@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -43,6 +44,7 @@ class Tenant(models.Model):
     quota_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="Live bytes allowed; empty means the default (HUBPORT_DEFAULT_QUOTA_BYTES)."
     )
+
     class SnapshotSchedule(models.TextChoices):
         HOURLY = "hourly", "Every hour"
         EVERY_4_HOURS = "4h", "Every 4 hours"
@@ -57,6 +59,9 @@ class Tenant(models.Model):
     )
 
     objects = TenantQuerySet.as_manager()
+
+    # The hub the row had when it was read (None for a tenant not yet saved).
+    _loaded_hub_id: str | None
 
     class Meta:
         ordering = ["name"]
@@ -76,11 +81,11 @@ class Tenant(models.Model):
         self._loaded_hub_id = self.hub_id
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Tenant:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any) -> Self:
+        # **kwargs: Django 6 adds fetch_mode=; Django 5.2 passes nothing more.
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._loaded_hub_id = instance.__dict__.get("hub_id")
         return instance
-
 
     @property
     def effective_quota_bytes(self) -> int:

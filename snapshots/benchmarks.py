@@ -54,6 +54,7 @@ def bulk_tree(*, tenant: Tenant, user: User, folder: str, files: int, per_folder
         tenant=tenant, path=f"{folder}.seed", stream=io.BytesIO(b"x" * 1024), content_length=1024, acting_user=user
     )
     blob = blob_version.blob
+    assert blob is not None  # a written file always has its blob
     alias = hub_database_alias(tenant.hub_id)
     now = timezone.now()
     with transaction.atomic(using=alias):

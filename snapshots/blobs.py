@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.core.files import File
@@ -79,9 +79,15 @@ def _landing(storage: Storage) -> Path | None:
     return temporary
 
 
+class ReadableStream(Protocol):
+    """What an upload is read from: a file, a request body, the API's UploadStream."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 @contextmanager
 def spooled_upload(
-    *, stream: IO[bytes], content_length: int | None, max_bytes: int, tenant: Tenant | None = None
+    *, stream: ReadableStream, content_length: int | None, max_bytes: int, tenant: Tenant | None = None
 ) -> Iterator[SpooledUpload]:
     """Stream a request body to disk while hashing it.
 
@@ -152,6 +158,7 @@ def spooled_upload(
                             pending.result()
                         except OSError:
                             logger.warning("Copy to the other facility failed mid-upload; it will be re-replicated")
+                            assert other_file is not None  # pending is only set when there is another file
                             other_file.close()
                             other_file = None
                             landings.pop(other_role or "", None)

@@ -15,10 +15,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
@@ -46,7 +47,7 @@ class ExpiryReport:
         return asdict(self)
 
 
-def _batches(queryset, size: int) -> Iterator[list[int]]:  # noqa: ANN001
+def _batches(queryset: QuerySet[Any], size: int) -> Iterator[list[int]]:
     while True:
         ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:

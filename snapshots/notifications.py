@@ -10,14 +10,15 @@ from snapshots.models import RestoreJob
 
 def restore_finished_notify(*, job: RestoreJob) -> None:
     """Queue the "your restore has ended" email to the person who asked for it."""
-    if job.requested_by_user_id is None or job.by_support:
+    user_id = job.requested_by_user_id
+    if user_id is None or job.by_support:
         return  # support staff follow their restores in the admin
 
     def enqueue() -> None:
         from portal.tasks import restore_finished_email_task
 
         restore_finished_email_task.delay(
-            user_id=job.requested_by_user_id,
+            user_id=user_id,
             restore_job_id=job.pk,
             state=job.state,
             counts={

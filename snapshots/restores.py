@@ -324,7 +324,7 @@ class RestoreRun:
     suffix_moment: str = ""
 
 
-def _restored_name(run: RestoreRun, parent_id: int, name: str, kind: str, taken: set[tuple[int, str]]) -> str:
+def _restored_name(run: RestoreRun, parent_id: int, name: str, kind: str, taken: set[tuple[int | None, str]]) -> str:
     """ "name (restored 2026-11-24 10:42).ext", then "... 10:42 2).ext" if that is taken too."""
     stem, dot, extension = name.rpartition(".")
     if not stem or not dot or kind == Node.Kind.FOLDER:
@@ -377,15 +377,16 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             if item.parent_node_id is None:
                 parent_id, parent_path = _top_parent(run, step, item)
             else:
-                parent_id = run.folder_map.get(item.parent_node_id)
+                placed_parent_id = run.folder_map.get(item.parent_node_id)
                 parent_path = _placed_path(run, paths, item.parent_node_id)
-                if parent_id is None:
+                if placed_parent_id is None:
                     # The folder it was in was skipped: so is everything in it.
                     paths[item.node_id] = f"{parent_path.rstrip('/')}/{item.name}"
                     run.outcome.note("skipped", paths[item.node_id], "its folder was skipped")
                     if item.kind == Node.Kind.FOLDER:
                         run.folder_map[item.node_id] = None
                     continue
+                parent_id = placed_parent_id
             placements.append((item, parent_id, parent_path))
         if not placements:
             continue
@@ -469,6 +470,7 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
                 .filter(pk=existing.node_id)
                 .values_list("subtree_files", "subtree_bytes")[0]
             )
+            assert existing.parent_id is not None  # it was found among the children of parent_ids
             counter_deltas[existing.parent_id][0] -= subtree[0]
             counter_deltas[existing.parent_id][1] -= subtree[1]
         _close_rows(step, to_close, to_trash)
@@ -479,9 +481,9 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             made_for = {}
         if revived:
             by_node = {item.node_id: item for item, _, _ in placements}
-            for node_id in revived:
-                Node.objects.for_tenant(tenant).filter(pk=node_id).update(
-                    subtree_files=1, subtree_bytes=by_node[node_id].size
+            for revived_id in revived:
+                Node.objects.for_tenant(tenant).filter(pk=revived_id).update(
+                    subtree_files=1, subtree_bytes=by_node[revived_id].size
                 )
             versions.filter(node_id__in=revived, in_trash=True).update(in_trash=False)
         rows = []

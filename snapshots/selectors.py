@@ -207,6 +207,7 @@ def folder_children(
         if not isinstance(after["id"], int) or not isinstance(value, expected_type):
             raise InvalidCursor("The cursor is not valid; start again from the first page.")
         if column == "changed_at":
+            assert isinstance(value, str)  # expected_type is str for every column but size
             try:
                 value = datetime.fromisoformat(value)
             except (TypeError, ValueError) as exc:
@@ -298,16 +299,20 @@ def trash_items(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor({"at": rows[-1].closed_at.isoformat(), "id": rows[-1].pk})
+        last_closed_at = rows[-1].closed_at
+        assert last_closed_at is not None  # the queryset filters on closed_at__gte
+        next_cursor = encode_cursor({"at": last_closed_at.isoformat(), "id": rows[-1].pk})
     return Page(items=rows, next_cursor=next_cursor)
 
 
 def trash_original_path(*, tenant: Tenant, version: NodeVersion) -> str:
     """Where a deleted item was, as of just before it was deleted."""
+    assert version.valid_to is not None  # a deleted item's version is closed
     return path_of(tenant=tenant, node_id=version.node_id, seq=version.valid_to - 1)
 
 
 def restorable_until(version: NodeVersion) -> datetime:
+    assert version.closed_at is not None  # only closed (deleted) versions are restorable
     return version.closed_at + timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
 
 

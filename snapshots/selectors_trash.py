@@ -74,22 +74,22 @@ def trash_original_paths(*, tenant: Tenant, items: list[NodeVersion]) -> dict[in
         ):
             history.setdefault(node_id, []).append((valid_from, valid_to, parent_id, name))
         next_walks: dict[int, tuple[int | None, int, list[str]]] = {}
-        for version_id, (node_id, seq, names) in walks.items():
+        for version_id, (folder_id, seq, names) in walks.items():
             visible = next(
                 (
                     (parent_id, name)
-                    for valid_from, valid_to, parent_id, name in history.get(node_id or 0, [])
+                    for valid_from, valid_to, parent_id, name in history.get(folder_id or 0, [])
                     if valid_from <= seq and (valid_to is None or valid_to > seq)
                 ),
                 None,
             )
             if visible is None:
                 raise NotFound("That item did not exist at that time.")
-            parent_id, name = visible
-            if parent_id is None:  # the root folder: the walk is complete
+            folder_parent_id, folder_name = visible
+            if folder_parent_id is None:  # the root folder: the walk is complete
                 paths[version_id] = join_path(list(reversed(names)))
             else:
-                next_walks[version_id] = (parent_id, seq, [*names, name])
+                next_walks[version_id] = (folder_parent_id, seq, [*names, folder_name])
         walks = next_walks
     if walks:
         raise InvalidPath("The folder structure is too deep to resolve.")

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from hubs.routing import hub_database_alias
 from snapshots import selectors
 from snapshots.blobs import (
     BlobVanished,
+    ReadableStream,
     SpooledUpload,
     blob_claim,
     blob_discard_bytes,
@@ -147,7 +148,9 @@ def _close(step: ChangeStep, version: NodeVersion, *, action: str, to_trash: boo
     )
 
 
-def _open(step: ChangeStep, *, node: Node | int, parent_id: int, name: str, kind: str, blob=None, size=0):  # noqa: ANN001, ANN202
+def _open(
+    step: ChangeStep, *, node: Node | int, parent_id: int, name: str, kind: str, blob: Blob | None = None, size: int = 0
+) -> NodeVersion:
     node_id = node if isinstance(node, int) else node.pk
     try:
         with transaction.atomic(using=hub_database_alias(step.tenant.hub_id)):
@@ -245,7 +248,7 @@ def file_write(
     *,
     tenant: Tenant,
     path: str,
-    stream: IO[bytes],
+    stream: ReadableStream,
     content_length: int | None,
     acting_user: User | None,
     if_match: str | None = None,
@@ -296,6 +299,7 @@ def file_write(
                 if written is not None:
                     blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
                 raise
+            assert version.blob is not None  # _file_write_step always claims a blob
             if written is not None and version.blob.generation != written:
                 blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
             return version
@@ -643,6 +647,7 @@ def version_restore(*, tenant: Tenant, version_id: int, acting_user: User | None
             name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=last.name, suffix="restored")
             NodeVersion.objects.for_tenant(tenant).filter(node_id=chosen.node_id, in_trash=True).update(in_trash=False)
             size_delta, files_delta = chosen.size, 1
+        assert parent_id is not None  # a file always has a folder
         version = _open(
             step,
             node=chosen.node_id,

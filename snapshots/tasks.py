@@ -4,15 +4,21 @@ the hub's queue; messages and logs carry ids, never file names."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from snapshots.blobs import temporaries_sweep
+
+if TYPE_CHECKING:
+    from portal.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, hub_scoped=True)
+# The ignores on @shared_task: celery-types takes extra task options such as
+# hub_scoped (see portal/celery.py) only together with base=; Celery takes them always.
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def sweep_temporaries_task(*, hub_code: str) -> int:
     removed = temporaries_sweep(hub_code=hub_code)
     if removed:
@@ -20,7 +26,7 @@ def sweep_temporaries_task(*, hub_code: str) -> int:
     return removed
 
 
-def _tenant(tenant_id: int):  # type: ignore[no-untyped-def]
+def _tenant(tenant_id: int) -> Tenant | None:
     from portal.models import Tenant
 
     tenant = Tenant.objects.select_related("hub").filter(pk=tenant_id).first()
@@ -29,7 +35,7 @@ def _tenant(tenant_id: int):  # type: ignore[no-untyped-def]
     return tenant
 
 
-@shared_task(acks_late=True, hub_scoped=True)
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def restore_run_task(*, tenant_id: int, job_id: int) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is
     left alone and a running one goes on from its last committed batch."""
@@ -42,7 +48,7 @@ def restore_run_task(*, tenant_id: int, job_id: int) -> str | None:
     return job.state if job is not None else None
 
 
-@shared_task(acks_late=True, hub_scoped=True)
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def resume_stalled_restores_task(*, hub_code: str) -> int:
     from snapshots.restores import restores_resume_stalled
 
@@ -55,7 +61,7 @@ def resume_stalled_restores_task(*, hub_code: str) -> int:
 MAINTENANCE_RECHECK_SECONDS = 600
 
 
-def wait_out_maintenance(task, *, hub_code: str) -> None:  # type: ignore[no-untyped-def]
+def wait_out_maintenance(task: Task, *, hub_code: str) -> None:
     """Re-queue the task while its hub is in an ``unavailable`` maintenance window;
     it runs once the window ends, so no scheduled job is lost."""
     from hubs.maintenance import hub_unavailable_until, seconds_until
@@ -67,16 +73,16 @@ def wait_out_maintenance(task, *, hub_code: str) -> None:  # type: ignore[no-unt
         raise task.retry(countdown=countdown, max_retries=None)
 
 
-@shared_task(bind=True, acks_late=True, hub_scoped=True)
-def take_scheduled_snapshots_task(self, *, hub_code: str) -> int:  # type: ignore[no-untyped-def]
+@shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def take_scheduled_snapshots_task(self: Task, *, hub_code: str) -> int:
     from snapshots.restores import snapshots_take_scheduled
 
     wait_out_maintenance(self, hub_code=hub_code)
     return snapshots_take_scheduled(hub_code=hub_code)
 
 
-@shared_task(bind=True, acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
-def expiry_task(self, *, hub_code: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+@shared_task(bind=True, acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)  # type: ignore[call-overload]
+def expiry_task(self: Task, *, hub_code: str) -> dict[str, int]:
     """Daily: expire what is older than the retention and collect unreferenced blobs."""
     from snapshots.expiry import expiry_run
 

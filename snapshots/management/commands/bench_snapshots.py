@@ -9,15 +9,18 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.files.storage import FileSystemStorage
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
 from hubs.storage import facility_storage
+from portal.models import Tenant
 from snapshots import expiry, restores, selectors, services
 from snapshots.benchmarks import bench_tenant, bulk_tree, emit, median
 from snapshots.models import NodeVersion, RestoreJob, TenantClock
@@ -26,7 +29,9 @@ from snapshots.models import NodeVersion, RestoreJob, TenantClock
 def stored_bytes(hub_code: str) -> int:
     total = 0
     for role in settings.FACILITY_ROLES:
-        root = Path(facility_storage(hub_code, role).location)
+        storage = facility_storage(hub_code, role)
+        assert isinstance(storage, FileSystemStorage)  # the benchmark runs on the embedded default's folders
+        root = Path(storage.location)
         if root.exists():
             total += sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     return total
@@ -35,13 +40,13 @@ def stored_bytes(hub_code: str) -> int:
 class Command(BaseCommand):
     help = "Measure snapshots, restores and expiry at several tenant sizes; prints JSON."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--sizes", default="1000,10000,100000")
         parser.add_argument("--folder-files", type=int, default=10_000)
         parser.add_argument("--runs", type=int, default=20)
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         # The restores' "finished" emails would land on stdout with the console backend.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
             self._measure(options)
@@ -67,6 +72,7 @@ class Command(BaseCommand):
         smallest, biggest = figures["snapshot_ms"][str(sizes[0])], figures["snapshot_ms"][str(sizes[-1])]
         figures["snapshot_ratio_largest_to_smallest"] = round(biggest / smallest, 2) if smallest else None
 
+        assert largest is not None  # --sizes names at least one size
         tenant, user, snapshot = largest
         path = "/data/part00000/file00000-000000.bin"
         services.node_delete(tenant=tenant, path=path, acting_user=user)
@@ -109,7 +115,7 @@ class Command(BaseCommand):
         assert selectors.live_usage(tenant=tenant).live_files >= files
         return round(files / elapsed, 1)
 
-    def _expiry(self, tenant) -> tuple[float, int]:  # noqa: ANN001
+    def _expiry(self, tenant: Tenant) -> tuple[float, int]:
         """Every live row of the largest tenant replaced once (bulk), then expired."""
         versions = NodeVersion.objects.for_tenant(tenant)
         now = timezone.now()

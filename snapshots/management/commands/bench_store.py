@@ -14,10 +14,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from portal.tokens import api_token_create
 from snapshots.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
@@ -28,14 +29,14 @@ MIB = 1024 * 1024
 class Command(BaseCommand):
     help = "Measure upload, listing and folder operations of the store; prints JSON."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print one JSON object (the default prints lines).")
         parser.add_argument("--upload-mib", type=int, default=1024)
         parser.add_argument("--list-files", type=int, default=10_000)
         parser.add_argument("--tree-files", type=int, default=100_000)
         parser.add_argument("--list-requests", type=int, default=40)
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant, user = bench_tenant()
         _, token = api_token_create(user=user, tenant=tenant, name="bench")
         headers = {"Authorization": f"Bearer {token}"}
@@ -57,7 +58,8 @@ class Command(BaseCommand):
             os.sync()
             started = time.perf_counter()
             subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)  # noqa: S603, S607
-            figures["cp_mib_s"] = round(options["upload_mib"] / (time.perf_counter() - started), 1)
+            cp_mib_s = round(options["upload_mib"] / (time.perf_counter() - started), 1)
+            figures["cp_mib_s"] = cp_mib_s
             (work / "copy.bin").unlink()
             # Ceilings on this machine, to read the upload figure against: hashing
             # alone, and one copy written from user space (an upload must hash
@@ -93,8 +95,9 @@ class Command(BaseCommand):
                 elapsed = time.perf_counter() - started
                 if response.status not in (200, 201):
                     raise RuntimeError(f"upload answered {response.status}")
-                figures["upload_mib_s"] = round(options["upload_mib"] / elapsed, 1)
-                figures["upload_vs_cp"] = round(figures["upload_mib_s"] / figures["cp_mib_s"], 2)
+                upload_mib_s = round(options["upload_mib"] / elapsed, 1)
+                figures["upload_mib_s"] = upload_mib_s
+                figures["upload_vs_cp"] = round(upload_mib_s / cp_mib_s, 2)
                 figures["upload_peak_rss_mib"] = round(peak_rss_mib(), 1)
                 figures["blob_fsync"] = settings.HUBPORT_BLOB_FSYNC
 
