@@ -34,6 +34,7 @@ from hubs.maintenance import (
 from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
 from hubs.services import HubFailoverError, facility_set_availability, hub_fail_over
 from portal.admin_audit import AuditedModelAdmin, audit_mark_done
+from portal.signed_in import signed_in_user
 
 
 class FacilityInline(admin.TabularInline):
@@ -121,7 +122,7 @@ class HubAdmin(AuditedModelAdmin):
                 self.message_user(request, f"Hub {hub.code} already runs on its {to_role} facility.", messages.INFO)
                 continue
             try:
-                hub_fail_over(hub=hub, to_role=to_role, acting_user=request.user, reason=reason)
+                hub_fail_over(hub=hub, to_role=to_role, acting_user=signed_in_user(request), reason=reason)
             except HubFailoverError as exc:
                 self.message_user(request, f"Hub {hub.code} was not failed over: {exc}", messages.ERROR)
             else:
@@ -129,7 +130,7 @@ class HubAdmin(AuditedModelAdmin):
 
 
 @admin.register(Facility)
-class FacilityAdmin(AuditedModelAdmin):
+class FacilityAdmin(AuditedModelAdmin[Facility]):
     list_display = ("name", "hub", "role", "is_available", "serves_hub")
     list_filter = ("is_available", "role", "hub")
     search_fields = ("name", "hub__code", "hub__city")
@@ -159,7 +160,7 @@ class FacilityAdmin(AuditedModelAdmin):
     def _set_availability(self, request: HttpRequest, queryset: QuerySet[Facility], *, is_available: bool) -> None:
         state = "available" if is_available else "unavailable"
         for facility in queryset.select_related("hub"):
-            facility_set_availability(facility=facility, is_available=is_available, acting_user=request.user)
+            facility_set_availability(facility=facility, is_available=is_available, acting_user=signed_in_user(request))
             self.message_user(request, f"{facility.name} is marked {state}.", messages.SUCCESS)
             if not is_available and facility.hub.serving_facility == facility.role:
                 self.message_user(
@@ -254,6 +255,7 @@ class MaintenanceWindowForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # BaseForm.clean returns cleaned_data
         if self.errors or "starts_at" not in self.fields:
             return cleaned
         self.checked_at = timezone.now()
@@ -289,7 +291,7 @@ class MaintenanceActionForm(ActionForm):
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(AuditedModelAdmin):
+class MaintenanceWindowAdmin(AuditedModelAdmin[MaintenanceWindow]):
     form = MaintenanceWindowForm
     action_form = MaintenanceActionForm
     list_display = (
@@ -390,7 +392,7 @@ class MaintenanceWindowAdmin(AuditedModelAdmin):
         reason = request.POST.get("reason", "").strip()
         for window in queryset:
             try:
-                maintenance_cancel(window=window, acting_user=request.user, reason=reason)
+                maintenance_cancel(window=window, acting_user=signed_in_user(request), reason=reason)
             except MaintenanceRefused as exc:
                 self.message_user(request, str(exc), messages.WARNING)
             else:
@@ -427,5 +429,7 @@ class NoticeDeliveryAdmin(AuditedModelAdmin):
 
     @admin.action(description="Send the selected failed notices again", permissions=["change"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[NoticeDelivery]) -> None:
-        count = notice_deliveries_retry(delivery_ids=queryset.values_list("pk", flat=True), acting_user=request.user)
+        count = notice_deliveries_retry(
+            delivery_ids=queryset.values_list("pk", flat=True), acting_user=signed_in_user(request)
+        )
         self.message_user(request, f"{count} failed notice(s) queued again.", messages.SUCCESS)

@@ -9,7 +9,8 @@ verified two-factor device to enter it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -33,6 +34,7 @@ from portal.admin_tenant_data import TenantDataViews, take_snapshot_now, tenant_
 from portal.models import Membership, StaffAuditEntry, Tenant, User
 from portal.services import RESERVED_SLUGS
 from portal.services_admin import tenant_admin_create, tenant_admin_provision
+from portal.signed_in import signed_in_user
 
 # SECTION: tenants and memberships
 
@@ -61,7 +63,7 @@ class TenantAdminForm(forms.ModelForm):
 
 
 @admin.register(Tenant)
-class TenantAdmin(AuditedModelAdmin):
+class TenantAdmin(AuditedModelAdmin[Tenant]):
     form = TenantAdminForm
     list_display = ("name", "slug", "hub", "owner_email", "created_at", "is_provisioned", tenant_data_links)
     list_filter = ("hub", "require_two_factor")
@@ -93,7 +95,7 @@ class TenantAdmin(AuditedModelAdmin):
             return ("created_at", "provisioned_at")
         return ("hub", "created_at", "provisioned_at")
 
-    def get_prepopulated_fields(self, request: HttpRequest, obj: Tenant | None = None) -> dict[str, tuple[str, ...]]:
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Tenant | None = None) -> dict[str, Sequence[str]]:
         return self.prepopulated_fields if obj is None else {}
 
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
@@ -116,7 +118,7 @@ class TenantAdmin(AuditedModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        tenant_admin_create(tenant=obj, acting_user=request.user)
+        tenant_admin_create(tenant=obj, acting_user=signed_in_user(request))
         audit_mark_done(request, obj)
 
     @admin.action(description="Provision selected tenants in their hub", permissions=["change"])
@@ -124,7 +126,7 @@ class TenantAdmin(AuditedModelAdmin):
         done, failed = 0, []
         for tenant in queryset:
             try:
-                tenant_admin_provision(tenant=tenant, acting_user=request.user)
+                tenant_admin_provision(tenant=tenant, acting_user=signed_in_user(request))
             except DatabaseError:
                 failed.append(tenant.slug)
             else:
@@ -189,7 +191,7 @@ class StaffUserChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
-        field_classes: dict[str, Any] = {}
+        field_classes: ClassVar[dict[str, type[forms.Field]]] = {}
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()

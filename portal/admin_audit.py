@@ -19,7 +19,7 @@ in their own transaction (for example ``hubs.services.hub_fail_over``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.contrib import admin
 from django.db import models, router, transaction
@@ -91,7 +91,11 @@ def audit_set_verb(request: HttpRequest, verb: str) -> None:
     setattr(request, _VERB_ATTR, verb)
 
 
-class StaffAuditMixin:
+# The model of the ModelAdmin the mixin goes into, so its save_model can take that model.
+_ModelT = TypeVar("_ModelT", bound=models.Model)
+
+
+class StaffAuditMixin(Generic[_ModelT]):
     """Writes a StaffAuditEntry for every add, change and delete made through this admin."""
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
@@ -100,7 +104,7 @@ class StaffAuditMixin:
             _request_store(request, _BEFORE_ATTR, dict).setdefault(_object_key(obj), audit_values(obj))
         return obj
 
-    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: _ModelT, form: Any, change: bool) -> None:
         if change:
             before_store = _request_store(request, _BEFORE_ATTR, dict)
             if _object_key(obj) not in before_store:
@@ -164,5 +168,5 @@ class StaffAuditMixin:
             )
 
 
-class AuditedModelAdmin(StaffAuditMixin, admin.ModelAdmin):
+class AuditedModelAdmin(StaffAuditMixin[_ModelT], admin.ModelAdmin):
     """A ModelAdmin whose every change is audited."""

@@ -41,6 +41,7 @@ from django.views.decorators.http import require_POST
 
 from portal.models import StaffAuditEntry, Tenant
 from portal.services_support import support_purge, support_restore_cancel, support_restore_start, support_snapshot
+from portal.signed_in import signed_in_user
 from snapshots.errors import StoreError
 from snapshots.models import RestoreJob, Snapshot, TenantClock
 from snapshots.restores import RestorePreview, restore_preview, snapshot_expires_at
@@ -115,12 +116,15 @@ class SupportRestoreForm(forms.Form):
 
     def __init__(self, *args: Any, snapshots: list[Snapshot], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["snapshot"].choices = [("", "Choose a snapshot")] + [
+        snapshot_field = self.fields["snapshot"]
+        assert isinstance(snapshot_field, forms.TypedChoiceField)
+        snapshot_field.choices = [("", "Choose a snapshot")] + [
             (snapshot.pk, _snapshot_choice_label(snapshot)) for snapshot in snapshots
         ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # BaseForm.clean returns cleaned_data
         source = cleaned.get("source")
         if source == self.SOURCE_SNAPSHOT and cleaned.get("snapshot") is None and "snapshot" not in self.errors:
             self.add_error("snapshot", "Choose the snapshot to restore from.")
@@ -190,7 +194,7 @@ def take_snapshot_now(model_admin: ModelAdmin, request: HttpRequest, queryset: Q
             failed.append(f"{tenant.slug} (not provisioned yet)")
             continue
         try:
-            support_snapshot(tenant=tenant, acting_user=request.user)
+            support_snapshot(tenant=tenant, acting_user=signed_in_user(request))
         except (DatabaseError, TenantClock.DoesNotExist):
             failed.append(f"{tenant.slug} (its hub database did not answer)")
         else:
@@ -324,7 +328,7 @@ class TenantDataViews:
             messages.error(request, NOT_PROVISIONED)
             return back
         try:
-            snapshot = support_snapshot(tenant=tenant, acting_user=request.user)
+            snapshot = support_snapshot(tenant=tenant, acting_user=signed_in_user(request))
         except (DatabaseError, TenantClock.DoesNotExist):
             messages.error(request, HUB_UNAVAILABLE)
             return back
@@ -379,7 +383,7 @@ class TenantDataViews:
         tenant = self._tenant(request, object_id, need="change")
         self._job(tenant, job_id)
         try:
-            job = support_restore_cancel(tenant=tenant, acting_user=request.user, job_id=job_id)
+            job = support_restore_cancel(tenant=tenant, acting_user=signed_in_user(request), job_id=job_id)
         except StoreError as exc:
             messages.error(request, exc.detail)
         except DatabaseError:
@@ -436,7 +440,7 @@ class TenantDataViews:
 
     def _restore_preview(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> RestorePreview | None:
         try:
-            return restore_preview(tenant=tenant, acting_user=request.user, **form.restore_arguments())
+            return restore_preview(tenant=tenant, acting_user=signed_in_user(request), **form.restore_arguments())
         except StoreError as exc:
             messages.error(request, f"The restore was refused: {exc.detail}")
         except (DatabaseError, TenantClock.DoesNotExist):
@@ -445,7 +449,7 @@ class TenantDataViews:
 
     def _restore_start(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> HttpResponse | None:
         try:
-            job = support_restore_start(tenant=tenant, acting_user=request.user, **form.restore_arguments())
+            job = support_restore_start(tenant=tenant, acting_user=signed_in_user(request), **form.restore_arguments())
         except StoreError as exc:
             messages.error(request, f"The restore was refused: {exc.detail}")
             return None
@@ -468,7 +472,7 @@ class TenantDataViews:
             try:
                 result = support_purge(
                     tenant=tenant,
-                    acting_user=request.user,
+                    acting_user=signed_in_user(request),
                     path=form.cleaned_data["path"],
                     reason=form.cleaned_data["reason"],
                 )

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponseNotModified, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import http_date
 
 from portal.api.exceptions import problem_http_response
@@ -84,7 +85,7 @@ def _chunks(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
         handle.close()
 
 
-def file_download_response(request: HttpRequest, *, tenant: Tenant, version: NodeVersion) -> HttpResponse:
+def file_download_response(request: HttpRequest, *, tenant: Tenant, version: NodeVersion) -> HttpResponseBase:
     sha256 = version.blob.sha256 if version.blob is not None else ""
     etag = f'"{sha256}"'
     size = version.size
@@ -98,10 +99,10 @@ def file_download_response(request: HttpRequest, *, tenant: Tenant, version: Nod
         tags = entity_tags(if_none_match)
         # Weak comparison, as RFC 9110 asks for If-None-Match.
         if "*" in tags or etag in {tag.removeprefix("W/") for tag in tags}:
-            response = HttpResponseNotModified()
+            not_modified = HttpResponseNotModified()
             for header, value in validators.items():
-                response[header] = value
-            return response
+                not_modified[header] = value
+            return not_modified
 
     byte_range = None
     if_range = request.headers.get("If-Range")
@@ -109,19 +110,21 @@ def file_download_response(request: HttpRequest, *, tenant: Tenant, version: Nod
         try:
             byte_range = parse_range(request.headers.get("Range"), size)
         except RangeNotSatisfiable:
-            response = problem_http_response(
+            not_satisfiable = problem_http_response(
                 status=416,
                 title="Range not satisfiable",
                 code="range-not-satisfiable",
                 detail=f"The file is {size:,} bytes; the requested range lies outside it.",
             )
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            not_satisfiable["Content-Range"] = f"bytes */{size}"
+            return not_satisfiable
 
+    assert version.blob is not None  # only file versions are downloaded, and a file has its blob
     handle = blob_open(tenant=tenant, blob=version.blob)
     content_type = mimetypes.guess_type(version.name)[0] or "application/octet-stream"
+    response: StreamingHttpResponse
     if byte_range is None:
-        response: HttpResponse = FileResponse(handle, content_type=content_type)
+        response = FileResponse(handle, content_type=content_type)
         response.block_size = DOWNLOAD_CHUNK_BYTES
         response["Content-Length"] = str(size)
     else:
@@ -130,7 +133,7 @@ def file_download_response(request: HttpRequest, *, tenant: Tenant, version: Nod
             _chunks(handle, first, last - first + 1), status=206, content_type=content_type
         )
         # A generator that never started does not run its finally clause.
-        response._resource_closers.append(handle.close)
+        response._resource_closers.append(handle.close)  # type: ignore[attr-defined]  # private; not in django-stubs
         response["Content-Length"] = str(last - first + 1)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     for header, value in validators.items():

@@ -10,8 +10,10 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from portal.models import Membership
 from portal.selectors import membership_for, memberships_for_user
 from portal.services import tenant_ensure_provisioned
+from portal.signed_in import signed_in_user
 
 SESSION_TENANT_KEY = "hubport_tenant_id"
 
@@ -32,15 +34,15 @@ class TenantMiddleware:
         return self.get_response(request)
 
 
-def resolve_membership(request: HttpRequest):  # type: ignore[no-untyped-def]
+def resolve_membership(request: HttpRequest) -> Membership | None:
     """The membership chosen in this session, or the only one the user has."""
     chosen = request.session.get(SESSION_TENANT_KEY)
     if chosen is not None:
-        membership = membership_for(user=request.user, tenant_id=chosen)  # type: ignore[arg-type]
+        membership = membership_for(user=signed_in_user(request), tenant_id=chosen)
         if membership is not None:
             return membership
         request.session.pop(SESSION_TENANT_KEY, None)
-    memberships = list(memberships_for_user(user=request.user)[:2])  # type: ignore[arg-type]
+    memberships = list(memberships_for_user(user=signed_in_user(request))[:2])
     if len(memberships) == 1:
         request.session[SESSION_TENANT_KEY] = memberships[0].tenant_id
         return memberships[0]

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -28,7 +29,7 @@ PREFIX_HEX_CHARS = 8
 # request: writing it at most once a minute keeps a busy script from turning
 # every API call into a control-plane write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-MAX_NAME_LENGTH = ApiToken._meta.get_field("name").max_length
+MAX_NAME_LENGTH = cast(int, ApiToken._meta.get_field("name").max_length)  # a CharField always has one
 # Ids are 64-bit (BigAutoField); a bigger number in a URL must be a 404, not a database error.
 MAX_TOKEN_ID = 2**63 - 1
 

@@ -54,6 +54,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if check.token is None:
             raise exceptions.AuthenticationFailed(check.refusal)
         token, membership = check.token, check.membership
+        assert membership is not None  # a usable token always comes with its membership
         _attach_tenant(request, tenant=tenant_ensure_provisioned(tenant=membership.tenant), membership=membership)
         return token.user, token
 

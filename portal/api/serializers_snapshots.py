@@ -58,7 +58,7 @@ class FileVersionsQuerySerializer(serializers.Serializer):
 
 
 class SnapshotCreateSerializer(serializers.Serializer):
-    label = serializers.CharField(
+    label = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.label
         required=False, allow_blank=True, default="", max_length=200, help_text="A note to find the snapshot by."
     )
 
@@ -132,7 +132,7 @@ class SnapshotSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
     kind = serializers.ChoiceField(choices=Snapshot.Kind.choices)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     file_count = serializers.IntegerField(help_text="Files in the tree at that moment.")
     byte_count = serializers.IntegerField(help_text="Their bytes.")
     expires_at = serializers.SerializerMethodField(help_text="When the snapshot leaves the retention period.")
@@ -156,7 +156,8 @@ class SnapshotNodeSerializer(NodeSerializer):
     size = serializers.SerializerMethodField(help_text="A file's bytes; null for a folder.")
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
-    def get_size(self, version: NodeVersion) -> int | None:
+    # Narrower than NodeSerializer.get_size on purpose: a folder's size then is null.
+    def get_size(self, version: NodeVersion) -> int | None:  # type: ignore[override]
         return version.size if version.kind == Node.Kind.FILE else None
 
 
@@ -244,7 +245,7 @@ class RestoreJobSerializer(serializers.Serializer):
     summary = RestoreSummarySerializer(source="*")
     failures = RestoreFailureSerializer(many=True, help_text="Up to 1,000 items that failed, with the reason.")
     error = serializers.CharField(help_text="Why a failed job stopped; empty otherwise.")
-    source = RestoreSourceSerializer(source="*")
+    source = RestoreSourceSerializer(source="*")  # type: ignore[assignment]  # a declared field, not Field.source
     paths = serializers.ListField(child=serializers.CharField(), help_text="Empty: everything.")
     target = serializers.SerializerMethodField(help_text='"original", or the folder restored into.')
     conflict = serializers.ChoiceField(choices=RestoreJob.Conflict.choices)

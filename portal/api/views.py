@@ -24,6 +24,7 @@ from portal.api.serializers import (
     TrashQuerySerializer,
 )
 from portal.api.views_files import folder_listing, node_json
+from portal.signed_in import signed_in_user
 from snapshots.models import Node
 from snapshots.selectors import activity, trash_items
 from snapshots.selectors_storage import storage_usage
@@ -46,8 +47,9 @@ class MeView(TenantAPIView):
     def get(self, request: Request) -> Response:
         tenant = self.tenant
         usage = storage_usage(tenant=tenant)
+        user = signed_in_user(request)
         body = {
-            "user": {"id": request.user.pk, "email": request.user.email},
+            "user": {"id": user.pk, "email": user.email},
             "tenant": {"name": tenant.name, "slug": tenant.slug},
             "role": request.membership.role,  # type: ignore[attr-defined]
             "hub": tenant.hub,
@@ -127,7 +129,7 @@ class TrashRestoreView(TenantAPIView):
     def post(self, request: Request) -> Response:
         body = validated_body(RestoreSerializer, request)
         version_id = body["id"] if "id" in body else trash_item_at_path(tenant=self.tenant, path=body["path"]).pk
-        version = trash_restore(tenant=self.tenant, version_id=version_id, acting_user=request.user)
+        version = trash_restore(tenant=self.tenant, version_id=version_id, acting_user=signed_in_user(request))
         return Response(node_json(tenant=self.tenant, version=version))
 
 

@@ -4,12 +4,14 @@ serializes its result."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import IO, Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +27,7 @@ from portal.api.serializers import (
 )
 from portal.downloads import file_download_response
 from portal.models import Tenant
+from portal.signed_in import signed_in_user
 from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
@@ -94,7 +97,7 @@ class FilesView(TenantAPIView):
     )
     def delete(self, request: Request) -> Response:
         query = validated_query(PathQuerySerializer, request)
-        node_delete(tenant=self.tenant, path=query["path"], acting_user=request.user)
+        node_delete(tenant=self.tenant, path=query["path"], acting_user=signed_in_user(request))
         return Response(status=204)
 
 
@@ -106,18 +109,24 @@ class BodyStreamParser(BaseParser):
 
     media_type = "*/*"
 
-    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> IO[bytes]:
+    # The stubs allow only a mapping; DRF hands request.data whatever parse returns.
+    def parse(  # type: ignore[override]
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None
+    ) -> IO[bytes]:
         return stream
 
 
 class AnyAcceptNegotiation(BaseContentNegotiation):
     """A download answers whatever the client accepts; its errors are JSON."""
 
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = list(renderers)[0]  # DRF passes a list, never empty
+        return renderer, renderer.media_type
 
 
 class UploadStream:
@@ -245,7 +254,7 @@ class FileContentView(TenantAPIView):
             path=query["path"],
             stream=UploadStream(request._request),
             content_length=content_length,
-            acting_user=request.user,
+            acting_user=signed_in_user(request),
             if_match=if_match_value(request.headers.get("If-Match"), current),
         )
         body = node_json(tenant=self.tenant, version=version)
@@ -264,7 +273,7 @@ class FolderCreateView(TenantAPIView):
     )
     def post(self, request: Request) -> Response:
         body = validated_body(FolderCreateSerializer, request)
-        version = folder_create(tenant=self.tenant, path=body["path"], acting_user=request.user)
+        version = folder_create(tenant=self.tenant, path=body["path"], acting_user=signed_in_user(request))
         return Response(node_json(tenant=self.tenant, version=version), status=201)
 
 
@@ -278,5 +287,7 @@ class MoveView(TenantAPIView):
     )
     def post(self, request: Request) -> Response:
         body = validated_body(MoveSerializer, request)
-        version = node_move(tenant=self.tenant, from_path=body["from"], to_path=body["to"], acting_user=request.user)
+        version = node_move(
+            tenant=self.tenant, from_path=body["from"], to_path=body["to"], acting_user=signed_in_user(request)
+        )
         return Response(node_json(tenant=self.tenant, version=version))

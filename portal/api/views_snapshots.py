@@ -39,6 +39,7 @@ from portal.api.serializers_snapshots import (
 )
 from portal.api.views_files import AnyAcceptNegotiation, node_json
 from portal.downloads import file_download_response
+from portal.signed_in import signed_in_user
 from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
@@ -111,7 +112,7 @@ class SnapshotsView(TenantAPIView):
     def post(self, request: Request) -> Response:
         body = validated_body(SnapshotCreateSerializer, request)
         snapshot = snapshot_create(
-            tenant=self.tenant, kind=Snapshot.Kind.MANUAL, acting_user=request.user, label=body["label"]
+            tenant=self.tenant, kind=Snapshot.Kind.MANUAL, acting_user=signed_in_user(request), label=body["label"]
         )
         return Response(SnapshotSerializer(snapshot).data, status=201)
 
@@ -245,7 +246,7 @@ class FileVersionRestoreView(TenantAPIView):
     )
     def post(self, request: Request, version_id: int) -> Response:
         file_version_get(tenant=self.tenant, version_id=version_id)  # refuses ids past a database column too
-        version = version_restore(tenant=self.tenant, version_id=version_id, acting_user=request.user)
+        version = version_restore(tenant=self.tenant, version_id=version_id, acting_user=signed_in_user(request))
         return Response(node_json(tenant=self.tenant, version=version))
 
 
@@ -349,5 +350,6 @@ class RestoreCancelView(TenantAPIView):
     )
     def post(self, request: Request, job_id: int) -> Response:
         restore_job_get(tenant=self.tenant, job_id=job_id)  # refuses ids past a database column too
-        job = restore_cancel(tenant=self.tenant, job_id=job_id, acting_user=request.user)  # RestoreFinished: 409
+        # RestoreFinished: 409
+        job = restore_cancel(tenant=self.tenant, job_id=job_id, acting_user=signed_in_user(request))
         return Response(restore_job_json(request, job))

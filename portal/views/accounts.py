@@ -29,6 +29,7 @@ from portal.forms import CodeForm, LoginForm, SignupForm, TenantChoiceForm
 from portal.middleware import SESSION_TENANT_KEY
 from portal.selectors import membership_for, memberships_for_user
 from portal.services import tenant_create
+from portal.signed_in import signed_in_user
 from portal.two_factor import code_verify, user_has_any_device, user_has_two_factor
 
 PENDING_LOGIN_SESSION_KEY = "hubport_pending_login"
@@ -54,7 +55,7 @@ def safe_next_url(request: HttpRequest, candidate: str | None, default: str = "h
 def home(request: HttpRequest) -> HttpResponse:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
-        if memberships_for_user(user=request.user).exists():  # type: ignore[arg-type]
+        if memberships_for_user(user=signed_in_user(request)).exists():
             return redirect(f"{reverse('tenant_choose')}?next={reverse('home')}")
         return render(request, "portal/accounts/no_workspace.html", status=200)
     return render(
@@ -63,7 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "tenant": tenant,
             "membership": request.membership,  # type: ignore[attr-defined]
-            "has_two_factor": user_has_two_factor(user=request.user),  # type: ignore[arg-type]
+            "has_two_factor": user_has_two_factor(user=signed_in_user(request)),
         },
     )
 
@@ -79,7 +80,7 @@ def tenant_choose(request: HttpRequest) -> HttpResponse:
             raise Http404("No such workspace.")
         # Another tenant's id, or one that does not exist, answers the same 404,
         # so the switcher cannot be used to learn which tenant ids exist.
-        membership = membership_for(user=request.user, tenant_id=form.cleaned_data["tenant_id"])  # type: ignore[arg-type]
+        membership = membership_for(user=signed_in_user(request), tenant_id=form.cleaned_data["tenant_id"])
         if membership is None:
             raise Http404("No such workspace.")
         request.session[SESSION_TENANT_KEY] = membership.tenant_id
@@ -89,7 +90,7 @@ def tenant_choose(request: HttpRequest) -> HttpResponse:
         request,
         "portal/accounts/tenant_choose.html",
         {
-            "memberships": memberships_for_user(user=request.user),  # type: ignore[arg-type]
+            "memberships": memberships_for_user(user=signed_in_user(request)),
             "next": next_url if next_url and safe_next_url(request, next_url) == next_url else "",
         },
     )
@@ -192,26 +193,30 @@ def login_code(request: HttpRequest) -> HttpResponse:
     """
     pending = None
     if request.user.is_authenticated:
-        user = request.user
+        user = signed_in_user(request)
         next_url = request.POST.get("next") or request.GET.get("next") or ""
-        if request.user.is_verified() or not user_has_any_device(user=user):  # type: ignore[union-attr]
+        # is_verified() is added to the user by django_otp's OTPMiddleware.
+        if user.is_verified() or not user_has_any_device(user=user):  # type: ignore[attr-defined]
             return HttpResponseRedirect(safe_next_url(request, next_url))
     else:
         pending = _pending_login(request)
-        user = get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first() if pending else None
-        if user is None:
+        pending_user = (
+            get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first() if pending else None
+        )
+        if pending_user is None:
             messages.info(request, "Your sign-in took too long. Enter your email and password again.")
             return redirect("login")
+        user = pending_user
         next_url = pending["next"] if pending else ""
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        check = code_verify(user=user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
+        check = code_verify(user=user, code=form.cleaned_data["code"])
         if check.device is None:
             form.add_error("code", check.error)
         else:
             if pending is not None:
                 request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
-                auth_login(request, user, backend=pending.get("backend") or MODEL_BACKEND)  # type: ignore[arg-type]
+                auth_login(request, user, backend=pending.get("backend") or MODEL_BACKEND)
             django_otp.login(request, check.device)
             if isinstance(check.device, StaticDevice):
                 messages.warning(

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.downloads import file_download_response
 from portal.models import Tenant
+from portal.signed_in import signed_in_user
 from snapshots import selectors, services
 from snapshots.errors import NotFound, StoreError, WrongKind
 from snapshots.models import Node, NodeVersion
@@ -57,13 +59,13 @@ SORT_FIRST_DIRECTION = {"name": "name", "size": "-size", "modified": "-modified"
 # SECTION: access
 
 
-def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def tenant_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A signed-in person working in a tenant; otherwise home sorts them out
     (sign in, choose a workspace, or the no-workspace explanation)."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "tenant", None) is None:
             return redirect("home")
         return view(request, *args, **kwargs)
@@ -337,7 +339,7 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
         messages.error(request, error.detail)
         return HttpResponseRedirect(folder_url(path))
     next_url = folder_url(path, order=order, cursor=page.next_cursor) if page.next_cursor else ""
-    context = {
+    context: dict[str, Any] = {
         "entries": _entries(tenant, path, page.versions),
         "next_url": next_url,
         "next_fragment_url": folder_url(path, order=order, cursor=page.next_cursor, fragment="rows")
@@ -405,9 +407,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         version = services.file_write(
             tenant=tenant,
             path=form.cleaned_data["path"],
-            stream=request,  # type: ignore[arg-type]
+            stream=request,
             content_length=content_length,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
         )
     except StoreError as error:
         return _json_problem(status=error.status, title=error.title, detail=error.detail)
@@ -439,7 +441,7 @@ def folder_new(request: HttpRequest) -> HttpResponse:
         parent_folder = selectors.node_at_path(tenant=_tenant(request), path=form.cleaned_data["parent"])
         if parent_folder.kind != Node.Kind.FOLDER:
             raise WrongKind(f"{form.cleaned_data['parent']} is a file, not a folder.")
-        services.folder_create(tenant=_tenant(request), path=path, acting_user=request.user)  # type: ignore[arg-type]
+        services.folder_create(tenant=_tenant(request), path=path, acting_user=signed_in_user(request))
     except NotFound as error:
         return _problem(request, title="Folder not found", detail=error.detail, status=404)
     except StoreError as error:
@@ -476,7 +478,7 @@ def rename(request: HttpRequest) -> HttpResponse:
             tenant=_tenant(request),
             path=form.cleaned_data["path"],
             new_name=form.cleaned_data["new_name"],
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
         )
     except NotFound as error:
         return _problem(request, title="Not found", detail=error.detail, status=404)
@@ -566,7 +568,7 @@ def _move_post(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             tenant=tenant,
             from_path=form.cleaned_data["path"],
             to_path=join_path([*split_path(destination), names[-1]]),
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
         )
     except NotFound as error:
         return _problem(request, title="Not found", detail=error.detail, status=404)
@@ -605,7 +607,7 @@ def delete(request: HttpRequest) -> HttpResponse:
             {"entry": entry, "restorable_until": restorable_until, "cancel_url": folder_url(parent_path(path))},
         )
     try:
-        services.node_delete(tenant=tenant, path=path, acting_user=request.user)  # type: ignore[arg-type]
+        services.node_delete(tenant=tenant, path=path, acting_user=signed_in_user(request))
     except NotFound as error:
         return _problem(request, title="Not found", detail=error.detail, status=404)
     except StoreError as error:
@@ -624,7 +626,7 @@ def delete(request: HttpRequest) -> HttpResponse:
 
 @tenant_required
 @require_GET
-def download(request: HttpRequest) -> HttpResponse:
+def download(request: HttpRequest) -> HttpResponseBase:
     tenant = _tenant(request)
     form = ItemForm(request.GET)
     if not form.is_valid():
@@ -666,6 +668,8 @@ def _trash_entries(tenant: Tenant, versions: list[NodeVersion]) -> list[TrashEnt
     original_paths = trash_original_paths(tenant=tenant, items=versions)
     rows = []
     for version in versions:
+        deleted_at = version.closed_at
+        assert deleted_at is not None  # items in Recently deleted are closed versions
         original = original_paths[version.pk]
         folder = parent_path(original)
         is_folder = version.kind == Node.Kind.FOLDER
@@ -678,7 +682,7 @@ def _trash_entries(tenant: Tenant, versions: list[NodeVersion]) -> list[TrashEnt
                 original_path=original,
                 original_folder=folder,
                 original_folder_url=folder_url(folder),
-                deleted_at=version.closed_at,
+                deleted_at=deleted_at,
                 deleted_by=version.closed_by_label or "Hubport",
                 restorable_until=selectors.restorable_until(version),
             )
@@ -705,7 +709,7 @@ def trash(request: HttpRequest) -> HttpResponse:
             return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": 5})
         messages.error(request, error.detail)
         return HttpResponseRedirect(_with_query("trash", q=query))
-    context = {
+    context: dict[str, Any] = {
         "entries": entries,
         "query": query,
         "next_url": _with_query("trash", q=query, cursor=page.next_cursor) if page.next_cursor else "",
@@ -739,7 +743,7 @@ def trash_restore(request: HttpRequest) -> HttpResponse:
         version = services.trash_restore(
             tenant=tenant,
             version_id=form.cleaned_data["version_id"],
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
         )
         path = selectors.path_of(tenant=tenant, node_id=version.node_id)
         deleted_name = (
@@ -783,7 +787,7 @@ def activity(request: HttpRequest) -> HttpResponse:
             return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": 3})
         messages.error(request, error.detail)
         return HttpResponseRedirect(reverse("activity"))
-    context = {
+    context: dict[str, Any] = {
         "changes": page.items,
         "next_url": _with_query("activity", cursor=page.next_cursor) if page.next_cursor else "",
         "next_fragment_url": _with_query("activity", cursor=page.next_cursor, fragment="rows")

@@ -23,6 +23,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.downloads import file_download_response
 from portal.models import Tenant
+from portal.signed_in import signed_in_user
 from portal.views.files import (
     MAX_BIGINT,
     Crumb,
@@ -81,11 +83,11 @@ def _tenant(request: HttpRequest) -> Tenant:
     return request.tenant  # type: ignore[attr-defined]
 
 
-def hub_time(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def hub_time(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Read typed moments and show every time in the hub's own time zone."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with timezone.override(_tenant(request).hub.zone):
             return view(request, *args, **kwargs)
 
@@ -122,6 +124,7 @@ class SourceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # BaseForm.clean returns cleaned_data
         if not self.errors and (cleaned.get("snapshot") is None) == (cleaned.get("at") is None):
             raise forms.ValidationError("Choose a snapshot or a moment to look at.")
         return cleaned
@@ -256,7 +259,7 @@ def snapshot_take(request: HttpRequest) -> HttpResponse:
         snapshot = snapshot_create(
             tenant=tenant,
             kind=Snapshot.Kind.MANUAL,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
         )
     except StoreError as error:
         messages.error(request, error.detail)
@@ -409,7 +412,7 @@ class SnapshotItemForm(SourceForm):
 
 @hub_time
 @require_GET
-def snapshot_download(request: HttpRequest) -> HttpResponse:
+def snapshot_download(request: HttpRequest) -> HttpResponseBase:
     """A file's content as it was then, streamed from the hub's storage."""
     tenant = _tenant(request)
     form = SnapshotItemForm(request.GET)
@@ -513,7 +516,7 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
         try:
             preview = restore_preview(
                 tenant=tenant,
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=signed_in_user(request),
                 snapshot_id=source.snapshot.pk if source.snapshot else None,
                 at=None if source.snapshot else source.at,
                 paths=form.cleaned_data["paths"],
@@ -578,7 +581,7 @@ def _restore_post(request: HttpRequest, tenant: Tenant, source: Source, form: Re
     try:
         job = restore_start(
             tenant=tenant,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
             snapshot_id=source.snapshot.pk if source.snapshot else None,
             at=None if source.snapshot else source.at,
             paths=form.cleaned_data["paths"],
@@ -659,7 +662,7 @@ def restore_job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     if isinstance(job, HttpResponse):
         return job
     try:
-        job = restore_cancel(tenant=tenant, job_id=job.pk, acting_user=request.user)  # type: ignore[arg-type]
+        job = restore_cancel(tenant=tenant, job_id=job.pk, acting_user=signed_in_user(request))
     except StoreError as error:
         messages.error(request, error.detail)
     else:
@@ -745,7 +748,7 @@ def file_versions(request: HttpRequest) -> HttpResponse:
 
 @hub_time
 @require_GET
-def version_download(request: HttpRequest) -> HttpResponse:
+def version_download(request: HttpRequest) -> HttpResponseBase:
     tenant = _tenant(request)
     form = VersionForm(request.GET)
     if not form.is_valid():
@@ -780,7 +783,7 @@ def version_restore(request: HttpRequest) -> HttpResponse:
         restored = services.version_restore(
             tenant=tenant,
             version_id=chosen.pk,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=signed_in_user(request),
         )
         path = selectors.path_of(tenant=tenant, node_id=restored.node_id)
     except StoreError as error:

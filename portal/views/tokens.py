@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.forms_tokens import ApiTokenCreateForm
+from portal.signed_in import signed_in_user
 from portal.tokens import api_token_create, api_token_of_user, api_token_revoke, api_tokens_for
 from portal.views.two_factor import verified_if_enrolled
 
@@ -35,7 +36,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             token, raw = api_token_create(
-                user=request.user,  # type: ignore[arg-type]
+                user=signed_in_user(request),
                 tenant=tenant,
                 name=form.cleaned_data["name"],
                 expires_at=form.expires_at(),
@@ -53,7 +54,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "portal/tokens/list.html",
         {
             "tenant": tenant,
-            "tokens": api_tokens_for(user=request.user, tenant=tenant),  # type: ignore[arg-type]
+            "tokens": api_tokens_for(user=signed_in_user(request), tenant=tenant),
             "form": form,
             "new_token": new_token,
             "api_base_url": request.build_absolute_uri("/api/v1/"),
@@ -67,9 +68,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @verified_if_enrolled
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = api_token_of_user(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    token = api_token_of_user(user=signed_in_user(request), token_id=token_id)
     if token is None:
         raise Http404("No such token.")
-    api_token_revoke(token=token, acting_user=request.user)  # type: ignore[arg-type]
+    api_token_revoke(token=token, acting_user=signed_in_user(request))
     messages.success(request, f"The token “{token.name}” is revoked; it no longer works.")
     return redirect("api_tokens")

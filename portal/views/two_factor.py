@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from portal.forms import DeviceRemoveForm, EnrolmentConfirmForm, RequireTwoFactorForm
+from portal.signed_in import signed_in_user
 from portal.two_factor import (
     backup_codes_regenerate,
     backup_codes_remaining,
@@ -45,7 +46,9 @@ def verified_if_enrolled(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_verified() and user_has_any_device(user=request.user):  # type: ignore[union-attr,arg-type]
+        user = signed_in_user(request)
+        # is_verified() is added to the user by django_otp's OTPMiddleware.
+        if not user.is_verified() and user_has_any_device(user=user):  # type: ignore[attr-defined]
             return redirect(f"{reverse('login_code')}?{urlencode({'next': request.get_full_path()})}")
         return view(request, *args, **kwargs)
 
@@ -56,14 +59,14 @@ def verified_if_enrolled(view: View) -> View:
 @never_cache
 @verified_if_enrolled
 def overview(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     return render(
         request,
         "portal/two_factor/overview.html",
         {
-            "totp_device": confirmed_totp_device(user=user),  # type: ignore[arg-type]
-            "backup_codes_remaining": backup_codes_remaining(user=user),  # type: ignore[arg-type]
-            "requiring_tenants": tenants_requiring_two_factor(user=user),  # type: ignore[arg-type]
+            "totp_device": confirmed_totp_device(user=user),
+            "backup_codes_remaining": backup_codes_remaining(user=user),
+            "requiring_tenants": tenants_requiring_two_factor(user=user),
         },
     )
 
@@ -74,13 +77,13 @@ def overview(request: HttpRequest) -> HttpResponse:
 @verified_if_enrolled
 @require_http_methods(["GET", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     if request.method == "POST":
         form = EnrolmentConfirmForm(request.POST)
         if form.is_valid():
             try:
                 result = totp_enrolment_confirm(
-                    user=user,  # type: ignore[arg-type]
+                    user=user,
                     device_id=form.cleaned_data["device_id"],
                     code=form.cleaned_data["code"],
                 )
@@ -99,12 +102,13 @@ def setup(request: HttpRequest) -> HttpResponse:
                 return redirect("two_factor")
     else:
         form = EnrolmentConfirmForm()
-    enrolment = totp_enrolment_start(user=user)  # type: ignore[arg-type]
+    enrolment = totp_enrolment_start(user=user)
     form.initial["device_id"] = enrolment.device.pk
     if form.is_bound:
         # A stale or replaced pending device: confirm against the one shown now.
-        form.data = form.data.copy()
-        form.data["device_id"] = str(enrolment.device.pk)
+        data = request.POST.copy()  # form.data is request.POST, which is immutable
+        data["device_id"] = str(enrolment.device.pk)
+        form.data = data
     return render(
         request,
         "portal/two_factor/setup.html",
@@ -112,7 +116,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             "form": form,
             "enrolment": enrolment,
             "qr_svg": mark_safe(enrolment.qr_svg()),  # noqa: S308 - SVG drawn by segno from our own URL
-            "replacing": user_has_two_factor(user=user),  # type: ignore[arg-type]
+            "replacing": user_has_two_factor(user=user),
         },
     )
 
@@ -125,7 +129,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     """GET shows codes made a moment ago, once; POST makes ten new ones."""
     if request.method == "POST":
         try:
-            codes = backup_codes_regenerate(user=request.user)  # type: ignore[arg-type]
+            codes = backup_codes_regenerate(user=signed_in_user(request))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("two_factor")
@@ -138,8 +142,8 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
         "portal/two_factor/backup_codes.html",
         {
             "codes": codes if isinstance(codes, list) else None,
-            "remaining": backup_codes_remaining(user=request.user),  # type: ignore[arg-type]
-            "has_two_factor": user_has_two_factor(user=request.user),  # type: ignore[arg-type]
+            "remaining": backup_codes_remaining(user=signed_in_user(request)),
+            "has_two_factor": user_has_two_factor(user=signed_in_user(request)),
         },
     )
 
@@ -150,15 +154,15 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 @verified_if_enrolled
 @require_http_methods(["GET", "POST"])
 def remove(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    device = confirmed_totp_device(user=user)  # type: ignore[arg-type]
+    user = signed_in_user(request)
+    device = confirmed_totp_device(user=user)
     if device is None:
         messages.info(request, "You have no authenticator app to remove.")
         return redirect("two_factor")
-    form = DeviceRemoveForm(request.POST or None, user=user, initial={"device_id": device.pk})  # type: ignore[arg-type]
+    form = DeviceRemoveForm(request.POST or None, user=user, initial={"device_id": device.pk})
     if request.method == "POST" and form.is_valid():
         try:
-            totp_device_remove(user=user, device_id=form.cleaned_data["device_id"])  # type: ignore[arg-type]
+            totp_device_remove(user=user, device_id=form.cleaned_data["device_id"])
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -167,7 +171,7 @@ def remove(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/two_factor/remove.html",
-        {"form": form, "device": device, "requiring_tenants": tenants_requiring_two_factor(user=user)},  # type: ignore[arg-type]
+        {"form": form, "device": device, "requiring_tenants": tenants_requiring_two_factor(user=user)},
     )
 
 
@@ -188,7 +192,7 @@ def tenant_security(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             required = form.cleaned_data["required"]
             try:
-                tenant_require_two_factor_set(tenant=tenant, acting_user=request.user, required=required)  # type: ignore[arg-type]
+                tenant_require_two_factor_set(tenant=tenant, acting_user=signed_in_user(request), required=required)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -206,8 +210,8 @@ def tenant_security(request: HttpRequest) -> HttpResponse:
             "form": form,
             "tenant": tenant,
             "is_owner": is_owner,
-            "has_two_factor": user_has_two_factor(user=request.user),  # type: ignore[arg-type]
-            "backup_codes_remaining": backup_codes_remaining(user=request.user),  # type: ignore[arg-type]
+            "has_two_factor": user_has_two_factor(user=signed_in_user(request)),
+            "backup_codes_remaining": backup_codes_remaining(user=signed_in_user(request)),
             "members": members_two_factor_status(tenant=tenant) if membership.can_administer else None,
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -32,7 +33,7 @@ DEMO_FILES = {
 class Command(BaseCommand):
     help = "Create (or find) the demo tenant with a few files, and a support staff user with a TOTP device."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(email=DEMO_EMAIL).first()
         if user is None:
             tenant = tenant_create(
