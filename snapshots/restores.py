@@ -130,7 +130,10 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
         )
     if at > now:
         raise OutsideRetention("That moment is in the future; choose a time up to now.")
-    return RestoreSource(seq=selectors.seq_at(tenant=tenant, moment=at), at=at, snapshot=None)
+    seq = selectors.seq_at(tenant=tenant, moment=at)
+    if seq == 0:
+        raise OutsideRetention("Your account did not exist yet at that moment; choose a later time.")
+    return RestoreSource(seq=seq, at=at, snapshot=None)
 
 
 def _normalise_paths(paths: list[str] | None) -> list[list[str]]:
@@ -322,6 +325,8 @@ class RestoreRun:
     blob_present: dict[int, bool] = field(default_factory=dict)
     parent_of: dict[int, int | None] = field(default_factory=dict)
     suffix_moment: str = ""
+    attempt: int = 0
+    quota_room: int = 0
 
 
 def _restored_name(run: RestoreRun, parent_id: int, name: str, kind: str, taken: set[tuple[int | None, str]]) -> str:
@@ -403,6 +408,8 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             versions.filter(node_id__in=file_nodes, valid_to__isnull=True).values_list("node_id", flat=True)
         )
 
+        restored_here: set[tuple[int, str]] = set()  # names this batch placed: they are taken too
+        overwritten_sizes: dict[int, int] = {}  # node id: its new size
         to_close: list[NodeVersion] = []
         to_trash: list[NodeVersion] = []
         new_nodes: list[tuple[PlanItem, Node]] = []
@@ -416,7 +423,18 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             if item.kind == Node.Kind.FILE and item.blob_id is not None and not _bytes_present(run, item.blob_id):
                 run.outcome.note("failed", path, "its content is missing from both facilities")
                 continue
-            if existing is not None:
+            if existing is None and (parent_id, item.name) in restored_here:
+                # Two restored items want one name (say /a/r.txt and /b/r.txt into one folder).
+                if policy != RestoreJob.Conflict.RENAME:
+                    run.outcome.note("skipped", path, "another restored item has this name")
+                    if item.kind == Node.Kind.FOLDER:
+                        run.folder_map[item.node_id] = None
+                        paths[item.node_id] = path
+                    continue
+                name = _restored_name(run, parent_id, item.name, item.kind, taken)
+                path = f"{parent_path.rstrip('/')}/{name}"
+                action = "renamed"
+            elif existing is not None:
                 if existing.kind == Node.Kind.FOLDER and item.kind == Node.Kind.FOLDER:
                     run.folder_map[item.node_id] = existing.node_id
                     run.parent_of[existing.node_id] = parent_id
@@ -438,13 +456,21 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
                 else:
                     action = "overwritten"
                     if existing.kind == item.kind:  # a file over a file: a new version of the same file
+                        if not _take_quota(run, item.size - existing.size):
+                            run.outcome.note("failed", path, "not enough storage quota")
+                            continue
                         to_close.append(existing)
                         new_versions.append((item, existing.node_id, parent_id, name))
+                        overwritten_sizes[existing.node_id] = item.size
                         counter_deltas[parent_id][1] += item.size - existing.size
                         run.outcome.note(action, path)
                         continue
                     to_trash.append(existing)  # the other kind goes to Recently deleted
+            if item.kind == Node.Kind.FILE and not _take_quota(run, item.size):
+                run.outcome.note("failed", path, "not enough storage quota")
+                continue
             taken.add((parent_id, name))
+            restored_here.add((parent_id, name))
             paths[item.node_id] = path
             if item.kind == Node.Kind.FILE and item.node_id not in nodes_with_open_row:
                 revived.append(item.node_id)
@@ -479,6 +505,8 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             made_for = {item.node_id: node.pk for (item, _), node in zip(new_nodes, created, strict=True)}
         else:
             made_for = {}
+        for overwritten_id, size in overwritten_sizes.items():
+            Node.objects.for_tenant(tenant).filter(pk=overwritten_id).update(subtree_bytes=size)
         if revived:
             by_node = {item.node_id: item for item, _, _ in placements}
             for revived_id in revived:
@@ -529,6 +557,14 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             if item.parent_node_id is None and item.node_id in paths:
                 step.record(Change.Action.RESTORE, node_id=None, path=paths[item.node_id])
     _apply_counter_deltas(run, counter_deltas)
+
+
+def _take_quota(run: RestoreRun, size: int) -> bool:
+    """Whether ``size`` more live bytes fit the tenant's quota; takes them if so."""
+    if size > run.quota_room:
+        return False
+    run.quota_room -= size
+    return True
 
 
 def _placed_path(run: RestoreRun, paths: dict[int, str], source_node_id: int) -> str:
@@ -595,10 +631,22 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor,
                 _finish(job, RestoreJob.State.CANCELLED, run.outcome)
                 return
         batch = plan[offset : offset + batch_items]
+        # Between batches the customer may have moved or deleted folders: ask again.
+        run.parent_of.clear()
+        run.top_parents.clear()
         with change_step(tenant=run.tenant, actor=actor) as step:
+            if job is not None and not _still_ours(run, job, offset):
+                return  # another run of this job took over (a redelivered message)
+            run.quota_room = run.tenant.effective_quota_bytes - selectors.live_usage(tenant=run.tenant).live_bytes
             _run_batch(run, step, batch, paths)
             if job is not None:
                 _save_progress(job, run.outcome, done=offset + len(batch))
+
+
+def _still_ours(run: RestoreRun, job: RestoreJob, offset: int) -> bool:
+    """Lock the job for this batch; only the latest run, at the expected place, goes on."""
+    locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
+    return locked.attempts == run.attempt and locked.done_items == offset and not locked.is_finished
 
 
 def _save_progress(job: RestoreJob, outcome: Outcome, *, done: int) -> None:
@@ -723,6 +771,19 @@ def restore_request_of(job: RestoreJob) -> ValidatedRestore:
     )
 
 
+MAX_ATTEMPTS = 5
+GAVE_UP = "The restore was interrupted five times and has stopped; what it restored is kept. Start it again."
+INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
+
+
+def _outcome_of(job: RestoreJob) -> Outcome:
+    outcome = Outcome()
+    outcome.restored, outcome.renamed, outcome.overwritten = job.restored, job.renamed, job.overwritten
+    outcome.skipped, outcome.unchanged, outcome.failed = job.skipped, job.unchanged, job.failed
+    outcome.failures = list(job.failures)
+    return outcome
+
+
 def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
     """Run (or resume) a restore job. Idempotent: a finished job is left alone,
     an interrupted one goes on from its last committed batch."""
@@ -735,6 +796,9 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         if job.cancel_requested:
             _finish(job, RestoreJob.State.CANCELLED, Outcome())
             return job
+        if job.attempts >= MAX_ATTEMPTS:
+            _finish(job, RestoreJob.State.FAILED, _outcome_of(job), error=GAVE_UP)
+            return job
         job.state = RestoreJob.State.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
@@ -742,21 +806,25 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
     request = restore_request_of(job)
     run = _run_for(tenant, request, job.pk, 0)
-    run.outcome.restored, run.outcome.renamed, run.outcome.overwritten = job.restored, job.renamed, job.overwritten
-    run.outcome.skipped, run.outcome.unchanged, run.outcome.failed = job.skipped, job.unchanged, job.failed
-    run.outcome.failures = list(job.failures)
+    run.outcome = _outcome_of(job)
+    run.attempt = job.attempts
     run.folder_map = dict(
         RestoreFolderMap.objects.for_tenant(tenant).filter(job=job).values_list("source_node_id", "target_node_id")
     )
     actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
     try:
         plan = restore_plan(tenant=tenant, request=request)
-        if job.total_items != len(plan):
-            job.total_items = len(plan)
-            job.save(update_fields=["total_items"])
+        job.total_items = len(plan)
+        job.heartbeat_at = timezone.now()  # planning a large restore takes a while
+        job.save(update_fields=["total_items", "heartbeat_at"])
         _execute(run, plan, start=job.done_items, actor=actor, job=job)
     except StoreError as exc:
         _finish(job, RestoreJob.State.FAILED, run.outcome, error=exc.detail)
+        return job
+    except Exception as exc:  # noqa: BLE001 - any other failure ends the job, named by its class only
+        # The exception's text can quote a row (a file name): log ids and the class, never the message.
+        logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
+        _finish(job, RestoreJob.State.FAILED, run.outcome, error=INTERNAL_ERROR)
         return job
     job.refresh_from_db()
     if not job.is_finished:

@@ -57,7 +57,10 @@ def retention_start() -> datetime:
 
 def root_version(*, tenant: Tenant, seq: int | None = None) -> NodeVersion:
     root_id = TenantClock.objects.for_tenant(tenant).values_list("root_id", flat=True).get()
-    return versions(tenant=tenant).filter(visible_at(seq), node_id=root_id).get()
+    root = versions(tenant=tenant).filter(visible_at(seq), node_id=root_id).first()
+    if root is None:
+        raise NotFound("Your account did not exist yet at that time.")
+    return root
 
 
 def live_child(*, tenant: Tenant, parent_id: int, name: str) -> NodeVersion | None:

@@ -264,3 +264,90 @@ def test_an_earlier_version_becomes_current_again_without_copying_bytes(make_ten
     other = make_tenant()
     with pytest.raises(NotFound):
         services.version_restore(tenant=other.tenant, version_id=first.pk, acting_user=other.user)
+
+
+def test_overwrite_restore_keeps_the_counters_exact(make_tenant):
+    made = make_tenant()
+    write(made, "/f.bin", b"x" * 100)
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    write(made, "/f.bin", b"y" * 10)
+    job = run_now(made, snapshot_id=snapshot.pk, conflict="overwrite")
+    assert job.overwritten == 1
+    assert selectors.live_usage(tenant=made.tenant).live_bytes == 100
+    services.node_delete(tenant=made.tenant, path="/f.bin", acting_user=made.user)
+    usage = selectors.live_usage(tenant=made.tenant)
+    assert (usage.live_files, usage.live_bytes) == (0, 0)
+
+
+def test_two_restored_items_with_one_name_in_one_folder(make_tenant):
+    made = make_tenant()
+    write(made, "/b/r.txt", b"from b")
+    write(made, "/c/r.txt", b"from c")
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    renamed = run_now(made, snapshot_id=snapshot.pk, paths=["/b/r.txt", "/c/r.txt"], target="/Recovered")
+    assert renamed.state == RestoreJob.State.SUCCEEDED and (renamed.restored, renamed.renamed) == (1, 1)
+    recovered = {p: v for p, v in selectors.tree_as_of(tenant=made.tenant).items() if p.startswith("/Recovered/")}
+    assert len(recovered) == 2 and set(recovered.values()) == {sha(b"from b"), sha(b"from c")}
+    skipped = run_now(made, snapshot_id=snapshot.pk, paths=["/b/r.txt", "/c/r.txt"], target="/Other", conflict="skip")
+    assert skipped.state == RestoreJob.State.SUCCEEDED and (skipped.restored, skipped.skipped) == (1, 1)
+
+
+def test_a_moment_before_the_account_existed_is_refused(make_tenant):
+    made = make_tenant()
+    with pytest.raises(restores.OutsideRetention, match="did not exist yet"):
+        restores.restore_preview(tenant=made.tenant, acting_user=made.user, at=timezone.now() - timedelta(days=2))
+
+
+def test_a_restore_job_stops_at_the_quota(make_tenant):
+    from portal.models import Tenant
+
+    made = make_tenant()
+    write(made, "/a.bin", b"a" * 6)
+    write(made, "/b.bin", b"b" * 6)
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/a.bin", acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/b.bin", acting_user=made.user)
+    Tenant.objects.filter(pk=made.tenant.pk).update(quota_bytes=10)
+    made.tenant.refresh_from_db()
+    job = run_now(made, snapshot_id=snapshot.pk)
+    assert (job.restored, job.failed) == (1, 1)
+    assert job.failures[0]["reason"] == "not enough storage quota"
+    assert selectors.live_usage(tenant=made.tenant).live_bytes == 6
+
+
+def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make_tenant, monkeypatch):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret-name.txt in a message")
+
+    monkeypatch.setattr(restores, "restore_plan", boom)
+    failed = restores.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert failed.state == RestoreJob.State.FAILED and failed.error == restores.INTERNAL_ERROR
+    assert "secret-name" not in failed.error
+
+    stuck = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=stuck.pk).update(
+        state=RestoreJob.State.RUNNING, attempts=restores.MAX_ATTEMPTS
+    )
+    assert restores.restore_run(tenant=made.tenant, job_id=stuck.pk).error == restores.GAVE_UP
+
+
+def test_a_superseded_run_stops_without_writing(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    request = restores.restore_request_of(job)
+    plan = restores.restore_plan(tenant=made.tenant, request=request)
+    stale = restores._run_for(made.tenant, request, job.pk, 0)
+    stale.attempt = 99  # a newer run of the job has started since
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, attempts=100)
+    seq = selectors.clock_now(tenant=made.tenant)
+    restores._execute(stale, plan, start=0, actor=services.actor_for(made.user), job=job)
+    assert selectors.clock_now(tenant=made.tenant) == seq
+    assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
