@@ -562,9 +562,11 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
         frontier = {target.node_id}
         while frontier:
             below = set(
-                versions_of.filter(parent_id__in=list(frontier), valid_to__isnull=True).values_list(
-                    "node_id", flat=True
-                )
+                # What is in it now (open rows) and what was deleted from inside it
+                # (its last row is in Recently deleted); not what moved out of it.
+                versions_of.filter(parent_id__in=list(frontier))
+                .filter(Q(valid_to__isnull=True) | Q(in_trash=True))
+                .values_list("node_id", flat=True)
             )
             frontier = below - doomed
             doomed |= frontier
@@ -575,7 +577,8 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
         blob_ids = set(
             versions_of.filter(node_id__in=doomed_list, blob__isnull=False).values_list("blob_id", flat=True)
         )
-        removed_versions = versions_of.filter(node_id__in=doomed_list).delete()[0]
+        removed_versions = versions_of.filter(node_id__in=doomed_list).count()
+        versions_of.filter(node_id__in=doomed_list).delete()
         # Closed rows of items that moved out long ago still name a doomed folder as parent.
         versions_of.filter(parent_id__in=doomed_list).delete()
         Node.objects.for_tenant(tenant).filter(pk__in=doomed_list).delete()
@@ -586,7 +589,13 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
             .values_list("pk", "sha256", "generation", "size")
         )
         Blob.objects.for_tenant(tenant).filter(pk__in=[row[0] for row in purged_blobs]).delete()
-        Change.objects.for_tenant(tenant).filter(node_id__in=doomed_list).update(path=PURGED_PATH, previous_path="")
+        purged_path = join_path(names)
+        changes = Change.objects.for_tenant(tenant)
+        changes.filter(node_id__in=doomed_list).update(path=PURGED_PATH, previous_path="")
+        # Steps that name the item by path only (a restore of its folder, say).
+        for field_name in ("path", "previous_path"):
+            under = Q(**{field_name: purged_path}) | Q(**{f"{field_name}__startswith": purged_path + "/"})
+            changes.filter(under).update(**{field_name: PURGED_PATH})
         step.record(Change.Action.PURGE, node_id=None, path=join_path(names))
         step.changes[-1].detail = reason.strip()
 

@@ -413,3 +413,21 @@ def test_purge_finds_a_deleted_item_and_needs_a_reason(make_tenant):
     assert Blob.objects.for_tenant(made.tenant).count() == 0
     with pytest.raises(NotFound):
         services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="again")
+
+
+def test_purging_a_folder_takes_what_was_deleted_from_it_but_not_what_moved_out(make_tenant):
+    made = make_tenant(hub="uk")
+    write(made.tenant, made.user, "/secret/passwords.txt", b"hunter2")
+    write(made.tenant, made.user, "/secret/moved.txt", b"moved out")
+    services.node_delete(tenant=made.tenant, path="/secret/passwords.txt", acting_user=made.user)
+    services.node_move(tenant=made.tenant, from_path="/secret/moved.txt", to_path="/moved.txt", acting_user=made.user)
+
+    result = services.node_purge(tenant=made.tenant, path="/secret", acting_user=made.user, reason="erasure")
+
+    assert result.blobs == 1
+    remaining = {p.read_bytes() for role in ("primary", "alternate") for p in facility_files("uk", role)}
+    assert remaining == {b"moved out"}
+    assert selectors.tree_as_of(tenant=made.tenant) == {"/moved.txt": hashlib.sha256(b"moved out").hexdigest()}
+    paths = [c.path for c in Change.objects.for_tenant(made.tenant).exclude(action=Change.Action.PURGE)]
+    assert not any("passwords" in p for p in paths)
+    assert "/moved.txt" in paths
