@@ -152,8 +152,13 @@ def decode_cursor(cursor: str, *, keys: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(values, dict) or set(values) != set(keys):
         raise InvalidCursor("The cursor is not valid; start again from the first page.")
     for value in values.values():
-        # JSON true/false are ints to Python, and a database refuses ids past 64 bits.
-        if isinstance(value, bool) or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+        # JSON true/false are ints to Python, a database refuses ids past 64 bits,
+        # and PostgreSQL refuses NUL in text.
+        if (
+            isinstance(value, bool)
+            or (isinstance(value, int) and not -(2**63) <= value < 2**63)
+            or (isinstance(value, str) and "\x00" in value)
+        ):
             raise InvalidCursor("The cursor is not valid; start again from the first page.")
     return values
 
@@ -288,6 +293,8 @@ def trash_items(
     if folder is not None:
         queryset = queryset.filter(parent_id=folder.node_id)
     if query:
+        if "\x00" in query:
+            raise InvalidPath("The name filter cannot contain NUL characters.")
         queryset = queryset.filter(name__icontains=query)
     if cursor:
         after = decode_cursor(cursor, keys=("at", "id"))

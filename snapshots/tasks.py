@@ -35,15 +35,17 @@ def _tenant(tenant_id: int) -> Tenant | None:
     return tenant
 
 
-@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
-def restore_run_task(*, tenant_id: int, job_id: int) -> str | None:
+@shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is
-    left alone and a running one goes on from its last committed batch."""
+    left alone and a running one goes on from its last committed batch. A hub
+    in an ``unavailable`` maintenance window writes nothing: the job waits."""
     from snapshots.restores import restore_run
 
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
+    wait_out_maintenance(self, hub_code=tenant.hub_id)
     job = restore_run(tenant=tenant, job_id=job_id)
     return job.state if job is not None else None
 

@@ -431,3 +431,11 @@ def test_purging_a_folder_takes_what_was_deleted_from_it_but_not_what_moved_out(
     paths = [c.path for c in Change.objects.for_tenant(made.tenant).exclude(action=Change.Action.PURGE)]
     assert not any("passwords" in p for p in paths)
     assert "/moved.txt" in paths
+
+
+def test_nul_in_a_cursor_or_the_trash_filter_is_a_clear_error(make_tenant):
+    made = make_tenant(hub="uk")
+    with pytest.raises(selectors.InvalidCursor):
+        selectors.decode_cursor(selectors.encode_cursor({"at": "2026\x00", "id": 1}), keys=("at", "id"))
+    with pytest.raises(InvalidPath, match="NUL"):
+        selectors.trash_items(tenant=made.tenant, query="a\x00b")
