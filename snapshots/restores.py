@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
@@ -885,18 +885,28 @@ SCHEDULE_SLACK = timedelta(minutes=5)
 
 def snapshots_take_scheduled(*, hub_code: str, now: datetime | None = None) -> int:
     """Take the scheduled snapshot of every tenant of a hub whose turn it is.
-    Returns how many were taken; running it twice in a row takes none twice."""
+    Returns how many were taken; running it twice in a row takes none twice.
+
+    Whose turn it is comes from the hub's own latest scheduled snapshots, so the
+    snapshot and the record of it are one row in one database.
+    """
     from portal.models import Tenant
 
     now = now or timezone.now()
     taken = 0
+    last_taken = dict(
+        Snapshot.objects.for_hub(hub_code)
+        .filter(kind=Snapshot.Kind.SCHEDULED)
+        .values("tenant_id")
+        .annotate(last=Max("taken_at"))
+        .values_list("tenant_id", "last")
+    )
     tenants = Tenant.objects.filter(hub_id=hub_code, provisioned_at__isnull=False).select_related("hub")
     for tenant in tenants.iterator(chunk_size=500):
         interval = SCHEDULE_INTERVALS.get(tenant.snapshot_schedule, SCHEDULE_INTERVALS["hourly"])
-        last = tenant.last_scheduled_snapshot_at
+        last = last_taken.get(tenant.pk)
         if last is not None and now - last < interval - SCHEDULE_SLACK:
             continue
         snapshot_create(tenant=tenant, kind=Snapshot.Kind.SCHEDULED)
-        Tenant.objects.filter(pk=tenant.pk).update(last_scheduled_snapshot_at=now)
         taken += 1
     return taken
