@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -35,6 +36,8 @@ from portal.models import Membership, StaffAuditEntry, Tenant, User
 from portal.services import RESERVED_SLUGS
 from portal.services_admin import tenant_admin_create, tenant_admin_provision
 from portal.signed_in import signed_in_user
+from snapshots.models import TenantClock
+from snapshots.selectors import live_usage as store_live_usage
 
 # SECTION: tenants and memberships
 
@@ -47,13 +50,54 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+def bytes_label(size: int) -> str:
+    """ "1 TiB", "20 GiB", "1.5 MiB": the largest binary unit, exact when it divides."""
+    for unit, unit_size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= unit_size:
+            value = size / unit_size
+            return f"{value:,.0f} {unit}" if size % unit_size == 0 else f"{value:,.1f} {unit}"
+    return f"{size:,} byte{'s' if size != 1 else ''}"
+
+
+# The largest value the BIGINT columns hold.
+MAX_LIMIT_BYTES = 2**63 - 1
+
+
 class TenantAdminForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ("name", "slug", "hub", "require_two_factor")
+        fields = ("name", "slug", "hub", "require_two_factor", "quota_bytes", "max_file_bytes", "snapshot_schedule")
         help_texts = {
             "hub": "The tenant's data lives in this hub and never leaves it. It cannot be changed later.",
+            "snapshot_schedule": "How often a scheduled snapshot is taken. The tenant's owners and admins can "
+            "change it too, on their Snapshots page.",
         }
+
+    # Declared here rather than generated from the BIGINT columns, whose form
+    # fields would accept zero and negative numbers.
+    quota_bytes = forms.IntegerField(label="Quota (bytes)", required=False, min_value=1, max_value=MAX_LIMIT_BYTES)
+    max_file_bytes = forms.IntegerField(
+        label="Largest file (bytes)", required=False, min_value=1, max_value=MAX_LIMIT_BYTES
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form, not at import: the defaults are settings, read when the page is shown.
+        limits = {
+            "quota_bytes": ("Live bytes the tenant may store", settings.HUBPORT_DEFAULT_QUOTA_BYTES),
+            "max_file_bytes": ("Largest single file the tenant may upload", settings.HUBPORT_MAX_FILE_BYTES),
+        }
+        for name, (meaning, default) in limits.items():
+            self.fields[name].help_text = (
+                f"{meaning}, in bytes. Leave empty for the default, {bytes_label(default)} ({default:,} bytes); "
+                f"for example {1024**3} is 1 GiB."
+            )
+
+        # Has a default, so a form posted without it (a script, an older page) keeps the current value.
+        self.fields["snapshot_schedule"].required = False
+
+    def clean_snapshot_schedule(self) -> str:
+        return self.cleaned_data.get("snapshot_schedule") or self.instance.snapshot_schedule
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
@@ -71,7 +115,10 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
     search_help_text = "Search by name, slug or a member's email address."
     list_select_related = ("hub",)
     date_hierarchy = "created_at"
-    fields = ("name", "slug", "hub", "require_two_factor", "created_at", "provisioned_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "hub", "require_two_factor", "created_at", "provisioned_at")}),
+        ("Storage and snapshots", {"fields": ("quota_bytes", "max_file_bytes", "snapshot_schedule", "live_usage")}),
+    )
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
     actions = ("provision_in_hub", take_snapshot_now)
@@ -93,7 +140,16 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
         # The hub is chosen once, explicitly, on the add form: its data never leaves it.
         if obj is None:
             return ("created_at", "provisioned_at")
-        return ("hub", "created_at", "provisioned_at")
+        return ("hub", "created_at", "provisioned_at", "live_usage")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        if obj is not None:
+            return self.fieldsets
+        # A tenant being added has no space in its hub yet, so no usage to show.
+        return tuple(
+            (title, {**options, "fields": tuple(name for name in options["fields"] if name != "live_usage")})
+            for title, options in self.fieldsets or ()
+        )
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Tenant | None = None) -> dict[str, Sequence[str]]:
         return self.prepopulated_fields if obj is None else {}
@@ -109,6 +165,23 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
         if owners is None:
             owners = tenant.memberships.filter(role=Membership.Role.OWNER).select_related("user")
         return ", ".join(membership.user.email for membership in owners)
+
+    @admin.display(description="Live usage")
+    def live_usage(self, tenant: Tenant) -> str:
+        """Two indexed reads of the root folder's running totals in the hub
+        database, whatever the number of files."""
+        if tenant.pk is None or tenant.provisioned_at is None:
+            return "Not provisioned yet"
+        try:
+            usage = store_live_usage(tenant=tenant)
+        except (DatabaseError, TenantClock.DoesNotExist):
+            return "Hub unavailable"
+        quota = tenant.effective_quota_bytes
+        share = usage.live_bytes / quota * 100 if quota else 0.0
+        return (
+            f"{bytes_label(usage.live_bytes)} ({usage.live_bytes:,} bytes) in {usage.live_files:,} "
+            f"file{'s' if usage.live_files != 1 else ''}: {share:.1f}% of the quota of {bytes_label(quota)}"
+        )
 
     @admin.display(description="Provisioned", boolean=True, ordering="provisioned_at")
     def is_provisioned(self, tenant: Tenant) -> bool:

@@ -11,6 +11,7 @@ from portal.views import snapshots
 urlpatterns = [
     path("snapshots/", snapshots.snapshot_list, name="snapshots"),
     path("snapshots/take", snapshots.snapshot_take, name="snapshot_take"),
+    path("snapshots/schedule", snapshots.snapshot_schedule, name="snapshot_schedule"),
     path("snapshots/browse", snapshots.snapshot_browse, name="snapshot_browse"),
     path("snapshots/download", snapshots.snapshot_download, name="snapshot_download"),
     path("snapshots/restore", snapshots.snapshot_restore, name="snapshot_restore"),

@@ -20,6 +20,7 @@ from portal.api.serializers import (
     limit_field,
     path_field,
 )
+from portal.models import Tenant
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.restores import snapshot_expires_at
 from snapshots.selectors import LISTING_ORDERS, restorable_until
@@ -60,6 +61,13 @@ class FileVersionsQuerySerializer(serializers.Serializer):
 class SnapshotCreateSerializer(serializers.Serializer):
     label = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.label
         required=False, allow_blank=True, default="", max_length=200, help_text="A note to find the snapshot by."
+    )
+
+
+class SnapshotScheduleSerializer(serializers.Serializer):
+    schedule = serializers.ChoiceField(
+        choices=Tenant.SnapshotSchedule.choices,
+        help_text="How often a scheduled snapshot is taken: hourly, every 4 hours (4h) or daily.",
     )
 
 

@@ -28,6 +28,7 @@ urlpatterns = [
         name="api_file_version_restore",
     ),
     path("v1/snapshots/", views_snapshots.SnapshotsView.as_view(), name="api_snapshots"),
+    path("v1/snapshots/schedule", views_snapshots.SnapshotScheduleView.as_view(), name="api_snapshot_schedule"),
     path(
         "v1/snapshots/<int:snapshot_id>/files/", views_snapshots.SnapshotFilesView.as_view(), name="api_snapshot_files"
     ),

@@ -35,10 +35,12 @@ from portal.api.serializers_snapshots import (
     SnapshotFolderQuerySerializer,
     SnapshotNodeSerializer,
     SnapshotPageSerializer,
+    SnapshotScheduleSerializer,
     SnapshotSerializer,
 )
 from portal.api.views_files import AnyAcceptNegotiation, node_json
 from portal.downloads import file_download_response
+from portal.services_tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot
@@ -115,6 +117,37 @@ class SnapshotsView(TenantAPIView):
             tenant=self.tenant, kind=Snapshot.Kind.MANUAL, acting_user=signed_in_user(request), label=body["label"]
         )
         return Response(SnapshotSerializer(snapshot).data, status=201)
+
+
+class SnapshotScheduleView(TenantAPIView):
+    @extend_schema(
+        operation_id="snapshots_schedule_retrieve",
+        summary="Read the snapshot schedule",
+        description="How often the workspace's scheduled snapshots are taken.",
+        responses={200: SnapshotScheduleSerializer, **problems(403)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(SnapshotScheduleSerializer({"schedule": self.tenant.snapshot_schedule}).data)
+
+    @extend_schema(
+        operation_id="snapshots_schedule_update",
+        summary="Change the snapshot schedule",
+        description=(
+            "Owners and admins only. The next scheduled snapshot follows the new interval, counted from the "
+            "last scheduled one."
+        ),
+        request=SnapshotScheduleSerializer,
+        responses={
+            200: SnapshotScheduleSerializer,
+            **problems(400, 403, s403="The token's user is not an owner or admin of the workspace."),
+        },
+    )
+    def put(self, request: Request) -> Response:
+        body = validated_body(SnapshotScheduleSerializer, request)
+        tenant = tenant_snapshot_schedule_set(
+            tenant=self.tenant, acting_user=signed_in_user(request), schedule=body["schedule"]
+        )
+        return Response(SnapshotScheduleSerializer({"schedule": tenant.snapshot_schedule}).data)
 
 
 def snapshot_item_path(folder_path: str, name: str) -> str:

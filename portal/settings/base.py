@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "hubs.middleware.MaintenanceModeMiddleware",
 ]
 
+# Messages can name customer files; by default big ones go to the session (control DB), here to a signed cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 

@@ -30,7 +30,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.downloads import file_download_response
-from portal.models import Tenant
+from portal.models import Membership, Tenant
+from portal.services_tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from portal.views.files import (
     MAX_BIGINT,
@@ -81,6 +82,10 @@ MAX_SELECTED_PATHS = 900
 
 def _tenant(request: HttpRequest) -> Tenant:
     return request.tenant  # type: ignore[attr-defined]
+
+
+def _membership(request: HttpRequest) -> Membership:
+    return request.membership  # type: ignore[attr-defined]
 
 
 def hub_time(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -247,8 +252,33 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
             "latest_input": _local_input_value(now),
             "default_input": _local_input_value(now - timedelta(days=1)),
             "schedule": tenant.get_snapshot_schedule_display().lower(),
+            "schedule_form": ScheduleForm(initial={"schedule": tenant.snapshot_schedule}),
+            "can_change_schedule": _membership(request).can_administer,
         },
     )
+
+
+class ScheduleForm(forms.Form):
+    schedule = forms.ChoiceField(
+        choices=Tenant.SnapshotSchedule.choices,
+        error_messages={"invalid_choice": "Choose every hour, every 4 hours or every day."},
+    )
+
+
+@tenant_required
+@require_POST
+def snapshot_schedule(request: HttpRequest) -> HttpResponse:
+    """Owners and admins set how often scheduled snapshots are taken; the
+    service refuses anyone else (403)."""
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_error(form))
+        return HttpResponseRedirect(reverse("snapshots"))
+    tenant = tenant_snapshot_schedule_set(
+        tenant=_tenant(request), acting_user=signed_in_user(request), schedule=form.cleaned_data["schedule"]
+    )
+    messages.success(request, f"Scheduled snapshots are now taken {tenant.get_snapshot_schedule_display().lower()}.")
+    return HttpResponseRedirect(reverse("snapshots"))
 
 
 @hub_time

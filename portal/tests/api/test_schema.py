@@ -23,6 +23,7 @@ ENDPOINTS = {
     "/api/v1/trash/": {"get"},
     "/api/v1/trash/restore": {"post"},
     "/api/v1/activity/": {"get"},
+    "/api/v1/snapshots/schedule": {"get", "put"},
 }
 
 
