@@ -53,7 +53,6 @@ class Tenant(models.Model):
     snapshot_schedule = models.CharField(
         max_length=8, choices=SnapshotSchedule.choices, default=SnapshotSchedule.HOURLY
     )
-    last_scheduled_snapshot_at = models.DateTimeField(null=True, blank=True)
     max_file_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="Largest single file; empty means the default (HUBPORT_MAX_FILE_BYTES)."
     )
