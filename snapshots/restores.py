@@ -620,33 +620,48 @@ def _suffix_moment(tenant: Tenant, at: datetime) -> str:
     return f"{timezone.localtime(at, tenant.hub.zone):%Y-%m-%d %H:%M}"
 
 
-def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor, job: RestoreJob | None) -> None:
-    """Run the plan from ``start`` in batches; each batch commits with the job's progress."""
+def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor, job: RestoreJob | None) -> str:
+    """Run the plan from ``start`` in batches; each batch commits with the job's
+    progress. Returns "done", "cancelled" or "superseded" (a newer run of the
+    same job, say from a redelivered message, owns it now)."""
     paths: dict[int, str] = {}
     batch_items = settings.RESTORE_BATCH_ITEMS
-    for offset in range(start, len(plan), batch_items):
+    offset = start
+    while offset < len(plan):
         if job is not None:
             job.refresh_from_db(fields=["cancel_requested"])
             if job.cancel_requested:
                 _finish(job, RestoreJob.State.CANCELLED, run.outcome)
-                return
-        batch = plan[offset : offset + batch_items]
+                return "cancelled"
         # Between batches the customer may have moved or deleted folders: ask again.
         run.parent_of.clear()
         run.top_parents.clear()
         with change_step(tenant=run.tenant, actor=actor) as step:
-            if job is not None and not _still_ours(run, job, offset):
-                return  # another run of this job took over (a redelivered message)
+            if job is not None:
+                # The job row stays locked until this batch commits: one writer at a time.
+                locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
+                if locked.attempts != run.attempt or locked.is_finished:
+                    return "superseded"
+                if locked.done_items != offset:  # an older run committed more batches first
+                    offset = locked.done_items
+                    run.outcome = _outcome_of(locked)
+                    run.folder_map = _folder_map_of(run.tenant, job)
+                    paths.clear()
+                    if offset >= len(plan):
+                        break
+            batch = plan[offset : offset + batch_items]
             run.quota_room = run.tenant.effective_quota_bytes - selectors.live_usage(tenant=run.tenant).live_bytes
             _run_batch(run, step, batch, paths)
             if job is not None:
                 _save_progress(job, run.outcome, done=offset + len(batch))
+        offset += len(batch)
+    return "done"
 
 
-def _still_ours(run: RestoreRun, job: RestoreJob, offset: int) -> bool:
-    """Lock the job for this batch; only the latest run, at the expected place, goes on."""
-    locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
-    return locked.attempts == run.attempt and locked.done_items == offset and not locked.is_finished
+def _folder_map_of(tenant: Tenant, job: RestoreJob) -> dict[int, int | None]:
+    return dict(
+        RestoreFolderMap.objects.for_tenant(tenant).filter(job=job).values_list("source_node_id", "target_node_id")
+    )
 
 
 def _save_progress(job: RestoreJob, outcome: Outcome, *, done: int) -> None:
@@ -808,16 +823,14 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
     run = _run_for(tenant, request, job.pk, 0)
     run.outcome = _outcome_of(job)
     run.attempt = job.attempts
-    run.folder_map = dict(
-        RestoreFolderMap.objects.for_tenant(tenant).filter(job=job).values_list("source_node_id", "target_node_id")
-    )
+    run.folder_map = _folder_map_of(tenant, job)
     actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
     try:
         plan = restore_plan(tenant=tenant, request=request)
         job.total_items = len(plan)
         job.heartbeat_at = timezone.now()  # planning a large restore takes a while
         job.save(update_fields=["total_items", "heartbeat_at"])
-        _execute(run, plan, start=job.done_items, actor=actor, job=job)
+        ended = _execute(run, plan, start=job.done_items, actor=actor, job=job)
     except StoreError as exc:
         _finish(job, RestoreJob.State.FAILED, run.outcome, error=exc.detail)
         return job
@@ -827,7 +840,7 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         _finish(job, RestoreJob.State.FAILED, run.outcome, error=INTERNAL_ERROR)
         return job
     job.refresh_from_db()
-    if not job.is_finished:
+    if ended == "done" and not job.is_finished:
         _finish(job, RestoreJob.State.SUCCEEDED, run.outcome)
     return job
 

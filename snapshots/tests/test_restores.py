@@ -351,3 +351,30 @@ def test_a_superseded_run_stops_without_writing(make_tenant):
     restores._execute(stale, plan, start=0, actor=services.actor_for(made.user), job=job)
     assert selectors.clock_now(tenant=made.tenant) == seq
     assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
+
+
+def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
+    """A redelivered message starts a second run while the first is mid-job: the
+    newer run takes over from the last committed batch, the older one stops."""
+    settings.RESTORE_BATCH_ITEMS = 2
+    made = make_tenant()
+    for i in range(7):
+        write(made, f"/d/f{i}.txt", f"{i}".encode())
+    snapshot = restores.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/d", acting_user=made.user)
+    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    request = restores.restore_request_of(job)
+    plan = restores.restore_plan(tenant=made.tenant, request=request)
+    older = restores._run_for(made.tenant, request, job.pk, 0)
+    older.attempt = 1
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
+    # The older run commits its first batch only, as if it were slow.
+    assert restores._execute(older, plan[:2], start=0, actor=services.actor_for(made.user), job=job) == "done"
+
+    newer = restores.restore_run(tenant=made.tenant, job_id=job.pk)  # attempt 2 resumes at item 2
+    assert restores._execute(older, plan, start=2, actor=services.actor_for(made.user), job=job) == "superseded"
+
+    assert newer.state == RestoreJob.State.SUCCEEDED and newer.done_items == len(plan) == 8
+    assert newer.restored == 8
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    assert sorted(p for p in tree if p.startswith("/d/")) == [f"/d/f{i}.txt" for i in range(7)]
