@@ -232,6 +232,47 @@ def folder_children(
     return Page(items=rows, next_cursor=next_cursor)
 
 
+def folder_listing(
+    *,
+    tenant: Tenant,
+    folder: NodeVersion,
+    seq: int | None = None,
+    order: str = "name",
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """A folder's children as of ``seq``, folders first, then files, on one cursor.
+
+    The cursor is "d.<store cursor>" while folders remain and "f.<store cursor>"
+    once files are being listed (the store's cursors never contain a dot).
+    Folders have no size of their own in the store's order, so when sorting by
+    size they are listed by name.
+    """
+    phase, inner = "d", None
+    if cursor:
+        phase, dot, rest = cursor.partition(".")
+        if phase not in ("d", "f") or not dot:
+            raise InvalidCursor("The cursor is not valid; start again from the first page.")
+        inner = rest or None
+    items: list[NodeVersion] = []
+    if phase == "d":
+        folder_order = order if order.lstrip("-") != "size" else "name"
+        page = folder_children(
+            tenant=tenant, folder=folder, seq=seq, order=folder_order, cursor=inner, limit=limit, kind=Node.Kind.FOLDER
+        )
+        if page.next_cursor:
+            return Page(items=page.items, next_cursor=f"d.{page.next_cursor}")
+        items, inner = page.items, None
+    room = limit - len(items)
+    files = folder_children(
+        tenant=tenant, folder=folder, seq=seq, order=order, cursor=inner, limit=max(room, 1), kind=Node.Kind.FILE
+    )
+    if room == 0:
+        # The folders filled the page exactly: offer the files only if there are any.
+        return Page(items=items, next_cursor="f." if files.items else None)
+    return Page(items=items + files.items, next_cursor=f"f.{files.next_cursor}" if files.next_cursor else None)
+
+
 def tree_as_of(*, tenant: Tenant, seq: int | None = None) -> dict[str, str | None]:
     """Every path in the tree as of ``seq``: a file maps to its sha256, a folder to None."""
     root = root_version(tenant=tenant, seq=seq)

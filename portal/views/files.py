@@ -243,51 +243,6 @@ def _entries(tenant: Tenant, folder_path: str, versions: list[NodeVersion]) -> l
 
 
 @dataclass(frozen=True)
-class ListingPage:
-    versions: list[NodeVersion]
-    next_cursor: str | None
-
-
-def listing_page(*, tenant: Tenant, folder: NodeVersion, order: str, cursor: str | None) -> ListingPage:
-    """Folders first, then files, on one keyset cursor.
-
-    The cursor is "d.<store cursor>" while folders remain and "f.<store cursor>"
-    once files are being listed; the store's cursors never contain a dot.
-    Folders have no size of their own in the store's order, so when sorting by
-    size they are listed by name (their subtree size still shows).
-    """
-    phase, inner = "d", None
-    if cursor:
-        phase, dot, inner = cursor.partition(".")
-        if phase not in ("d", "f") or not dot:
-            raise selectors.InvalidCursor("The cursor is not valid; start again from the first page.")
-        inner = inner or None
-    versions: list[NodeVersion] = []
-    if phase == "d":
-        folder_order = order if order.lstrip("-") != "size" else "name"
-        page = selectors.folder_children(
-            tenant=tenant,
-            folder=folder,
-            order=folder_order,
-            cursor=inner,
-            limit=LISTING_PAGE_SIZE,
-            kind=Node.Kind.FOLDER,
-        )
-        if page.next_cursor:
-            return ListingPage(versions=page.items, next_cursor=f"d.{page.next_cursor}")
-        versions, inner = page.items, None
-    room = LISTING_PAGE_SIZE - len(versions)
-    files = selectors.folder_children(
-        tenant=tenant, folder=folder, order=order, cursor=inner, limit=max(room, 1), kind=Node.Kind.FILE
-    )
-    if room == 0:
-        # The folders filled the page exactly: offer the files only if there are any.
-        return ListingPage(versions=versions, next_cursor="f." if files.items else None)
-    next_cursor = f"f.{files.next_cursor}" if files.next_cursor else None
-    return ListingPage(versions=versions + files.items, next_cursor=next_cursor)
-
-
-@dataclass(frozen=True)
 class SortLink:
     column: str
     label: str
@@ -330,7 +285,9 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
         if folder.kind != Node.Kind.FOLDER:
             # A file's address opens its folder, where the file is listed.
             return HttpResponseRedirect(folder_url(parent_path(path)))
-        page = listing_page(tenant=tenant, folder=folder, order=order, cursor=cursor)
+        page = selectors.folder_listing(
+            tenant=tenant, folder=folder, order=order, cursor=cursor, limit=LISTING_PAGE_SIZE
+        )
     except NotFound as error:
         return _problem(request, title="Folder not found", detail=error.detail, status=404)
     except StoreError as error:
@@ -340,7 +297,7 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
         return HttpResponseRedirect(folder_url(path))
     next_url = folder_url(path, order=order, cursor=page.next_cursor) if page.next_cursor else ""
     context: dict[str, Any] = {
-        "entries": _entries(tenant, path, page.versions),
+        "entries": _entries(tenant, path, page.items),
         "next_url": next_url,
         "next_fragment_url": folder_url(path, order=order, cursor=page.next_cursor, fragment="rows")
         if page.next_cursor

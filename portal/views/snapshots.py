@@ -37,6 +37,7 @@ from portal.views.files import (
     MAX_BIGINT,
     Crumb,
     CursorField,
+    Entry,
     PathField,
     _form_error,
     _problem,
@@ -311,53 +312,14 @@ class BrowseForm(SourceForm):
     cursor = CursorField()
 
 
-@dataclass(frozen=True)
-class SnapshotEntry:
-    name: str
-    path: str
-    is_folder: bool
-    size: int
-    modified_at: datetime
-    modified_by: str
-    url: str
-
-
-def listing_as_of(
-    *, tenant: Tenant, folder: NodeVersion, seq: int, cursor: str | None
-) -> tuple[list[NodeVersion], str | None]:
-    """Folders first, then files, by name, on one cursor ("d.<store cursor>"
-    while folders remain, "f.<store cursor>" for files), as the file manager."""
-    phase, inner = "d", None
-    if cursor:
-        phase, dot, inner = cursor.partition(".")
-        if phase not in ("d", "f") or not dot:
-            raise selectors.InvalidCursor("The cursor is not valid; start again from the first page.")
-        inner = inner or None
-    items: list[NodeVersion] = []
-    if phase == "d":
-        page = selectors.folder_children(
-            tenant=tenant, folder=folder, seq=seq, cursor=inner, limit=LISTING_PAGE_SIZE, kind=Node.Kind.FOLDER
-        )
-        if page.next_cursor:
-            return page.items, f"d.{page.next_cursor}"
-        items, inner = page.items, None
-    room = LISTING_PAGE_SIZE - len(items)
-    files = selectors.folder_children(
-        tenant=tenant, folder=folder, seq=seq, cursor=inner, limit=max(room, 1), kind=Node.Kind.FILE
-    )
-    if room == 0:
-        return items, ("f." if files.items else None)
-    return items + files.items, (f"f.{files.next_cursor}" if files.next_cursor else None)
-
-
-def _snapshot_entries(source: Source, folder_path: str, versions: list[NodeVersion]) -> list[SnapshotEntry]:
+def _snapshot_entries(source: Source, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
     prefix = split_path(folder_path)
     rows = []
     for version in versions:
         path = join_path([*prefix, version.name])
         is_folder = version.kind == Node.Kind.FOLDER
         rows.append(
-            SnapshotEntry(
+            Entry(
                 name=version.name,
                 path=path,
                 is_folder=is_folder,
@@ -396,7 +358,10 @@ def snapshot_browse(request: HttpRequest) -> HttpResponse:
         folder = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
         if folder.kind != Node.Kind.FOLDER:
             return HttpResponseRedirect(_url("snapshot_browse", source=source, path=parent_path(path)))
-        versions, next_cursor = listing_as_of(tenant=tenant, folder=folder, seq=source.seq, cursor=cursor)
+        page = selectors.folder_listing(
+            tenant=tenant, folder=folder, seq=source.seq, cursor=cursor, limit=LISTING_PAGE_SIZE
+        )
+        versions, next_cursor = page.items, page.next_cursor
     except NotFound as error:
         return _problem(
             request,
