@@ -42,7 +42,7 @@ def ensure_hubs_seeded() -> None:
     from hubs.models import Hub
 
     if Hub.objects.count() < len(settings.HUB_CODES):
-        importlib.import_module("hubs.migrations.0002_seed_hubs").seed(apps, None)
+        importlib.import_module("hubs.migrations.0003_seed_hubs").seed(apps, None)
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,7 @@ def _hubs_after_flush(request) -> None:
 @pytest.fixture
 def make_tenant(db) -> Callable[..., Any]:
     """Create a provisioned tenant with its owner, through the real service."""
-    from portal.services import tenant_create
+    from portal.services.tenants import tenant_create
 
     ensure_hubs_seeded()
 
@@ -152,7 +152,7 @@ def hub_aliases() -> list[str]:
 
 def unprovision(tenant: Any) -> None:
     """Undo a tenant's hub side, as a crash before the hub transaction committed would."""
-    from portal.models import Tenant
+    from hubs.models import Tenant
     from snapshots.models import Change, Node, NodeVersion, TenantClock
 
     for model in (Change, TenantClock, NodeVersion, Node):

@@ -9,7 +9,7 @@ from django.db import models
 from hubs.routing import hub_database_alias
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
 
 class TenantQuerySet(models.QuerySet):

@@ -37,7 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
-from portal.services import audit_record, audit_snapshot
+from hubs.services import audit_record, audit_snapshot
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -295,7 +295,7 @@ EMERGENCY_NEEDS_REASON = (
 
 def notice_recipients(hub_codes: Iterable[str]) -> list[tuple[int, str]]:
     """(user id, email) of every active owner and admin of every tenant in the hubs, each once."""
-    from portal.models import Membership
+    from hubs.models import Membership
 
     rows = (
         Membership.objects.filter(

@@ -157,7 +157,7 @@ def local_range(window: MaintenanceWindow, hub: Hub) -> str:
 
 def notice_hubs_of(*, window: MaintenanceWindow, user_id: int) -> list[Hub]:
     """The window's hubs in which the person administers a tenant (all of them if none any more)."""
-    from portal.models import Membership
+    from hubs.models import Membership
 
     hubs = list(window.hubs.all())
     codes = set(

@@ -1,4 +1,4 @@
-"""Writes to hubs and facilities: failover, facility availability.
+"""Writes to hubs and facilities (failover, facility availability) and the staff audit log.
 
 Every function runs in one transaction on the control database (``default``)
 and writes its staff audit entry inside that transaction.
@@ -6,15 +6,63 @@ and writes its staff audit entry inside that transaction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.forms.models import model_to_dict
 
-from hubs.models import Facility, Hub
-from portal.services import audit_record, audit_snapshot
+from hubs.models import Facility, Hub, StaffAuditEntry, Tenant
 
 if TYPE_CHECKING:
     from portal.models import User
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: Any = None,
+    target_type: str = "",
+    target_id: str = "",
+    tenant: Tenant | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    hub_record_id: str = "",
+) -> StaffAuditEntry:
+    """Write one staff audit entry. Callers run it inside their own transaction."""
+    if target is not None:
+        target_type = target_type or target._meta.label
+        target_id = target_id or str(target.pk)
+    return StaffAuditEntry.objects.create(
+        actor=actor,
+        actor_email=getattr(actor, "email", "") or "",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_repr=str(target)[:200] if target is not None else "",
+        tenant=tenant,
+        before=before,
+        after=after,
+        reason=reason,
+        hub_record_id=hub_record_id,
+    )
+
+
+def audit_snapshot(instance: Any) -> dict[str, Any]:
+    """A JSON-safe picture of a control-plane row for the before/after of an audit entry."""
+    values = model_to_dict(instance)
+    return {key: _jsonable(value) for key, value in values.items() if key not in {"password"}}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "pk"):
+        return value.pk
+    return str(value)
 
 
 class HubFailoverError(ValueError):

@@ -1,3 +1,7 @@
+"""The admin site class. Outside the portal.admin package on purpose: Django builds
+the default site by importing this module, and importing the package first would
+register every ModelAdmin on a site that is then thrown away."""
+
 from django_otp.admin import OTPAdminSite
 
 

@@ -23,7 +23,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 def _hub_of_tenant(tenant_id: int) -> str:
     # One primary-key read per message sent; not cached, because a cache keyed by
     # id would outlive a tenant whose id a test database (or a restore) reuses.
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
     return Tenant.objects.values_list("hub_id", flat=True).get(pk=tenant_id)
 
@@ -37,7 +37,7 @@ def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
     if kwargs.get("hub_code"):
         return {"queue": hub_queue(kwargs["hub_code"])}
     if kwargs.get("tenant_id") is not None:
-        from portal.models import Tenant
+        from hubs.models import Tenant
 
         try:
             return {"queue": hub_queue(_hub_of_tenant(int(kwargs["tenant_id"])))}

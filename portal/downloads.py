@@ -19,7 +19,7 @@ from portal.api.exceptions import problem_http_response
 from snapshots.blobs import blob_open
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
     from snapshots.models import NodeVersion
 
 # 256 KiB: few enough iterations that a 1 GiB download costs 4,096 Python

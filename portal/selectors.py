@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from portal.models import Membership, Tenant, User
+from hubs.models import Membership, Tenant
+from portal.models import User
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:

@@ -4,8 +4,8 @@ import logging
 
 from celery import Task, shared_task
 
-from portal.models import Tenant
-from portal.services import tenant_provision
+from hubs.models import Tenant
+from portal.services.tenants import tenant_provision
 
 logger = logging.getLogger(__name__)
 
@@ -23,43 +23,3 @@ def tenant_provision_task(self: Task, *, tenant_id: int) -> None:
         tenant_provision(tenant=tenant)
     except Exception as exc:  # noqa: BLE001 - any failure is retried with a countdown
         raise self.retry(exc=exc) from exc
-
-
-RESTORE_STATE_WORDS = {
-    "succeeded": "has finished",
-    "failed": "has failed",
-    "cancelled": "was cancelled",
-}
-
-
-@shared_task(acks_late=True, max_retries=5, default_retry_delay=60, autoretry_for=(OSError,))
-def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str, counts: dict[str, int]) -> None:
-    """Email the person who asked for a restore that it has ended. Control queue:
-    the message and the email carry ids and counts, never file names."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    from portal.models import User
-
-    user = User.objects.filter(pk=user_id).first()
-    if user is None or not user.email:
-        return
-    words = RESTORE_STATE_WORDS.get(state, "has ended")
-    lines = [
-        f"Your restore {words}.",
-        "",
-        f"Restored: {counts.get('restored', 0)}",
-        f"Restored under a new name: {counts.get('renamed', 0)}",
-        f"Overwritten: {counts.get('overwritten', 0)}",
-        f"Already as in the snapshot: {counts.get('unchanged', 0)}",
-        f"Skipped: {counts.get('skipped', 0)}",
-        f"Failed: {counts.get('failed', 0)}",
-        "",
-        f"Details: {settings.HUBPORT_BASE_URL}/restores/{restore_job_id}/",
-    ]
-    send_mail(
-        subject=f"Hubport: your restore {words}",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=[user.email],
-    )

@@ -21,7 +21,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portal.models import ApiToken, Membership, Tenant, User
+from hubs.models import Membership, Tenant
+from portal.models import ApiToken, User
 
 TOKEN_SCHEME = "hp"
 PREFIX_HEX_CHARS = 8

@@ -21,8 +21,9 @@ from django_otp.models import Device, VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.models import Membership, Tenant, User
-from portal.services import audit_record
+from hubs.models import Membership, Tenant
+from hubs.services import audit_record
+from portal.models import User
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator app"

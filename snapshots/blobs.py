@@ -35,7 +35,7 @@ from snapshots.errors import FacilityUnavailable, FileTooLarge, IncompleteUpload
 from snapshots.models import Blob, blob_storage_key
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ def restore_finished_notify(*, job: RestoreJob) -> None:
         return  # support staff follow their restores in the admin
 
     def enqueue() -> None:
-        from portal.tasks import restore_finished_email_task
+        from snapshots.tasks import restore_finished_email_task
 
         restore_finished_email_task.delay(
             user_id=user_id,

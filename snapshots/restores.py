@@ -34,7 +34,8 @@ from snapshots.paths import join_path, split_path
 from snapshots.services import Actor, ChangeStep, actor_for, change_step
 
 if TYPE_CHECKING:
-    from portal.models import Tenant, User
+    from hubs.models import Tenant
+    from portal.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -869,7 +870,7 @@ def restores_resume_stalled(*, hub_code: str) -> list[int]:
     """Queue again the jobs of a hub whose worker died (queued ones too, in case
     their message was lost). Returns the job ids queued."""
     from hubs.maintenance import hub_unavailable_until
-    from portal.models import Tenant
+    from hubs.models import Tenant
     from snapshots.tasks import restore_run_task
 
     if hub_unavailable_until(hub_code=hub_code) is not None:
@@ -903,7 +904,7 @@ def snapshots_take_scheduled(*, hub_code: str, now: datetime | None = None) -> i
     Whose turn it is comes from the hub's own latest scheduled snapshots, so the
     snapshot and the record of it are one row in one database.
     """
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
     now = now or timezone.now()
     taken = 0

@@ -22,7 +22,7 @@ from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import join_path, split_path
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
 
 def visible_at(seq: int | None) -> Q:

@@ -22,7 +22,7 @@ from snapshots.selectors import InvalidCursor, Page, decode_cursor, encode_curso
 from snapshots.selectors_trash import trash_item_at_path
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
 MAX_DATABASE_ID = 2**63 - 1
 _BAD_CURSOR = "The cursor is not valid; start again from the first page."

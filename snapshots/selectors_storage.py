@@ -13,7 +13,7 @@ from snapshots.models import Blob, Node, NodeVersion
 from snapshots.selectors import live_usage
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from snapshots.paths import MAX_PATH_DEPTH, join_path, split_path
 from snapshots.selectors import resolve, retention_start, versions
 
 if TYPE_CHECKING:
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
 
 def trash_item_at_path(*, tenant: Tenant, path: str) -> NodeVersion:

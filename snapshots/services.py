@@ -50,7 +50,8 @@ from snapshots.paths import join_path, split_path, validate_name
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from portal.models import Tenant, User
+    from hubs.models import Tenant
+    from portal.models import User
 
 logger = logging.getLogger(__name__)
 

@@ -4,14 +4,14 @@ the hub's queue; messages and logs carry ids, never file names."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from celery import Task, shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 
+from hubs.models import Tenant
 from snapshots.blobs import temporaries_sweep
-
-if TYPE_CHECKING:
-    from portal.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,6 @@ def sweep_temporaries_task(*, hub_code: str) -> int:
 
 
 def _tenant(tenant_id: int) -> Tenant | None:
-    from portal.models import Tenant
-
     tenant = Tenant.objects.select_related("hub").filter(pk=tenant_id).first()
     if tenant is None:
         logger.info("Tenant %s is gone; nothing to do", tenant_id)
@@ -90,3 +88,38 @@ def expiry_task(self: Task, *, hub_code: str) -> dict[str, int]:
 
     wait_out_maintenance(self, hub_code=hub_code)
     return expiry_run(hub_code=hub_code).as_dict()
+
+
+RESTORE_STATE_WORDS = {
+    "succeeded": "has finished",
+    "failed": "has failed",
+    "cancelled": "was cancelled",
+}
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=60, autoretry_for=(OSError,))
+def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str, counts: dict[str, int]) -> None:
+    """Email the person who asked for a restore that it has ended. Control queue:
+    the message and the email carry ids and counts, never file names."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not user.email:
+        return
+    words = RESTORE_STATE_WORDS.get(state, "has ended")
+    lines = [
+        f"Your restore {words}.",
+        "",
+        f"Restored: {counts.get('restored', 0)}",
+        f"Restored under a new name: {counts.get('renamed', 0)}",
+        f"Overwritten: {counts.get('overwritten', 0)}",
+        f"Already as in the snapshot: {counts.get('unchanged', 0)}",
+        f"Skipped: {counts.get('skipped', 0)}",
+        f"Failed: {counts.get('failed', 0)}",
+        "",
+        f"Details: {settings.HUBPORT_BASE_URL}/restores/{restore_job_id}/",
+    ]
+    send_mail(
+        subject=f"Hubport: your restore {words}",
+        message="\n".join(lines),
+        from_email=None,
+        recipient_list=[user.email],
+    )

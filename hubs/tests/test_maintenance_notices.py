@@ -13,11 +13,13 @@ import time as wall_time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from typing import Any
 from unittest import mock
 
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,10 +34,9 @@ from hubs.maintenance import (
     notice_deliveries_retry,
     weekend_of,
 )
-from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
+from hubs.models import Hub, MaintenanceWindow, Membership, NoticeDelivery
 from hubs.notices import ics_calendar, ics_fold
 from hubs.tasks import NOTICE_MAX_RETRIES, maintenance_notice_deliver_task
-from portal.models import Membership, User
 
 pytestmark = all_databases
 
@@ -51,7 +52,7 @@ END = datetime(2026, 12, 12, 13, 0, tzinfo=UTC)
 def eager_tasks() -> Iterator[None]:
     """Tasks queued after commit run at once, in this thread; a retry runs again at once
     (eager retries work only when errors do not propagate; tests check the rows)."""
-    from portal.celery import app
+    from celery import current_app as app
 
     previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
@@ -65,12 +66,14 @@ def frozen() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
-def person(email_address: str) -> User:
-    return User.objects.create_user(username=email_address, email=email_address, password="a-long-passphrase")
+def person(email_address: str) -> Any:
+    return get_user_model().objects.create_user(
+        username=email_address, email=email_address, password="a-long-passphrase"
+    )
 
 
 @pytest.fixture
-def people(make_tenant) -> dict[str, User]:
+def people(make_tenant) -> dict[str, Any]:
     """uk: an owner who also administers an ae tenant, an admin and a plain member;
     ae: an owner; us (not in the window): an owner."""
     uk = make_tenant(hub="uk", email="owner@uk.test")

@@ -12,8 +12,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from conftest import all_databases
-from hubs.models import MaintenanceWindow
-from portal.models import StaffAuditEntry
+from hubs.models import MaintenanceWindow, StaffAuditEntry
 
 pytestmark = all_databases
 

@@ -11,9 +11,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from hubs.models import Tenant
 from portal.api.exceptions import PROBLEM_CONTENT_TYPE
 from portal.api.serializers import ProblemSerializer
-from portal.models import Tenant
 
 PROBLEM_DESCRIPTIONS = {
     400: "Invalid input: a bad path or name, query parameter, cursor or body.",

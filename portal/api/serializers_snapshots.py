@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hubs.models import Tenant
 from portal.api.serializers import (
     MAX_DATABASE_ID,
     NodeSerializer,
@@ -20,7 +21,6 @@ from portal.api.serializers import (
     limit_field,
     path_field,
 )
-from portal.models import Tenant
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.restores import snapshot_expires_at
 from snapshots.selectors import LISTING_ORDERS, restorable_until

@@ -4,7 +4,7 @@ Any other URL under /api/ answers a 404 problem, not an HTML page."""
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from hubs import api as maintenance_api
+from portal.api import maintenance as maintenance_api
 from portal.api import schema as _schema_extensions  # noqa: F401  (registers the auth schemes)
 from portal.api import views, views_files, views_snapshots
 from portal.api.exceptions import api_not_found

@@ -15,6 +15,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hubs.models import Tenant
 from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
 from portal.api.exceptions import ApiProblem
 from portal.api.serializers import (
@@ -26,7 +27,6 @@ from portal.api.serializers import (
     PathQuerySerializer,
 )
 from portal.downloads import file_download_response
-from portal.models import Tenant
 from portal.signed_in import signed_in_user
 from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion

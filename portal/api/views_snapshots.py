@@ -40,7 +40,7 @@ from portal.api.serializers_snapshots import (
 )
 from portal.api.views_files import AnyAcceptNegotiation, node_json
 from portal.downloads import file_download_response
-from portal.services_tenant_settings import tenant_snapshot_schedule_set
+from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot

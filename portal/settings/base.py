@@ -64,9 +64,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "portal.middleware.TenantMiddleware",
-    "portal.middleware_two_factor.TwoFactorEnforcementMiddleware",
-    "hubs.middleware.MaintenanceModeMiddleware",
+    "portal.middleware.tenant.TenantMiddleware",
+    "portal.middleware.two_factor.TwoFactorEnforcementMiddleware",
+    "portal.middleware.maintenance.MaintenanceModeMiddleware",
 ]
 
 # Messages can name customer files; by default big ones go to the session (control DB), here to a signed cookie.

@@ -11,8 +11,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
-from portal.models import Membership, StaffAuditEntry, Tenant, User
-from portal.services_admin import staff_user_ensure
+from hubs.models import Membership, StaffAuditEntry, Tenant
+from portal.models import User
+from portal.services.staff import staff_user_ensure
 from snapshots.models import TenantClock
 
 pytestmark = all_databases
@@ -94,7 +95,7 @@ def test_staff_without_a_device_cannot_enter_the_admin(client):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
-    assert client.get("/admin/portal/tenant/").status_code == 302
+    assert client.get("/admin/hubs/tenant/").status_code == 302
 
     client.logout()
     response = client.post(
@@ -129,7 +130,7 @@ def test_staff_with_a_totp_device_reaches_the_admin_and_the_tenant_list(client, 
     login_verified(client)
 
     assert client.get("/admin/").status_code == 200
-    response = client.get("/admin/portal/tenant/")
+    response = client.get("/admin/hubs/tenant/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "Acme Widgets" in page
@@ -142,7 +143,7 @@ def test_staff_with_a_totp_device_reaches_the_admin_and_the_tenant_list(client, 
 
 def test_tenant_hub_is_read_only_on_change_and_the_change_is_audited(staff_client, make_tenant):
     tenant = make_tenant(hub="uk", name="Before Ltd").tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     page = staff_client.get(url)
     assert "hub" not in page.context["adminform"].form.fields
     data = changeform_data(page)
@@ -165,7 +166,7 @@ def test_tenant_hub_is_read_only_on_change_and_the_change_is_audited(staff_clien
 
 def test_saving_a_tenant_unchanged_writes_no_entry(staff_client, make_tenant):
     tenant = make_tenant(hub="uk").tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     response = staff_client.post(url, changeform_data(staff_client.get(url)))
     assert response.status_code == 302
     assert audit_entries("tenant.change") == []
@@ -176,7 +177,7 @@ def test_tenant_search_by_owner_email_name_and_slug(staff_client, make_tenant):
     make_tenant(hub="au", name="Other Company", email="someone@else.test")
 
     for term in ("owner@kiwifruit.test", "Kiwi Fruit", wanted.slug):
-        response = staff_client.get("/admin/portal/tenant/", {"q": term})
+        response = staff_client.get("/admin/hubs/tenant/", {"q": term})
         assert response.status_code == 200
         assert list(response.context["cl"].result_list) == [wanted], term
 
@@ -185,7 +186,7 @@ def test_tenant_list_filtered_by_hub(staff_client, make_tenant):
     london = make_tenant(hub="uk").tenant
     sydney = make_tenant(hub="au").tenant
 
-    response = staff_client.get("/admin/portal/tenant/", {"hub__code__exact": "au"})
+    response = staff_client.get("/admin/hubs/tenant/", {"hub__code__exact": "au"})
 
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [sydney]
@@ -195,7 +196,7 @@ def test_tenant_list_filtered_by_hub(staff_client, make_tenant):
 def test_tenant_added_in_the_admin_needs_an_explicit_hub_and_is_provisioned(
     staff_client, django_capture_on_commit_callbacks
 ):
-    page = staff_client.get("/admin/portal/tenant/add/")
+    page = staff_client.get("/admin/hubs/tenant/add/")
     hub_field = page.context["adminform"].form.fields["hub"]
     assert hub_field.required
     assert page.context["adminform"].form["hub"].value() in (None, "")
@@ -205,7 +206,7 @@ def test_tenant_added_in_the_admin_needs_an_explicit_hub_and_is_provisioned(
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }
-    assert staff_client.post("/admin/portal/tenant/add/", no_hub).status_code == 200
+    assert staff_client.post("/admin/hubs/tenant/add/", no_hub).status_code == 200
     assert not Tenant.objects.filter(slug="hubless").exists()
 
     owner = User.objects.create_user(username="o@bay.test", email="o@bay.test", password=STAFF_PASSWORD)
@@ -219,7 +220,7 @@ def test_tenant_added_in_the_admin_needs_an_explicit_hub_and_is_provisioned(
         "memberships-0-role": "owner",
     }
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post("/admin/portal/tenant/add/", data)
+        response = staff_client.post("/admin/hubs/tenant/add/", data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     tenant = Tenant.objects.get(slug="bay-logistics")
@@ -237,7 +238,7 @@ def test_tenant_added_in_the_admin_needs_an_explicit_hub_and_is_provisioned(
 def test_reserved_slug_is_a_form_error(staff_client):
     data = {"name": "Admin", "slug": "admin", "hub": "uk", "memberships-TOTAL_FORMS": "0"}
     data["memberships-INITIAL_FORMS"] = "0"
-    response = staff_client.post("/admin/portal/tenant/add/", data)
+    response = staff_client.post("/admin/hubs/tenant/add/", data)
     assert response.status_code == 200
     assert "slug" in response.context["adminform"].form.errors
     assert not Tenant.objects.filter(slug="admin").exists()
@@ -245,7 +246,7 @@ def test_reserved_slug_is_a_form_error(staff_client):
 
 def test_tenants_cannot_be_deleted_from_the_admin(staff_client, make_tenant):
     tenant = make_tenant().tenant
-    assert staff_client.post(f"/admin/portal/tenant/{tenant.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert staff_client.post(f"/admin/hubs/tenant/{tenant.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Tenant.objects.filter(pk=tenant.pk).exists()
 
 
@@ -256,7 +257,7 @@ def test_provision_action_is_audited(staff_client, make_tenant):
     unprovision(tenant)
 
     response = staff_client.post(
-        "/admin/portal/tenant/", {"action": "provision_in_hub", "_selected_action": [str(tenant.pk)]}
+        "/admin/hubs/tenant/", {"action": "provision_in_hub", "_selected_action": [str(tenant.pk)]}
     )
 
     assert response.status_code == 302
@@ -273,7 +274,7 @@ def test_membership_inline_change_on_the_tenant_is_audited(staff_client, make_te
     result = make_tenant(hub="uk")
     member = User.objects.create_user(username="m@x.test", email="m@x.test", password=STAFF_PASSWORD)
     membership = Membership.objects.create(user=member, tenant=result.tenant, role=Membership.Role.MEMBER)
-    url = f"/admin/portal/tenant/{result.tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{result.tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     index = next(key for key, value in data.items() if key.endswith("-id") and value == str(membership.pk))
     data[index.replace("-id", "-role")] = "admin"
@@ -293,7 +294,7 @@ def test_deleting_a_membership_is_audited(staff_client, make_tenant):
     result = make_tenant(hub="de")
     membership = Membership.objects.get(tenant=result.tenant)
 
-    response = staff_client.post(f"/admin/portal/membership/{membership.pk}/delete/", {"post": "yes"})
+    response = staff_client.post(f"/admin/hubs/membership/{membership.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
@@ -307,7 +308,7 @@ def test_bulk_deleting_memberships_is_audited_per_row(staff_client, make_tenant)
     memberships = [Membership.objects.get(tenant=make_tenant().tenant) for _ in range(2)]
 
     response = staff_client.post(
-        "/admin/portal/membership/",
+        "/admin/hubs/membership/",
         {"action": "delete_selected", "post": "yes", "_selected_action": [str(m.pk) for m in memberships]},
     )
 
@@ -318,7 +319,7 @@ def test_bulk_deleting_memberships_is_audited_per_row(staff_client, make_tenant)
 
 def test_membership_search_and_filter(staff_client, make_tenant):
     result = make_tenant(hub="ae", email="someone@dubai.test")
-    response = staff_client.get("/admin/portal/membership/", {"q": "someone@dubai", "tenant__hub__code__exact": "ae"})
+    response = staff_client.get("/admin/hubs/membership/", {"q": "someone@dubai", "tenant__hub__code__exact": "ae"})
     assert response.status_code == 200
     assert [m.user for m in response.context["cl"].result_list] == [result.user]
 
@@ -412,31 +413,31 @@ def test_device_admins_are_audited_and_keep_keys_out_of_the_log(staff_client, ma
 
 def test_audit_log_is_read_only_filterable_and_searchable(staff_client, make_tenant):
     tenant = make_tenant().tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     data["name"] = "Renamed For Audit"
     staff_client.post(url, data)
     entry = StaffAuditEntry.objects.get(action="tenant.change")
 
-    assert staff_client.get("/admin/portal/staffauditentry/add/").status_code == 403
-    detail = staff_client.get(f"/admin/portal/staffauditentry/{entry.pk}/change/")
+    assert staff_client.get("/admin/hubs/staffauditentry/add/").status_code == 403
+    detail = staff_client.get(f"/admin/hubs/staffauditentry/{entry.pk}/change/")
     assert detail.status_code == 200
     assert "Renamed For Audit" in detail.content.decode()
     assert not detail.context["has_change_permission"]
-    staff_client.post(f"/admin/portal/staffauditentry/{entry.pk}/change/", {"action": "forged"})
+    staff_client.post(f"/admin/hubs/staffauditentry/{entry.pk}/change/", {"action": "forged"})
     entry.refresh_from_db()
     assert entry.action == "tenant.change"
-    assert staff_client.post(f"/admin/portal/staffauditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert staff_client.post(f"/admin/hubs/staffauditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert StaffAuditEntry.objects.filter(pk=entry.pk).exists()
 
-    changelist = staff_client.get("/admin/portal/staffauditentry/")
+    changelist = staff_client.get("/admin/hubs/staffauditentry/")
     assert "delete_selected" not in changelist.content.decode()
-    by_action = staff_client.get("/admin/portal/staffauditentry/", {"action__exact": "tenant.change"})
+    by_action = staff_client.get("/admin/hubs/staffauditentry/", {"action__exact": "tenant.change"})
     assert list(by_action.context["cl"].result_list) == [entry]
-    by_actor = staff_client.get("/admin/portal/staffauditentry/", {"actor": "support@hubport.test"})
+    by_actor = staff_client.get("/admin/hubs/staffauditentry/", {"actor": "support@hubport.test"})
     assert entry in by_actor.context["cl"].result_list
     assert all(e.actor_email == "support@hubport.test" for e in by_actor.context["cl"].result_list)
-    searched = staff_client.get("/admin/portal/staffauditentry/", {"q": "Renamed For Audit"})
+    searched = staff_client.get("/admin/hubs/staffauditentry/", {"q": "Renamed For Audit"})
     assert list(searched.context["cl"].result_list) == [entry]
 
 
@@ -472,14 +473,14 @@ def _superuser_request() -> Any:
 
 def test_a_failed_audit_write_rolls_the_change_back(staff_client, make_tenant, monkeypatch):
     tenant = make_tenant(name="Kept Name").tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     data["name"] = "Lost Name"
 
     def refuse(**kwargs: Any) -> None:
         raise RuntimeError("audit log unavailable")
 
-    monkeypatch.setattr("portal.admin_audit.audit_record", refuse)
+    monkeypatch.setattr("portal.admin.audit.audit_record", refuse)
     with pytest.raises(RuntimeError, match="audit log unavailable"):
         staff_client.post(url, data)
 
@@ -490,7 +491,7 @@ def test_a_failed_audit_write_rolls_the_change_back(staff_client, make_tenant, m
 def test_every_registered_admin_is_audited():
     from django.contrib import admin
 
-    from portal.admin_audit import StaffAuditMixin
+    from portal.admin.audit import StaffAuditMixin
 
     unaudited = [m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, StaffAuditMixin)]
     assert unaudited == []

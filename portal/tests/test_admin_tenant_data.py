@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import all_databases
+from hubs.models import StaffAuditEntry, Tenant
 from hubs.storage import facility_storage
-from portal.models import StaffAuditEntry, Tenant
 from portal.tests.test_admin import login_verified
 from snapshots import restores, selectors, services
 from snapshots.models import Change, RestoreJob, Snapshot
@@ -41,7 +41,7 @@ def sha(content: bytes) -> str:
 
 
 def base_url(tenant: Tenant) -> str:
-    return f"/admin/portal/tenant/{tenant.pk}/"
+    return f"/admin/hubs/tenant/{tenant.pk}/"
 
 
 def page_messages(response: Any) -> list[str]:
@@ -171,8 +171,8 @@ def test_another_tenants_job_or_an_unknown_tenant_is_not_found(staff_client, mak
         assert staff_client.post(f"{base_url(made.tenant)}restores/{job.pk}/cancel/").status_code == 404
         job.refresh_from_db()
         assert not job.cancel_requested
-    assert staff_client.get("/admin/portal/tenant/999999/snapshots/").status_code == 404
-    assert staff_client.get("/admin/portal/tenant/999999/restores/").status_code == 404
+    assert staff_client.get("/admin/hubs/tenant/999999/snapshots/").status_code == 404
+    assert staff_client.get("/admin/hubs/tenant/999999/restores/").status_code == 404
 
 
 def test_change_form_and_list_link_to_the_data_pages(staff_client, make_tenant):
@@ -180,7 +180,7 @@ def test_change_form_and_list_link_to_the_data_pages(staff_client, make_tenant):
     change_page = staff_client.get(f"{base_url(tenant)}change/").content.decode()
     for suffix in ("snapshots/", "restores/", "restores/new/", "purge/"):
         assert f'href="{base_url(tenant)}{suffix}"' in change_page, suffix
-    listing = staff_client.get("/admin/portal/tenant/").content.decode()
+    listing = staff_client.get("/admin/hubs/tenant/").content.decode()
     assert f'href="{base_url(tenant)}snapshots/"' in listing
     assert "take_snapshot_now" in listing
     for suffix in ("snapshots/", "restores/", "restores/new/", "purge/"):
@@ -196,7 +196,7 @@ def test_take_a_snapshot_action_and_button_are_audited_with_the_hub_record(staff
     write(made, "/a.txt", b"abc")
 
     response = staff_client.post(
-        "/admin/portal/tenant/",
+        "/admin/hubs/tenant/",
         {"action": "take_snapshot_now", "_selected_action": [str(made.tenant.pk), str(other.tenant.pk)]},
     )
 
@@ -233,7 +233,7 @@ def test_snapshot_of_an_unprovisioned_tenant_is_a_message(staff_client, make_ten
     assert response.status_code == 200
     assert any("no space in its hub" in m for m in page_messages(response))
     response = staff_client.post(
-        "/admin/portal/tenant/", {"action": "take_snapshot_now", "_selected_action": [str(tenant.pk)]}, follow=True
+        "/admin/hubs/tenant/", {"action": "take_snapshot_now", "_selected_action": [str(tenant.pk)]}, follow=True
     )
     assert any("not provisioned" in m for m in page_messages(response))
     assert not StaffAuditEntry.objects.filter(action="tenant.snapshot").exists()

@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
-from portal.models import Membership, Tenant, User
+from hubs.models import Membership, Tenant
+from portal.models import User
 from snapshots.models import TenantClock
 
 pytestmark = all_databases

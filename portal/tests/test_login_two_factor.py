@@ -17,7 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
-from portal.models import Membership, StaffAuditEntry, Tenant
+from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.two_factor import totp_enrolment_confirm, totp_enrolment_start
 from portal.views.accounts import PENDING_LOGIN_SESSION_KEY
 

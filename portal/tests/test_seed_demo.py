@@ -3,8 +3,8 @@ from io import StringIO
 from django.core.management import call_command
 
 from conftest import all_databases
+from hubs.models import Tenant
 from portal.management.commands.seed_demo import DEMO_EMAIL, DEMO_FILES, DEMO_PASSWORD
-from portal.models import Tenant
 from snapshots import selectors
 
 pytestmark = all_databases

@@ -11,9 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import all_databases
-from hubs.models import Hub
-from portal.middleware import SESSION_TENANT_KEY
-from portal.models import Membership, Tenant
+from hubs.models import Hub, Membership, Tenant
+from portal.middleware.tenant import SESSION_TENANT_KEY
 from snapshots.models import TenantClock
 
 pytestmark = all_databases

@@ -5,8 +5,8 @@ import pytest
 from django.db import connections
 
 from conftest import all_databases, hub_aliases, unprovision
+from hubs.models import HubChangeError, Tenant
 from hubs.routing import DataPlaneRoutingError
-from portal.models import HubChangeError, Tenant
 from snapshots.models import Node, NodeVersion, TenantClock
 
 pytestmark = all_databases
@@ -75,7 +75,7 @@ def test_tenant_hub_cannot_change(make_tenant):
 
 
 def test_provisioning_is_idempotent_and_repairs_a_half_made_account(make_tenant):
-    from portal.services import tenant_ensure_provisioned, tenant_provision
+    from portal.services.tenants import tenant_ensure_provisioned, tenant_provision
 
     tenant = make_tenant(hub="nz").tenant
     unprovision(tenant)

@@ -18,8 +18,9 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import all_databases
-from portal.models import Membership, StaffAuditEntry, Tenant, User
-from portal.services_tenant_settings import tenant_snapshot_schedule_set
+from hubs.models import Membership, StaffAuditEntry, Tenant
+from portal.models import User
+from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.tests.api.conftest import problem
 from portal.tests.test_admin import audit_entries, changeform_data, login_verified
 from portal.tokens import api_token_create
@@ -79,7 +80,7 @@ def test_change_form_shows_the_limits_with_their_defaults_and_the_live_usage(sta
     put_file(owner.tenant, "/a.txt", b"12345")
     put_file(owner.tenant, "/b.txt", b"678")
 
-    response = staff_client.get(f"/admin/portal/tenant/{owner.tenant.pk}/change/")
+    response = staff_client.get(f"/admin/hubs/tenant/{owner.tenant.pk}/change/")
 
     assert response.status_code == 200
     form = response.context["adminform"].form
@@ -93,7 +94,7 @@ def test_change_form_shows_the_limits_with_their_defaults_and_the_live_usage(sta
 
 
 def test_add_form_has_the_three_fields_but_no_usage(staff_client):
-    response = staff_client.get("/admin/portal/tenant/add/")
+    response = staff_client.get("/admin/hubs/tenant/add/")
     assert response.status_code == 200
     assert {"quota_bytes", "max_file_bytes", "snapshot_schedule"} <= set(response.context["adminform"].form.fields)
     assert "Live usage" not in response.content.decode()
@@ -103,15 +104,15 @@ def test_an_unreachable_hub_shows_as_unavailable_not_an_error(staff_client, owne
     def hub_down(*, tenant: Tenant) -> None:
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr("portal.admin.store_live_usage", hub_down)
-    response = staff_client.get(f"/admin/portal/tenant/{owner.tenant.pk}/change/")
+    monkeypatch.setattr("portal.admin.accounts.store_live_usage", hub_down)
+    response = staff_client.get(f"/admin/hubs/tenant/{owner.tenant.pk}/change/")
     assert response.status_code == 200
     assert "Hub unavailable" in response.content.decode()
 
 
 def test_staff_set_the_limits_and_schedule_audited_and_the_store_obeys(staff_client, owner):
     tenant = owner.tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     data.update({"quota_bytes": "10", "max_file_bytes": "8", "snapshot_schedule": "daily"})
 
@@ -136,7 +137,7 @@ def test_staff_set_the_limits_and_schedule_audited_and_the_store_obeys(staff_cli
 
 def test_a_quota_of_ten_bytes_refuses_an_eleven_byte_upload(staff_client, owner):
     tenant = owner.tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     data["quota_bytes"] = "10"
     assert staff_client.post(url, data).status_code == 302
@@ -150,7 +151,7 @@ def test_a_quota_of_ten_bytes_refuses_an_eleven_byte_upload(staff_client, owner)
 def test_emptying_a_limit_goes_back_to_the_default_and_is_audited(staff_client, owner, settings):
     tenant = owner.tenant
     Tenant.objects.filter(pk=tenant.pk).update(quota_bytes=10)
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     assert data["quota_bytes"] == "10"
     data.pop("quota_bytes")
@@ -177,7 +178,7 @@ def test_emptying_a_limit_goes_back_to_the_default_and_is_audited(staff_client, 
 )
 def test_bad_values_are_form_errors_and_change_nothing(staff_client, owner, field, value):
     tenant = owner.tenant
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     data[field] = value
 
@@ -193,7 +194,7 @@ def test_bad_values_are_form_errors_and_change_nothing(staff_client, owner, fiel
 def test_a_change_posted_without_the_schedule_keeps_it(staff_client, owner):
     tenant = owner.tenant
     Tenant.objects.filter(pk=tenant.pk).update(snapshot_schedule="daily")
-    url = f"/admin/portal/tenant/{tenant.pk}/change/"
+    url = f"/admin/hubs/tenant/{tenant.pk}/change/"
     data = changeform_data(staff_client.get(url))
     data.pop("snapshot_schedule")
     data["name"] = "Renamed Ltd"

@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import all_databases
-from portal.middleware import SESSION_TENANT_KEY
-from portal.models import Membership
+from hubs.models import Membership
+from portal.middleware.tenant import SESSION_TENANT_KEY
 
 pytestmark = all_databases
 

@@ -25,10 +25,10 @@ from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from hubs.models import Hub
-from portal.forms import CodeForm, LoginForm, SignupForm, TenantChoiceForm
-from portal.middleware import SESSION_TENANT_KEY
+from portal.forms.accounts import CodeForm, LoginForm, SignupForm, TenantChoiceForm
+from portal.middleware.tenant import SESSION_TENANT_KEY
 from portal.selectors import membership_for, memberships_for_user
-from portal.services import tenant_create
+from portal.services.tenants import tenant_create
 from portal.signed_in import signed_in_user
 from portal.two_factor import code_verify, user_has_any_device, user_has_two_factor
 

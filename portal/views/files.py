@@ -29,8 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hubs.models import Tenant
 from portal.downloads import file_download_response
-from portal.models import Tenant
 from portal.signed_in import signed_in_user
 from snapshots import selectors, services
 from snapshots.errors import NotFound, StoreError, WrongKind

@@ -29,9 +29,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hubs.models import Membership, Tenant
 from portal.downloads import file_download_response
-from portal.models import Membership, Tenant
-from portal.services_tenant_settings import tenant_snapshot_schedule_set
+from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from portal.views.files import (
     MAX_BIGINT,

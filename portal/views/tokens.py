@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.forms_tokens import ApiTokenCreateForm
+from portal.forms.tokens import ApiTokenCreateForm
 from portal.signed_in import signed_in_user
 from portal.tokens import api_token_create, api_token_of_user, api_token_revoke, api_tokens_for
 from portal.views.two_factor import verified_if_enrolled

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from portal.forms import DeviceRemoveForm, EnrolmentConfirmForm, RequireTwoFactorForm
+from portal.forms.accounts import DeviceRemoveForm, EnrolmentConfirmForm, RequireTwoFactorForm
 from portal.signed_in import signed_in_user
 from portal.two_factor import (
     backup_codes_regenerate,

@@ -195,7 +195,7 @@ def test_requester_is_emailed_when_a_restore_ends_without_file_names(make_tenant
     services.node_delete(tenant=made.tenant, path="/secret-project.txt", acting_user=made.user)
     with django_capture_on_commit_callbacks(execute=False, using="hub_uk") as callbacks:
         job = run_now(made, snapshot_id=snapshot.pk)
-    from portal.tasks import restore_finished_email_task
+    from snapshots.tasks import restore_finished_email_task
 
     restore_finished_email_task.apply(
         kwargs={"user_id": made.user.pk, "restore_job_id": job.pk, "state": job.state, "counts": {"restored": 1}}
@@ -209,7 +209,7 @@ def test_requester_is_emailed_when_a_restore_ends_without_file_names(make_tenant
 
 
 def test_scheduled_snapshots_follow_each_tenants_schedule(make_tenant):
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
     hourly = make_tenant(hub="hk").tenant
     daily = make_tenant(hub="hk").tenant
@@ -299,7 +299,7 @@ def test_a_moment_before_the_account_existed_is_refused(make_tenant):
 
 
 def test_a_restore_job_stops_at_the_quota(make_tenant):
-    from portal.models import Tenant
+    from hubs.models import Tenant
 
     made = make_tenant()
     write(made, "/a.bin", b"a" * 6)

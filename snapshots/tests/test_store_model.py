@@ -5,14 +5,12 @@ that replays the same operations, and the live counters match it."""
 from __future__ import annotations
 
 import io
-import itertools
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import all_databases
-from portal.services import tenant_create
 from snapshots import selectors, services
 from snapshots.errors import StoreError
 
@@ -21,7 +19,6 @@ pytestmark = all_databases
 NAMES = st.sampled_from(["a", "b", "c", "Ünï", "d.txt", "e.txt", "f (1).txt", "résumé.pdf"])
 CONTENTS = st.sampled_from([b"", b"one", b"two", b"three" * 100, bytes(range(256))])
 SIZES = {}
-TENANT_NUMBERS = itertools.count(1)
 
 OPS = st.one_of(
     st.tuples(st.just("write"), st.integers(0, 99), NAMES, CONTENTS),
@@ -96,13 +93,8 @@ class Reference:
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(operations=st.lists(OPS, min_size=1, max_size=30))
-def test_tree_as_of_every_clock_value_matches_the_reference_model(operations, django_db_blocker):
-    result = tenant_create(
-        name="Model",
-        hub_code="uk",
-        owner_email=f"model-{next(TENANT_NUMBERS)}@example.test",
-        owner_password="correct horse battery",
-    )
+def test_tree_as_of_every_clock_value_matches_the_reference_model(operations, make_tenant):
+    result = make_tenant(hub="uk", name="Model")
     tenant, user = result.tenant, result.user
     reference = Reference()
     history: list[tuple[int, dict[str, str | None]]] = [(selectors.clock_now(tenant=tenant), {})]

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from portal.models import Membership, User
+from hubs.models import Membership
+from portal.models import User
 from portal.tokens import api_token_create
 
 

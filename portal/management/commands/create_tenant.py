@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
 
-from portal.services import tenant_create
+from portal.services.tenants import tenant_create
 
 # Tenant.slug is a SlugField(max_length=63): one DNS label.
 SLUG_MAX_LENGTH = 63

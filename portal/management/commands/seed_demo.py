@@ -10,9 +10,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from portal.models import Membership
-from portal.services import tenant_create, tenant_ensure_provisioned
-from portal.services_admin import staff_user_ensure
+from hubs.models import Membership
+from portal.services.staff import staff_user_ensure
+from portal.services.tenants import tenant_create, tenant_ensure_provisioned
 from snapshots import selectors, services
 
 DEMO_EMAIL = "demo@hubport.localhost"

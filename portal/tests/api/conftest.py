@@ -13,7 +13,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from portal.models import Tenant, User
+from hubs.models import Tenant
+from portal.models import User
 from portal.tokens import api_token_create
 from snapshots import selectors
 from snapshots.services import file_write, folder_create

@@ -9,8 +9,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.throttling import UserRateThrottle
 
 from conftest import all_databases
-from portal.middleware import SESSION_TENANT_KEY
-from portal.models import Membership
+from hubs.models import Membership
+from portal.middleware.tenant import SESSION_TENANT_KEY
 from portal.tests.api.conftest import problem
 
 pytestmark = all_databases

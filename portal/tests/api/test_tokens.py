@@ -16,7 +16,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import all_databases
-from portal.models import ApiToken, Membership
+from hubs.models import Membership
+from portal.models import ApiToken
 from portal.tests.api.conftest import problem
 from portal.tokens import api_token_authenticate, api_token_create, api_token_revoke
 from portal.views.tokens import NEW_TOKEN_SESSION_KEY
@@ -225,7 +226,7 @@ def test_tokens_page_lists_only_the_current_workspaces_tokens(browser, make_tena
     Membership.objects.create(user=browser.signup.user, tenant=other.tenant)
     api_token_create(user=browser.signup.user, tenant=browser.signup.tenant, name="here")
     api_token_create(user=browser.signup.user, tenant=other.tenant, name="elsewhere")
-    from portal.middleware import SESSION_TENANT_KEY
+    from portal.middleware.tenant import SESSION_TENANT_KEY
 
     store = browser.session
     store[SESSION_TENANT_KEY] = browser.signup.tenant.pk

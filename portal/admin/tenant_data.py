@@ -1,0 +1,491 @@
+"""A tenant's data-plane pages in the support admin: its snapshots, its restore
+jobs, a restore on the customer's behalf, and a purge from all history.
+
+Every read goes to the tenant's hub database through ``for_tenant``; every
+write goes through ``portal.services.support``, which writes the hub-side
+record and then the control-plane audit entry. The pages are ``TenantAdmin``
+URLs, so the OTP admin site guards them like the rest of the admin (staff with
+a verified device only).
+
+Permissions:
+
+- seeing the snapshots and restore jobs needs the tenant view permission;
+- taking a snapshot, restoring and cancelling a restore need the tenant change
+  permission;
+- purging needs a superuser: it destroys data for good, so holding a
+  permission that a group grants is not enough.
+
+File names never travel through the control plane: the forms post back their
+own values (nothing is kept in the session), and refusals naming a path are
+shown on the page they belong to, never put in a redirect's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import DatabaseError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from hubs.models import StaffAuditEntry, Tenant
+from portal.services.support import support_purge, support_restore_cancel, support_restore_start, support_snapshot
+from portal.signed_in import signed_in_user
+from snapshots.errors import StoreError
+from snapshots.models import RestoreJob, Snapshot, TenantClock
+from snapshots.restores import RestorePreview, restore_preview, snapshot_expires_at
+from snapshots.selectors import retention_start
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+SNAPSHOTS_PER_PAGE = 100
+JOBS_PER_PAGE = 100
+# The preview keeps up to 500 items; the first 50 fit one screen and tell the story.
+PREVIEW_ITEMS_SHOWN = 50
+# Hourly snapshots over 28 days are 672, plus manual and pre-restore ones.
+SNAPSHOT_CHOICES_MAX = 1000
+
+HUB_UNAVAILABLE = "The tenant's hub database did not answer. Try again in a moment."
+NOT_PROVISIONED = "This tenant has no space in its hub yet. Provision it first (action on the tenant list)."
+
+
+# SECTION: forms
+
+
+class SupportRestoreForm(forms.Form):
+    SOURCE_SNAPSHOT = "snapshot"
+    SOURCE_MOMENT = "moment"
+    TARGET_ORIGINAL = "original"
+    TARGET_FOLDER = "folder"
+
+    source = forms.ChoiceField(
+        label="Restore from",
+        choices=[(SOURCE_SNAPSHOT, "A snapshot"), (SOURCE_MOMENT, "A moment in time")],
+        widget=forms.RadioSelect,
+        initial=SOURCE_SNAPSHOT,
+    )
+    snapshot = forms.TypedChoiceField(
+        label="Snapshot",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "That is not one of this tenant's snapshots within the retention."},
+    )
+    at = forms.DateTimeField(
+        label="Moment",
+        required=False,
+        help_text="UTC unless an offset is given, e.g. 2026-11-24 10:42 or 2026-11-24T10:42+10:00.",
+        widget=forms.TextInput(attrs={"placeholder": "2026-11-24 10:42", "size": 30}),
+    )
+    paths = forms.CharField(
+        label="Paths",
+        required=False,
+        help_text="One path per line, e.g. /Projects/plan.txt. Leave empty to restore everything.",
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
+    )
+    target_kind = forms.ChoiceField(
+        label="Restore to",
+        choices=[(TARGET_ORIGINAL, "The original location"), (TARGET_FOLDER, "A folder")],
+        widget=forms.RadioSelect,
+        initial=TARGET_ORIGINAL,
+    )
+    target_folder = forms.CharField(
+        label="Folder",
+        required=False,
+        help_text="Made if it does not exist, e.g. /Recovered.",
+        widget=forms.TextInput(attrs={"size": 50}),
+    )
+    conflict = forms.ChoiceField(
+        label="When a name is taken",
+        choices=RestoreJob.Conflict.choices,
+        widget=forms.RadioSelect,
+        initial=RestoreJob.Conflict.RENAME,
+    )
+
+    def __init__(self, *args: Any, snapshots: list[Snapshot], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        snapshot_field = self.fields["snapshot"]
+        assert isinstance(snapshot_field, forms.TypedChoiceField)
+        snapshot_field.choices = [("", "Choose a snapshot")] + [
+            (snapshot.pk, _snapshot_choice_label(snapshot)) for snapshot in snapshots
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # BaseForm.clean returns cleaned_data
+        source = cleaned.get("source")
+        if source == self.SOURCE_SNAPSHOT and cleaned.get("snapshot") is None and "snapshot" not in self.errors:
+            self.add_error("snapshot", "Choose the snapshot to restore from.")
+        if source == self.SOURCE_MOMENT and cleaned.get("at") is None and "at" not in self.errors:
+            self.add_error("at", "Give the moment to restore from.")
+        if cleaned.get("target_kind") == self.TARGET_FOLDER and not (cleaned.get("target_folder") or "").strip():
+            self.add_error("target_folder", "Give the folder to restore into, e.g. /Recovered.")
+        return cleaned
+
+    def restore_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of ``restore_preview`` / ``restore_start``."""
+        cleaned = self.cleaned_data
+        by_snapshot = cleaned["source"] == self.SOURCE_SNAPSHOT
+        paths = [line.strip() for line in cleaned["paths"].splitlines() if line.strip()]
+        to_folder = cleaned["target_kind"] == self.TARGET_FOLDER
+        return {
+            "snapshot_id": cleaned["snapshot"] if by_snapshot else None,
+            "at": None if by_snapshot else cleaned["at"],
+            "paths": paths or None,
+            "target": cleaned["target_folder"].strip() if to_folder else None,
+            "conflict": cleaned["conflict"],
+        }
+
+
+def _snapshot_choice_label(snapshot: Snapshot) -> str:
+    label = f" “{snapshot.label}”" if snapshot.label else ""
+    return (
+        f"{snapshot.taken_at:%Y-%m-%d %H:%M} UTC · {snapshot.get_kind_display()}{label} · "
+        f"{snapshot.file_count} files, {filesizeformat(snapshot.byte_count)}"
+    )
+
+
+class SupportPurgeForm(forms.Form):
+    path = forms.CharField(
+        label="Path",
+        help_text="The file or folder to purge, e.g. /Secret/passwords.txt. A deleted item is found too.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    reason = forms.CharField(
+        label="Reason",
+        help_text="Required. Kept with the purge record in the tenant's hub (the staff audit log "
+        "points to that record and holds no file names).",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+    confirm = forms.BooleanField(
+        label="I understand this cannot be undone",
+        help_text="Every version of the item and of what it holds, and their bytes in both facilities, "
+        "are removed at once. No snapshot or restore can bring them back.",
+        error_messages={"required": "Tick the box to confirm that the purge cannot be undone."},
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A purge needs a written reason.")
+        return reason
+
+
+# SECTION: the admin action on the tenant list
+
+
+@admin.action(description="Take a snapshot now", permissions=["change"])
+def take_snapshot_now(model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+    taken, failed = 0, []
+    for tenant in queryset.select_related("hub"):
+        if tenant.provisioned_at is None:
+            failed.append(f"{tenant.slug} (not provisioned yet)")
+            continue
+        try:
+            support_snapshot(tenant=tenant, acting_user=signed_in_user(request))
+        except (DatabaseError, TenantClock.DoesNotExist):
+            failed.append(f"{tenant.slug} (its hub database did not answer)")
+        else:
+            taken += 1
+    if taken:
+        model_admin.message_user(request, f"{taken} snapshot(s) taken.", messages.SUCCESS)
+    if failed:
+        model_admin.message_user(request, f"No snapshot of {', '.join(failed)}.", messages.ERROR)
+
+
+@admin.display(description="Data")
+def tenant_data_links(tenant: Tenant) -> str:
+    """Links to the tenant's snapshots and restore jobs, for the tenant list."""
+    return format_html(
+        '<a href="{}">Snapshots</a> · <a href="{}">Restores</a>',
+        reverse("admin:hubs_tenant_snapshots", args=[tenant.pk]),
+        reverse("admin:hubs_tenant_restores", args=[tenant.pk]),
+    )
+
+
+# SECTION: the pages
+
+
+class TenantDataViews:
+    """The data-plane pages of one ``TenantAdmin``; ``urls()`` goes first in its ``get_urls``."""
+
+    def __init__(self, model_admin: ModelAdmin) -> None:
+        self.model_admin = model_admin
+        self.admin_site = model_admin.admin_site
+        self.opts = model_admin.model._meta
+
+    def urls(self) -> list[URLPattern]:
+        def wrap(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+            return self.admin_site.admin_view(view)
+
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<int:object_id>/snapshots/", wrap(self.snapshots_view), name=f"{prefix}_snapshots"),
+            path(
+                "<int:object_id>/snapshots/take/",
+                wrap(require_POST(self.snapshot_take_view)),
+                name=f"{prefix}_snapshot_take",
+            ),
+            path("<int:object_id>/restores/", wrap(self.restores_view), name=f"{prefix}_restores"),
+            path("<int:object_id>/restores/new/", wrap(self.restore_new_view), name=f"{prefix}_restore_new"),
+            path("<int:object_id>/restores/<int:job_id>/", wrap(self.restore_view), name=f"{prefix}_restore"),
+            path(
+                "<int:object_id>/restores/<int:job_id>/cancel/",
+                wrap(require_POST(self.restore_cancel_view)),
+                name=f"{prefix}_restore_cancel",
+            ),
+            path("<int:object_id>/purge/", wrap(self.purge_view), name=f"{prefix}_purge"),
+        ]
+
+    # -- helpers
+
+    def _url(self, name: str, *args: Any) -> str:
+        return reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
+            args=args,
+        )
+
+    def _tenant(self, request: HttpRequest, object_id: int, *, need: str = "view") -> Tenant:
+        tenant = Tenant.objects.select_related("hub").filter(pk=object_id).first()
+        if tenant is None:
+            raise Http404("There is no such tenant.")
+        allowed = {
+            "view": self.model_admin.has_view_permission,
+            "change": self.model_admin.has_change_permission,
+        }
+        if need == "purge":
+            if not request.user.is_superuser:
+                raise PermissionDenied("Only superusers can purge from all history.")
+        elif not allowed[need](request, tenant):
+            raise PermissionDenied
+        return tenant
+
+    def _render(
+        self, request: HttpRequest, template: str, tenant: Tenant, title: str, **context: Any
+    ) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            f"admin/hubs/tenant/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "app_label": self.opts.app_label,
+                "original": tenant,
+                "tenant": tenant,
+                "title": title,
+                "subtitle": tenant.name,
+                "hub_alias": f"hub_{tenant.hub_id}",
+                "can_change": self.model_admin.has_change_permission(request, tenant),
+                "can_purge": request.user.is_superuser,
+                "urls": self._tenant_urls(tenant),
+                "page_name": template.removesuffix(".html"),
+                "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
+                **context,
+            },
+        )
+
+    def _tenant_urls(self, tenant: Tenant) -> dict[str, str]:
+        return {
+            "change": self._url("change", tenant.pk),
+            "snapshots": self._url("snapshots", tenant.pk),
+            "snapshot_take": self._url("snapshot_take", tenant.pk),
+            "restores": self._url("restores", tenant.pk),
+            "restore_new": self._url("restore_new", tenant.pk),
+            "purge": self._url("purge", tenant.pk),
+        }
+
+    # -- snapshots
+
+    def snapshots_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id)
+        queryset = (
+            Snapshot.objects.for_tenant(tenant).filter(taken_at__gte=retention_start()).order_by("-taken_at", "-id")
+        )
+        try:
+            page = Paginator(queryset, SNAPSHOTS_PER_PAGE).get_page(request.GET.get("p"))
+            rows = [(snapshot, snapshot_expires_at(snapshot)) for snapshot in page.object_list]
+        except DatabaseError:
+            messages.error(request, HUB_UNAVAILABLE)
+            page, rows = None, []
+        return self._render(request, "snapshots.html", tenant, f"Snapshots of {tenant.name}", rows=rows, page=page)
+
+    def snapshot_take_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id, need="change")
+        back = HttpResponseRedirect(self._url("snapshots", tenant.pk))
+        if tenant.provisioned_at is None:
+            messages.error(request, NOT_PROVISIONED)
+            return back
+        try:
+            snapshot = support_snapshot(tenant=tenant, acting_user=signed_in_user(request))
+        except (DatabaseError, TenantClock.DoesNotExist):
+            messages.error(request, HUB_UNAVAILABLE)
+            return back
+        messages.success(
+            request,
+            f"Snapshot {snapshot.pk} taken: {snapshot.file_count} files, {filesizeformat(snapshot.byte_count)}. "
+            f"It expires on {snapshot_expires_at(snapshot):%Y-%m-%d %H:%M} UTC.",
+        )
+        return back
+
+    # -- restore jobs
+
+    def _job(self, tenant: Tenant, job_id: int) -> RestoreJob:
+        job = RestoreJob.objects.for_tenant(tenant).select_related("snapshot", "pre_restore_snapshot")
+        found = job.filter(pk=job_id).first()
+        if found is None:
+            raise Http404("This tenant has no such restore job.")
+        return found
+
+    def restores_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id)
+        queryset = RestoreJob.objects.for_tenant(tenant).order_by("-created_at", "-id")
+        try:
+            page = Paginator(queryset, JOBS_PER_PAGE).get_page(request.GET.get("p"))
+            jobs = list(page.object_list)
+        except DatabaseError:
+            messages.error(request, HUB_UNAVAILABLE)
+            page, jobs = None, []
+        return self._render(request, "restores.html", tenant, f"Restore jobs of {tenant.name}", jobs=jobs, page=page)
+
+    def restore_view(self, request: HttpRequest, object_id: int, job_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id)
+        job = self._job(tenant, job_id)
+        staff_entry = (
+            StaffAuditEntry.objects.filter(tenant=tenant, action="tenant.restore", hub_record_id=str(job.pk))
+            .order_by("at")
+            .first()
+            if job.by_support
+            else None
+        )
+        return self._render(
+            request,
+            "restore.html",
+            tenant,
+            f"Restore job {job.pk}",
+            job=job,
+            staff_entry=staff_entry,
+            cancel_url=self._url("restore_cancel", tenant.pk, job.pk),
+        )
+
+    def restore_cancel_view(self, request: HttpRequest, object_id: int, job_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id, need="change")
+        self._job(tenant, job_id)
+        try:
+            job = support_restore_cancel(tenant=tenant, acting_user=signed_in_user(request), job_id=job_id)
+        except StoreError as exc:
+            messages.error(request, exc.detail)
+        except DatabaseError:
+            messages.error(request, HUB_UNAVAILABLE)
+        else:
+            if job.state == RestoreJob.State.CANCELLED:
+                messages.success(request, f"Restore job {job.pk} cancelled.")
+            else:
+                messages.success(request, f"Restore job {job.pk} stops after the batch it is working on.")
+        return HttpResponseRedirect(self._url("restore", tenant.pk, job_id))
+
+    # -- restore on the customer's behalf
+
+    def restore_new_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id, need="change")
+        try:
+            snapshots = list(
+                Snapshot.objects.for_tenant(tenant)
+                .filter(taken_at__gte=retention_start())
+                .order_by("-taken_at", "-id")[:SNAPSHOT_CHOICES_MAX]
+            )
+        except DatabaseError:
+            messages.error(request, HUB_UNAVAILABLE)
+            return HttpResponseRedirect(self._url("restores", tenant.pk))
+        preview: RestorePreview | None = None
+        if request.method == "POST":
+            form = SupportRestoreForm(request.POST, snapshots=snapshots)
+            if not form.is_valid():
+                messages.error(request, "Please correct the errors below.")
+            elif "_edit" in request.POST:
+                pass  # back to the form, as filled in
+            elif "_start" in request.POST:
+                response = self._restore_start(request, tenant, form)
+                if response is not None:
+                    return response
+            else:
+                preview = self._restore_preview(request, tenant, form)
+        else:
+            initial = {}
+            wanted = request.GET.get("snapshot", "")
+            if wanted.isdigit() and any(snapshot.pk == int(wanted) for snapshot in snapshots):
+                initial["snapshot"] = int(wanted)
+            form = SupportRestoreForm(initial=initial, snapshots=snapshots)
+        return self._render(
+            request,
+            "restore_new.html",
+            tenant,
+            f"Restore files of {tenant.name}",
+            form=form,
+            preview=preview,
+            preview_items=preview.items[:PREVIEW_ITEMS_SHOWN] if preview else [],
+            retention_start=retention_start(),
+        )
+
+    def _restore_preview(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> RestorePreview | None:
+        try:
+            return restore_preview(tenant=tenant, acting_user=signed_in_user(request), **form.restore_arguments())
+        except StoreError as exc:
+            messages.error(request, f"The restore was refused: {exc.detail}")
+        except (DatabaseError, TenantClock.DoesNotExist):
+            messages.error(request, HUB_UNAVAILABLE)
+        return None
+
+    def _restore_start(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> HttpResponse | None:
+        try:
+            job = support_restore_start(tenant=tenant, acting_user=signed_in_user(request), **form.restore_arguments())
+        except StoreError as exc:
+            messages.error(request, f"The restore was refused: {exc.detail}")
+            return None
+        except (DatabaseError, TenantClock.DoesNotExist):
+            messages.error(request, HUB_UNAVAILABLE)
+            return None
+        messages.success(
+            request,
+            f"Restore job {job.pk} queued on the customer's behalf. "
+            "The customer's activity shows it as done by Hubport support.",
+        )
+        return HttpResponseRedirect(self._url("restore", tenant.pk, job.pk))
+
+    # -- purge from all history
+
+    def purge_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        tenant = self._tenant(request, object_id, need="purge")
+        form = SupportPurgeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = support_purge(
+                    tenant=tenant,
+                    acting_user=signed_in_user(request),
+                    path=form.cleaned_data["path"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except StoreError as exc:
+                messages.error(request, f"Nothing was purged: {exc.detail}")
+            except (DatabaseError, TenantClock.DoesNotExist):
+                messages.error(request, HUB_UNAVAILABLE)
+            else:
+                # Shown on this response, not through a redirect: the message
+                # names the path, and must not be stored in the control plane.
+                return self._render(
+                    request, "purge_done.html", tenant, f"Purged from the history of {tenant.name}", result=result
+                )
+        elif request.method == "POST":
+            messages.error(request, "Please correct the errors below.")
+        return self._render(request, "purge.html", tenant, f"Purge from all history of {tenant.name}", form=form)

@@ -1,0 +1,176 @@
+"""Shared set-up for the benchmark commands (bench_store, bench_snapshots).
+
+Large trees are inserted in bulk, straight into the store's tables with the
+same invariants the services keep (one open row per node, subtree counters,
+a clock step), because building 100,000 files through uploads would measure
+the set-up, not the operation under test. The files share one blob.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import resource
+import secrets
+import statistics
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from django.db import transaction
+from django.utils import timezone
+
+from hubs.routing import hub_database_alias
+from snapshots import selectors, services
+from snapshots.models import Change, Node, NodeVersion, TenantClock
+
+if TYPE_CHECKING:
+    from hubs.models import Tenant
+    from portal.models import User
+
+
+def bench_tenant(*, hub_code: str = "uk") -> tuple[Tenant, User]:
+    from hubs.models import Tenant
+    from portal.services.tenants import tenant_create
+
+    tag = secrets.token_hex(4)
+    result = tenant_create(
+        name=f"Benchmark {tag}",
+        hub_code=hub_code,
+        owner_email=f"bench-{tag}@bench.invalid",
+        owner_password=secrets.token_urlsafe(24),
+        slug=f"bench-{tag}",
+    )
+    Tenant.objects.filter(pk=result.tenant.pk).update(quota_bytes=2**62, max_file_bytes=2**62)
+    result.tenant.refresh_from_db()
+    return result.tenant, result.user
+
+
+def bulk_tree(*, tenant: Tenant, user: User, folder: str, files: int, per_folder: int = 1000) -> int:
+    """A folder with ``files`` files in subfolders of ``per_folder`` each; returns its node id."""
+    top = services.folder_create(tenant=tenant, path=folder, acting_user=user)
+    blob_version = services.file_write(
+        tenant=tenant, path=f"{folder}.seed", stream=io.BytesIO(b"x" * 1024), content_length=1024, acting_user=user
+    )
+    blob = blob_version.blob
+    assert blob is not None  # a written file always has its blob
+    alias = hub_database_alias(tenant.hub_id)
+    now = timezone.now()
+    with transaction.atomic(using=alias):
+        clock = TenantClock.objects.for_tenant(tenant).select_for_update().get()
+        seq = clock.seq + 1
+        nodes = Node.objects.for_tenant(tenant)
+        versions = NodeVersion.objects.for_tenant(tenant)
+        subfolder_count = max(1, (files + per_folder - 1) // per_folder)
+        subfolders = nodes.bulk_create(
+            [Node(tenant_id=tenant.pk, kind=Node.Kind.FOLDER, created_at=now) for _ in range(subfolder_count)]
+        )
+        versions.bulk_create(
+            [
+                NodeVersion(
+                    tenant_id=tenant.pk,
+                    node_id=sub.pk,
+                    parent_id=top.node_id,
+                    name=f"part{i:05d}",
+                    kind=Node.Kind.FOLDER,
+                    valid_from=seq,
+                    changed_at=now,
+                    author_label=user.email,
+                )
+                for i, sub in enumerate(subfolders)
+            ]
+        )
+        made = 0
+        for sub_index, sub in enumerate(subfolders):
+            count = min(per_folder, files - made)
+            file_nodes = nodes.bulk_create(
+                [
+                    Node(
+                        tenant_id=tenant.pk,
+                        kind=Node.Kind.FILE,
+                        created_at=now,
+                        subtree_files=1,
+                        subtree_bytes=blob.size,
+                    )
+                    for _ in range(count)
+                ]
+            )
+            versions.bulk_create(
+                [
+                    NodeVersion(
+                        tenant_id=tenant.pk,
+                        node_id=node.pk,
+                        parent_id=sub.pk,
+                        name=f"file{sub_index:05d}-{i:06d}.bin",
+                        kind=Node.Kind.FILE,
+                        blob_id=blob.pk,
+                        size=blob.size,
+                        valid_from=seq,
+                        changed_at=now,
+                        author_label=user.email,
+                    )
+                    for i, node in enumerate(file_nodes)
+                ],
+                batch_size=5000,
+            )
+            nodes.filter(pk=sub.pk).update(subtree_files=count, subtree_bytes=count * blob.size)
+            made += count
+        chain_ids = [v.node_id for v in selectors.resolve(tenant=tenant, names=[folder.strip("/")])]
+        from django.db.models import F
+
+        nodes.filter(pk__in=chain_ids).update(
+            subtree_files=F("subtree_files") + files, subtree_bytes=F("subtree_bytes") + files * blob.size
+        )
+        TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=seq)
+        Change.objects.for_tenant(tenant).create(seq=seq, at=now, action=Change.Action.CREATE, path=folder)
+    return top.node_id
+
+
+def flat_folder(*, tenant: Tenant, user: User, folder: str, files: int) -> None:
+    """One folder holding ``files`` files directly (a listing benchmark)."""
+    bulk_tree(tenant=tenant, user=user, folder=folder, files=files, per_folder=files)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def wsgi_server() -> Iterator[str]:
+    """The real WSGI application on a loopback port, in a thread: requests go
+    through the socket, Django's handler, middleware and DRF, as in production."""
+    from django.core.wsgi import get_wsgi_application
+
+    server: WSGIServer = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def emit(figures: dict[str, Any], as_json: bool, stdout: Any) -> None:
+    if as_json:
+        stdout.write(json.dumps(figures, sort_keys=True))
+    else:
+        for key, value in figures.items():
+            stdout.write(f"{key}: {value}")

@@ -1,0 +1,137 @@
+"""Benchmark of snapshots, restores and expiry. Prints one JSON object.
+
+Run it on a scratch data folder: it makes tenants named bench-<hex> and leaves
+them there.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from hubs.models import Tenant
+from hubs.routing import hub_database_alias
+from hubs.storage import facility_storage
+from portal.benchmarks import bench_tenant, bulk_tree, emit, median
+from snapshots import expiry, restores, selectors, services
+from snapshots.models import NodeVersion, RestoreJob, TenantClock
+
+
+def stored_bytes(hub_code: str) -> int:
+    total = 0
+    for role in settings.FACILITY_ROLES:
+        storage = facility_storage(hub_code, role)
+        assert isinstance(storage, FileSystemStorage)  # the benchmark runs on the embedded default's folders
+        root = Path(storage.location)
+        if root.exists():
+            total += sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return total
+
+
+class Command(BaseCommand):
+    help = "Measure snapshots, restores and expiry at several tenant sizes; prints JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--sizes", default="1000,10000,100000")
+        parser.add_argument("--folder-files", type=int, default=10_000)
+        parser.add_argument("--runs", type=int, default=20)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # The restores' "finished" emails would land on stdout with the console backend.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._measure(options)
+
+    def _measure(self, options: dict) -> None:
+        sizes = [int(size) for size in options["sizes"].split(",")]
+        figures: dict = {"database": settings.DATABASES["hub_uk"]["ENGINE"], "snapshot_ms": {}}
+        largest = None
+        bytes_before = stored_bytes("uk")
+        for size in sizes:
+            tenant, user = bench_tenant()
+            bulk_tree(tenant=tenant, user=user, folder="/data", files=size)
+            samples = []
+            for _ in range(options["runs"]):
+                started = time.perf_counter()
+                snapshot = restores.snapshot_create(tenant=tenant, acting_user=user)
+                samples.append((time.perf_counter() - started) * 1000)
+            assert snapshot.file_count == size + 1  # the files and the seed file
+            figures["snapshot_ms"][str(size)] = round(median(samples), 3)
+            largest = (tenant, user, snapshot)
+        # bulk_tree wrote one 1 KiB seed file per tenant in both facilities; snapshots wrote nothing.
+        figures["snapshot_bytes_written"] = stored_bytes("uk") - bytes_before - 2 * 1024 * len(sizes)
+        smallest, biggest = figures["snapshot_ms"][str(sizes[0])], figures["snapshot_ms"][str(sizes[-1])]
+        figures["snapshot_ratio_largest_to_smallest"] = round(biggest / smallest, 2) if smallest else None
+
+        assert largest is not None  # --sizes names at least one size
+        tenant, user, snapshot = largest
+        path = "/data/part00000/file00000-000000.bin"
+        services.node_delete(tenant=tenant, path=path, acting_user=user)
+        samples = []
+        started = time.perf_counter()
+        job = restores.restore_start(tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=[path])
+        restores.restore_run(tenant=tenant, job_id=job.pk)
+        samples.append((time.perf_counter() - started) * 1000)
+        figures["restore_file_ms"] = round(samples[0], 2)
+
+        figures["restore_folder_files_per_s"] = self._restore_folder_through_worker(options["folder_files"])
+        figures["expiry_rows_per_s"], figures["expiry_rows"] = self._expiry(tenant)
+        emit(figures, options["json"], self.stdout)
+
+    def _restore_folder_through_worker(self, files: int) -> float:
+        from celery.contrib.testing.worker import start_worker
+
+        from portal.celery import all_queue_names, app
+
+        tenant, user = bench_tenant()
+        bulk_tree(tenant=tenant, user=user, folder="/folder", files=files)
+        snapshot = restores.snapshot_create(tenant=tenant, acting_user=user)
+        services.node_delete(tenant=tenant, path="/folder", acting_user=user)
+        jobs = RestoreJob.objects.for_tenant(tenant)
+        with start_worker(app, queues=all_queue_names(), pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            started = time.perf_counter()
+            with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+                job = restores.restore_start(
+                    tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=["/folder"]
+                )
+            deadline = time.monotonic() + 600
+            while not jobs.get(pk=job.pk).is_finished:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the restore did not finish in 10 minutes")
+                time.sleep(0.005)
+            elapsed = time.perf_counter() - started
+        job = jobs.get(pk=job.pk)
+        if job.state != RestoreJob.State.SUCCEEDED or job.restored < files:
+            raise RuntimeError(f"restore ended {job.state} with {job.restored} restored")
+        assert selectors.live_usage(tenant=tenant).live_files >= files
+        return round(files / elapsed, 1)
+
+    def _expiry(self, tenant: Tenant) -> tuple[float, int]:
+        """Every live row of the largest tenant replaced once (bulk), then expired."""
+        versions = NodeVersion.objects.for_tenant(tenant)
+        now = timezone.now()
+        with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+            clock = TenantClock.objects.for_tenant(tenant).select_for_update().get()
+            seq = clock.seq + 1
+            live = list(versions.filter(valid_to__isnull=True, kind="file"))
+            versions.filter(pk__in=[v.pk for v in live]).update(valid_to=seq, closed_at=now, closed_by_action="replace")
+            for row in live:
+                row.pk = None
+                row.valid_from = seq
+            versions.bulk_create(live, batch_size=5000)
+            TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=seq)
+        started = time.perf_counter()
+        report = expiry.expiry_run(
+            hub_code=tenant.hub_id, now=now + timedelta(days=settings.SNAPSHOT_RETENTION_DAYS, minutes=1)
+        )
+        elapsed = time.perf_counter() - started
+        return round(report.versions / elapsed, 1), report.versions

@@ -1,0 +1,141 @@
+"""Benchmark of the versioned store through the API path. Prints one JSON object.
+
+Run it on a scratch data folder: it makes a tenant named bench-<hex> and leaves
+it there (HUBPORT_DATA_DIR=/tmp/bench make ... or any disposable database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from portal.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
+from portal.tokens import api_token_create
+
+MIB = 1024 * 1024
+
+
+class Command(BaseCommand):
+    help = "Measure upload, listing and folder operations of the store; prints JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print one JSON object (the default prints lines).")
+        parser.add_argument("--upload-mib", type=int, default=1024)
+        parser.add_argument("--list-files", type=int, default=10_000)
+        parser.add_argument("--tree-files", type=int, default=100_000)
+        parser.add_argument("--list-requests", type=int, default=40)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant, user = bench_tenant()
+        _, token = api_token_create(user=user, tenant=tenant, name="bench")
+        headers = {"Authorization": f"Bearer {token}"}
+        figures: dict[str, float | int | str] = {
+            "hub": tenant.hub_id,
+            "database": settings.DATABASES["hub_uk"]["ENGINE"],
+        }
+        work = Path(tempfile.mkdtemp(prefix="bench-", dir=settings.DATA_DIR))
+        try:
+            source = work / "source.bin"
+            size = options["upload_mib"] * MIB
+            with open(source, "wb") as handle:
+                for _ in range(options["upload_mib"]):
+                    handle.write(os.urandom(MIB))
+            figures["upload_bytes"] = size
+
+            # Each measurement starts with no dirty pages: otherwise the kernel's
+            # write-back of the previous step throttles the next one.
+            os.sync()
+            started = time.perf_counter()
+            subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)  # noqa: S603, S607
+            cp_mib_s = round(options["upload_mib"] / (time.perf_counter() - started), 1)
+            figures["cp_mib_s"] = cp_mib_s
+            (work / "copy.bin").unlink()
+            # Ceilings on this machine, to read the upload figure against: hashing
+            # alone, and one copy written from user space (an upload must hash
+            # every byte and write two copies from user space; cp copies in the
+            # kernel with copy_file_range and hashes nothing).
+            started = time.perf_counter()
+            digest = hashlib.sha256()
+            with open(source, "rb") as handle:
+                while chunk := handle.read(MIB):
+                    digest.update(chunk)
+            figures["sha256_only_mib_s"] = round(options["upload_mib"] / (time.perf_counter() - started), 1)
+            os.sync()
+            started = time.perf_counter()
+            with open(source, "rb") as handle, open(work / "write.bin", "wb") as out:
+                while chunk := handle.read(MIB):
+                    out.write(chunk)
+            figures["user_space_write_mib_s"] = round(options["upload_mib"] / (time.perf_counter() - started), 1)
+            (work / "write.bin").unlink()
+            os.sync()
+
+            with wsgi_server() as address:
+                connection = http.client.HTTPConnection(address, timeout=600, blocksize=MIB)
+                started = time.perf_counter()
+                with open(source, "rb") as body:
+                    connection.request(
+                        "PUT",
+                        "/api/v1/files/content?path=" + quote("/bench/big.bin"),
+                        body=body,
+                        headers={**headers, "Content-Length": str(size), "Content-Type": "application/octet-stream"},
+                    )
+                    response = connection.getresponse()
+                    response.read()
+                elapsed = time.perf_counter() - started
+                if response.status not in (200, 201):
+                    raise RuntimeError(f"upload answered {response.status}")
+                upload_mib_s = round(options["upload_mib"] / elapsed, 1)
+                figures["upload_mib_s"] = upload_mib_s
+                figures["upload_vs_cp"] = round(upload_mib_s / cp_mib_s, 2)
+                figures["upload_peak_rss_mib"] = round(peak_rss_mib(), 1)
+                figures["blob_fsync"] = settings.HUBPORT_BLOB_FSYNC
+
+                flat_folder(tenant=tenant, user=user, folder="/list10k", files=options["list_files"])
+                samples = []
+                for _ in range(options["list_requests"]):
+                    started = time.perf_counter()
+                    connection.request("GET", "/api/v1/files/?path=/list10k/part00000", headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    samples.append((time.perf_counter() - started) * 1000)
+                    if response.status != 200:
+                        raise RuntimeError(f"listing answered {response.status}")
+                figures["list_10k_p95_ms"] = round(percentile(samples, 0.95), 2)
+                figures["list_10k_page_items"] = 200
+
+                bulk_tree(tenant=tenant, user=user, folder="/tree100k", files=options["tree_files"])
+                started = time.perf_counter()
+                connection.request(
+                    "POST",
+                    "/api/v1/files/move",
+                    body='{"from": "/tree100k", "to": "/tree100k-renamed"}',
+                    headers={**headers, "Content-Type": "application/json"},
+                )
+                response = connection.getresponse()
+                response.read()
+                figures["folder_rename_100k_ms"] = round((time.perf_counter() - started) * 1000, 2)
+                if response.status != 200:
+                    raise RuntimeError(f"rename answered {response.status}")
+                started = time.perf_counter()
+                connection.request("DELETE", "/api/v1/files/?path=/tree100k-renamed", headers=headers)
+                response = connection.getresponse()
+                response.read()
+                figures["folder_delete_100k_ms"] = round((time.perf_counter() - started) * 1000, 2)
+                if response.status != 204:
+                    raise RuntimeError(f"delete answered {response.status}")
+                connection.close()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        figures["tenant"] = tenant.slug
+        emit(figures, options["json"], self.stdout)

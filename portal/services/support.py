@@ -1,0 +1,118 @@
+"""Support staff acting on a tenant's content: snapshots, restores on the
+customer's behalf, purges from all history.
+
+Each function calls the versioned store (``snapshots``), which writes the
+hub-side record with its file names in the tenant's hub database (the
+Snapshot, the RestoreJob with ``by_support``, the PURGE change with the
+reason), then writes the control-plane StaffAuditEntry: who did which kind of
+action to which tenant, and the id of that hub-side record. No path or file
+name is ever written to the control plane.
+
+The two writes are on two databases, so they cannot share one transaction.
+The hub side commits first and the audit entry right after it, inside a
+transaction on ``default`` that also wraps the hub call: a refused request
+writes nothing anywhere, and every hub-side support record is itself marked
+as done by support, so even a failed audit write leaves a trace in the hub.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from hubs.models import Tenant
+from hubs.services import audit_record
+from portal.models import User
+from snapshots.models import RestoreJob, Snapshot
+from snapshots.restores import restore_cancel, restore_start, snapshot_create
+from snapshots.services import PurgeResult, node_purge
+
+SUPPORT_SNAPSHOT_LABEL = "Taken by Hubport support"
+
+
+def support_snapshot(*, tenant: Tenant, acting_user: User) -> Snapshot:
+    """Take a manual snapshot of ``tenant`` now, on a staff request."""
+    with transaction.atomic(using="default"):
+        snapshot = snapshot_create(
+            tenant=tenant,
+            kind=Snapshot.Kind.MANUAL,
+            acting_user=acting_user,
+            label=SUPPORT_SNAPSHOT_LABEL,
+            by_support=True,
+        )
+        audit_record(
+            actor=acting_user,
+            action="tenant.snapshot",
+            target=tenant,
+            tenant=tenant,
+            hub_record_id=str(snapshot.pk),
+        )
+    return snapshot
+
+
+def support_restore_start(
+    *,
+    tenant: Tenant,
+    acting_user: User,
+    snapshot_id: int | None = None,
+    at: datetime | None = None,
+    paths: list[str] | None = None,
+    target: str | None = None,
+    conflict: str = RestoreJob.Conflict.RENAME,
+) -> RestoreJob:
+    """Queue a restore on the customer's behalf. The customer's activity shows
+    it as done by "Hubport support"; the staff member is named only in the
+    control-plane audit entry, which points to the job."""
+    with transaction.atomic(using="default"):
+        job = restore_start(
+            tenant=tenant,
+            acting_user=acting_user,
+            snapshot_id=snapshot_id,
+            at=at,
+            paths=paths,
+            target=target,
+            conflict=conflict,
+            by_support=True,
+        )
+        audit_record(
+            actor=acting_user,
+            action="tenant.restore",
+            target=tenant,
+            tenant=tenant,
+            hub_record_id=str(job.pk),
+        )
+    return job
+
+
+def support_restore_cancel(*, tenant: Tenant, acting_user: User, job_id: int) -> RestoreJob:
+    """Stop a restore job of ``tenant`` (whoever started it) on a staff request."""
+    with transaction.atomic(using="default"):
+        job = restore_cancel(tenant=tenant, job_id=job_id, acting_user=acting_user)
+        audit_record(
+            actor=acting_user,
+            action="tenant.restore_cancel",
+            target=tenant,
+            tenant=tenant,
+            hub_record_id=str(job.pk),
+        )
+    return job
+
+
+def support_purge(*, tenant: Tenant, acting_user: User, path: str, reason: str) -> PurgeResult:
+    """Purge one file or folder of ``tenant`` from all history, with its bytes.
+
+    The written reason is kept with the path in the hub's PURGE change only: a
+    reason may well name what was purged, so the control-plane audit entry
+    points to that record by id and holds neither.
+    """
+    with transaction.atomic(using="default"):
+        result = node_purge(tenant=tenant, path=path, acting_user=acting_user, reason=reason)
+        audit_record(
+            actor=acting_user,
+            action="tenant.purge",
+            target=tenant,
+            tenant=tenant,
+            hub_record_id=str(result.change_id),
+        )
+    return result

@@ -1,0 +1,122 @@
+"""Hubs and facilities in the support staff's admin: seeded hubs are edited,
+never added or deleted; facility availability changes are audited."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import all_databases
+from hubs.models import Facility, Hub, StaffAuditEntry
+from portal.tests.test_admin import changeform_data, login_verified
+
+pytestmark = all_databases
+
+
+@pytest.fixture
+def staff_client(client):
+    client.staff_user = login_verified(client)
+    return client
+
+
+def test_hub_list_shows_the_seven_hubs_and_their_facilities(staff_client):
+    response = staff_client.get("/admin/hubs/hub/")
+    assert response.status_code == 200
+    assert [hub.code for hub in response.context["cl"].result_list] == ["uk", "de", "us", "ae", "hk", "au", "nz"]
+    assert "London 2 (alternate): available" in response.content.decode()
+
+
+def test_hubs_cannot_be_added_or_deleted(staff_client):
+    assert staff_client.get("/admin/hubs/hub/add/").status_code == 403
+    assert staff_client.post("/admin/hubs/hub/uk/delete/", {"post": "yes"}).status_code == 403
+    assert Hub.objects.filter(code="uk").exists()
+    assert staff_client.get("/admin/hubs/facility/add/").status_code == 403
+    facility = Facility.objects.get(hub_id="uk", role="primary")
+    assert staff_client.post(f"/admin/hubs/facility/{facility.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_hub_code_and_serving_facility_are_read_only(staff_client):
+    url = "/admin/hubs/hub/de/change/"
+    page = staff_client.get(url)
+    form = page.context["adminform"].form
+    assert "code" not in form.fields and "serving_facility" not in form.fields
+    data = changeform_data(page)
+    data.update({"code": "xx", "serving_facility": "alternate", "city": "Frankfurt am Main"})
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    hub = Hub.objects.get(code="de")
+    assert hub.city == "Frankfurt am Main"
+    assert hub.serving_facility == "primary"
+    assert not Hub.objects.filter(code="xx").exists()
+    entry = StaffAuditEntry.objects.get(action="hub.change")
+    assert (entry.before["city"], entry.after["city"]) == ("Frankfurt", "Frankfurt am Main")
+
+
+def test_hub_time_zone_must_be_an_iana_zone(staff_client):
+    url = "/admin/hubs/hub/uk/change/"
+    data = changeform_data(staff_client.get(url))
+    data["time_zone"] = "Mars/Olympus_Mons"
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    assert "time_zone" in response.context["adminform"].form.errors
+    assert Hub.objects.get(code="uk").time_zone == "Europe/London"
+
+
+def test_facility_inline_on_the_hub_shows_role_name_and_availability_and_is_audited(staff_client):
+    url = "/admin/hubs/hub/hk/change/"
+    page = staff_client.get(url)
+    [inline] = page.context["inline_admin_formsets"]
+    assert [field["name"] for field in inline.fields()] == ["role", "name", "is_available"]
+    assert "role" not in inline.formset.forms[0].fields, "role is shown read-only"
+    assert len(inline.formset.forms) == 2
+    data = changeform_data(page)
+    alternate = Facility.objects.get(hub_id="hk", role="alternate")
+    prefix = next(
+        key[: -len("-id")] for key, value in data.items() if key.endswith("-id") and value == str(alternate.pk)
+    )
+    data.pop(f"{prefix}-is_available")
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    alternate.refresh_from_db()
+    assert alternate.is_available is False
+    entry = StaffAuditEntry.objects.get(action="facility.change")
+    assert entry.target_id == str(alternate.pk)
+    assert (entry.before["is_available"], entry.after["is_available"]) == (True, False)
+    assert not StaffAuditEntry.objects.filter(action="hub.change").exists()
+
+
+def test_toggling_a_facility_is_audited(staff_client):
+    facility = Facility.objects.get(hub_id="us", role="alternate")
+
+    staff_client.post("/admin/hubs/facility/", {"action": "mark_unavailable", "_selected_action": [str(facility.pk)]})
+    facility.refresh_from_db()
+    assert facility.is_available is False
+    off = StaffAuditEntry.objects.get(action="facility.mark_unavailable")
+    assert off.actor == staff_client.staff_user
+    assert (off.before["is_available"], off.after["is_available"]) == (True, False)
+
+    staff_client.post("/admin/hubs/facility/", {"action": "mark_available", "_selected_action": [str(facility.pk)]})
+    facility.refresh_from_db()
+    assert facility.is_available is True
+    assert StaffAuditEntry.objects.filter(action="facility.mark_available").count() == 1
+
+
+def test_facility_change_form_toggle_is_audited_and_warns_when_it_serves_the_hub(staff_client):
+    facility = Facility.objects.get(hub_id="au", role="primary")
+    url = f"/admin/hubs/facility/{facility.pk}/change/"
+    page = staff_client.get(url)
+    assert set(page.context["adminform"].form.fields) == {"name", "is_available"}
+    data = changeform_data(page)
+    data.pop("is_available")
+
+    response = staff_client.post(url, data, follow=True)
+
+    assert response.status_code == 200
+    assert "still served by Sydney 1" in response.content.decode()
+    facility.refresh_from_db()
+    assert facility.is_available is False
+    entry = StaffAuditEntry.objects.get(action="facility.change")
+    assert (entry.before["is_available"], entry.after["is_available"]) == (True, False)

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.views import accounts as views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("portal.urls.accounts")),
+    path("", include("portal.urls.files")),
+    path("", include("portal.urls.snapshots")),
+    path("admin/", admin.site.urls),
+    path("api/", include("portal.api.urls")),
+    path("settings/api-tokens/", include("portal.urls.tokens")),
+    path("", include("portal.urls.status")),
+]
