@@ -12,6 +12,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 
 from hubs.models import Facility, Hub, StaffAuditEntry, Tenant
+from hubs.signals import facility_became_available
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -136,5 +137,12 @@ def facility_set_availability(
                 after=audit_snapshot(locked),
                 reason=reason.strip(),
             )
+            if is_available:
+                transaction.on_commit(
+                    lambda: facility_became_available.send(
+                        sender=Facility, hub_code=locked.hub_id, facility_id=locked.pk
+                    ),
+                    using="default",
+                )
     facility.is_available = locked.is_available
     return locked

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class SnapshotsConfig(AppConfig):
     name = "snapshots"
     verbose_name = "Versioned store"
+
+    def ready(self) -> None:
+        # The store answers what hubs announce (docs/architecture.md: a lower
+        # layer calls up through a registration, never an import).
+        from hubs.signals import facility_became_available
+        from snapshots.tasks import replication_repair_on_facility_return
+
+        facility_became_available.connect(
+            replication_repair_on_facility_return, dispatch_uid="snapshots.replication_repair"
+        )

@@ -4,6 +4,7 @@ the hub's queue; messages and logs carry ids, never file names."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.core.mail import send_mail
 
 from hubs.models import Tenant
 from snapshots.blobs import temporaries_sweep
+from snapshots.replication import replication_repair
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,19 @@ def resume_stalled_restores_task(*, hub_code: str) -> int:
     from snapshots.restores import restores_resume_stalled
 
     return len(restores_resume_stalled(hub_code=hub_code))
+
+
+@shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def replication_repair_task(self: Task, *, hub_code: str) -> dict[str, int]:
+    """Every few minutes, and when a facility comes back: copy the blobs that
+    missed their second facility."""
+    wait_out_maintenance(self, hub_code=hub_code)
+    return replication_repair(hub_code=hub_code).as_dict()
+
+
+def replication_repair_on_facility_return(*, hub_code: str, **kwargs: Any) -> None:
+    """Receiver of hubs.signals.facility_became_available (SnapshotsConfig.ready)."""
+    replication_repair_task.delay(hub_code=hub_code)
 
 
 # Checked again at least every 10 minutes while the hub is down, so a window

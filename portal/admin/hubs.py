@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -33,8 +34,10 @@ from hubs.maintenance import (
 )
 from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
 from hubs.services import HubFailoverError, facility_set_availability, hub_fail_over
+from portal.admin.accounts import bytes_label
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user
+from snapshots.replication import replication_backlog
 
 
 class FacilityInline(admin.TabularInline):
@@ -78,11 +81,29 @@ class FailoverActionForm(ActionForm):
 class HubAdmin(AuditedModelAdmin):
     form = HubAdminForm
     action_form = FailoverActionForm
-    list_display = ("code", "city", "country", "region", "time_zone", "serving_facility", "facilities_status")
+    list_display = (
+        "code",
+        "city",
+        "country",
+        "region",
+        "time_zone",
+        "serving_facility",
+        "facilities_status",
+        "replication_waiting",
+    )
     list_filter = ("region", "serving_facility")
     search_fields = ("code", "city", "country")
-    fields = ("code", "city", "country", "region", "time_zone", "sort_order", "serving_facility")
-    readonly_fields = ("code", "serving_facility")
+    fields = (
+        "code",
+        "city",
+        "country",
+        "region",
+        "time_zone",
+        "sort_order",
+        "serving_facility",
+        "replication_waiting",
+    )
+    readonly_fields = ("code", "serving_facility", "replication_waiting")
     inlines = (FacilityInline,)
     actions = ("fail_over_to_alternate", "fail_back_to_primary")
 
@@ -101,6 +122,16 @@ class HubAdmin(AuditedModelAdmin):
             f"{facility.name} ({facility.role}): {'available' if facility.is_available else 'UNAVAILABLE'}"
             for facility in hub.facilities.all()
         )
+
+    @admin.display(description="Waiting for the second facility")
+    def replication_waiting(self, hub: Hub) -> str:
+        try:
+            backlog = replication_backlog(hub_code=hub.code)
+        except DatabaseError:
+            return "unknown: the hub database does not answer"
+        if not backlog.blobs:
+            return "nothing"
+        return f"{backlog.blobs:,} blob{'s' if backlog.blobs != 1 else ''}, {bytes_label(backlog.bytes)}"
 
     @admin.action(description="Fail over to the alternate facility", permissions=["change"])
     def fail_over_to_alternate(self, request: HttpRequest, queryset: QuerySet[Hub]) -> None:

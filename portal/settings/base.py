@@ -256,6 +256,12 @@ for _code in HUB_CODES:
         "schedule": 5 * 60.0,
         "kwargs": _hub,
     }
+    # Blobs that missed their second facility: copied within minutes.
+    CELERY_BEAT_SCHEDULE[f"replication-repair-{_code}"] = {
+        "task": "snapshots.tasks.replication_repair_task",
+        "schedule": 5 * 60.0,
+        "kwargs": _hub,
+    }
     CELERY_BEAT_SCHEDULE[f"expiry-{_code}"] = {
         "task": "snapshots.tasks.expiry_task",
         "schedule": 24 * 3600.0,

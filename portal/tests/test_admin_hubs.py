@@ -120,3 +120,19 @@ def test_facility_change_form_toggle_is_audited_and_warns_when_it_serves_the_hub
     assert facility.is_available is False
     entry = StaffAuditEntry.objects.get(action="facility.change")
     assert (entry.before["is_available"], entry.after["is_available"]) == (True, False)
+
+
+def test_the_hub_page_shows_blobs_waiting_for_their_second_facility(client, make_tenant):
+    import io
+
+    from snapshots.services import file_write
+
+    made = make_tenant(hub="hk")
+    Facility.objects.filter(hub_id="hk", role="alternate").update(is_available=False)
+    file_write(
+        tenant=made.tenant, path="/a.bin", stream=io.BytesIO(b"x" * 2048), content_length=2048, acting_user=made.user
+    )
+    login_verified(client)
+    page = client.get("/admin/hubs/hub/hk/change/").content.decode()
+    assert "Waiting for the second facility" in page and "1 blob, 2 KiB" in page
+    assert "nothing" in client.get("/admin/hubs/hub/uk/change/").content.decode()
