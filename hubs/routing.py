@@ -34,10 +34,6 @@ def hub_queue(hub_code: str) -> str:
     return f"hub.{hub_code}"
 
 
-def hub_database_aliases() -> list[str]:
-    return [hub_database_alias(code) for code in settings.HUB_CODES]
-
-
 def is_hub_alias(alias: str) -> bool:
     return alias.startswith(HUB_ALIAS_PREFIX) and alias[len(HUB_ALIAS_PREFIX) :] in settings.HUB_CODES
 

@@ -35,10 +35,6 @@ def versions(*, tenant: Tenant) -> QuerySet[NodeVersion]:
     return NodeVersion.objects.for_tenant(tenant)
 
 
-def clock_get(*, tenant: Tenant) -> TenantClock:
-    return TenantClock.objects.for_tenant(tenant).get()
-
-
 def clock_now(*, tenant: Tenant) -> int:
     return TenantClock.objects.for_tenant(tenant).values_list("seq", flat=True).get()
 
