@@ -5,7 +5,7 @@ import logging
 from celery import Task, shared_task
 
 from hubs.models import Tenant
-from portal.services.tenants import tenant_provision
+from portal.services.provisioning import tenant_provision
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from portal.services.tenants import tenant_ensure_provisioned
+from portal.services.provisioning import tenant_ensure_provisioned
 from portal.tokens import api_token_check
 from portal.two_factor import user_has_any_device
 

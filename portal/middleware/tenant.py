@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 
 from hubs.models import Membership
 from portal.selectors import membership_for, memberships_for_user
-from portal.services.tenants import tenant_ensure_provisioned
+from portal.services.provisioning import tenant_ensure_provisioned
 from portal.signed_in import signed_in_user
 
 SESSION_TENANT_KEY = "hubport_tenant_id"

@@ -19,7 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hubs.models import Tenant
 from hubs.services import audit_record, audit_snapshot
 from portal.models import User
-from portal.services.tenants import RESERVED_SLUGS, tenant_provision
+from portal.services.provisioning import tenant_provision
+from portal.services.tenants import RESERVED_SLUGS
+from portal.tasks import tenant_provision_task
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,6 @@ def _provision_after_commit(tenant_id: int) -> None:
         tenant_provision(tenant=tenant)
     except DatabaseError:
         logger.exception("Provisioning tenant %s in hub %s failed; queued for retry", tenant.pk, tenant.hub_id)
-        from portal.tasks import tenant_provision_task
-
         tenant_provision_task.delay(tenant_id=tenant.pk)
 
 

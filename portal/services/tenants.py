@@ -1,4 +1,4 @@
-"""Writes of the customer side: signup, tenants, memberships, audit."""
+"""Signup: the owner, the tenant and the owner's membership, then the tenant's space in its hub."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from hubs.models import Hub, Membership, Tenant
 from portal.models import User
+from portal.services.provisioning import tenant_provision
+from portal.tasks import tenant_provision_task
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,6 @@ def tenant_create(
         Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
 
         def enqueue_provisioning() -> None:
-            from portal.tasks import tenant_provision_task
-
             tenant_provision_task.delay(tenant_id=tenant.pk)
 
         transaction.on_commit(enqueue_provisioning, using="default")
@@ -87,20 +86,3 @@ def tenant_create(
     except DatabaseError:
         logger.exception("Provisioning tenant %s in hub %s failed; it is retried on next use", tenant.pk, hub_code)
     return SignupResult(user=user, tenant=tenant)
-
-
-def tenant_provision(*, tenant: Tenant) -> Tenant:
-    """Make the tenant's space in its hub database; idempotent."""
-    from snapshots.services import store_provision
-
-    store_provision(tenant=tenant)
-    if tenant.provisioned_at is None:
-        tenant.provisioned_at = timezone.now()
-        tenant.save(update_fields=["provisioned_at"])
-    return tenant
-
-
-def tenant_ensure_provisioned(*, tenant: Tenant) -> Tenant:
-    if tenant.provisioned_at is None:
-        tenant_provision(tenant=tenant)
-    return tenant

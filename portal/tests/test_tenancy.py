@@ -75,7 +75,7 @@ def test_tenant_hub_cannot_change(make_tenant):
 
 
 def test_provisioning_is_idempotent_and_repairs_a_half_made_account(make_tenant):
-    from portal.services.tenants import tenant_ensure_provisioned, tenant_provision
+    from portal.services.provisioning import tenant_ensure_provisioned, tenant_provision
 
     tenant = make_tenant(hub="nz").tenant
     unprovision(tenant)

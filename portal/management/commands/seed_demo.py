@@ -11,8 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from hubs.models import Membership
+from portal.services.provisioning import tenant_ensure_provisioned
 from portal.services.staff import staff_user_ensure
-from portal.services.tenants import tenant_create, tenant_ensure_provisioned
+from portal.services.tenants import tenant_create
 from snapshots import selectors, services
 
 DEMO_EMAIL = "demo@hubport.localhost"
