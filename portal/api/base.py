@@ -13,7 +13,16 @@ from rest_framework.views import APIView
 
 from hubs.models import Tenant
 from portal.api.exceptions import PROBLEM_CONTENT_TYPE
-from portal.api.serializers import ProblemSerializer
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text="A URI naming the kind of problem, e.g. urn:hubport:problem:not-found.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="What went wrong and what to do about it.")
+
 
 PROBLEM_DESCRIPTIONS = {
     400: "Invalid input: a bad path or name, query parameter, cursor or body.",

@@ -17,7 +17,9 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import all_databases
-from portal.views import files as file_views
+from portal.views.files import activity as activity_views
+from portal.views.files import browse as browse_views
+from portal.views.files import trash as trash_views
 from snapshots import selectors, services
 from snapshots.models import Change, NodeVersion
 
@@ -148,7 +150,7 @@ def test_sorting_by_name_size_and_modified_keeps_folders_first(signed_in: Client
 def test_load_more_pages_through_folders_then_files_with_the_keyset_cursor(
     signed_in: Client, owner, monkeypatch, folders: int, files: int
 ) -> None:
-    monkeypatch.setattr(file_views, "LISTING_PAGE_SIZE", 3)
+    monkeypatch.setattr(browse_views, "LISTING_PAGE_SIZE", 3)
     for n in range(folders):
         services.folder_create(tenant=owner.tenant, path=f"/dir{n}", acting_user=owner.user)
     for n in range(files):
@@ -173,7 +175,7 @@ def test_load_more_pages_through_folders_then_files_with_the_keyset_cursor(
 
 
 def test_load_more_without_javascript_renders_the_next_page(signed_in: Client, owner, monkeypatch) -> None:
-    monkeypatch.setattr(file_views, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(browse_views, "LISTING_PAGE_SIZE", 2)
     for n in range(3):
         put_file(owner.tenant, f"/f{n}.txt", b"x", owner.user)
     first = signed_in.get(reverse("files"))
@@ -493,7 +495,7 @@ def test_restore_of_a_folder_whose_parent_was_deleted_remakes_the_parent(signed_
 
 
 def test_recently_deleted_filters_by_name_and_loads_more(signed_in: Client, owner, monkeypatch) -> None:
-    monkeypatch.setattr(file_views, "TRASH_PAGE_SIZE", 2)
+    monkeypatch.setattr(trash_views, "TRASH_PAGE_SIZE", 2)
     for name in ("alpha.txt", "beta.txt", "alphabet.txt", "gamma.txt", "ALPHA-2.txt"):
         put_file(owner.tenant, f"/{name}", name.encode(), owner.user)
         services.node_delete(tenant=owner.tenant, path=f"/{name}", acting_user=owner.user)
@@ -516,7 +518,7 @@ def test_recently_deleted_filters_by_name_and_loads_more(signed_in: Client, owne
 
 
 def test_activity_lists_who_did_what_when_and_pages(signed_in: Client, owner, monkeypatch) -> None:
-    monkeypatch.setattr(file_views, "ACTIVITY_PAGE_SIZE", 3)
+    monkeypatch.setattr(activity_views, "ACTIVITY_PAGE_SIZE", 3)
     put_file(owner.tenant, "/a.txt", b"a", owner.user)
     services.node_rename(tenant=owner.tenant, path="/a.txt", new_name="b.txt", acting_user=owner.user)
     services.node_delete(tenant=owner.tenant, path="/b.txt", acting_user=owner.user)

@@ -248,9 +248,9 @@ def test_expired_snapshots_cannot_be_browsed(signed_in: Client, owner) -> None:
 
 
 def test_load_more_pages_through_a_snapshot_folder(signed_in: Client, owner, monkeypatch) -> None:
-    from portal.views import snapshots as snapshot_views
+    from portal.views.snapshots import browse as snapshot_browse_views
 
-    monkeypatch.setattr(snapshot_views, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(snapshot_browse_views, "LISTING_PAGE_SIZE", 2)
     put_file(owner.tenant, "/B/x.txt", b"x", owner.user)
     for n in range(3):
         put_file(owner.tenant, f"/f{n}.txt", b"x", owner.user)

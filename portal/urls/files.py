@@ -6,18 +6,18 @@ share that prefix); the actions live under /file-actions/.
 
 from django.urls import path
 
-from portal.views import files
+from portal.views.files import activity, browse, operations, trash
 
 urlpatterns = [
-    path("files/", files.browse, name="files"),
-    path("files/<path:subpath>", files.browse, name="files_folder"),
-    path("file-actions/upload", files.upload, name="files_upload"),
-    path("file-actions/new-folder", files.folder_new, name="files_folder_new"),
-    path("file-actions/rename", files.rename, name="files_rename"),
-    path("file-actions/move", files.move, name="files_move"),
-    path("file-actions/delete", files.delete, name="files_delete"),
-    path("file-actions/download", files.download, name="files_download"),
-    path("recently-deleted/", files.trash, name="trash"),
-    path("recently-deleted/restore", files.trash_restore, name="trash_restore"),
-    path("activity/", files.activity, name="activity"),
+    path("files/", browse.browse, name="files"),
+    path("files/<path:subpath>", browse.browse, name="files_folder"),
+    path("file-actions/upload", operations.upload, name="files_upload"),
+    path("file-actions/new-folder", operations.folder_new, name="files_folder_new"),
+    path("file-actions/rename", operations.rename, name="files_rename"),
+    path("file-actions/move", operations.move, name="files_move"),
+    path("file-actions/delete", operations.delete, name="files_delete"),
+    path("file-actions/download", operations.download, name="files_download"),
+    path("recently-deleted/", trash.trash, name="trash"),
+    path("recently-deleted/restore", trash.trash_restore, name="trash_restore"),
+    path("activity/", activity.activity, name="activity"),
 ]

@@ -6,21 +6,21 @@ requester gets when it ends (portal.tasks): keep it.
 
 from django.urls import path
 
-from portal.views import snapshots
+from portal.views.snapshots import browse, jobs, listing, restore, storage, versions
 
 urlpatterns = [
-    path("snapshots/", snapshots.snapshot_list, name="snapshots"),
-    path("snapshots/take", snapshots.snapshot_take, name="snapshot_take"),
-    path("snapshots/schedule", snapshots.snapshot_schedule, name="snapshot_schedule"),
-    path("snapshots/browse", snapshots.snapshot_browse, name="snapshot_browse"),
-    path("snapshots/download", snapshots.snapshot_download, name="snapshot_download"),
-    path("snapshots/restore", snapshots.snapshot_restore, name="snapshot_restore"),
-    path("restores/", snapshots.restore_list, name="restores"),
-    path("restores/<int:job_id>/", snapshots.restore_job, name="restore_job"),
-    path("restores/<int:job_id>/progress", snapshots.restore_job_progress, name="restore_job_progress"),
-    path("restores/<int:job_id>/cancel", snapshots.restore_job_cancel, name="restore_job_cancel"),
-    path("versions/", snapshots.file_versions, name="file_versions"),
-    path("versions/download", snapshots.version_download, name="version_download"),
-    path("versions/restore", snapshots.version_restore, name="version_restore"),
-    path("storage/", snapshots.storage, name="storage"),
+    path("snapshots/", listing.snapshot_list, name="snapshots"),
+    path("snapshots/take", listing.snapshot_take, name="snapshot_take"),
+    path("snapshots/schedule", listing.snapshot_schedule, name="snapshot_schedule"),
+    path("snapshots/browse", browse.snapshot_browse, name="snapshot_browse"),
+    path("snapshots/download", browse.snapshot_download, name="snapshot_download"),
+    path("snapshots/restore", restore.snapshot_restore, name="snapshot_restore"),
+    path("restores/", jobs.restore_list, name="restores"),
+    path("restores/<int:job_id>/", jobs.restore_job, name="restore_job"),
+    path("restores/<int:job_id>/progress", jobs.restore_job_progress, name="restore_job_progress"),
+    path("restores/<int:job_id>/cancel", jobs.restore_job_cancel, name="restore_job_cancel"),
+    path("versions/", versions.file_versions, name="file_versions"),
+    path("versions/download", versions.version_download, name="version_download"),
+    path("versions/restore", versions.version_restore, name="version_restore"),
+    path("storage/", storage.storage, name="storage"),
 ]

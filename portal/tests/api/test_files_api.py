@@ -553,7 +553,7 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(api, monkeypatch
     def explode(**kwargs):
         raise RuntimeError("secret internals /srv/app/thing.py")
 
-    monkeypatch.setattr("portal.api.views_files.folder_children", explode)
+    monkeypatch.setattr("portal.api.files.views.folder_children", explode)
     body = problem(api.get(files_url("/")), 500)
     assert "secret" not in body["detail"] and "Traceback" not in str(body)
 
@@ -562,7 +562,7 @@ def test_a_database_outage_is_a_503_problem(api, monkeypatch):
     def locked(**kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("portal.api.views_files.folder_children", locked)
+    monkeypatch.setattr("portal.api.files.views.folder_children", locked)
     response = api.get(files_url("/"))
     problem(response, 503)
     assert response["Retry-After"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.views import files as file_views
+from portal.views.files import browse as browse_views
 from snapshots import selectors, services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
@@ -162,7 +162,7 @@ def test_upload_errors_show_per_file_drag_and_drop_and_new_folder(live_server, m
 
 
 def test_load_more_appends_rows_in_place(live_server, make_tenant, chromium, monkeypatch) -> None:
-    monkeypatch.setattr(file_views, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(browse_views, "LISTING_PAGE_SIZE", 2)
     owner = make_tenant(hub="uk", name="Many Files Ltd")
     services.folder_create(tenant=owner.tenant, path="/Folder", acting_user=owner.user)
     for n in range(4):

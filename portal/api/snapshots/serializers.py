@@ -1,5 +1,5 @@
 """Input and output shapes of the snapshots, restores and file versions
-endpoints. As in portal.api.serializers, paths are passed on exactly as sent
+endpoints. As in portal.api.fields, paths are passed on exactly as sent
 and judged by the store."""
 
 from __future__ import annotations
@@ -14,13 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hubs.models import Tenant
-from portal.api.serializers import (
-    MAX_DATABASE_ID,
-    NodeSerializer,
-    cursor_field,
-    limit_field,
-    path_field,
-)
+from portal.api.fields import MAX_DATABASE_ID, cursor_field, limit_field, path_field
+from portal.api.files.serializers import NodeSerializer
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.restores import snapshot_expires_at
 from snapshots.selectors import LISTING_ORDERS, restorable_until

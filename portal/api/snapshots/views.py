@@ -13,14 +13,16 @@ from rest_framework.response import Response
 
 from portal.api.base import (
     PROBLEM_DESCRIPTIONS,
+    ProblemSerializer,
     TenantAPIView,
     page_body,
     validated_body,
     validated_query,
 )
 from portal.api.exceptions import PROBLEM_CONTENT_TYPE
-from portal.api.serializers import NodeSerializer, ProblemSerializer
-from portal.api.serializers_snapshots import (
+from portal.api.files.serializers import NodeSerializer
+from portal.api.files.views import AnyAcceptNegotiation, node_json
+from portal.api.snapshots.serializers import (
     FileVersionPageSerializer,
     FileVersionSerializer,
     FileVersionsQuerySerializer,
@@ -38,7 +40,6 @@ from portal.api.serializers_snapshots import (
     SnapshotScheduleSerializer,
     SnapshotSerializer,
 )
-from portal.api.views_files import AnyAcceptNegotiation, node_json
 from portal.downloads import file_download_response
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user

@@ -1,6 +1,6 @@
 """The files endpoints: list a folder, upload and download a file, make a
-folder, move or rename, delete. Each validates, calls one store function and
-serializes its result."""
+folder, move or rename, delete; Recently deleted and the activity log. Each
+validates, calls one store function and serializes its result."""
 
 from __future__ import annotations
 
@@ -18,22 +18,29 @@ from rest_framework.response import Response
 from hubs.models import Tenant
 from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
 from portal.api.exceptions import ApiProblem
-from portal.api.serializers import (
+from portal.api.files.serializers import (
+    ActivityPageSerializer,
+    ActivityQuerySerializer,
+    ChangeSerializer,
     FolderCreateSerializer,
     FolderListQuerySerializer,
     FolderPageSerializer,
     MoveSerializer,
     NodeSerializer,
     PathQuerySerializer,
+    RestoreSerializer,
+    TrashItemSerializer,
+    TrashPageSerializer,
+    TrashQuerySerializer,
 )
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
 from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
-from snapshots.selectors import folder_children, node_at_path, path_of
-from snapshots.selectors_trash import subtree_bytes_of
-from snapshots.services import file_write, folder_create, node_delete, node_move
+from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
+from snapshots.selectors_trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
+from snapshots.services import file_write, folder_create, node_delete, node_move, trash_restore
 
 
 def node_json(*, tenant: Tenant, version: NodeVersion) -> dict[str, Any]:
@@ -291,3 +298,74 @@ class MoveView(TenantAPIView):
             tenant=self.tenant, from_path=body["from"], to_path=body["to"], acting_user=signed_in_user(request)
         )
         return Response(node_json(tenant=self.tenant, version=version))
+
+
+# SECTION: recently deleted
+
+
+class TrashView(TenantAPIView):
+    @extend_schema(
+        operation_id="trash_list",
+        summary="List recently deleted items",
+        description=(
+            "Deleted files and folders that can still be restored, newest first, one page at a time. "
+            "`path` keeps only items deleted from that folder; `q` only names containing the text."
+        ),
+        parameters=[TrashQuerySerializer],
+        responses={200: TrashPageSerializer, **problems(400, 404, 409)},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(TrashQuerySerializer, request)
+        folder = folder_listing(tenant=self.tenant, path=query["path"])[1] if "path" in query else None
+        page = trash_items(
+            tenant=self.tenant,
+            folder=folder,
+            query=query.get("q") or None,
+            cursor=query.get("cursor") or None,
+            limit=query["limit"],
+        )
+        context = {
+            "paths": trash_original_paths(tenant=self.tenant, items=page.items),
+            "folder_bytes": subtree_bytes_of(
+                tenant=self.tenant, node_ids=[item.node_id for item in page.items if item.kind == Node.Kind.FOLDER]
+            ),
+        }
+        items = TrashItemSerializer(page.items, many=True, context=context).data
+        return Response(page_body(request, items=items, next_cursor=page.next_cursor))
+
+
+class TrashRestoreView(TenantAPIView):
+    @extend_schema(
+        operation_id="trash_restore",
+        summary="Restore a deleted item",
+        description=(
+            "Puts one item back where it was, making missing folders again. Name it by its `id` from the trash "
+            "listing, or by the `path` it had (the most recently deleted item of that name in that folder). "
+            'If the name was taken meanwhile it comes back as "name (restored)". Answers the item with its new path.'
+        ),
+        request=RestoreSerializer,
+        responses={200: NodeSerializer, **problems(400, 403, 404, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        body = validated_body(RestoreSerializer, request)
+        version_id = body["id"] if "id" in body else trash_item_at_path(tenant=self.tenant, path=body["path"]).pk
+        version = trash_restore(tenant=self.tenant, version_id=version_id, acting_user=signed_in_user(request))
+        return Response(node_json(tenant=self.tenant, version=version))
+
+
+# SECTION: activity
+
+
+class ActivityView(TenantAPIView):
+    @extend_schema(
+        operation_id="activity_list",
+        summary="The workspace's changes",
+        description="Every change to the workspace's files, newest first, one page at a time.",
+        parameters=[ActivityQuerySerializer],
+        responses={200: ActivityPageSerializer, **problems(400)},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(ActivityQuerySerializer, request)
+        page = activity(tenant=self.tenant, cursor=query.get("cursor") or None, limit=query["limit"])
+        items = ChangeSerializer(page.items, many=True).data
+        return Response(page_body(request, items=items, next_cursor=page.next_cursor))

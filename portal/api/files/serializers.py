@@ -1,9 +1,6 @@
-"""Input and output shapes of the REST API v1.
-
-Inputs are validated here and nothing else: names, paths and cursors are the
-store's to judge (snapshots.paths, snapshots.selectors), so a path is passed on
-exactly as sent (no whitespace trimming) and refused there with its reason.
-"""
+"""Input and output shapes of the files, folders, move, trash and activity
+endpoints. Paths are passed on exactly as sent and judged by the store
+(portal.api.fields)."""
 
 from __future__ import annotations
 
@@ -13,36 +10,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.fields import MAX_DATABASE_ID, cursor_field, limit_field, path_field
 from snapshots.models import Change, Node, NodeVersion
 from snapshots.selectors import LISTING_ORDERS, restorable_until
-
-MAX_PAGE_SIZE = 1000
-# A cursor is a few dozen bytes of base64 JSON; anything much longer is not one.
-MAX_CURSOR_LENGTH = 2048
-# 256 levels of 255-byte names is the deepest valid path (snapshots.paths).
-MAX_PATH_LENGTH = 256 * 256
-MAX_DATABASE_ID = 2**63 - 1
-
-
-def path_field(**kwargs: Any) -> serializers.CharField:
-    kwargs.setdefault("help_text", "An absolute path in your tree; / is the root. UTF-8.")
-    return serializers.CharField(trim_whitespace=False, max_length=MAX_PATH_LENGTH, **kwargs)
-
-
-def cursor_field() -> serializers.CharField:
-    return serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=MAX_CURSOR_LENGTH,
-        help_text="The next_cursor of the previous page; leave out for the first page.",
-    )
-
-
-def limit_field(default: int) -> serializers.IntegerField:
-    return serializers.IntegerField(
-        required=False, default=default, min_value=1, max_value=MAX_PAGE_SIZE, help_text="Items per page."
-    )
-
 
 # SECTION: query strings and request bodies
 
@@ -106,15 +76,6 @@ class RestoreSerializer(serializers.Serializer):
 
 
 # SECTION: responses
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.CharField(help_text="A URI naming the kind of problem, e.g. urn:hubport:problem:not-found.")
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField(help_text="What went wrong and what to do about it.")
 
 
 class NodeSerializer(serializers.Serializer):
@@ -196,44 +157,3 @@ class ActivityPageSerializer(serializers.Serializer):
     items = ChangeSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
     next = serializers.URLField(allow_null=True)
-
-
-class HubSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    city = serializers.CharField()
-    country = serializers.CharField()
-    region = serializers.CharField()
-    time_zone = serializers.CharField(help_text="IANA time zone, e.g. Europe/London.")
-
-
-class HubListSerializer(serializers.Serializer):
-    items = HubSerializer(many=True)
-
-
-class MeUserSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.EmailField()
-
-
-class MeTenantSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    slug = serializers.SlugField()
-
-
-class StorageSerializer(serializers.Serializer):
-    live_bytes = serializers.IntegerField(help_text="Bytes of the live files: what the quota counts.")
-    live_files = serializers.IntegerField()
-    history_bytes = serializers.IntegerField(
-        help_text="Bytes kept only by history (files deleted or overwritten within the retention period), "
-        "so they can be restored; the quota does not count them."
-    )
-    quota_bytes = serializers.IntegerField()
-    max_file_bytes = serializers.IntegerField(help_text="The largest single file you may upload.")
-
-
-class MeSerializer(serializers.Serializer):
-    user = MeUserSerializer()
-    tenant = MeTenantSerializer()
-    role = serializers.CharField()
-    hub = HubSerializer()
-    storage = StorageSerializer()

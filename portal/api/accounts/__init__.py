@@ -1,0 +1,1 @@
+"""The account endpoints: who and where you are, and the hubs."""

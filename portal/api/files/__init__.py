@@ -1,0 +1,1 @@
+"""The files endpoints: files, folders, moves, Recently deleted and the activity log."""

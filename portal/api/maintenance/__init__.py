@@ -1,0 +1,1 @@
+"""The maintenance endpoint: the maintenance windows of the caller's hub."""

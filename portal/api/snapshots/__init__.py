@@ -1,0 +1,1 @@
+"""The history endpoints: snapshots, the schedule, file versions and restores."""

@@ -1,0 +1,110 @@
+"""URLs and display rows of the file pages: folder links, breadcrumbs, listed entries and sort links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from hubs.models import Tenant
+from snapshots.models import Node, NodeVersion
+from snapshots.paths import join_path, split_path
+from snapshots.selectors_trash import subtree_bytes_of
+
+SORT_COLUMNS = ("name", "size", "modified")
+# First click on a column: names A to Z, biggest first, newest first.
+SORT_FIRST_DIRECTION = {"name": "name", "size": "-size", "modified": "-modified"}
+
+
+def folder_url(path: str, **query: str) -> str:
+    names = split_path(path)
+    url = reverse("files_folder", kwargs={"subpath": "/".join(names)}) if names else reverse("files")
+    query = {key: value for key, value in query.items() if value}
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def with_query(url_name: str, **query: str) -> str:
+    query = {key: value for key, value in query.items() if value}
+    url = reverse(url_name)
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def parent_path(path: str) -> str:
+    return join_path(split_path(path)[:-1])
+
+
+@dataclass(frozen=True)
+class Crumb:
+    label: str
+    url: str
+
+
+def breadcrumbs(path: str) -> list[Crumb]:
+    names = split_path(path)
+    crumbs = [Crumb(label="Files", url=folder_url("/"))]
+    for depth, name in enumerate(names):
+        crumbs.append(Crumb(label=name, url=folder_url(join_path(names[: depth + 1]))))
+    return crumbs
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    path: str
+    is_folder: bool
+    size: int
+    modified_at: datetime
+    modified_by: str
+    url: str
+
+
+def subtree_bytes(tenant: Tenant, versions: list[NodeVersion]) -> dict[int, int]:
+    """A folder's size is its subtree's: the store keeps it on the node, exact, O(1) to read."""
+    folder_ids = [version.node_id for version in versions if version.kind == Node.Kind.FOLDER]
+    return subtree_bytes_of(tenant=tenant, node_ids=folder_ids)
+
+
+def folder_entries(tenant: Tenant, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
+    folder_sizes = subtree_bytes(tenant, versions)
+    prefix = split_path(folder_path)
+    rows = []
+    for version in versions:
+        path = join_path([*prefix, version.name])
+        is_folder = version.kind == Node.Kind.FOLDER
+        rows.append(
+            Entry(
+                name=version.name,
+                path=path,
+                is_folder=is_folder,
+                size=folder_sizes.get(version.node_id, 0) if is_folder else version.size,
+                modified_at=version.changed_at,
+                modified_by=version.author_label or "Hubport",
+                url=folder_url(path) if is_folder else with_query("files_download", path=path),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class SortLink:
+    column: str
+    label: str
+    url: str
+    aria_sort: str
+
+
+def sort_links(path: str, order: str) -> list[SortLink]:
+    labels = {"name": "Name", "size": "Size", "modified": "Modified"}
+    links = []
+    for column in SORT_COLUMNS:
+        if order.lstrip("-") == column:
+            target = column if order.startswith("-") else f"-{column}"
+            aria_sort = "descending" if order.startswith("-") else "ascending"
+        else:
+            target, aria_sort = SORT_FIRST_DIRECTION[column], "none"
+        links.append(
+            SortLink(column=column, label=labels[column], url=folder_url(path, order=target), aria_sort=aria_sort)
+        )
+    return links

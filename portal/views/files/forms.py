@@ -1,0 +1,103 @@
+"""The input of the file pages: paths, names and cursors checked by the store's own rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from snapshots import selectors
+from snapshots.errors import StoreError
+from snapshots.paths import join_path, split_path, validate_name
+
+# The longest path split_path accepts: 256 names of 255 bytes and their slashes.
+MAX_PATH_CHARS = 256 * 256
+MAX_CURSOR_CHARS = 2048
+MAX_BIGINT = 2**63 - 1
+
+
+class PathField(forms.CharField):
+    """An absolute path as the store understands it, checked by the store's own rules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_PATH_CHARS)
+        super().__init__(strip=False, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if not value:
+            return value
+        try:
+            return join_path(split_path(value))
+        except StoreError as error:
+            raise forms.ValidationError(error.detail) from error
+
+
+class NameField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        # 255 UTF-8 bytes is at most 255 characters; validate_name checks the bytes.
+        super().__init__(max_length=255, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        try:
+            return validate_name(value)
+        except StoreError as error:
+            raise forms.ValidationError(error.detail) from error
+
+
+class CursorField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_CURSOR_CHARS, required=False, **kwargs)
+
+
+class ListingQueryForm(forms.Form):
+    path = PathField(required=False)
+    order = forms.ChoiceField(choices=[(key, key) for key in selectors.LISTING_ORDERS], required=False)
+    cursor = CursorField()
+
+
+class ItemForm(forms.Form):
+    path = PathField()
+
+
+class NewFolderForm(forms.Form):
+    parent = PathField()
+    name = NameField(error_messages={"required": "Give the new folder a name."})
+
+
+class RenameForm(forms.Form):
+    path = PathField()
+    new_name = NameField(error_messages={"required": "Give the new name."})
+
+
+class MoveForm(forms.Form):
+    path = PathField()
+    destination = PathField(error_messages={"required": "Choose the folder to move it to."})
+
+
+class MovePickerForm(forms.Form):
+    path = PathField()
+    to = PathField(required=False)
+    cursor = CursorField()
+
+
+class TrashQueryForm(forms.Form):
+    q = forms.CharField(max_length=255, required=False)
+    cursor = CursorField()
+
+
+class RestoreForm(forms.Form):
+    version_id = forms.IntegerField(min_value=1, max_value=MAX_BIGINT)
+    q = forms.CharField(max_length=255, required=False)
+
+
+class CursorQueryForm(forms.Form):
+    cursor = CursorField()
+
+
+def form_error(form: forms.Form) -> str:
+    for field, errors in form.errors.items():
+        label = "" if field == "__all__" else f"{field.replace('_', ' ').capitalize()}: "
+        return f"{label}{errors[0]}"
+    return "That request was not valid."

@@ -1,0 +1,156 @@
+"""Browsing a snapshot or a moment, read only, and downloading a file as it was then."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from portal.downloads import file_download_response
+from portal.views.files.access import problem_page, request_tenant
+from portal.views.files.display import Crumb, Entry, folder_url, parent_path
+from portal.views.files.forms import CursorField, PathField
+from portal.views.snapshots.restore import MAX_SELECTED_PATHS
+from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from snapshots import selectors
+from snapshots.errors import NotFound, StoreError, WrongKind
+from snapshots.models import Node, NodeVersion
+from snapshots.paths import join_path, split_path
+
+# The same page size as the file manager: 100 rows render in well under 100 ms.
+LISTING_PAGE_SIZE = 100
+
+
+class BrowseForm(SourceForm):
+    path = PathField(required=False)
+    cursor = CursorField()
+
+
+def _snapshot_entries(source: Source, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
+    prefix = split_path(folder_path)
+    rows = []
+    for version in versions:
+        path = join_path([*prefix, version.name])
+        is_folder = version.kind == Node.Kind.FOLDER
+        rows.append(
+            Entry(
+                name=version.name,
+                path=path,
+                is_folder=is_folder,
+                size=version.size,
+                modified_at=version.changed_at,
+                modified_by=version.author_label or "Hubport",
+                url=source_url("snapshot_browse", source=source, path=path)
+                if is_folder
+                else source_url("snapshot_download", source=source, path=path),
+            )
+        )
+    return rows
+
+
+def _snapshot_crumbs(source: Source, path: str) -> list[Crumb]:
+    names = split_path(path)
+    crumbs = [Crumb(label="All files", url=source_url("snapshot_browse", source=source))]
+    for depth, name in enumerate(names):
+        crumbs.append(
+            Crumb(label=name, url=source_url("snapshot_browse", source=source, path=join_path(names[: depth + 1])))
+        )
+    return crumbs
+
+
+@hub_time
+@require_GET
+def snapshot_browse(request: HttpRequest) -> HttpResponse:
+    """A folder as it was at a snapshot or a moment, read only."""
+    tenant = request_tenant(request)
+    form = BrowseForm(request.GET)
+    source = source_or_response(request, form)
+    if isinstance(source, HttpResponse):
+        return source
+    path = form.cleaned_data["path"] or "/"
+    cursor = form.cleaned_data["cursor"] or None
+    rows_only = request.GET.get("fragment") == "rows"
+    try:
+        folder = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
+        if folder.kind != Node.Kind.FOLDER:
+            return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=parent_path(path)))
+        page = selectors.folder_listing(
+            tenant=tenant, folder=folder, seq=source.seq, cursor=cursor, limit=LISTING_PAGE_SIZE
+        )
+        versions, next_cursor = page.items, page.next_cursor
+    except NotFound as error:
+        return problem_page(
+            request,
+            title="Not in this snapshot",
+            detail=f"{error.detail} (as of that time)",
+            status=404,
+            back_url=source_url("snapshot_browse", source=source),
+        )
+    except StoreError as error:
+        if rows_only:
+            return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": 5})
+        messages.error(request, error.detail)
+        return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=path))
+    context: dict[str, Any] = {
+        "entries": _snapshot_entries(source, path, versions),
+        "next_url": source_url("snapshot_browse", source=source, path=path, cursor=next_cursor) if next_cursor else "",
+        "next_fragment_url": source_url(
+            "snapshot_browse", source=source, path=path, cursor=next_cursor, fragment="rows"
+        )
+        if next_cursor
+        else "",
+    }
+    if rows_only:
+        return render(request, "portal/snapshots/_rows.html", context)
+    names = split_path(path)
+    context.update(source_context(tenant, source))
+    context.update(
+        {
+            "folder_path": path,
+            "folder_name": names[-1] if names else "All files",
+            "crumbs": _snapshot_crumbs(source, path),
+            "is_continuation": bool(cursor),
+            "first_page_url": source_url("snapshot_browse", source=source, path=path),
+            "restore_folder_url": source_url("snapshot_restore", source=source, paths=[path]),
+            "live_folder_url": folder_url(path),
+            "max_selected": MAX_SELECTED_PATHS,
+        }
+    )
+    return render(request, "portal/snapshots/browse.html", context)
+
+
+class SnapshotItemForm(SourceForm):
+    path = PathField()
+
+
+@hub_time
+@require_GET
+def snapshot_download(request: HttpRequest) -> HttpResponseBase:
+    """A file's content as it was then, streamed from the hub's storage."""
+    tenant = request_tenant(request)
+    form = SnapshotItemForm(request.GET)
+    source = source_or_response(request, form)
+    if isinstance(source, HttpResponse):
+        return source
+    path = form.cleaned_data["path"]
+    try:
+        version = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
+        if version.kind != Node.Kind.FILE or version.blob is None:
+            raise WrongKind(f"{path} is a folder; open it to download the files in it.")
+        response = file_download_response(request, tenant=tenant, version=version)
+    except NotFound as error:
+        return problem_page(
+            request,
+            title="Not in this snapshot",
+            detail=error.detail,
+            status=404,
+            back_url=source_url("snapshot_browse", source=source),
+        )
+    except StoreError as error:
+        messages.error(request, error.detail)
+        return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=parent_path(path)))
+    return response

@@ -1,0 +1,124 @@
+"""Restore jobs: the list, one job's live progress, and cancelling it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from hubs.models import Tenant
+from portal.signed_in import signed_in_user
+from portal.views.files.access import problem_page, request_tenant
+from portal.views.files.display import folder_url, parent_path
+from portal.views.files.forms import CursorQueryForm, form_error
+from portal.views.snapshots.source import hub_time, source_url, zone_label
+from snapshots.errors import NotFound, StoreError
+from snapshots.models import RestoreJob
+from snapshots.restores import restore_cancel
+from snapshots.selectors_history import restore_job_get, restore_job_page
+
+RESTORES_PAGE_SIZE = 50
+
+
+def _job_context(tenant: Tenant, job: RestoreJob) -> dict[str, Any]:
+    if job.target:
+        result_url = folder_url(job.target)
+    elif len(job.paths) == 1:
+        result_url = folder_url(parent_path(job.paths[0]))
+    else:
+        result_url = folder_url("/")
+    return {
+        "job": job,
+        "source_zone": zone_label(tenant, job.source_at),
+        "progress_url": reverse("restore_job_progress", kwargs={"job_id": job.pk}),
+        "cancel_url": reverse("restore_job_cancel", kwargs={"job_id": job.pk}),
+        "result_url": result_url,
+        "counts": [
+            ("Restored", job.restored, "restored"),
+            ("Renamed", job.renamed, "renamed"),
+            ("Overwritten", job.overwritten, "overwritten"),
+            ("Unchanged", job.unchanged, "unchanged"),
+            ("Skipped", job.skipped, "skipped"),
+            ("Failed", job.failed, "failed"),
+        ],
+        "pre_restore_url": source_url("snapshot_browse", snapshot=job.pre_restore_snapshot_id)
+        if job.pre_restore_snapshot_id
+        else "",
+        "source_snapshot_url": source_url("snapshot_browse", snapshot=job.snapshot_id) if job.snapshot_id else "",
+    }
+
+
+def _job_or_404(request: HttpRequest, job_id: int) -> RestoreJob | HttpResponse:
+    try:
+        return restore_job_get(tenant=request_tenant(request), job_id=job_id)
+    except NotFound as error:
+        return problem_page(
+            request, title="Restore not found", detail=error.detail, status=404, back_url=reverse("restores")
+        )
+
+
+@hub_time
+@require_GET
+def restore_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
+    return render(request, "portal/snapshots/job.html", _job_context(request_tenant(request), job))
+
+
+@hub_time
+@require_GET
+def restore_job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The part of the job page that changes; polled every second until the job ends."""
+    job = _job_or_404(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
+    return render(request, "portal/snapshots/_job_progress.html", _job_context(request_tenant(request), job))
+
+
+@hub_time
+@require_POST
+def restore_job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    tenant = request_tenant(request)
+    job = _job_or_404(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
+    try:
+        job = restore_cancel(tenant=tenant, job_id=job.pk, acting_user=signed_in_user(request))
+    except StoreError as error:
+        messages.error(request, error.detail)
+    else:
+        if job.is_finished:
+            messages.success(request, "Restore cancelled before it started; nothing was changed.")
+        else:
+            messages.success(request, "Stopping the restore after the batch it is in; what that batch restored stays.")
+    return HttpResponseRedirect(reverse("restore_job", kwargs={"job_id": job_id}))
+
+
+@hub_time
+@require_GET
+def restore_list(request: HttpRequest) -> HttpResponse:
+    tenant = request_tenant(request)
+    form = CursorQueryForm(request.GET)
+    if not form.is_valid():
+        return problem_page(request, title="That address is not valid", detail=form_error(form), status=400)
+    try:
+        page = restore_job_page(tenant=tenant, cursor=form.cleaned_data["cursor"] or None, limit=RESTORES_PAGE_SIZE)
+    except StoreError as error:
+        messages.error(request, error.detail)
+        return HttpResponseRedirect(reverse("restores"))
+    return render(
+        request,
+        "portal/snapshots/restores.html",
+        {
+            "jobs": page.items,
+            "zone": zone_label(tenant, timezone.now()),
+            "is_continuation": bool(form.cleaned_data["cursor"]),
+            "next_url": source_url("restores", cursor=page.next_cursor) if page.next_cursor else "",
+        },
+    )

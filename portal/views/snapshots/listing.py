@@ -1,0 +1,137 @@
+"""The snapshots page: the retention's snapshots by day, the schedule, and taking one now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from hubs.models import Membership, Tenant
+from portal.services.tenant_settings import tenant_snapshot_schedule_set
+from portal.signed_in import signed_in_user
+from portal.views.files.access import request_tenant, tenant_required
+from portal.views.files.forms import form_error
+from portal.views.snapshots.source import hub_time, zone_label
+from snapshots import selectors
+from snapshots.errors import StoreError
+from snapshots.models import Snapshot
+from snapshots.restores import snapshot_create, snapshot_expires_at
+from snapshots.selectors_history import snapshots_in_retention
+
+
+def _membership(request: HttpRequest) -> Membership:
+    return request.membership  # type: ignore[attr-defined]
+
+
+def _local_input_value(moment: datetime) -> str:
+    """A moment as a datetime-local input shows it, in the active (hub) zone."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class SnapshotDay:
+    day: date
+    label: str
+    snapshots: list[Snapshot]
+
+
+def _day_label(day: date, today: date) -> str:
+    if day == today:
+        return f"Today, {day:%-d %B}"
+    if day == today - timedelta(days=1):
+        return f"Yesterday, {day:%-d %B}"
+    return f"{day:%A %-d %B}"
+
+
+def snapshot_days(snapshots: list[Snapshot]) -> list[SnapshotDay]:
+    """Newest first, grouped by the day they were taken in the active (hub) zone."""
+    today = timezone.localdate()
+    days: list[SnapshotDay] = []
+    for snapshot in snapshots:
+        day = timezone.localtime(snapshot.taken_at).date()
+        if not days or days[-1].day != day:
+            days.append(SnapshotDay(day=day, label=_day_label(day, today), snapshots=[]))
+        days[-1].snapshots.append(snapshot)
+    return days
+
+
+@hub_time
+@require_GET
+def snapshot_list(request: HttpRequest) -> HttpResponse:
+    tenant = request_tenant(request)
+    # At most 28 days of hourly snapshots (672) plus the manual and pre-restore ones.
+    snapshots = list(snapshots_in_retention(tenant=tenant).order_by("-taken_at", "-id"))
+    for snapshot in snapshots:
+        snapshot.expires_at = snapshot_expires_at(snapshot)  # type: ignore[attr-defined]
+    now = timezone.now()
+    earliest = selectors.retention_start() + timedelta(minutes=1)
+    return render(
+        request,
+        "portal/snapshots/list.html",
+        {
+            "days": snapshot_days(snapshots),
+            "snapshot_count": len(snapshots),
+            "zone": zone_label(tenant, now),
+            "zone_name": tenant.hub.time_zone,
+            "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
+            "earliest_input": _local_input_value(earliest),
+            "latest_input": _local_input_value(now),
+            "default_input": _local_input_value(now - timedelta(days=1)),
+            "schedule": tenant.get_snapshot_schedule_display().lower(),
+            "schedule_form": ScheduleForm(initial={"schedule": tenant.snapshot_schedule}),
+            "can_change_schedule": _membership(request).can_administer,
+        },
+    )
+
+
+class ScheduleForm(forms.Form):
+    schedule = forms.ChoiceField(
+        choices=Tenant.SnapshotSchedule.choices,
+        error_messages={"invalid_choice": "Choose every hour, every 4 hours or every day."},
+    )
+
+
+@tenant_required
+@require_POST
+def snapshot_schedule(request: HttpRequest) -> HttpResponse:
+    """Owners and admins set how often scheduled snapshots are taken; the
+    service refuses anyone else (403)."""
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_error(form))
+        return HttpResponseRedirect(reverse("snapshots"))
+    tenant = tenant_snapshot_schedule_set(
+        tenant=request_tenant(request), acting_user=signed_in_user(request), schedule=form.cleaned_data["schedule"]
+    )
+    messages.success(request, f"Scheduled snapshots are now taken {tenant.get_snapshot_schedule_display().lower()}.")
+    return HttpResponseRedirect(reverse("snapshots"))
+
+
+@hub_time
+@require_POST
+def snapshot_take(request: HttpRequest) -> HttpResponse:
+    tenant = request_tenant(request)
+    try:
+        snapshot = snapshot_create(
+            tenant=tenant,
+            kind=Snapshot.Kind.MANUAL,
+            acting_user=signed_in_user(request),
+        )
+    except StoreError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(
+            request,
+            f"Snapshot taken at {timezone.localtime(snapshot.taken_at):%H:%M} {zone_label(tenant, snapshot.taken_at)}: "
+            f"{snapshot.file_count} file{'s' if snapshot.file_count != 1 else ''}. It is kept until "
+            f"{timezone.localtime(snapshot_expires_at(snapshot)):%-d %b %Y}.",
+        )
+    return HttpResponseRedirect(reverse("snapshots"))

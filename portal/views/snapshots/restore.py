@@ -1,0 +1,187 @@
+"""The restore dialog: options, the dry run preview, and confirming the restore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from hubs.models import Tenant
+from portal.signed_in import signed_in_user
+from portal.views.files.access import request_tenant
+from portal.views.files.display import parent_path
+from portal.views.files.forms import PathField, form_error
+from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from snapshots import selectors
+from snapshots.errors import StoreError
+from snapshots.models import Node, RestoreJob
+from snapshots.paths import split_path
+from snapshots.restores import RestorePreview, restore_preview, restore_start
+
+# The preview keeps 500 items; 50 show what will happen without a wall of text.
+PREVIEW_ITEMS_SHOWN = 50
+# Django refuses a request of more than 1,000 fields (DATA_UPLOAD_MAX_NUMBER_FIELDS)
+# and restore_validate more than 1,000 paths: 900 leaves room for the options.
+MAX_SELECTED_PATHS = 900
+
+
+class PathListField(forms.Field):
+    """Several absolute paths (the checked items), each checked by the store's rules."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            value = [value]
+        if len(value) > MAX_SELECTED_PATHS:
+            raise forms.ValidationError(f"Select at most {MAX_SELECTED_PATHS} items at once, or restore their folder.")
+        field = PathField()
+        return [field.clean(item) for item in value]
+
+
+TARGET_CHOICES = [("original", "Where they were"), ("folder", "Into another folder")]
+
+
+class RestoreOptionsForm(SourceForm):
+    paths = PathListField(error_messages={"required": "Select at least one file or folder to restore."})
+    target = forms.ChoiceField(choices=TARGET_CHOICES)
+    folder = PathField(required=False)
+    conflict = forms.ChoiceField(choices=RestoreJob.Conflict.choices)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("target") == "folder" and not cleaned.get("folder"):
+            self.add_error("folder", "Give the folder to restore into, e.g. /Restored.")
+        return cleaned
+
+    @property
+    def target_path(self) -> str | None:
+        return self.cleaned_data["folder"] if self.cleaned_data["target"] == "folder" else None
+
+
+def _with_defaults(query: Any) -> Any:
+    data = query.copy()
+    if not data.get("target"):
+        data["target"] = "original"
+    if not data.get("conflict"):
+        data["conflict"] = RestoreJob.Conflict.RENAME
+    return data
+
+
+@dataclass(frozen=True)
+class SelectedItem:
+    path: str
+    name: str
+    is_folder: bool
+
+
+def _selected_items(tenant: Tenant, source: Source, paths: list[str]) -> list[SelectedItem]:
+    """The checked items as they were, for the dialog's summary (the first 20)."""
+    rows = []
+    for path in paths[:20]:
+        names = split_path(path)
+        try:
+            version = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
+            is_folder = version.kind == Node.Kind.FOLDER
+        except StoreError:
+            is_folder = False
+        rows.append(SelectedItem(path=path, name=names[-1] if names else "Everything", is_folder=is_folder))
+    return rows
+
+
+def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form: RestoreOptionsForm) -> dict[str, Any]:
+    """The dialog: the options as chosen and what a restore with them would do."""
+    preview: RestorePreview | None = None
+    error = ""
+    if form.is_valid():
+        try:
+            preview = restore_preview(
+                tenant=tenant,
+                acting_user=signed_in_user(request),
+                snapshot_id=source.snapshot.pk if source.snapshot else None,
+                at=None if source.snapshot else source.at,
+                paths=form.cleaned_data["paths"],
+                target=form.target_path,
+                conflict=form.cleaned_data["conflict"],
+            )
+        except StoreError as refusal:
+            error = refusal.detail
+    else:
+        error = form_error(form)
+    paths = form.cleaned_data.get("paths", []) if hasattr(form, "cleaned_data") else []
+    suffix = f"{timezone.localtime(source.at):%Y-%m-%d %H:%M}"
+    first_name = split_path(paths[0])[-1] if paths and split_path(paths[0]) else "report.pdf"
+    stem, dot, extension = first_name.rpartition(".")
+    example = f"{stem} (restored {suffix}).{extension}" if stem and dot else f"{first_name} (restored {suffix})"
+    context: dict[str, Any] = source_context(tenant, source)
+    context.update(
+        {
+            "form": form,
+            "data": form.data,
+            "paths": paths,
+            "selected": _selected_items(tenant, source, paths),
+            "more_selected": max(0, len(paths) - 20),
+            "preview": preview,
+            "preview_items": preview.items[:PREVIEW_ITEMS_SHOWN] if preview else [],
+            # Folders that merge into one there now have no line of their own: count the lines.
+            "preview_more": sum(preview.counts.values()) - len(preview.items[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
+            "error": error,
+            "rename_example": example,
+            "back_url": source_url(
+                "snapshot_browse", source=source, path=parent_path(paths[0]) if len(paths) == 1 else "/"
+            ),
+            "preview_url": source_url("snapshot_restore", source=source, fragment="preview"),
+            "folder_placeholder": f"/Restored {timezone.localtime(source.at):%Y-%m-%d}",
+        }
+    )
+    return context
+
+
+@hub_time
+@require_http_methods(["GET", "POST"])
+def snapshot_restore(request: HttpRequest) -> HttpResponse:
+    """GET: the restore dialog with the preview for the chosen options (the
+    fragment alone when the options change). POST: start the restore."""
+    tenant = request_tenant(request)
+    data = _with_defaults(request.POST if request.method == "POST" else request.GET)
+    form = RestoreOptionsForm(data)
+    source_form = SourceForm(data)
+    source = source_or_response(request, source_form)
+    if isinstance(source, HttpResponse):
+        return source
+    if request.method == "POST":
+        return _restore_post(request, tenant, source, form)
+    context = _restore_context(request, tenant, source, form)
+    if request.GET.get("fragment") == "preview":
+        return render(request, "portal/snapshots/_preview.html", context)
+    return render(request, "portal/snapshots/restore.html", context)
+
+
+def _restore_post(request: HttpRequest, tenant: Tenant, source: Source, form: RestoreOptionsForm) -> HttpResponse:
+    if not form.is_valid():
+        messages.error(request, form_error(form))
+        return render(request, "portal/snapshots/restore.html", _restore_context(request, tenant, source, form))
+    try:
+        job = restore_start(
+            tenant=tenant,
+            acting_user=signed_in_user(request),
+            snapshot_id=source.snapshot.pk if source.snapshot else None,
+            at=None if source.snapshot else source.at,
+            paths=form.cleaned_data["paths"],
+            target=form.target_path,
+            conflict=form.cleaned_data["conflict"],
+        )
+    except StoreError as error:
+        messages.error(request, error.detail)
+        return render(request, "portal/snapshots/restore.html", _restore_context(request, tenant, source, form))
+    messages.success(request, "Restore started. You can leave this page; we email you when it ends.")
+    return HttpResponseRedirect(reverse("restore_job", kwargs={"job_id": job.pk}))

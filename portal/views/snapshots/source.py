@@ -1,0 +1,133 @@
+"""What the history pages share: the hub's time, and where a page reads from (a snapshot or a moment)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils import timezone
+
+from hubs.models import Tenant
+from portal.views.files.access import problem_page, request_tenant, tenant_required
+from portal.views.files.forms import MAX_BIGINT, form_error
+from snapshots.errors import NotFound, StoreError
+from snapshots.models import Snapshot
+from snapshots.restores import restore_validate
+from snapshots.selectors_history import snapshot_get
+
+# SECTION: the hub's time
+
+
+def hub_time(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Read typed moments and show every time in the hub's own time zone."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        with timezone.override(request_tenant(request).hub.zone):
+            return view(request, *args, **kwargs)
+
+    return tenant_required(wrapper)
+
+
+def zone_label(tenant: Tenant, moment: datetime) -> str:
+    """ "London time (GMT)", "Dubai time (UTC+04)": the city, and the zone in force then."""
+    abbreviation = moment.astimezone(tenant.hub.zone).tzname() or ""
+    if abbreviation[:1] in "+-":
+        abbreviation = f"UTC{abbreviation}"
+    city = tenant.hub.city.split(",")[0]
+    return f"{city} time ({abbreviation})" if abbreviation else f"{city} time"
+
+
+# SECTION: where a page reads from: a snapshot or a moment
+
+
+class SourceForm(forms.Form):
+    """A snapshot id, or a moment; a moment without an offset is hub time
+    (Django reads it in the active zone and refuses one a clock change skips
+    or repeats)."""
+
+    snapshot = forms.IntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
+    at = forms.DateTimeField(
+        required=False,
+        error_messages={"invalid": "Enter the date and time as shown, e.g. 2026-11-24 10:42."},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # BaseForm.clean returns cleaned_data
+        if not self.errors and (cleaned.get("snapshot") is None) == (cleaned.get("at") is None):
+            raise forms.ValidationError("Choose a snapshot or a moment to look at.")
+        return cleaned
+
+
+@dataclass(frozen=True)
+class Source:
+    seq: int
+    at: datetime
+    snapshot: Snapshot | None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """How URLs name this source: a snapshot by id, a moment with its offset."""
+        if self.snapshot is not None:
+            return {"snapshot": str(self.snapshot.pk)}
+        return {"at": timezone.localtime(self.at).isoformat(timespec="seconds")}
+
+
+def source_get(*, tenant: Tenant, snapshot_id: int | None, at: datetime | None) -> Source:
+    """A snapshot still in the retention (else NotFound), or a moment the
+    restore service accepts (else its own refusal)."""
+    if snapshot_id is not None:
+        snapshot = snapshot_get(tenant=tenant, snapshot_id=snapshot_id)
+        return Source(seq=snapshot.seq, at=snapshot.taken_at, snapshot=snapshot)
+    validated = restore_validate(tenant=tenant, at=at)
+    return Source(seq=validated.source.seq, at=validated.source.at, snapshot=None)
+
+
+def source_url(url_name: str, *, source: Source | None = None, **query: Any) -> str:
+    params: list[tuple[str, str]] = list(source.query.items()) if source else []
+    for key, value in query.items():
+        if isinstance(value, list | tuple):
+            params.extend((key, str(item)) for item in value)
+        elif value not in (None, ""):
+            params.append((key, str(value)))
+    url = reverse(url_name)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def source_context(tenant: Tenant, source: Source) -> dict[str, Any]:
+    return {
+        "source": source,
+        "source_zone": zone_label(tenant, source.at),
+        "source_query": source.query,
+        "source_kind": source.snapshot.get_kind_display() if source.snapshot else "",
+    }
+
+
+def source_or_response(request: HttpRequest, form: SourceForm) -> Source | HttpResponse:
+    """The page's source, or the response that explains why there is none: a
+    404 for an unknown snapshot (another tenant's reads the same), a message
+    on the Snapshots page for a moment outside the retention."""
+    if not form.is_valid():
+        messages.error(request, form_error(form))
+        return HttpResponseRedirect(reverse("snapshots"))
+    try:
+        return source_get(
+            tenant=request_tenant(request), snapshot_id=form.cleaned_data["snapshot"], at=form.cleaned_data["at"]
+        )
+    except NotFound as error:
+        return problem_page(
+            request, title="Snapshot not found", detail=error.detail, status=404, back_url=reverse("snapshots")
+        )
+    except StoreError as error:
+        messages.error(request, error.detail)
+        return HttpResponseRedirect(reverse("snapshots"))
