@@ -76,3 +76,21 @@ class NotRestorable(StoreError):
     status = 409
     title = "Cannot be restored"
     code = "not-restorable"
+
+
+class RestoreRefused(StoreError):
+    status = 400
+    title = "Restore refused"
+    code = "restore-refused"
+
+
+class RestoreFinished(StoreError):
+    status = 409
+    title = "The restore already ended"
+    code = "restore-finished"
+
+
+class OutsideRetention(StoreError):
+    status = 422
+    title = "Outside the retention period"
+    code = "outside-retention"

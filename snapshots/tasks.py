@@ -40,7 +40,7 @@ def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is
     left alone and a running one goes on from its last committed batch. A hub
     in an ``unavailable`` maintenance window writes nothing: the job waits."""
-    from snapshots.restores import restore_run
+    from snapshots.services import restore_run
 
     tenant = _tenant(tenant_id)
     if tenant is None:
@@ -52,7 +52,7 @@ def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
 
 @shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def resume_stalled_restores_task(*, hub_code: str) -> int:
-    from snapshots.restores import restores_resume_stalled
+    from snapshots.services import restores_resume_stalled
 
     return len(restores_resume_stalled(hub_code=hub_code))
 
@@ -90,7 +90,7 @@ def wait_out_maintenance(task: Task, *, hub_code: str) -> None:
 
 @shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def take_scheduled_snapshots_task(self: Task, *, hub_code: str) -> int:
-    from snapshots.restores import snapshots_take_scheduled
+    from snapshots.services import snapshots_take_scheduled
 
     wait_out_maintenance(self, hub_code=hub_code)
     return snapshots_take_scheduled(hub_code=hub_code)

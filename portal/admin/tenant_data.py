@@ -44,8 +44,8 @@ from portal.services.support import support_purge, support_restore_cancel, suppo
 from portal.signed_in import signed_in_user
 from snapshots.errors import StoreError
 from snapshots.models import RestoreJob, Snapshot, TenantClock
-from snapshots.restores import RestorePreview, restore_preview, snapshot_expires_at
 from snapshots.selectors import retention_start
+from snapshots.services import RestorePreview, restore_preview, snapshot_expires_at
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin

@@ -25,8 +25,7 @@ from hubs.models import Tenant
 from hubs.services import audit_record
 from portal.models import User
 from snapshots.models import RestoreJob, Snapshot
-from snapshots.restores import restore_cancel, restore_start, snapshot_create
-from snapshots.services import PurgeResult, node_purge
+from snapshots.services import PurgeResult, node_purge, restore_cancel, restore_start, snapshot_create
 
 SUPPORT_SNAPSHOT_LABEL = "Taken by Hubport support"
 

@@ -18,7 +18,7 @@ def tenant_snapshot_schedule_set(*, tenant: Tenant, acting_user: User, schedule:
     """Set how often the tenant's scheduled snapshots are taken.
 
     Only the tenant's owners and admins may; the next beat tick
-    (``snapshots.restores.snapshots_take_scheduled``) follows the new interval,
+    (``snapshots.services.snapshots_take_scheduled``) follows the new interval,
     counted from the last scheduled snapshot.
     """
     using = router.db_for_write(Tenant)

@@ -21,7 +21,7 @@ from conftest import all_databases
 from hubs.models import StaffAuditEntry, Tenant
 from hubs.storage import facility_storage
 from portal.tests.test_admin import login_verified
-from snapshots import restores, selectors, services
+from snapshots import selectors, services
 from snapshots.models import Change, RestoreJob, Snapshot
 
 pytestmark = all_databases
@@ -95,11 +95,11 @@ def test_snapshots_page_lists_the_tenants_snapshots_from_its_hub(staff_client, m
     elsewhere = make_tenant(hub="uk")
     write(made, "/a.txt", b"12345")
     mine = [
-        restores.snapshot_create(tenant=made.tenant, label="before the move"),
-        restores.snapshot_create(tenant=made.tenant, kind=Snapshot.Kind.SCHEDULED),
+        services.snapshot_create(tenant=made.tenant, label="before the move"),
+        services.snapshot_create(tenant=made.tenant, kind=Snapshot.Kind.SCHEDULED),
     ]
-    restores.snapshot_create(tenant=neighbour.tenant, label="neighbour's")
-    restores.snapshot_create(tenant=elsewhere.tenant, label="another hub's")
+    services.snapshot_create(tenant=neighbour.tenant, label="neighbour's")
+    services.snapshot_create(tenant=elsewhere.tenant, label="another hub's")
 
     response = staff_client.get(f"{base_url(made.tenant)}snapshots/")
 
@@ -120,14 +120,14 @@ def test_restore_jobs_list_and_detail_come_from_the_hub(staff_client, make_tenan
     made = make_tenant(hub="au")
     lost = write(made, "/lost.txt", b"lost")
     write(made, "/fine.txt", b"fine")
-    snapshot = restores.snapshot_create(tenant=made.tenant)
+    snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/lost.txt", acting_user=made.user)
     services.node_delete(tenant=made.tenant, path="/fine.txt", acting_user=made.user)
     for role in ("primary", "alternate"):
         Path(facility_storage("au", role).path(lost.blob.storage_key)).unlink()
-    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
-    restores.restore_run(tenant=made.tenant, job_id=job.pk)
-    queued = restores.restore_start(
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    services.restore_run(tenant=made.tenant, job_id=job.pk)
+    queued = services.restore_start(
         tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk, paths=["/fine.txt"], target="/Back"
     )
 
@@ -158,10 +158,10 @@ def test_another_tenants_job_or_an_unknown_tenant_is_not_found(staff_client, mak
     for other in (neighbour, elsewhere):
         write(other, "/x.txt", b"x")
     their_jobs = [
-        restores.restore_start(
+        services.restore_start(
             tenant=other.tenant,
             acting_user=other.user,
-            snapshot_id=restores.snapshot_create(tenant=other.tenant).pk,
+            snapshot_id=services.snapshot_create(tenant=other.tenant).pk,
         )
         for other in (neighbour, elsewhere)
     ]
@@ -246,7 +246,7 @@ def test_support_restore_previews_then_starts_and_shows_as_support(staff_client,
     made = make_tenant(hub="au")
     write(made, "/Projects/plan.txt", b"plan")
     write(made, "/Projects/deep/spec.txt", b"spec")
-    snapshot = restores.snapshot_create(tenant=made.tenant)
+    snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
     url = f"{base_url(made.tenant)}restores/new/"
 
@@ -277,7 +277,7 @@ def test_support_restore_previews_then_starts_and_shows_as_support(staff_client,
     assert job.requested_by_user_id == staff_client.staff_user.pk
     assert (job.paths, job.target, job.conflict) == (["/Projects"], "", "rename")
 
-    restores.restore_run(tenant=made.tenant, job_id=job.pk)
+    services.restore_run(tenant=made.tenant, job_id=job.pk)
 
     tree = selectors.tree_as_of(tenant=made.tenant)
     assert tree["/Projects/plan.txt"] == sha(b"plan")
@@ -316,7 +316,7 @@ def test_support_restore_from_a_moment_into_a_folder(staff_client, make_tenant):
     assert response.status_code == 302
     job = RestoreJob.objects.for_tenant(made.tenant).get()
     assert job.snapshot is None and job.target == "/Recovered" and job.conflict == "skip"
-    restores.restore_run(tenant=made.tenant, job_id=job.pk)
+    services.restore_run(tenant=made.tenant, job_id=job.pk)
     tree = selectors.tree_as_of(tenant=made.tenant)
     assert tree["/Recovered/report.txt"] == sha(b"version one")
     assert tree["/report.txt"] == sha(b"version two")
@@ -342,12 +342,12 @@ def test_bad_restore_requests_are_messages_not_errors(staff_client, make_tenant,
     made = make_tenant(hub="au")
     other = make_tenant(hub="au")
     write(made, "/Docs/a.txt", b"a")
-    snapshot = restores.snapshot_create(tenant=made.tenant)
+    snapshot = services.snapshot_create(tenant=made.tenant)
     write(other, "/x.txt", b"x")
     moments = {
         "(30 days ago)": (timezone.now() - timedelta(days=30)).strftime("%Y-%m-%d %H:%M"),
         "(tomorrow)": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
-        "(another tenant's)": restores.snapshot_create(tenant=other.tenant).pk,
+        "(another tenant's)": services.snapshot_create(tenant=other.tenant).pk,
     }
     overrides = {key: moments.get(value, value) for key, value in overrides.items()}
     url = f"{base_url(made.tenant)}restores/new/"
@@ -368,8 +368,8 @@ def test_bad_restore_requests_are_messages_not_errors(staff_client, make_tenant,
 def test_cancel_a_queued_job_is_audited_and_a_finished_one_is_a_message(staff_client, make_tenant):
     made = make_tenant(hub="au")
     write(made, "/a.txt", b"a")
-    snapshot = restores.snapshot_create(tenant=made.tenant)
-    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
     cancel_url = f"{base_url(made.tenant)}restores/{job.pk}/cancel/"
 
     assert staff_client.get(cancel_url).status_code == 405

@@ -285,13 +285,13 @@ def test_banner_counts_down_and_stays_dismissed_until_the_window_changes(live_se
 def test_restore_jobs_wait_out_an_unavailable_window_and_are_not_requeued_meanwhile(uk, frozen, make_tenant):
     import io
 
-    from snapshots import restores, services
+    from snapshots import services
     from snapshots.tasks import restore_run_task
 
     made = make_tenant(hub="uk")
     services.file_write(tenant=made.tenant, path="/a", stream=io.BytesIO(b"a"), content_length=1, acting_user=None)
-    snapshot = restores.snapshot_create(tenant=made.tenant)
-    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
     window("unavailable")
     frozen.move_to(END - timedelta(minutes=4))
     with mock.patch.object(restore_run_task, "retry", return_value=Retry("waiting")) as retry:
@@ -300,6 +300,6 @@ def test_restore_jobs_wait_out_an_unavailable_window_and_are_not_requeued_meanwh
     retry.assert_called_once_with(countdown=240, max_retries=None)
     job.refresh_from_db()
     assert (job.state, job.attempts) == ("queued", 0)
-    assert restores.restores_resume_stalled(hub_code="uk") == []
+    assert services.restores_resume_stalled(hub_code="uk") == []
     frozen.move_to(END)
     assert restore_run_task.run(tenant_id=made.tenant.pk, job_id=job.pk) == "succeeded"

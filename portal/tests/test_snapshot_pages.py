@@ -22,7 +22,7 @@ from django.utils import timezone
 from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.models import NodeVersion, RestoreJob, Snapshot
-from snapshots.restores import restore_run, restore_start, snapshot_create
+from snapshots.services import restore_run, restore_start, snapshot_create
 
 pytestmark = all_databases
 

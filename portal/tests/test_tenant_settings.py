@@ -27,7 +27,7 @@ from portal.tokens import api_token_create
 from snapshots import services
 from snapshots.errors import FileTooLarge, QuotaExceeded
 from snapshots.models import Snapshot
-from snapshots.restores import snapshots_take_scheduled
+from snapshots.services import snapshots_take_scheduled
 
 pytestmark = all_databases
 

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from conftest import all_databases
 from hubs.storage import facility_storage
-from snapshots import expiry, restores, selectors, services
+from snapshots import expiry, selectors, services
 from snapshots.blobs import blob_open
 from snapshots.errors import NotFound
 from snapshots.models import Blob, Node, NodeVersion, Snapshot
+from snapshots.services import files
 
 pytestmark = all_databases
 RETENTION = timedelta(days=28)
@@ -45,11 +46,11 @@ def test_expiry_keeps_exactly_the_retention_period(make_tenant):
     with time_machine.travel(now - RETENTION - timedelta(minutes=1), tick=False):
         write(made, "/old.txt", b"v1")
         write(made, "/old.txt", b"v2")  # closes v1 just outside the retention
-        old_snapshot = restores.snapshot_create(tenant=made.tenant)
+        old_snapshot = services.snapshot_create(tenant=made.tenant)
     with time_machine.travel(now - RETENTION + timedelta(minutes=1), tick=False):
         edge_seq = selectors.clock_now(tenant=made.tenant)
         write(made, "/old.txt", b"v3")  # closes v2 just inside the retention
-        kept_snapshot = restores.snapshot_create(tenant=made.tenant)
+        kept_snapshot = services.snapshot_create(tenant=made.tenant)
 
     report = expiry.expiry_run(hub_code="uk", now=now)
 
@@ -117,7 +118,7 @@ def test_collector_racing_an_upload_of_the_same_bytes_never_loses_them(make_tena
     services.node_delete(tenant=made.tenant, path="/a", acting_user=None)
     NodeVersion.objects.for_tenant(made.tenant).filter(blob__isnull=False).delete()  # as if expired
 
-    original_exists = services.blob_exists
+    original_exists = files.blob_exists
     calls = []
 
     def exists_then_collect(**kwargs):
@@ -128,7 +129,7 @@ def test_collector_racing_an_upload_of_the_same_bytes_never_loses_them(make_tena
             assert expiry.blobs_collect(hub_code="uk")[0] == 1  # the collector strikes in between
         return answer
 
-    monkeypatch.setattr(services, "blob_exists", exists_then_collect)
+    monkeypatch.setattr(files, "blob_exists", exists_then_collect)
     version = write(made, "/b", b"same content")
     with blob_open(tenant=made.tenant, blob=version.blob) as f:
         assert f.read() == b"same content"

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connections
 from kombu import Connection
 
-from snapshots import restores, selectors, services
+from snapshots import selectors, services
 from snapshots.models import NodeVersion, RestoreJob
 from snapshots.tasks import restore_run_task
 
@@ -35,7 +35,7 @@ def build_history(made, files: int = 600) -> int:
             content_length=len(content),
             acting_user=made.user,
         )
-    snapshot = restores.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
     services.node_delete(tenant=made.tenant, path="/Big", acting_user=made.user)
     services.folder_create(tenant=made.tenant, path="/Big/part3", acting_user=made.user)  # a folder to merge into
     return snapshot.pk
@@ -119,7 +119,7 @@ def test_restore_runs_through_the_threaded_worker_on_the_hub_queue(make_tenant, 
     with monkeypatch.context() as patched:
         # One message for this job, the one sent below, so the test waits for the run that does the work.
         patched.setattr(restore_run_task, "delay", lambda **kwargs: None)
-        job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot_id)
+        job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot_id)
     result = restore_run_task.apply_async(kwargs={"tenant_id": made.tenant.pk, "job_id": job.pk})
     outcome = celery_worker.wait_for(result.id)
     assert outcome["queue"] == "hub.uk" and outcome["state"] == "SUCCESS", outcome
@@ -135,11 +135,11 @@ def test_worker_killed_mid_restore_then_restarted_ends_with_the_clean_runs_tree(
     # keep restore_start's message away from the in-process test worker.
     monkeypatch.setattr(restore_run_task, "delay", lambda **kwargs: None)
     clean, killed = make_tenant(hub="uk"), make_tenant(hub="uk")
-    clean_job = restores.restore_start(
+    clean_job = services.restore_start(
         tenant=clean.tenant, acting_user=clean.user, snapshot_id=build_history(clean), conflict="rename"
     )
-    restores.restore_run(tenant=clean.tenant, job_id=clean_job.pk)
-    job = restores.restore_start(
+    services.restore_run(tenant=clean.tenant, job_id=clean_job.pk)
+    job = services.restore_start(
         tenant=killed.tenant, acting_user=killed.user, snapshot_id=build_history(killed), conflict="rename"
     )
     jobs = RestoreJob.objects.for_tenant(killed.tenant)

@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from conftest import all_databases
 from hubs.storage import facility_storage
-from snapshots import expiry, restores, selectors, services
+from snapshots import expiry, selectors, services
 from snapshots.blobs import blob_bytes_present, blob_open
 from snapshots.models import Blob, NodeVersion
 
@@ -83,10 +83,10 @@ def test_blobs_go_to_both_buckets_and_come_back(make_tenant, s3_hub):
 def test_restore_and_collection_work_on_buckets(make_tenant, s3_hub, settings):
     made = make_tenant(hub="de")
     services.file_write(tenant=made.tenant, path="/a.txt", stream=io.BytesIO(b"a"), content_length=1, acting_user=None)
-    snapshot = restores.snapshot_create(tenant=made.tenant)
+    snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=None)
-    job = restores.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
-    assert restores.restore_run(tenant=made.tenant, job_id=job.pk).restored == 1
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    assert services.restore_run(tenant=made.tenant, job_id=job.pk).restored == 1
     assert "/a.txt" in selectors.tree_as_of(tenant=made.tenant)
 
     services.node_purge(tenant=made.tenant, path="/a.txt", acting_user=None, reason="test")

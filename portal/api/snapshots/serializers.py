@@ -17,10 +17,10 @@ from hubs.models import Tenant
 from portal.api.fields import MAX_DATABASE_ID, cursor_field, limit_field, path_field
 from portal.api.files.serializers import NodeSerializer
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
-from snapshots.restores import snapshot_expires_at
 from snapshots.selectors import LISTING_ORDERS, restorable_until
+from snapshots.services import snapshot_expires_at
 
-# restores._normalise_paths refuses more; the same limit here answers with the field's name.
+# restore_validate refuses more; the same limit here answers with the field's name.
 MAX_RESTORE_PATHS = 1000
 
 

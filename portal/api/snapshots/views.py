@@ -46,7 +46,6 @@ from portal.signed_in import signed_in_user
 from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
-from snapshots.restores import restore_cancel, restore_preview, restore_start, snapshot_create
 from snapshots.selectors import folder_children, node_at_path, path_of
 from snapshots.selectors_history import (
     file_at_path_for_versions,
@@ -57,7 +56,7 @@ from snapshots.selectors_history import (
     snapshot_get,
     snapshot_page,
 )
-from snapshots.services import version_restore
+from snapshots.services import restore_cancel, restore_preview, restore_start, snapshot_create, version_restore
 
 DESCRIPTIONS = {
     **PROBLEM_DESCRIPTIONS,

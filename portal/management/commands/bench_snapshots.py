@@ -22,7 +22,7 @@ from hubs.models import Tenant
 from hubs.routing import hub_database_alias
 from hubs.storage import facility_storage
 from portal.benchmarks import bench_tenant, bulk_tree, emit, median
-from snapshots import expiry, restores, selectors, services
+from snapshots import expiry, selectors, services
 from snapshots.models import NodeVersion, RestoreJob, TenantClock
 
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             samples = []
             for _ in range(options["runs"]):
                 started = time.perf_counter()
-                snapshot = restores.snapshot_create(tenant=tenant, acting_user=user)
+                snapshot = services.snapshot_create(tenant=tenant, acting_user=user)
                 samples.append((time.perf_counter() - started) * 1000)
             assert snapshot.file_count == size + 1  # the files and the seed file
             figures["snapshot_ms"][str(size)] = round(median(samples), 3)
@@ -78,8 +78,8 @@ class Command(BaseCommand):
         services.node_delete(tenant=tenant, path=path, acting_user=user)
         samples = []
         started = time.perf_counter()
-        job = restores.restore_start(tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=[path])
-        restores.restore_run(tenant=tenant, job_id=job.pk)
+        job = services.restore_start(tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=[path])
+        services.restore_run(tenant=tenant, job_id=job.pk)
         samples.append((time.perf_counter() - started) * 1000)
         figures["restore_file_ms"] = round(samples[0], 2)
 
@@ -94,13 +94,13 @@ class Command(BaseCommand):
 
         tenant, user = bench_tenant()
         bulk_tree(tenant=tenant, user=user, folder="/folder", files=files)
-        snapshot = restores.snapshot_create(tenant=tenant, acting_user=user)
+        snapshot = services.snapshot_create(tenant=tenant, acting_user=user)
         services.node_delete(tenant=tenant, path="/folder", acting_user=user)
         jobs = RestoreJob.objects.for_tenant(tenant)
         with start_worker(app, queues=all_queue_names(), pool="solo", perform_ping_check=False, loglevel="WARNING"):
             started = time.perf_counter()
             with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
-                job = restores.restore_start(
+                job = services.restore_start(
                     tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=["/folder"]
                 )
             deadline = time.monotonic() + 600

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from conftest import all_databases
 from portal.tests.api.conftest import make_caller, problem
-from snapshots import restores
+from snapshots import services
 from snapshots.models import RestoreJob, Snapshot
 from snapshots.services import node_delete
 
@@ -51,7 +51,7 @@ def deleted_project(api):
     api.write("/Projects/plan.txt", b"the plan")
     api.write("/Projects/deep/spec.txt", b"the spec")
     api.write("/notes.txt", b"good notes")
-    snapshot = restores.snapshot_create(tenant=api.tenant, acting_user=api.user)
+    snapshot = services.snapshot_create(tenant=api.tenant, acting_user=api.user)
     node_delete(tenant=api.tenant, path="/Projects", acting_user=api.user)
     api.write("/notes.txt", b"bad notes")
     return snapshot
@@ -75,7 +75,7 @@ def test_a_restore_is_queued_with_its_url_then_runs_and_brings_the_bytes_back(ap
     pre_restore = Snapshot.objects.for_tenant(api.tenant).get(pk=job["pre_restore_snapshot"])
     assert pre_restore.kind == Snapshot.Kind.PRE_RESTORE
 
-    restores.restore_run(tenant=api.tenant, job_id=job["id"])
+    services.restore_run(tenant=api.tenant, job_id=job["id"])
 
     done = api.get(f"/api/v1/restores/{job['id']}").json()
     assert done["state"] == "succeeded"
@@ -105,7 +105,7 @@ def test_restore_from_a_moment_with_overwrite_into_the_original_place(api):
     response = api.post("/api/v1/restores/", {"at": moment, "paths": ["/doc.txt"], "conflict": "overwrite"})
     assert response.status_code == 202, response.content
     assert response.json()["source"]["snapshot"] is None
-    restores.restore_run(tenant=api.tenant, job_id=response.json()["id"])
+    services.restore_run(tenant=api.tenant, job_id=response.json()["id"])
 
     assert api.get(response["Location"]).json()["summary"]["overwritten"] == 1
     assert content(api, "/doc.txt") == b"two days ago"
@@ -115,7 +115,7 @@ def test_restore_everything_into_a_new_folder_with_the_rename_policy(api, delete
     response = api.post("/api/v1/restores/", {"snapshot": deleted_project.pk, "target": "/Recovered"})
     assert response.status_code == 202, response.content
     assert response.json()["target"] == "/Recovered"
-    restores.restore_run(tenant=api.tenant, job_id=response.json()["id"])
+    services.restore_run(tenant=api.tenant, job_id=response.json()["id"])
     assert content(api, "/Recovered/notes.txt") == b"good notes"
     assert content(api, "/Recovered/Projects/deep/spec.txt") == b"the spec"
     assert content(api, "/notes.txt") == b"bad notes"
@@ -171,14 +171,14 @@ def test_cancel_a_queued_job_then_cancel_again_is_a_409(api, deleted_project):
     assert response.json()["state"] == "cancelled" and response.json()["cancel_requested"] is True
     again = problem(api.post(f"/api/v1/restores/{job['id']}/cancel", None), 409)
     assert "already ended" in again["detail"]
-    restores.restore_run(tenant=api.tenant, job_id=job["id"])  # a late worker leaves it alone
+    services.restore_run(tenant=api.tenant, job_id=job["id"])  # a late worker leaves it alone
     assert api.get(job["url"]).json()["state"] == "cancelled"
     assert "Projects" not in {path.split("/")[1] for path in api.tree()}
 
 
 def test_cancelling_a_finished_job_is_a_409(api, deleted_project):
     job = api.post("/api/v1/restores/", {"snapshot": deleted_project.pk, "paths": ["/Projects"]}).json()
-    restores.restore_run(tenant=api.tenant, job_id=job["id"])
+    services.restore_run(tenant=api.tenant, job_id=job["id"])
     problem(api.post(f"/api/v1/restores/{job['id']}/cancel", None), 409)
     assert api.get(job["url"]).json()["state"] == "succeeded"
 
@@ -220,7 +220,7 @@ def refusals(snapshot_id: int, expired_id: int) -> list:
 
 def test_every_bad_request_is_a_clear_problem_and_starts_nothing(api, deleted_project):
     with time_machine.travel(timezone.now() - timedelta(days=29), tick=False):
-        expired = restores.snapshot_create(tenant=api.tenant, acting_user=api.user)
+        expired = services.snapshot_create(tenant=api.tenant, acting_user=api.user)
     before = state_of(api)
     for body, status, text in refusals(deleted_project.pk, expired.pk):
         for dry_run in (False, True):
@@ -250,10 +250,10 @@ def test_job_ids_no_database_holds_are_missing_not_errors(api, job_id):
 def victim(request, make_tenant):
     caller = make_caller(make_tenant, hub=request.param)
     caller.write("/Victim/secret.txt", b"the victim's secret")
-    snapshot = restores.snapshot_create(tenant=caller.tenant, acting_user=caller.user)
+    snapshot = services.snapshot_create(tenant=caller.tenant, acting_user=caller.user)
     node_delete(tenant=caller.tenant, path="/Victim", acting_user=caller.user)
     caller.snapshot = snapshot
-    caller.job = restores.restore_start(tenant=caller.tenant, acting_user=caller.user, snapshot_id=snapshot.pk)
+    caller.job = services.restore_start(tenant=caller.tenant, acting_user=caller.user, snapshot_id=snapshot.pk)
     return caller
 
 

@@ -14,8 +14,7 @@ from django.utils import timezone
 from conftest import all_databases
 from portal.tests.api.conftest import make_caller, problem
 from snapshots.models import Snapshot
-from snapshots.restores import snapshot_create
-from snapshots.services import node_delete
+from snapshots.services import node_delete, snapshot_create
 
 pytestmark = all_databases
 

@@ -19,8 +19,8 @@ from portal.views.files.forms import CursorQueryForm, form_error
 from portal.views.snapshots.source import hub_time, source_url, zone_label
 from snapshots.errors import NotFound, StoreError
 from snapshots.models import RestoreJob
-from snapshots.restores import restore_cancel
 from snapshots.selectors_history import restore_job_get, restore_job_page
+from snapshots.services import restore_cancel
 
 RESTORES_PAGE_SIZE = 50
 

@@ -23,8 +23,8 @@ from portal.views.snapshots.source import hub_time, zone_label
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Snapshot
-from snapshots.restores import snapshot_create, snapshot_expires_at
 from snapshots.selectors_history import snapshots_in_retention
+from snapshots.services import snapshot_create, snapshot_expires_at
 
 
 def _membership(request: HttpRequest) -> Membership:

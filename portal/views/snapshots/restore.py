@@ -23,7 +23,7 @@ from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Node, RestoreJob
 from snapshots.paths import split_path
-from snapshots.restores import RestorePreview, restore_preview, restore_start
+from snapshots.services import RestorePreview, restore_preview, restore_start
 
 # The preview keeps 500 items; 50 show what will happen without a wall of text.
 PREVIEW_ITEMS_SHOWN = 50

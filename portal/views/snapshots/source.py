@@ -21,8 +21,8 @@ from portal.views.files.access import problem_page, request_tenant, tenant_requi
 from portal.views.files.forms import MAX_BIGINT, form_error
 from snapshots.errors import NotFound, StoreError
 from snapshots.models import Snapshot
-from snapshots.restores import restore_validate
 from snapshots.selectors_history import snapshot_get
+from snapshots.services import restore_validate
 
 # SECTION: the hub's time
 

@@ -1,5 +1,5 @@
-"""The store's services: bytes in both facilities of the hub, refusals that
-store nothing, folder operations that write O(1) rows, trash restore."""
+"""Files and folders through the services: bytes in both facilities of the hub,
+refusals that store nothing, folder operations that write O(1) rows."""
 
 from __future__ import annotations
 
@@ -125,15 +125,6 @@ def services_open(made, version):
     return blob_open(tenant=made.tenant, blob=version.blob)
 
 
-def test_read_falls_back_to_the_other_facility(make_tenant):
-    made = make_tenant(hub="uk")
-    version = write(made.tenant, made.user, "/x.bin", b"payload")
-    for path in facility_files("uk", "primary"):
-        path.unlink()
-    with services_open(made, version) as handle:
-        assert handle.read() == b"payload"
-
-
 def test_file_too_large_is_refused_before_reading_the_body(make_tenant):
     made = make_tenant(hub="uk")
     made.tenant.max_file_bytes = 10
@@ -253,38 +244,6 @@ def test_folder_rename_move_delete_write_one_version_row_whatever_the_size(make_
     assert [p for p in selectors.tree_as_of(tenant=made.tenant)] == ["/Archive"]
 
 
-def test_deleted_folder_comes_back_whole_and_a_taken_name_gets_restored_suffix(make_tenant):
-    made = make_tenant(hub="uk")
-    write(made.tenant, made.user, "/Team/plan.txt", b"plan")
-    write(made.tenant, made.user, "/Team/notes/n1.txt", b"n1")
-    deleted = services.node_delete(tenant=made.tenant, path="/Team", acting_user=made.user)
-    services.folder_create(tenant=made.tenant, path="/Team", acting_user=made.user)
-
-    page = selectors.trash_items(tenant=made.tenant)
-    assert [item.pk for item in page.items] == [deleted.pk]
-    assert selectors.trash_original_path(tenant=made.tenant, version=page.items[0]) == "/Team"
-
-    restored = services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
-    assert restored.name == "Team (restored)"
-    tree = selectors.tree_as_of(tenant=made.tenant)
-    assert tree["/Team (restored)/plan.txt"] == hashlib.sha256(b"plan").hexdigest()
-    assert "/Team (restored)/notes/n1.txt" in tree
-    assert selectors.trash_items(tenant=made.tenant).items == []
-    assert selectors.live_usage(tenant=made.tenant).live_files == 2
-    with pytest.raises(NotFound):
-        services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
-
-
-def test_trash_of_another_tenant_is_invisible(make_tenant):
-    one, two = make_tenant(hub="uk"), make_tenant(hub="uk")
-    write(one.tenant, one.user, "/secret", b"s")
-    deleted = services.node_delete(tenant=one.tenant, path="/secret", acting_user=one.user)
-    assert selectors.trash_items(tenant=two.tenant).items == []
-    with pytest.raises(NotFound):
-        services.trash_restore(tenant=two.tenant, version_id=deleted.pk, acting_user=two.user)
-    assert "/secret" not in selectors.tree_as_of(tenant=two.tenant)
-
-
 def test_every_change_is_in_the_activity_log_with_its_actor(make_tenant):
     made = make_tenant(hub="uk")
     write(made.tenant, made.user, "/a/b.txt", b"x")
@@ -309,133 +268,3 @@ def test_as_of_reads_the_past_after_overwrite_and_delete(make_tenant):
         assert handle.read() == b"v1"
     with pytest.raises(NotFound):
         selectors.node_at_path(tenant=made.tenant, path="/doc")
-
-
-def test_listing_pages_with_a_cursor_and_refuses_a_malformed_one(make_tenant):
-    made = make_tenant(hub="uk")
-    for i in range(7):
-        write(made.tenant, made.user, f"/d/f{i}", b"x" * i)
-    folder = selectors.node_at_path(tenant=made.tenant, path="/d")
-    seen, cursor = [], None
-    while True:
-        page = selectors.folder_children(tenant=made.tenant, folder=folder, order="-size", cursor=cursor, limit=3)
-        seen += [v.name for v in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    assert seen == [f"f{i}" for i in reversed(range(7))]
-    for bad in ["garbage", "eyJ2IjpbMV0sImlkIjoxfQ", "e30"]:
-        with pytest.raises(selectors.InvalidCursor):
-            selectors.folder_children(tenant=made.tenant, folder=folder, cursor=bad)
-
-
-def test_stale_temporary_objects_are_swept_and_fresh_ones_kept(make_tenant):
-    import os
-    import time
-
-    import time_machine
-
-    from snapshots.blobs import spool_directory, temporaries_sweep
-
-    stale = spool_directory() / "upload-stale"
-    stale.write_bytes(b"half an upload")
-    facility_tmp = Path(facility_storage("uk", "alternate").path("tmp/abandoned"))
-    facility_tmp.parent.mkdir(parents=True, exist_ok=True)
-    facility_tmp.write_bytes(b"half a copy")
-    fresh = spool_directory() / "upload-fresh"
-    fresh.write_bytes(b"in flight")
-    two_hours_ago = time.time() - 7200
-    os.utime(stale, (two_hours_ago, two_hours_ago))
-    os.utime(facility_tmp, (two_hours_ago, two_hours_ago))
-
-    assert temporaries_sweep(hub_code="uk") == 2
-    assert not stale.exists() and not facility_tmp.exists()
-    assert fresh.exists()
-    with time_machine.travel(time.time() + 7200, tick=False):
-        assert temporaries_sweep(hub_code="uk") == 1
-    assert not fresh.exists()
-
-
-def test_bringing_back_from_recently_deleted_respects_the_quota(make_tenant):
-    made = make_tenant(hub="uk")
-    deleted = services.node_delete(
-        tenant=made.tenant, path=write(made.tenant, made.user, "/big", b"123456") and "/big", acting_user=made.user
-    )
-    made.tenant.quota_bytes = 10
-    made.tenant.save(update_fields=["quota_bytes"])
-    write(made.tenant, made.user, "/new", b"12345")
-    with pytest.raises(QuotaExceeded):
-        services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
-    assert "/big" not in selectors.tree_as_of(tenant=made.tenant)
-
-
-@pytest.mark.parametrize("cursor_values", [{"id": True}, {"id": 2**64}, {"id": -(2**64)}])
-def test_cursor_numbers_out_of_range_are_invalid(cursor_values):
-    with pytest.raises(selectors.InvalidCursor):
-        selectors.decode_cursor(selectors.encode_cursor(cursor_values), keys=("id",))
-
-
-def test_purge_removes_an_item_from_all_history_and_its_bytes_at_once(make_tenant):
-    from snapshots import restores
-
-    made = make_tenant(hub="uk")
-    write(made.tenant, made.user, "/keep.txt", b"shared bytes")
-    write(made.tenant, made.user, "/Secret/passwords.txt", b"hunter2")
-    write(made.tenant, made.user, "/Secret/passwords.txt", b"hunter3")
-    write(made.tenant, made.user, "/Secret/copy.txt", b"shared bytes")
-    snapshot = restores.snapshot_create(tenant=made.tenant)
-
-    result = services.node_purge(
-        tenant=made.tenant, path="/Secret", acting_user=made.user, reason="Customer uploaded passwords by mistake"
-    )
-
-    assert result.versions == 4 and result.blobs == 2  # the shared blob stays: /keep.txt uses it
-    assert selectors.tree_as_of(tenant=made.tenant) == {"/keep.txt": hashlib.sha256(b"shared bytes").hexdigest()}
-    assert selectors.tree_as_of(tenant=made.tenant, seq=snapshot.seq) == selectors.tree_as_of(tenant=made.tenant)
-    assert selectors.live_usage(tenant=made.tenant).live_bytes == len(b"shared bytes")
-    remaining = {p.read_bytes() for role in ("primary", "alternate") for p in facility_files("uk", role)}
-    assert remaining == {b"shared bytes"}
-    log = [(c.action, c.path) for c in selectors.activity(tenant=made.tenant).items]
-    assert not any("passwords" in path for _, path in log)
-    purge = Change.objects.for_tenant(made.tenant).get(pk=result.change_id)
-    assert (purge.action, purge.path, purge.by_support) == (Change.Action.PURGE, "/Secret", True)
-    assert purge.detail == "Customer uploaded passwords by mistake"
-
-
-def test_purge_finds_a_deleted_item_and_needs_a_reason(make_tenant):
-    made = make_tenant(hub="uk")
-    write(made.tenant, made.user, "/gone.txt", b"x")
-    services.node_delete(tenant=made.tenant, path="/gone.txt", acting_user=made.user)
-    with pytest.raises(InvalidPath, match="reason"):
-        services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="  ")
-    services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="erasure request")
-    assert selectors.trash_items(tenant=made.tenant).items == []
-    assert Blob.objects.for_tenant(made.tenant).count() == 0
-    with pytest.raises(NotFound):
-        services.node_purge(tenant=made.tenant, path="/gone.txt", acting_user=made.user, reason="again")
-
-
-def test_purging_a_folder_takes_what_was_deleted_from_it_but_not_what_moved_out(make_tenant):
-    made = make_tenant(hub="uk")
-    write(made.tenant, made.user, "/secret/passwords.txt", b"hunter2")
-    write(made.tenant, made.user, "/secret/moved.txt", b"moved out")
-    services.node_delete(tenant=made.tenant, path="/secret/passwords.txt", acting_user=made.user)
-    services.node_move(tenant=made.tenant, from_path="/secret/moved.txt", to_path="/moved.txt", acting_user=made.user)
-
-    result = services.node_purge(tenant=made.tenant, path="/secret", acting_user=made.user, reason="erasure")
-
-    assert result.blobs == 1
-    remaining = {p.read_bytes() for role in ("primary", "alternate") for p in facility_files("uk", role)}
-    assert remaining == {b"moved out"}
-    assert selectors.tree_as_of(tenant=made.tenant) == {"/moved.txt": hashlib.sha256(b"moved out").hexdigest()}
-    paths = [c.path for c in Change.objects.for_tenant(made.tenant).exclude(action=Change.Action.PURGE)]
-    assert not any("passwords" in p for p in paths)
-    assert "/moved.txt" in paths
-
-
-def test_nul_in_a_cursor_or_the_trash_filter_is_a_clear_error(make_tenant):
-    made = make_tenant(hub="uk")
-    with pytest.raises(selectors.InvalidCursor):
-        selectors.decode_cursor(selectors.encode_cursor({"at": "2026\x00", "id": 1}), keys=("at", "id"))
-    with pytest.raises(InvalidPath, match="NUL"):
-        selectors.trash_items(tenant=made.tenant, query="a\x00b")

@@ -1,0 +1,82 @@
+"""Writes to the versioned store, one module per job:
+
+- ``kernel``: one step of the tenant clock and the operations every write is
+  made of (close version rows, open version rows, move the folder counters);
+- ``files``: provisioning, folders, file writes, move, rename, delete;
+- ``trash``: bringing back a deleted item or an earlier version of a file;
+- ``purge``: removing an item from all history (support);
+- ``snapshots``: taking snapshots, on request and on schedule;
+- ``restore_request``, ``restore_plan``, ``restore_engine``, ``restore_jobs``:
+  restores from a snapshot or a moment, from the request to the job.
+
+Callers import the service functions from here.
+"""
+
+from snapshots.services.files import (
+    file_write,
+    folder_create,
+    node_delete,
+    node_move,
+    node_rename,
+    store_provision,
+)
+from snapshots.services.kernel import Actor, ChangeStep, actor_for, change_step
+from snapshots.services.purge import PURGED_PATH, PurgeResult, node_purge
+from snapshots.services.restore_jobs import (
+    GAVE_UP,
+    INTERNAL_ERROR,
+    MAX_ATTEMPTS,
+    RestorePreview,
+    restore_cancel,
+    restore_preview,
+    restore_run,
+    restore_start,
+    restores_resume_stalled,
+)
+from snapshots.services.restore_plan import PlanItem, restore_plan
+from snapshots.services.restore_request import (
+    RestoreSource,
+    ValidatedRestore,
+    restore_request_of,
+    restore_source,
+    restore_validate,
+)
+from snapshots.services.snapshots import snapshot_create, snapshot_expires_at, snapshots_take_scheduled
+from snapshots.services.trash import trash_restore, version_restore
+
+__all__ = [
+    "GAVE_UP",
+    "INTERNAL_ERROR",
+    "MAX_ATTEMPTS",
+    "PURGED_PATH",
+    "Actor",
+    "ChangeStep",
+    "PlanItem",
+    "PurgeResult",
+    "RestorePreview",
+    "RestoreSource",
+    "ValidatedRestore",
+    "actor_for",
+    "change_step",
+    "file_write",
+    "folder_create",
+    "node_delete",
+    "node_move",
+    "node_purge",
+    "node_rename",
+    "restore_cancel",
+    "restore_plan",
+    "restore_preview",
+    "restore_request_of",
+    "restore_run",
+    "restore_source",
+    "restore_start",
+    "restore_validate",
+    "restores_resume_stalled",
+    "snapshot_create",
+    "snapshot_expires_at",
+    "snapshots_take_scheduled",
+    "store_provision",
+    "trash_restore",
+    "version_restore",
+]

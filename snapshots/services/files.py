@@ -1,0 +1,328 @@
+"""Files and folders: provisioning a tenant's space, making folders, writing
+files, moving, renaming and deleting."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hubs.routing import hub_database_alias
+from snapshots import selectors
+from snapshots.blobs import (
+    BlobVanished,
+    ReadableStream,
+    SpooledUpload,
+    blob_claim,
+    blob_discard_bytes,
+    blob_exists,
+    blob_write_bytes,
+    new_generation,
+    spooled_upload,
+)
+from snapshots.errors import (
+    InvalidMove,
+    InvalidPath,
+    NameConflict,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+    WrongKind,
+)
+from snapshots.models import Change, Node, NodeVersion, TenantClock
+from snapshots.paths import join_path, split_path, validate_name
+from snapshots.services.kernel import (
+    _ancestor_ids,
+    _bump_counters,
+    _close,
+    _ensure_folders,
+    _open,
+    actor_for,
+    change_step,
+)
+
+if TYPE_CHECKING:
+    from hubs.models import Tenant
+    from portal.models import User
+
+# ---------------------------------------------------------------- provisioning
+
+
+def store_provision(*, tenant: Tenant) -> TenantClock:
+    """Make the tenant's space in its hub: its clock and its root folder.
+
+    Idempotent: a second call (a retried task, the repair on next use, two
+    racing callers) finds the clock and returns it.
+    """
+    existing = TenantClock.objects.for_tenant(tenant).first()
+    if existing is not None:
+        return existing
+    alias = hub_database_alias(tenant.hub_id)
+    now = timezone.now()
+    try:
+        with transaction.atomic(using=alias):
+            root = Node.objects.for_tenant(tenant).create(kind=Node.Kind.FOLDER, created_at=now)
+            clock = TenantClock.objects.for_tenant(tenant).create(seq=1, root=root, provisioned_at=now)
+            NodeVersion.objects.for_tenant(tenant).create(
+                node=root, parent=None, name="", kind=Node.Kind.FOLDER, valid_from=1, changed_at=now
+            )
+            Change.objects.for_tenant(tenant).create(seq=1, at=now, action=Change.Action.PROVISION)
+    except IntegrityError:
+        # Another caller provisioned the tenant between our check and our insert.
+        clock = TenantClock.objects.for_tenant(tenant).first()
+        if clock is None:
+            raise
+    return clock
+
+
+# ---------------------------------------------------------------- folders
+
+
+def folder_create(*, tenant: Tenant, path: str, acting_user: User | None, exist_ok: bool = False) -> NodeVersion:
+    """Make a folder, and any missing folders on the way (like ``mkdir -p``)."""
+    names = split_path(path)
+    if not names:
+        raise NameConflict("The root folder always exists.")
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        parents = _ensure_folders(step, names[:-1])
+        existing = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
+        if existing is not None:
+            if exist_ok and existing.kind == Node.Kind.FOLDER:
+                return existing
+            raise NameConflict(f"{join_path(names)} already exists.")
+        node = Node.objects.for_tenant(tenant).create(kind=Node.Kind.FOLDER, created_at=step.now)
+        version = _open(step, node=node, parent_id=parents[-1].node_id, name=names[-1], kind=Node.Kind.FOLDER)
+        step.record(Change.Action.MKDIR, node_id=node.pk, path=join_path(names))
+        return version
+
+
+# ---------------------------------------------------------------- files
+
+
+def file_write(
+    *,
+    tenant: Tenant,
+    path: str,
+    stream: ReadableStream,
+    content_length: int | None,
+    acting_user: User | None,
+    if_match: str | None = None,
+) -> NodeVersion:
+    """Create or replace a file from a byte stream, making missing folders.
+
+    Refusals that need no bytes (a folder in the way, a stale ``if_match``, a
+    body over the size limit or the quota) happen before the body is read. The
+    bytes are spooled and hashed, written to both facilities of the hub, and
+    only then is the version row committed, so a failure at any point leaves
+    no visible file.
+    """
+    names = split_path(path)
+    if not names:
+        raise InvalidPath("/ is the root folder; give a file path such as /notes.txt.")
+    existing = _check_file_target(tenant=tenant, names=names, if_match=if_match)
+    replaced_size = existing.size if existing is not None else 0
+    if content_length is not None:
+        _check_quota(tenant=tenant, additional=content_length - replaced_size)
+
+    with spooled_upload(
+        stream=stream, content_length=content_length, max_bytes=tenant.effective_max_file_bytes, tenant=tenant
+    ) as spooled:
+        _check_quota(tenant=tenant, additional=spooled.size - replaced_size)
+        if existing is not None and existing.blob is not None and existing.blob.sha256 == spooled.sha256:
+            return existing  # same bytes as the current version: no new version
+        written: str | None = None
+        needs_replication = False
+        # Two attempts at most: the second runs only if the collector removed the
+        # blob row we meant to reuse, and then we write the bytes ourselves.
+        for _attempt in range(2):
+            if written is None and not blob_exists(tenant=tenant, sha256=spooled.sha256):
+                written = new_generation()
+                needs_replication = blob_write_bytes(tenant=tenant, spooled=spooled, generation=written)
+            try:
+                version = _file_write_step(
+                    tenant=tenant,
+                    names=names,
+                    spooled=spooled,
+                    generation=written,
+                    needs_replication=needs_replication,
+                    acting_user=acting_user,
+                    if_match=if_match,
+                )
+            except BlobVanished:
+                continue
+            except BaseException:
+                if written is not None:
+                    blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
+                raise
+            assert version.blob is not None  # _file_write_step always claims a blob
+            if written is not None and version.blob.generation != written:
+                blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
+            return version
+        raise BlobVanished  # pragma: no cover - the second attempt always has bytes
+
+
+def _file_write_step(
+    *,
+    tenant: Tenant,
+    names: list[str],
+    spooled: SpooledUpload,
+    generation: str | None,
+    needs_replication: bool,
+    acting_user: User | None,
+    if_match: str | None,
+) -> NodeVersion:
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        parents = _ensure_folders(step, names[:-1])
+        current = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
+        if current is not None and current.kind != Node.Kind.FILE:
+            raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
+        _check_if_match(current, if_match, names)
+        size_delta = spooled.size - (current.size if current else 0)
+        _check_quota(tenant=tenant, additional=size_delta)
+        blob = blob_claim(tenant=tenant, spooled=spooled, generation=generation, needs_replication=needs_replication)
+        if current is None:
+            node = Node.objects.for_tenant(tenant).create(
+                kind=Node.Kind.FILE, created_at=step.now, subtree_files=1, subtree_bytes=spooled.size
+            )
+            action = Change.Action.CREATE
+            files_delta = 1
+        else:
+            node = current.node
+            _close(step, current, action=Change.Action.REPLACE)
+            Node.objects.for_tenant(tenant).filter(pk=node.pk).update(subtree_bytes=spooled.size)
+            action = Change.Action.REPLACE
+            files_delta = 0
+        version = _open(
+            step,
+            node=node,
+            parent_id=parents[-1].node_id,
+            name=names[-1],
+            kind=Node.Kind.FILE,
+            blob=blob,
+            size=spooled.size,
+        )
+        _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
+        step.record(action, node_id=node.pk, path=join_path(names))
+        return version
+
+
+def _check_file_target(*, tenant: Tenant, names: list[str], if_match: str | None) -> NodeVersion | None:
+    try:
+        chain = selectors.resolve(tenant=tenant, names=names[:-1])
+    except NotFound:
+        chain = None  # folders on the way are made when the file is written
+    current = None
+    if chain is not None:
+        if chain[-1].kind != Node.Kind.FOLDER:
+            raise WrongKind(f"{join_path(names[:-1])} is a file, not a folder.")
+        current = selectors.live_child(tenant=tenant, parent_id=chain[-1].node_id, name=names[-1])
+    if current is not None and current.kind != Node.Kind.FILE:
+        raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
+    _check_if_match(current, if_match, names)
+    return current
+
+
+def _check_if_match(current: NodeVersion | None, if_match: str | None, names: list[str]) -> None:
+    if if_match is None:
+        return
+    current_sha = current.blob.sha256 if current is not None and current.blob is not None else None
+    if current_sha != if_match:
+        raise PreconditionFailed(
+            f"{join_path(names)} has changed since you read it (its sha256 is no longer {if_match}). "
+            "Fetch it again and retry."
+        )
+
+
+def _check_quota(*, tenant: Tenant, additional: int) -> None:
+    if additional <= 0:
+        return
+    used = selectors.live_usage(tenant=tenant).live_bytes
+    quota = tenant.effective_quota_bytes
+    if used + additional > quota:
+        raise QuotaExceeded(
+            f"This upload needs {additional:,} more bytes but only {max(quota - used, 0):,} of your "
+            f"{quota:,}-byte quota are free. Delete files or ask your administrator for more space."
+        )
+
+
+# ---------------------------------------------------------------- move, rename, delete
+
+
+def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User | None) -> NodeVersion:
+    """Move and/or rename a file or folder to the full path ``to_path``.
+
+    The destination's parent folder must exist; the destination name must be
+    free. A folder moves with everything in it in one version row.
+    """
+    source_names = split_path(from_path)
+    target_names = split_path(to_path)
+    if not source_names:
+        raise InvalidMove("The root folder cannot be moved or renamed.")
+    if not target_names:
+        raise InvalidMove("Nothing can be moved to / itself; give the full new path, e.g. /Archive/report.pdf.")
+    if target_names[: len(source_names)] == source_names and len(target_names) > len(source_names):
+        raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        source_chain = selectors.resolve(tenant=tenant, names=source_names)
+        current = source_chain[-1]
+        if target_names == source_names:
+            return current
+        try:
+            target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])
+        except NotFound as exc:
+            raise NotFound(f"The destination folder {join_path(target_names[:-1])} does not exist.") from exc
+        target_parent = target_parents[-1]
+        if target_parent.kind != Node.Kind.FOLDER:
+            raise WrongKind(f"{join_path(target_names[:-1])} is a file, not a folder.")
+        if current.node_id in _ancestor_ids(target_parents):
+            raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
+        if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
+            raise NameConflict(f"{join_path(target_names)} already exists.")
+        same_parent = target_parent.node_id == current.parent_id
+        action = Change.Action.RENAME if same_parent else Change.Action.MOVE
+        _close(step, current, action=action)
+        version = _open(
+            step,
+            node=current.node_id,
+            parent_id=target_parent.node_id,
+            name=target_names[-1],
+            kind=current.kind,
+            blob=current.blob,
+            size=current.size,
+        )
+        if not same_parent:
+            node = Node.objects.for_tenant(tenant).get(pk=current.node_id)
+            _bump_counters(step, _ancestor_ids(source_chain[:-1]), files=-node.subtree_files, size=-node.subtree_bytes)
+            _bump_counters(step, _ancestor_ids(target_parents), files=node.subtree_files, size=node.subtree_bytes)
+        step.record(
+            action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names)
+        )
+        return version
+
+
+def node_rename(*, tenant: Tenant, path: str, new_name: str, acting_user: User | None) -> NodeVersion:
+    names = split_path(path)
+    if not names:
+        raise InvalidMove("The root folder cannot be renamed.")
+    return node_move(
+        tenant=tenant,
+        from_path=path,
+        to_path=join_path([*names[:-1], validate_name(new_name)]),
+        acting_user=acting_user,
+    )
+
+
+def node_delete(*, tenant: Tenant, path: str, acting_user: User | None) -> NodeVersion:
+    """Delete a file or folder: it goes to Recently deleted for the retention period."""
+    names = split_path(path)
+    if not names:
+        raise InvalidPath("The root folder cannot be deleted; delete what is in it instead.")
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        chain = selectors.resolve(tenant=tenant, names=names)
+        current = chain[-1]
+        node = Node.objects.for_tenant(tenant).get(pk=current.node_id)
+        _close(step, current, action=Change.Action.DELETE, to_trash=True)
+        _bump_counters(step, _ancestor_ids(chain[:-1]), files=-node.subtree_files, size=-node.subtree_bytes)
+        step.record(Change.Action.DELETE, node_id=node.pk, path=join_path(names))
+        return current

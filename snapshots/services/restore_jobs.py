@@ -1,0 +1,304 @@
+"""Restore jobs: starting one (validated, after a pre-restore snapshot), the
+dry run, running and resuming it in batches, cancelling, and queueing again
+the jobs whose worker died.
+
+A restore runs as a job in batches. Each batch is one change step: its rows,
+the job's progress and the folder map commit together, so a worker killed in
+the middle of a batch loses the whole batch and the job, started again, goes
+on from the last committed one and ends with the tree one clean run gives.
+A dry run runs the very same code inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hubs.routing import hub_database_alias
+from snapshots import selectors
+from snapshots.errors import NotFound, RestoreFinished, StoreError
+from snapshots.models import RestoreFolderMap, RestoreJob, Snapshot
+from snapshots.paths import join_path
+from snapshots.services.kernel import Actor, actor_for, change_step
+from snapshots.services.restore_engine import Outcome, RestoreRun, _run_batch
+from snapshots.services.restore_plan import PlanItem, restore_plan
+from snapshots.services.restore_request import ValidatedRestore, restore_request_of, restore_validate
+from snapshots.services.snapshots import snapshot_create
+
+if TYPE_CHECKING:
+    from hubs.models import Tenant
+    from portal.models import User
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ITEMS_KEPT = 500
+
+
+def _suffix_moment(tenant: Tenant, at: datetime) -> str:
+    return f"{timezone.localtime(at, tenant.hub.zone):%Y-%m-%d %H:%M}"
+
+
+def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor, job: RestoreJob | None) -> str:
+    """Run the plan from ``start`` in batches; each batch commits with the job's
+    progress. Returns "done", "cancelled" or "superseded" (a newer run of the
+    same job, say from a redelivered message, owns it now)."""
+    paths: dict[int, str] = {}
+    batch_items = settings.RESTORE_BATCH_ITEMS
+    offset = start
+    while offset < len(plan):
+        if job is not None:
+            job.refresh_from_db(fields=["cancel_requested"])
+            if job.cancel_requested:
+                _finish(job, RestoreJob.State.CANCELLED, run.outcome)
+                return "cancelled"
+        # Between batches the customer may have moved or deleted folders: ask again.
+        run.parent_of.clear()
+        run.top_parents.clear()
+        with change_step(tenant=run.tenant, actor=actor) as step:
+            if job is not None:
+                # The job row stays locked until this batch commits: one writer at a time.
+                locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
+                if locked.attempts != run.attempt or locked.is_finished:
+                    return "superseded"
+                if locked.done_items != offset:  # an older run committed more batches first
+                    offset = locked.done_items
+                    run.outcome = _outcome_of(locked)
+                    run.folder_map = _folder_map_of(run.tenant, job)
+                    paths.clear()
+                    if offset >= len(plan):
+                        break
+            batch = plan[offset : offset + batch_items]
+            run.quota_room = run.tenant.effective_quota_bytes - selectors.live_usage(tenant=run.tenant).live_bytes
+            _run_batch(run, step, batch, paths)
+            if job is not None:
+                _save_progress(job, run.outcome, done=offset + len(batch))
+        offset += len(batch)
+    return "done"
+
+
+def _folder_map_of(tenant: Tenant, job: RestoreJob) -> dict[int, int | None]:
+    return dict(
+        RestoreFolderMap.objects.for_tenant(tenant).filter(job=job).values_list("source_node_id", "target_node_id")
+    )
+
+
+def _save_progress(job: RestoreJob, outcome: Outcome, *, done: int) -> None:
+    job.done_items = done
+    for name, value in outcome.counts().items():
+        setattr(job, name, value)
+    job.failures = outcome.failures
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["done_items", *outcome.counts(), "failures", "heartbeat_at"])
+
+
+def _finish(job: RestoreJob, state: str, outcome: Outcome, error: str = "") -> None:
+    from snapshots.notifications import restore_finished_notify
+
+    job.state = state
+    job.finished_at = timezone.now()
+    job.error = error
+    for name, value in outcome.counts().items():
+        setattr(job, name, value)
+    job.failures = outcome.failures
+    job.save(update_fields=["state", "finished_at", "error", *outcome.counts(), "failures"])
+    restore_finished_notify(job=job)
+
+
+def _run_for(tenant: Tenant, request: ValidatedRestore, job_id: int | None, keep_items: int) -> RestoreRun:
+    run = RestoreRun(tenant=tenant, request=request, job_id=job_id, outcome=Outcome(keep_items=keep_items))
+    run.suffix_moment = _suffix_moment(tenant, request.source.at)
+    return run
+
+
+@dataclass(frozen=True)
+class RestorePreview:
+    counts: dict[str, int]
+    total_items: int
+    items: list[dict[str, str]]
+    failures: list[dict[str, str]]
+
+
+class _RollBack(Exception):
+    pass
+
+
+def restore_preview(
+    *,
+    tenant: Tenant,
+    acting_user: User | None,
+    snapshot_id: int | None = None,
+    at: datetime | None = None,
+    paths: list[str] | None = None,
+    target: str | None = None,
+    conflict: str = RestoreJob.Conflict.RENAME,
+) -> RestorePreview:
+    """What a restore would do, item by item, without changing anything: the
+    real restore runs inside a transaction that is then rolled back."""
+    request = restore_validate(
+        tenant=tenant, snapshot_id=snapshot_id, at=at, paths=paths, target=target, conflict=conflict
+    )
+    plan = restore_plan(tenant=tenant, request=request)
+    run = _run_for(tenant, request, None, PREVIEW_ITEMS_KEPT)
+    try:
+        with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+            _execute(run, plan, start=0, actor=actor_for(acting_user), job=None)
+            raise _RollBack
+    except _RollBack:
+        pass
+    return RestorePreview(
+        counts=run.outcome.counts(), total_items=len(plan), items=run.outcome.items, failures=run.outcome.failures
+    )
+
+
+def restore_start(
+    *,
+    tenant: Tenant,
+    acting_user: User | None,
+    snapshot_id: int | None = None,
+    at: datetime | None = None,
+    paths: list[str] | None = None,
+    target: str | None = None,
+    conflict: str = RestoreJob.Conflict.RENAME,
+    by_support: bool = False,
+) -> RestoreJob:
+    """Validate a restore, take a pre-restore snapshot (so the restore can be
+    undone) and queue the job on the tenant's hub queue."""
+    request = restore_validate(
+        tenant=tenant, snapshot_id=snapshot_id, at=at, paths=paths, target=target, conflict=conflict
+    )
+    actor = actor_for(acting_user, by_support=by_support)
+    alias = hub_database_alias(tenant.hub_id)
+    with transaction.atomic(using=alias):
+        pre_restore = snapshot_create(
+            tenant=tenant, kind=Snapshot.Kind.PRE_RESTORE, acting_user=acting_user, by_support=by_support
+        )
+        job = RestoreJob.objects.for_tenant(tenant).create(
+            snapshot=request.source.snapshot,
+            source_seq=request.source.seq,
+            source_at=request.source.at,
+            paths=[join_path(names) for names in request.paths],
+            target=join_path(request.target) if request.target is not None else "",
+            conflict=request.conflict,
+            requested_by_user_id=actor.user_id,
+            requested_by_label=actor.label,
+            by_support=by_support,
+            pre_restore_snapshot=pre_restore,
+            created_at=timezone.now(),
+        )
+
+        def enqueue() -> None:
+            from snapshots.tasks import restore_run_task
+
+            restore_run_task.delay(tenant_id=tenant.pk, job_id=job.pk)
+
+        transaction.on_commit(enqueue, using=alias)
+    return job
+
+
+MAX_ATTEMPTS = 5
+GAVE_UP = "The restore was interrupted five times and has stopped; what it restored is kept. Start it again."
+INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
+
+
+def _outcome_of(job: RestoreJob) -> Outcome:
+    outcome = Outcome()
+    outcome.restored, outcome.renamed, outcome.overwritten = job.restored, job.renamed, job.overwritten
+    outcome.skipped, outcome.unchanged, outcome.failed = job.skipped, job.unchanged, job.failed
+    outcome.failures = list(job.failures)
+    return outcome
+
+
+def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
+    """Run (or resume) a restore job. Idempotent: a finished job is left alone,
+    an interrupted one goes on from its last committed batch."""
+    alias = hub_database_alias(tenant.hub_id)
+    jobs = RestoreJob.objects.for_tenant(tenant)
+    with transaction.atomic(using=alias):
+        job = jobs.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return job
+        if job.cancel_requested:
+            _finish(job, RestoreJob.State.CANCELLED, Outcome())
+            return job
+        if job.attempts >= MAX_ATTEMPTS:
+            _finish(job, RestoreJob.State.FAILED, _outcome_of(job), error=GAVE_UP)
+            return job
+        job.state = RestoreJob.State.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.attempts += 1
+        job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
+    request = restore_request_of(job)
+    run = _run_for(tenant, request, job.pk, 0)
+    run.outcome = _outcome_of(job)
+    run.attempt = job.attempts
+    run.folder_map = _folder_map_of(tenant, job)
+    actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
+    try:
+        plan = restore_plan(tenant=tenant, request=request)
+        job.total_items = len(plan)
+        job.heartbeat_at = timezone.now()  # planning a large restore takes a while
+        job.save(update_fields=["total_items", "heartbeat_at"])
+        ended = _execute(run, plan, start=job.done_items, actor=actor, job=job)
+    except StoreError as exc:
+        _finish(job, RestoreJob.State.FAILED, run.outcome, error=exc.detail)
+        return job
+    except Exception as exc:  # noqa: BLE001 - any other failure ends the job, named by its class only
+        # The exception's text can quote a row (a file name): log ids and the class, never the message.
+        logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
+        _finish(job, RestoreJob.State.FAILED, run.outcome, error=INTERNAL_ERROR)
+        return job
+    job.refresh_from_db()
+    if ended == "done" and not job.is_finished:
+        _finish(job, RestoreJob.State.SUCCEEDED, run.outcome)
+    return job
+
+
+def restore_cancel(*, tenant: Tenant, job_id: int, acting_user: User | None) -> RestoreJob:
+    """Ask a job to stop after its current batch; a queued job stops at once."""
+    with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+        job = RestoreJob.objects.for_tenant(tenant).select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise NotFound(f"There is no restore job {job_id}.")
+        if job.is_finished:
+            raise RestoreFinished(f"The restore already ended ({job.get_state_display().lower()}).")
+        job.cancel_requested = True
+        job.save(update_fields=["cancel_requested"])
+        if job.state == RestoreJob.State.QUEUED:
+            _finish(job, RestoreJob.State.CANCELLED, Outcome())
+    return job
+
+
+# A running job commits a batch at least every few seconds; one silent for
+# five minutes lost its worker, and is queued again.
+STALLED_AFTER = timedelta(minutes=5)
+
+
+def restores_resume_stalled(*, hub_code: str) -> list[int]:
+    """Queue again the jobs of a hub whose worker died (queued ones too, in case
+    their message was lost). Returns the job ids queued."""
+    from hubs.maintenance import hub_unavailable_until
+    from hubs.models import Tenant
+    from snapshots.tasks import restore_run_task
+
+    if hub_unavailable_until(hub_code=hub_code) is not None:
+        return []  # its jobs wait out the window on their own
+    cutoff = timezone.now() - STALLED_AFTER
+    stalled = list(
+        RestoreJob.objects.for_hub(hub_code)
+        .filter(state__in=[RestoreJob.State.RUNNING, RestoreJob.State.QUEUED])
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        .values_list("tenant_id", "pk")
+    )
+    known = set(Tenant.objects.filter(pk__in={tenant_id for tenant_id, _ in stalled}).values_list("pk", flat=True))
+    for tenant_id, job_id in stalled:
+        if tenant_id in known:
+            restore_run_task.delay(tenant_id=tenant_id, job_id=job_id)
+    return [job_id for tenant_id, job_id in stalled if tenant_id in known]

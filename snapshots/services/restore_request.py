@@ -1,0 +1,145 @@
+"""A restore request: where it reads from, what it restores, where to, and
+what to do when a name is taken; everything that can be refused before
+anything starts is refused here, with a clear reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils import timezone
+
+from snapshots import selectors
+from snapshots.errors import NotFound, OutsideRetention, RestoreRefused
+from snapshots.models import Node, RestoreJob, Snapshot
+from snapshots.paths import join_path, split_path
+
+if TYPE_CHECKING:
+    from hubs.models import Tenant
+
+
+@dataclass(frozen=True)
+class RestoreSource:
+    seq: int
+    at: datetime
+    snapshot: Snapshot | None
+
+
+def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: datetime | None = None) -> RestoreSource:
+    """The clock value a restore reads from: a snapshot, or a moment in the retention."""
+    if (snapshot_id is None) == (at is None):
+        raise RestoreRefused("Give either a snapshot or a moment to restore from, not both.")
+    if snapshot_id is not None:
+        snapshot = (
+            Snapshot.objects.for_tenant(tenant)
+            .filter(pk=snapshot_id, taken_at__gte=selectors.retention_start())
+            .first()
+        )
+        if snapshot is None:
+            # An expired snapshot waiting for the daily expiry is gone too: the
+            # history it points into may already be partly removed.
+            raise NotFound(f"There is no snapshot {snapshot_id}.")
+        return RestoreSource(seq=snapshot.seq, at=snapshot.taken_at, snapshot=snapshot)
+    assert at is not None
+    if timezone.is_naive(at):
+        raise RestoreRefused("Give the moment with its time zone, e.g. 2026-11-24T10:42:00Z.")
+    now = timezone.now()
+    earliest = selectors.retention_start()
+    if at < earliest:
+        raise OutsideRetention(
+            f"{at:%Y-%m-%d %H:%M %Z} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
+            f"the earliest moment you can restore from is {earliest:%Y-%m-%d %H:%M} UTC."
+        )
+    if at > now:
+        raise OutsideRetention("That moment is in the future; choose a time up to now.")
+    seq = selectors.seq_at(tenant=tenant, moment=at)
+    if seq == 0:
+        raise OutsideRetention("Your account did not exist yet at that moment; choose a later time.")
+    return RestoreSource(seq=seq, at=at, snapshot=None)
+
+
+def _normalise_paths(paths: list[str] | None) -> list[list[str]]:
+    """Restored paths as name lists, without ones inside another restored path."""
+    if not paths:
+        return []
+    if len(paths) > 1000:
+        raise RestoreRefused("Restore at most 1,000 paths at once, or restore their common folder.")
+    unique = sorted({tuple(split_path(path)) for path in paths}, key=lambda names: (len(names), names))
+    kept: list[tuple[str, ...]] = []
+    for names in unique:
+        if not names:
+            return []  # "/" is everything
+        if not any(names[: len(outer)] == outer for outer in kept):
+            kept.append(names)
+    return [list(names) for names in kept]
+
+
+@dataclass
+class ValidatedRestore:
+    source: RestoreSource
+    paths: list[list[str]]  # empty: everything
+    target: list[str] | None  # None: the original location
+    conflict: str
+
+
+def restore_validate(
+    *,
+    tenant: Tenant,
+    snapshot_id: int | None = None,
+    at: datetime | None = None,
+    paths: list[str] | None = None,
+    target: str | None = None,
+    conflict: str = RestoreJob.Conflict.RENAME,
+) -> ValidatedRestore:
+    """Everything that can be refused before anything starts, refused with a clear reason."""
+    if conflict not in RestoreJob.Conflict.values:
+        raise RestoreRefused(f"Unknown conflict policy {conflict!r}; use rename, overwrite or skip.")
+    source = restore_source(tenant=tenant, snapshot_id=snapshot_id, at=at)
+    path_names = _normalise_paths(paths)
+    for names in path_names:
+        try:
+            selectors.resolve(tenant=tenant, names=names, seq=source.seq)
+        except NotFound as exc:
+            raise NotFound(f"{join_path(names)} did not exist at that time, so it cannot be restored.") from exc
+    target_names: list[str] | None = None
+    if target not in (None, "", "original"):
+        target_names = split_path(target)
+    if target_names == [] and not path_names:
+        target_names = None  # everything into / is the original location
+    if target_names is not None:
+        for names in path_names or [[]]:
+            # Restoring everything covers only what existed then: a new top-level
+            # folder such as /Recovered is outside it.
+            covered = target_names[: len(names)] == names and (
+                names
+                or selectors.child_named(
+                    tenant=tenant,
+                    parent_id=selectors.root_version(tenant=tenant, seq=source.seq).node_id,
+                    name=target_names[0] if target_names else "",
+                    seq=source.seq,
+                )
+                is not None
+            )
+            if covered:
+                raise RestoreRefused(
+                    f"The target {join_path(target_names)} is inside what is being restored "
+                    f"({join_path(names)}); choose a folder outside it."
+                )
+        try:
+            existing = selectors.resolve(tenant=tenant, names=target_names)[-1]
+        except NotFound:
+            existing = None  # made when the restore runs
+        if existing is not None and existing.kind != Node.Kind.FOLDER:
+            raise RestoreRefused(f"The target {join_path(target_names)} is a file; choose a folder.")
+    return ValidatedRestore(source=source, paths=path_names, target=target_names, conflict=conflict)
+
+
+def restore_request_of(job: RestoreJob) -> ValidatedRestore:
+    return ValidatedRestore(
+        source=RestoreSource(seq=job.source_seq, at=job.source_at, snapshot=None),
+        paths=[split_path(path) for path in job.paths],
+        target=split_path(job.target) if job.target else None,
+        conflict=job.conflict,
+    )

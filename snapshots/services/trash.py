@@ -1,0 +1,133 @@
+"""Bringing back one item: a deleted file or folder from Recently deleted, or
+an earlier version of a file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Q
+
+from snapshots import selectors
+from snapshots.errors import NotFound, NotRestorable
+from snapshots.models import Change, Node, NodeVersion
+from snapshots.paths import join_path
+from snapshots.services.files import _check_quota
+from snapshots.services.kernel import (
+    _ancestor_ids,
+    _bump_counters,
+    _close,
+    _ensure_folders,
+    _open,
+    actor_for,
+    change_step,
+)
+
+if TYPE_CHECKING:
+    from hubs.models import Tenant
+    from portal.models import User
+
+# ---------------------------------------------------------------- recently deleted
+
+
+def trash_restore(
+    *, tenant: Tenant, version_id: int, acting_user: User | None, by_support: bool = False
+) -> NodeVersion:
+    """Bring a deleted file or folder back to where it was.
+
+    Missing folders on its original path are made again; a name taken in the
+    meantime gets " (restored)" (then " (restored 2)", ...). A folder comes
+    back with everything that was in it when it was deleted.
+    """
+    with change_step(tenant=tenant, actor=actor_for(acting_user, by_support=by_support)) as step:
+        deleted = (
+            NodeVersion.objects.for_tenant(tenant).select_related("blob").filter(pk=version_id, in_trash=True).first()
+        )
+        if deleted is None:
+            raise NotFound("That item is not in Recently deleted (it may have been restored or expired).")
+        if selectors.live_version(tenant=tenant, node_id=deleted.node_id) is not None:
+            raise NotRestorable("That item is already back.")
+        node = Node.objects.for_tenant(tenant).get(pk=deleted.node_id)
+        _check_quota(tenant=tenant, additional=node.subtree_bytes)
+        original_names = selectors.path_names_as_of(tenant=tenant, node_id=deleted.node_id, seq=deleted.valid_to - 1)
+        parents = _ensure_folders(step, original_names[:-1])
+        name = selectors.free_name(tenant=tenant, parent_id=parents[-1].node_id, name=deleted.name, suffix="restored")
+        deleted.in_trash = False
+        deleted.save(update_fields=["in_trash"])
+        version = _open(
+            step,
+            node=deleted.node_id,
+            parent_id=parents[-1].node_id,
+            name=name,
+            kind=deleted.kind,
+            blob=deleted.blob,
+            size=deleted.size,
+        )
+        _bump_counters(step, _ancestor_ids(parents), files=node.subtree_files, size=node.subtree_bytes)
+        step.record(
+            Change.Action.RESTORE,
+            node_id=node.pk,
+            path=join_path([*original_names[:-1], name]),
+        )
+        return version
+
+
+# ---------------------------------------------------------------- versions
+
+
+def version_restore(*, tenant: Tenant, version_id: int, acting_user: User | None) -> NodeVersion:
+    """Make an earlier version of a file its current content (no bytes copied).
+
+    A live file gets a new version with the old content, in place. A deleted
+    file comes back where it last was (a name taken meanwhile gets
+    " (restored)"), with that version's content.
+    """
+    chosen = (
+        NodeVersion.objects.for_tenant(tenant)
+        .select_related("blob")
+        .filter(pk=version_id, kind=Node.Kind.FILE)
+        .filter(Q(valid_to__isnull=True) | Q(closed_at__gte=selectors.retention_start()))
+        .first()
+    )
+    if chosen is None:
+        raise NotFound(f"There is no file version {version_id} in the last {settings.SNAPSHOT_RETENTION_DAYS} days.")
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        current = selectors.live_version(tenant=tenant, node_id=chosen.node_id)
+        if current is not None:
+            chain = selectors.resolve(
+                tenant=tenant, names=selectors.path_names_as_of(tenant=tenant, node_id=chosen.node_id, seq=None)
+            )
+            if current.blob_id == chosen.blob_id:
+                return current
+            _check_quota(tenant=tenant, additional=chosen.size - current.size)
+            _close(step, current, action=Change.Action.RESTORE)
+            parent_id, name, parents = current.parent_id, current.name, chain[:-1]
+            size_delta, files_delta = chosen.size - current.size, 0
+        else:
+            last = NodeVersion.objects.for_tenant(tenant).filter(node_id=chosen.node_id).order_by("-valid_from").first()
+            assert last is not None and last.valid_to is not None
+            _check_quota(tenant=tenant, additional=chosen.size)
+            names = selectors.path_names_as_of(tenant=tenant, node_id=chosen.node_id, seq=last.valid_to - 1)
+            parents = _ensure_folders(step, names[:-1])
+            parent_id = parents[-1].node_id
+            name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=last.name, suffix="restored")
+            NodeVersion.objects.for_tenant(tenant).filter(node_id=chosen.node_id, in_trash=True).update(in_trash=False)
+            size_delta, files_delta = chosen.size, 1
+        assert parent_id is not None  # a file always has a folder
+        version = _open(
+            step,
+            node=chosen.node_id,
+            parent_id=parent_id,
+            name=name,
+            kind=Node.Kind.FILE,
+            blob=chosen.blob,
+            size=chosen.size,
+        )
+        Node.objects.for_tenant(tenant).filter(pk=chosen.node_id).update(subtree_files=1, subtree_bytes=chosen.size)
+        _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
+        step.record(
+            Change.Action.RESTORE,
+            node_id=chosen.node_id,
+            path=selectors.path_of(tenant=tenant, node_id=parent_id).rstrip("/") + "/" + name,
+        )
+        return version

@@ -1,0 +1,161 @@
+"""Restore jobs: the dry run, cancel, rerun, the email, stalled and superseded runs."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from django.core import mail
+from django.utils import timezone
+
+from conftest import all_databases
+from snapshots import selectors, services
+from snapshots.models import RestoreJob
+from snapshots.services import restore_jobs
+
+pytestmark = all_databases
+
+
+def write(made, path, content: bytes):
+    return services.file_write(
+        tenant=made.tenant, path=path, stream=io.BytesIO(content), content_length=len(content), acting_user=made.user
+    )
+
+
+def run_now(made, **kwargs) -> RestoreJob:
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
+    return services.restore_run(tenant=made.tenant, job_id=job.pk)
+
+
+def test_dry_run_previews_exactly_and_changes_nothing(make_tenant):
+    made = make_tenant()
+    write(made, "/x.txt", b"old")
+    write(made, "/y.txt", b"y")
+    snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    write(made, "/x.txt", b"new")
+    services.node_delete(tenant=made.tenant, path="/y.txt", acting_user=made.user)
+    seq_before = selectors.clock_now(tenant=made.tenant)
+    tree_before = selectors.tree_as_of(tenant=made.tenant)
+
+    preview = services.restore_preview(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+
+    assert preview.counts["renamed"] == 1 and preview.counts["restored"] == 1
+    assert {item["action"] for item in preview.items} == {"renamed", "restored"}
+    assert selectors.clock_now(tenant=made.tenant) == seq_before
+    assert selectors.tree_as_of(tenant=made.tenant) == tree_before
+    assert RestoreJob.objects.for_tenant(made.tenant).count() == 0
+
+
+def test_cancel_and_rerun_are_idempotent(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    queued = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    cancelled = services.restore_cancel(tenant=made.tenant, job_id=queued.pk, acting_user=made.user)
+    assert cancelled.state == RestoreJob.State.CANCELLED
+    assert services.restore_run(tenant=made.tenant, job_id=queued.pk).state == RestoreJob.State.CANCELLED
+    assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
+
+    done = run_now(made, snapshot_id=snapshot.pk)
+    seq = selectors.clock_now(tenant=made.tenant)
+    again = services.restore_run(tenant=made.tenant, job_id=done.pk)
+    assert again.state == RestoreJob.State.SUCCEEDED
+    assert selectors.clock_now(tenant=made.tenant) == seq, "running a finished job again changes nothing"
+
+
+def test_requester_is_emailed_when_a_restore_ends_without_file_names(make_tenant, django_capture_on_commit_callbacks):
+    made = make_tenant()
+    write(made, "/secret-project.txt", b"s")
+    snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/secret-project.txt", acting_user=made.user)
+    with django_capture_on_commit_callbacks(execute=False, using="hub_uk") as callbacks:
+        job = run_now(made, snapshot_id=snapshot.pk)
+    from snapshots.tasks import restore_finished_email_task
+
+    restore_finished_email_task.apply(
+        kwargs={"user_id": made.user.pk, "restore_job_id": job.pk, "state": job.state, "counts": {"restored": 1}}
+    )
+    assert callbacks, "the email is queued after the job's transaction commits"
+    message = mail.outbox[-1]
+    assert message.to == [made.user.email]
+    assert "has finished" in message.subject
+    assert "secret-project" not in message.body
+    assert f"/restores/{job.pk}/" in message.body
+
+
+def test_stalled_jobs_are_queued_again(make_tenant, django_capture_on_commit_callbacks):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
+        state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=6)
+    )
+    assert services.restores_resume_stalled(hub_code="uk") == [job.pk]
+    assert services.restores_resume_stalled(hub_code="de") == []
+
+
+def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make_tenant, monkeypatch):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret-name.txt in a message")
+
+    monkeypatch.setattr(restore_jobs, "restore_plan", boom)
+    failed = services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert failed.state == RestoreJob.State.FAILED and failed.error == services.INTERNAL_ERROR
+    assert "secret-name" not in failed.error
+
+    stuck = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=stuck.pk).update(
+        state=RestoreJob.State.RUNNING, attempts=services.MAX_ATTEMPTS
+    )
+    assert services.restore_run(tenant=made.tenant, job_id=stuck.pk).error == services.GAVE_UP
+
+
+def test_a_superseded_run_stops_without_writing(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    request = services.restore_request_of(job)
+    plan = services.restore_plan(tenant=made.tenant, request=request)
+    stale = restore_jobs._run_for(made.tenant, request, job.pk, 0)
+    stale.attempt = 99  # a newer run of the job has started since
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, attempts=100)
+    seq = selectors.clock_now(tenant=made.tenant)
+    restore_jobs._execute(stale, plan, start=0, actor=services.actor_for(made.user), job=job)
+    assert selectors.clock_now(tenant=made.tenant) == seq
+    assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
+
+
+def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
+    """A redelivered message starts a second run while the first is mid-job: the
+    newer run takes over from the last committed batch, the older one stops."""
+    settings.RESTORE_BATCH_ITEMS = 2
+    made = make_tenant()
+    for i in range(7):
+        write(made, f"/d/f{i}.txt", f"{i}".encode())
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/d", acting_user=made.user)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    request = services.restore_request_of(job)
+    plan = services.restore_plan(tenant=made.tenant, request=request)
+    older = restore_jobs._run_for(made.tenant, request, job.pk, 0)
+    older.attempt = 1
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
+    # The older run commits its first batch only, as if it were slow.
+    assert restore_jobs._execute(older, plan[:2], start=0, actor=services.actor_for(made.user), job=job) == "done"
+
+    newer = services.restore_run(tenant=made.tenant, job_id=job.pk)  # attempt 2 resumes at item 2
+    assert restore_jobs._execute(older, plan, start=2, actor=services.actor_for(made.user), job=job) == "superseded"
+
+    assert newer.state == RestoreJob.State.SUCCEEDED and newer.done_items == len(plan) == 8
+    assert newer.restored == 8
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    assert sorted(p for p in tree if p.startswith("/d/")) == [f"/d/f{i}.txt" for i in range(7)]

@@ -1,0 +1,66 @@
+"""Blob bytes in the facilities: reads that fall back to the other facility,
+and stale temporary objects swept."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from conftest import all_databases
+from hubs.storage import facility_storage
+from snapshots import services
+
+pytestmark = all_databases
+
+
+def write(tenant, user, path, content: bytes, **kwargs):
+    return services.file_write(
+        tenant=tenant, path=path, stream=io.BytesIO(content), content_length=len(content), acting_user=user, **kwargs
+    )
+
+
+def facility_files(hub: str, role: str) -> list[Path]:
+    root = Path(facility_storage(hub, role).location)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def services_open(made, version):
+    from snapshots.blobs import blob_open
+
+    return blob_open(tenant=made.tenant, blob=version.blob)
+
+
+def test_read_falls_back_to_the_other_facility(make_tenant):
+    made = make_tenant(hub="uk")
+    version = write(made.tenant, made.user, "/x.bin", b"payload")
+    for path in facility_files("uk", "primary"):
+        path.unlink()
+    with services_open(made, version) as handle:
+        assert handle.read() == b"payload"
+
+
+def test_stale_temporary_objects_are_swept_and_fresh_ones_kept(make_tenant):
+    import os
+    import time
+
+    import time_machine
+
+    from snapshots.blobs import spool_directory, temporaries_sweep
+
+    stale = spool_directory() / "upload-stale"
+    stale.write_bytes(b"half an upload")
+    facility_tmp = Path(facility_storage("uk", "alternate").path("tmp/abandoned"))
+    facility_tmp.parent.mkdir(parents=True, exist_ok=True)
+    facility_tmp.write_bytes(b"half a copy")
+    fresh = spool_directory() / "upload-fresh"
+    fresh.write_bytes(b"in flight")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.utime(facility_tmp, (two_hours_ago, two_hours_ago))
+
+    assert temporaries_sweep(hub_code="uk") == 2
+    assert not stale.exists() and not facility_tmp.exists()
+    assert fresh.exists()
+    with time_machine.travel(time.time() + 7200, tick=False):
+        assert temporaries_sweep(hub_code="uk") == 1
+    assert not fresh.exists()
