@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 from snapshots.errors import InvalidPath
 
@@ -53,5 +54,32 @@ def split_path(path: str) -> list[str]:
     return [validate_name(name) for name in names]
 
 
-def join_path(names: list[str] | tuple[str, ...]) -> str:
+def join_path(names: Sequence[str]) -> str:
     return "/" + "/".join(names)
+
+
+# A restored item whose name is taken gets the next free of "(restored)",
+# "(restored 2)", ... ; 10,000 attempts is far more than any folder holds copies.
+MAX_RESTORED_NAMES = 10_000
+
+
+def restored_name(name: str, *, is_folder: bool, moment: str = "", attempt: int = 1) -> str:
+    """The one naming rule for a restored item whose name is taken.
+
+    ``report.pdf`` becomes ``report (restored).pdf``, or ``report (restored
+    2026-11-24 10:42).pdf`` when a restore from that moment brings it back;
+    ``attempt`` 2 and on add a number: ``report (restored 2).pdf``. A
+    folder's name has no extension: ``v1.2`` becomes ``v1.2 (restored)``. The
+    stem is shortened, if it must be, so the name stays within 255 bytes.
+    """
+    stem, dot, extension = name.rpartition(".")
+    if is_folder or not stem or not dot:
+        stem, dot, extension = name, "", ""
+    label = " ".join(part for part in ("restored", moment, str(attempt) if attempt > 1 else "") if part)
+    tail = f" ({label}){dot}{extension}"
+    if len(tail.encode("utf-8")) >= MAX_NAME_BYTES:  # an "extension" of 200 bytes is no extension
+        stem, tail = name, f" ({label})"
+    room = MAX_NAME_BYTES - len(tail.encode("utf-8"))
+    if len(stem.encode("utf-8")) > room:
+        stem = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip() or "_"
+    return stem + tail

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from snapshots.errors import InvalidPath, NotFound
 from snapshots.models import Change, Node, NodeVersion, TenantClock
-from snapshots.paths import join_path, split_path
+from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name, split_path
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -112,16 +112,13 @@ def path_of(*, tenant: Tenant, node_id: int, seq: int | None = None) -> str:
     return join_path(path_names_as_of(tenant=tenant, node_id=node_id, seq=seq))
 
 
-def free_name(*, tenant: Tenant, parent_id: int, name: str, suffix: str) -> str:
-    """``name`` if it is free in the folder, else "stem (suffix).ext", "stem (suffix 2).ext", ..."""
+def free_name(*, tenant: Tenant, parent_id: int, name: str, kind: str) -> str:
+    """``name`` if it is free in the folder, else the first free name the
+    naming rule of restored items gives (``paths.restored_name``)."""
     if live_child(tenant=tenant, parent_id=parent_id, name=name) is None:
         return name
-    stem, dot, extension = name.rpartition(".")
-    if not stem or not dot:
-        stem, extension, dot = name, "", ""
-    for n in range(1, 10_000):
-        label = suffix if n == 1 else f"{suffix} {n}"
-        candidate = f"{stem} ({label}){dot}{extension}"
+    for attempt in range(1, MAX_RESTORED_NAMES + 1):
+        candidate = restored_name(name, is_folder=kind == Node.Kind.FOLDER, attempt=attempt)
         if live_child(tenant=tenant, parent_id=parent_id, name=candidate) is None:
             return candidate
     raise InvalidPath("Could not find a free name.")

@@ -33,13 +33,16 @@ from snapshots.errors import (
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import join_path, split_path, validate_name
 from snapshots.services.kernel import (
-    _ancestor_ids,
-    _bump_counters,
-    _close,
-    _ensure_folders,
-    _open,
+    NewVersion,
     actor_for,
+    chain_parents,
     change_step,
+    counters_move,
+    file_counters_set,
+    folders_ensure,
+    nodes_create,
+    versions_close,
+    versions_open,
 )
 
 if TYPE_CHECKING:
@@ -85,15 +88,17 @@ def folder_create(*, tenant: Tenant, path: str, acting_user: User | None, exist_
     if not names:
         raise NameConflict("The root folder always exists.")
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        parents = _ensure_folders(step, names[:-1])
+        parents = folders_ensure(step, names[:-1])
         existing = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
         if existing is not None:
             if exist_ok and existing.kind == Node.Kind.FOLDER:
                 return existing
             raise NameConflict(f"{join_path(names)} already exists.")
-        node = Node.objects.for_tenant(tenant).create(kind=Node.Kind.FOLDER, created_at=step.now)
-        version = _open(step, node=node, parent_id=parents[-1].node_id, name=names[-1], kind=Node.Kind.FOLDER)
-        step.record(Change.Action.MKDIR, node_id=node.pk, path=join_path(names))
+        [node_id] = nodes_create(step, kinds=[Node.Kind.FOLDER])
+        [version] = versions_open(
+            step, [NewVersion(node_id=node_id, parent_id=parents[-1].node_id, name=names[-1], kind=Node.Kind.FOLDER)]
+        )
+        step.record(Change.Action.MKDIR, node_id=node_id, path=join_path(names))
         return version
 
 
@@ -173,7 +178,7 @@ def _file_write_step(
     if_match: str | None,
 ) -> NodeVersion:
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        parents = _ensure_folders(step, names[:-1])
+        parents = folders_ensure(step, names[:-1])
         current = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
         if current is not None and current.kind != Node.Kind.FILE:
             raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
@@ -182,28 +187,30 @@ def _file_write_step(
         _check_quota(tenant=tenant, additional=size_delta)
         blob = blob_claim(tenant=tenant, spooled=spooled, generation=generation, needs_replication=needs_replication)
         if current is None:
-            node = Node.objects.for_tenant(tenant).create(
-                kind=Node.Kind.FILE, created_at=step.now, subtree_files=1, subtree_bytes=spooled.size
-            )
+            [node_id] = nodes_create(step, kinds=[Node.Kind.FILE], sizes=[spooled.size])
             action = Change.Action.CREATE
             files_delta = 1
         else:
-            node = current.node
-            _close(step, current, action=Change.Action.REPLACE)
-            Node.objects.for_tenant(tenant).filter(pk=node.pk).update(subtree_bytes=spooled.size)
+            node_id = current.node_id
+            versions_close(step, [current], action=Change.Action.REPLACE)
+            file_counters_set(step, sizes={node_id: spooled.size})
             action = Change.Action.REPLACE
             files_delta = 0
-        version = _open(
+        [version] = versions_open(
             step,
-            node=node,
-            parent_id=parents[-1].node_id,
-            name=names[-1],
-            kind=Node.Kind.FILE,
-            blob=blob,
-            size=spooled.size,
+            [
+                NewVersion(
+                    node_id=node_id,
+                    parent_id=parents[-1].node_id,
+                    name=names[-1],
+                    kind=Node.Kind.FILE,
+                    blob=blob,
+                    size=spooled.size,
+                )
+            ],
         )
-        _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
-        step.record(action, node_id=node.pk, path=join_path(names))
+        counters_move(step, deltas={parents[-1].node_id: (files_delta, size_delta)}, parent_of=chain_parents(parents))
+        step.record(action, node_id=node_id, path=join_path(names))
         return version
 
 
@@ -275,26 +282,34 @@ def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
         target_parent = target_parents[-1]
         if target_parent.kind != Node.Kind.FOLDER:
             raise WrongKind(f"{join_path(target_names[:-1])} is a file, not a folder.")
-        if current.node_id in _ancestor_ids(target_parents):
+        if current.node_id in chain_parents(target_parents):
             raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
         if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
             raise NameConflict(f"{join_path(target_names)} already exists.")
         same_parent = target_parent.node_id == current.parent_id
         action = Change.Action.RENAME if same_parent else Change.Action.MOVE
-        _close(step, current, action=action)
-        version = _open(
+        versions_close(step, [current], action=action)
+        [version] = versions_open(
             step,
-            node=current.node_id,
-            parent_id=target_parent.node_id,
-            name=target_names[-1],
-            kind=current.kind,
-            blob=current.blob,
-            size=current.size,
+            [
+                NewVersion(
+                    node_id=current.node_id,
+                    parent_id=target_parent.node_id,
+                    name=target_names[-1],
+                    kind=current.kind,
+                    blob=current.blob,
+                    size=current.size,
+                )
+            ],
         )
         if not same_parent:
-            node = Node.objects.for_tenant(tenant).get(pk=current.node_id)
-            _bump_counters(step, _ancestor_ids(source_chain[:-1]), files=-node.subtree_files, size=-node.subtree_bytes)
-            _bump_counters(step, _ancestor_ids(target_parents), files=node.subtree_files, size=node.subtree_bytes)
+            files, size = _subtree_counters(tenant, current.node_id)
+            assert current.parent_id is not None  # the root is never moved
+            counters_move(
+                step,
+                deltas={current.parent_id: (-files, -size), target_parent.node_id: (files, size)},
+                parent_of=chain_parents(source_chain[:-1]) | chain_parents(target_parents),
+            )
         step.record(
             action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names)
         )
@@ -321,8 +336,14 @@ def node_delete(*, tenant: Tenant, path: str, acting_user: User | None) -> NodeV
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
         chain = selectors.resolve(tenant=tenant, names=names)
         current = chain[-1]
-        node = Node.objects.for_tenant(tenant).get(pk=current.node_id)
-        _close(step, current, action=Change.Action.DELETE, to_trash=True)
-        _bump_counters(step, _ancestor_ids(chain[:-1]), files=-node.subtree_files, size=-node.subtree_bytes)
-        step.record(Change.Action.DELETE, node_id=node.pk, path=join_path(names))
+        files, size = _subtree_counters(tenant, current.node_id)
+        versions_close(step, [current], action=Change.Action.DELETE, to_trash=True)
+        assert current.parent_id is not None  # the root is never deleted
+        counters_move(step, deltas={current.parent_id: (-files, -size)}, parent_of=chain_parents(chain[:-1]))
+        step.record(Change.Action.DELETE, node_id=current.node_id, path=join_path(names))
         return current
+
+
+def _subtree_counters(tenant: Tenant, node_id: int) -> tuple[int, int]:
+    """The files and bytes a node holds (a file: itself)."""
+    return Node.objects.for_tenant(tenant).filter(pk=node_id).values_list("subtree_files", "subtree_bytes").get()

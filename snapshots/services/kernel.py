@@ -1,17 +1,20 @@
-"""The store's kernel: one step of the tenant clock, and the operations every
-write is made of (close a version row, open one, move the folder counters).
+"""The store's kernel: one step of the tenant clock, and the few set-based
+operations every write is made of.
 
-Every service names its tenant first and makes its change in one transaction
-on the tenant's hub database: it locks the tenant clock, bumps it, closes the
-current version row of what it changes and opens a new one, keeps the subtree
-counters of the ancestors exact, and writes the Change row (the activity log).
-Renaming, moving or deleting a folder writes O(1) version rows: descendants
-follow their parent.
+Every service names its tenant first and makes its change in one step: one
+transaction on the tenant's hub database that locks the tenant clock, bumps
+it, closes the version rows of what changes (``versions_close``), opens their
+new rows (``versions_open``, on new nodes from ``nodes_create`` where needed),
+moves the subtree counters of the folders above (``counters_move``) and writes
+the Change rows (the activity log). Renaming, moving or deleting a folder
+writes O(1) version rows: descendants follow their parent. A single-file
+service calls these with one row; a restore batch with thousands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 
     from hubs.models import Tenant
     from portal.models import User
+
+# 500 ids a query keeps every IN list under SQLite's variable limit with room to spare.
+IDS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -61,21 +67,21 @@ class ChangeStep:
     changes: list[Change] = field(default_factory=list)
     wrote_rows: bool = False
 
-    def record(self, action: str, *, node_id: int | None, path: str, previous_path: str = "") -> None:
-        self.changes.append(
-            Change(
-                tenant_id=self.tenant.pk,
-                seq=self.seq,
-                at=self.now,
-                action=action,
-                actor_user_id=self.actor.user_id,
-                actor_label=self.actor.label,
-                by_support=self.actor.by_support,
-                node_id=node_id,
-                path=path,
-                previous_path=previous_path,
-            )
+    def record(self, action: str, *, node_id: int | None, path: str, previous_path: str = "") -> Change:
+        change = Change(
+            tenant_id=self.tenant.pk,
+            seq=self.seq,
+            at=self.now,
+            action=action,
+            actor_user_id=self.actor.user_id,
+            actor_label=self.actor.label,
+            by_support=self.actor.by_support,
+            node_id=node_id,
+            path=path,
+            previous_path=previous_path,
         )
+        self.changes.append(change)
+        return change
 
 
 @contextmanager
@@ -99,70 +105,198 @@ def change_step(*, tenant: Tenant, actor: Actor) -> Iterator[ChangeStep]:
         Change.objects.for_tenant(tenant).bulk_create(step.changes)
 
 
-def _bump_counters(step: ChangeStep, node_ids: list[int], *, files: int, size: int) -> None:
-    if not node_ids or (files == 0 and size == 0):
-        return
-    Node.objects.for_tenant(step.tenant).filter(pk__in=node_ids).update(
-        subtree_files=F("subtree_files") + files, subtree_bytes=F("subtree_bytes") + size
-    )
+# ---------------------------------------------------------------- rows
 
 
-def _close(step: ChangeStep, version: NodeVersion, *, action: str, to_trash: bool = False) -> None:
-    version.valid_to = step.seq
-    version.closed_at = step.now
-    version.closed_by_user_id = step.actor.user_id
-    version.closed_by_label = step.actor.label
-    version.closed_by_action = action
-    version.in_trash = to_trash
-    version.save(
-        update_fields=[
-            "valid_to",
-            "closed_at",
-            "closed_by_user_id",
-            "closed_by_label",
-            "closed_by_action",
-            "in_trash",
-        ]
-    )
+@dataclass(frozen=True)
+class NewVersion:
+    """A version row to open: what a node is called from this step on, where,
+    with which content. ``blob`` (when the caller holds it) saves a query to
+    whoever reads the new row's content."""
+
+    node_id: int
+    parent_id: int
+    name: str
+    kind: str
+    blob_id: int | None = None
+    size: int = 0
+    blob: Blob | None = None
 
 
-def _open(
-    step: ChangeStep, *, node: Node | int, parent_id: int, name: str, kind: str, blob: Blob | None = None, size: int = 0
-) -> NodeVersion:
-    node_id = node if isinstance(node, int) else node.pk
+def nodes_create(step: ChangeStep, *, kinds: Sequence[str], sizes: Sequence[int] | None = None) -> list[int]:
+    """New nodes, one per kind given, in that order. A file node's counters say
+    it holds one file of its size; a folder starts empty."""
+    sizes = sizes if sizes is not None else [0] * len(kinds)
+    nodes = [
+        Node(
+            tenant_id=step.tenant.pk,
+            kind=kind,
+            created_at=step.now,
+            subtree_files=1 if kind == Node.Kind.FILE else 0,
+            subtree_bytes=size if kind == Node.Kind.FILE else 0,
+        )
+        for kind, size in zip(kinds, sizes, strict=True)
+    ]
+    if not nodes:
+        return []
+    return [node.pk for node in Node.objects.for_tenant(step.tenant).bulk_create(nodes)]
+
+
+def versions_open(step: ChangeStep, rows: Sequence[NewVersion]) -> list[NodeVersion]:
+    """Open the rows, valid from this step; returns them saved, in order.
+
+    The unique live-name constraint is the last word on names: a name taken
+    meanwhile refuses the whole set with NameConflict, and writes nothing.
+    """
+    if not rows:
+        return []
+    versions = [
+        NodeVersion(
+            tenant_id=step.tenant.pk,
+            node_id=row.node_id,
+            parent_id=row.parent_id,
+            name=row.name,
+            kind=row.kind,
+            blob_id=row.blob.pk if row.blob is not None else row.blob_id,
+            size=row.size,
+            valid_from=step.seq,
+            changed_at=step.now,
+            author_user_id=step.actor.user_id,
+            author_label=step.actor.label,
+        )
+        for row in rows
+    ]
     try:
+        # A savepoint, so a refused set leaves the step usable for the caller's error handling.
         with transaction.atomic(using=hub_database_alias(step.tenant.hub_id)):
-            return NodeVersion.objects.for_tenant(step.tenant).create(
-                node_id=node_id,
-                parent_id=parent_id,
-                name=name,
-                kind=kind,
-                blob=blob,
-                size=size,
-                valid_from=step.seq,
-                changed_at=step.now,
-                author_user_id=step.actor.user_id,
-                author_label=step.actor.label,
-            )
+            saved = NodeVersion.objects.for_tenant(step.tenant).bulk_create(versions)
     except IntegrityError as exc:
-        # The unique live-name constraint is the last word on names.
-        raise NameConflict(f"An item named {name!r} already exists there.") from exc
+        taken = f"An item named {rows[0].name!r}" if len(rows) == 1 else "An item of the same name"
+        raise NameConflict(f"{taken} already exists there.") from exc
+    for version, row in zip(saved, rows, strict=True):
+        if row.blob is not None:
+            version.blob = row.blob
+    step.wrote_rows = True
+    return saved
 
 
-def _ensure_folders(step: ChangeStep, names: list[str]) -> list[NodeVersion]:
-    """The chain of live folder versions for ``names``, making missing ones."""
+def versions_close(step: ChangeStep, rows: Sequence[NodeVersion], *, action: str, to_trash: bool = False) -> None:
+    """End the rows at this step, by ``action``; ``to_trash`` puts each into
+    Recently deleted (the row ended its node's life by a delete). The objects
+    passed in say so too."""
+    if not rows:
+        return
+    closed = {
+        "valid_to": step.seq,
+        "closed_at": step.now,
+        "closed_by_user_id": step.actor.user_id,
+        "closed_by_label": step.actor.label,
+        "closed_by_action": action,
+        "in_trash": to_trash,
+    }
+    ids = [row.pk for row in rows]
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        NodeVersion.objects.for_tenant(step.tenant).filter(pk__in=ids[start : start + IDS_PER_QUERY]).update(**closed)
+    for row in rows:
+        for name, value in closed.items():
+            setattr(row, name, value)
+    step.wrote_rows = True
+
+
+def trash_leave(step: ChangeStep, *, node_ids: Iterable[int]) -> None:
+    """These nodes are back: their rows leave Recently deleted."""
+    ids = list(node_ids)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        NodeVersion.objects.for_tenant(step.tenant).filter(
+            node_id__in=ids[start : start + IDS_PER_QUERY], in_trash=True
+        ).update(in_trash=False)
+
+
+def file_counters_set(step: ChangeStep, *, sizes: Mapping[int, int]) -> None:
+    """A file node's counters: one file, of its (new) size. Nodes of one size share an UPDATE."""
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for node_id, size in sizes.items():
+        by_size[size].append(node_id)
+    for size, node_ids in by_size.items():
+        for start in range(0, len(node_ids), IDS_PER_QUERY):
+            Node.objects.for_tenant(step.tenant).filter(pk__in=node_ids[start : start + IDS_PER_QUERY]).update(
+                subtree_files=1, subtree_bytes=size
+            )
+
+
+# ---------------------------------------------------------------- counters
+
+
+def chain_parents(chain: Sequence[NodeVersion]) -> dict[int, int | None]:
+    """The parent links of a chain of versions the caller has already read."""
+    return {version.node_id: version.parent_id for version in chain}
+
+
+def counters_move(
+    step: ChangeStep,
+    *,
+    deltas: Mapping[int, tuple[int, int]],
+    parent_of: MutableMapping[int, int | None] | None = None,
+) -> None:
+    """Add (files, bytes) to each folder in ``deltas`` and to every folder above it.
+
+    ``parent_of`` holds parent links the caller already knows; the others are
+    read from the open rows, one query per folder level, and added to it.
+    The walk up stops at the root, or at a folder with no open row (a deleted
+    folder: its counters still describe what it holds, for Recently deleted).
+    Folders whose total change is the same share one UPDATE, so moving a file
+    up one chain is one query, and a restore batch a handful.
+    """
+    parent_of = parent_of if parent_of is not None else {}
+    pending = [node_id for node_id, (files, size) in deltas.items() if files or size]
+    unknown = {node_id for node_id in pending if node_id not in parent_of}
+    while unknown:
+        ids = sorted(unknown)
+        found: dict[int, int | None] = {}
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            found.update(
+                selectors.versions(tenant=step.tenant)
+                .filter(node_id__in=ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
+                .values_list("node_id", "parent_id")
+            )
+        for node_id in ids:
+            parent_of[node_id] = found.get(node_id)
+        unknown = {parent for parent in found.values() if parent is not None and parent not in parent_of}
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for node_id in pending:
+        files, size = deltas[node_id]
+        current: int | None = node_id
+        while current is not None:
+            totals[current][0] += files
+            totals[current][1] += size
+            current = parent_of.get(current)
+    by_change: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for node_id, (files, size) in totals.items():
+        if files or size:
+            by_change[(files, size)].append(node_id)
+    for (files, size), node_ids in by_change.items():
+        for start in range(0, len(node_ids), IDS_PER_QUERY):
+            Node.objects.for_tenant(step.tenant).filter(pk__in=node_ids[start : start + IDS_PER_QUERY]).update(
+                subtree_files=F("subtree_files") + files, subtree_bytes=F("subtree_bytes") + size
+            )
+
+
+# ---------------------------------------------------------------- folders on the way
+
+
+def folders_ensure(step: ChangeStep, names: Sequence[str]) -> list[NodeVersion]:
+    """The chain of live folder versions for ``names``, from the root, making
+    the missing ones (like ``mkdir -p``); a file on the way is WrongKind."""
     chain = [selectors.root_version(tenant=step.tenant)]
     for depth, name in enumerate(names):
         child = selectors.live_child(tenant=step.tenant, parent_id=chain[-1].node_id, name=name)
         if child is None:
-            node = Node.objects.for_tenant(step.tenant).create(kind=Node.Kind.FOLDER, created_at=step.now)
-            child = _open(step, node=node, parent_id=chain[-1].node_id, name=name, kind=Node.Kind.FOLDER)
-            step.record(Change.Action.MKDIR, node_id=node.pk, path=join_path(names[: depth + 1]))
+            [node_id] = nodes_create(step, kinds=[Node.Kind.FOLDER])
+            [child] = versions_open(
+                step, [NewVersion(node_id=node_id, parent_id=chain[-1].node_id, name=name, kind=Node.Kind.FOLDER)]
+            )
+            step.record(Change.Action.MKDIR, node_id=node_id, path=join_path(names[: depth + 1]))
         elif child.kind != Node.Kind.FOLDER:
             raise WrongKind(f"{join_path(names[: depth + 1])} is a file, not a folder.")
         chain.append(child)
     return chain
-
-
-def _ancestor_ids(chain: list[NodeVersion]) -> list[int]:
-    return [version.node_id for version in chain]

@@ -11,7 +11,7 @@ from snapshots import selectors
 from snapshots.errors import InvalidPath, NotFound
 from snapshots.models import Blob, Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
-from snapshots.services.kernel import _ancestor_ids, _bump_counters, actor_for, change_step
+from snapshots.services.kernel import actor_for, chain_parents, change_step, counters_move
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -51,11 +51,9 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
     with change_step(tenant=tenant, actor=actor) as step:
         try:
             chain = selectors.resolve(tenant=tenant, names=names)
-            target = chain[-1]
-            live_ancestors = _ancestor_ids(chain[:-1])
+            target, live_parents = chain[-1], chain[:-1]
         except NotFound:
-            target = trash_item_at_path(tenant=tenant, path=path)
-            live_ancestors = []
+            target, live_parents = trash_item_at_path(tenant=tenant, path=path), []
         doomed = {target.node_id}
         frontier = {target.node_id}
         while frontier:
@@ -69,8 +67,12 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
             frontier = below - doomed
             doomed |= frontier
         node = Node.objects.for_tenant(tenant).get(pk=target.node_id)
-        if live_ancestors:
-            _bump_counters(step, live_ancestors, files=-node.subtree_files, size=-node.subtree_bytes)
+        if live_parents:
+            counters_move(
+                step,
+                deltas={live_parents[-1].node_id: (-node.subtree_files, -node.subtree_bytes)},
+                parent_of=chain_parents(live_parents),
+            )
         doomed_list = sorted(doomed)
         blob_ids = set(
             versions_of.filter(node_id__in=doomed_list, blob__isnull=False).values_list("blob_id", flat=True)
@@ -94,8 +96,8 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
         for field_name in ("path", "previous_path"):
             under = Q(**{field_name: purged_path}) | Q(**{f"{field_name}__startswith": purged_path + "/"})
             changes.filter(under).update(**{field_name: PURGED_PATH})
-        step.record(Change.Action.PURGE, node_id=None, path=join_path(names))
-        step.changes[-1].detail = reason.strip()
+        purge_record = step.record(Change.Action.PURGE, node_id=None, path=join_path(names))
+        purge_record.detail = reason.strip()
 
     def discard() -> None:
         for _, sha256, generation, _ in purged_blobs:

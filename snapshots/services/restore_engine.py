@@ -7,14 +7,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import F
-
 from snapshots import selectors
 from snapshots.blobs import blob_bytes_present
 from snapshots.errors import InvalidPath
 from snapshots.models import Blob, Change, Node, NodeVersion, RestoreFolderMap, RestoreJob
-from snapshots.paths import join_path
-from snapshots.services.kernel import ChangeStep, _ensure_folders
+from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name
+from snapshots.services.kernel import (
+    ChangeStep,
+    NewVersion,
+    counters_move,
+    file_counters_set,
+    folders_ensure,
+    nodes_create,
+    trash_leave,
+    versions_close,
+    versions_open,
+)
 from snapshots.services.restore_plan import PlanItem
 from snapshots.services.restore_request import ValidatedRestore
 
@@ -77,13 +85,9 @@ class RestoreRun:
 
 
 def _restored_name(run: RestoreRun, parent_id: int, name: str, kind: str, taken: set[tuple[int | None, str]]) -> str:
-    """ "name (restored 2026-11-24 10:42).ext", then "... 10:42 2).ext" if that is taken too."""
-    stem, dot, extension = name.rpartition(".")
-    if not stem or not dot or kind == Node.Kind.FOLDER:
-        stem, dot, extension = name, "", ""
-    for n in range(1, 10_000):
-        label = run.suffix_moment if n == 1 else f"{run.suffix_moment} {n}"
-        candidate = f"{stem} (restored {label}){dot}{extension}"
+    """The first free name the naming rule of restored items gives, with the source moment in it."""
+    for attempt in range(1, MAX_RESTORED_NAMES + 1):
+        candidate = restored_name(name, is_folder=kind == Node.Kind.FOLDER, moment=run.suffix_moment, attempt=attempt)
         if (parent_id, candidate) in taken:
             continue
         if selectors.live_child(tenant=run.tenant, parent_id=parent_id, name=candidate) is None:
@@ -95,7 +99,7 @@ def _top_parent(run: RestoreRun, step: ChangeStep, item: PlanItem) -> tuple[int,
     """The live folder a top-level item goes into (made if missing), and its path."""
     names = tuple(run.request.target) if run.request.target is not None else item.top_parent_names or ()
     if names not in run.top_parents:
-        chain = _ensure_folders(step, list(names))
+        chain = folders_ensure(step, list(names))
         run.top_parents[names] = (chain[-1].node_id, join_path(list(names)))
         for upper, lower in zip(chain, chain[1:], strict=False):
             run.parent_of[lower.node_id] = upper.node_id
@@ -244,21 +248,17 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
             assert existing.parent_id is not None  # it was found among the children of parent_ids
             counter_deltas[existing.parent_id][0] -= subtree[0]
             counter_deltas[existing.parent_id][1] -= subtree[1]
-        _close_rows(step, to_close, to_trash)
-        if new_nodes:
-            created = Node.objects.for_tenant(tenant).bulk_create([node for _, node in new_nodes])
-            made_for = {item.node_id: node.pk for (item, _), node in zip(new_nodes, created, strict=True)}
-        else:
-            made_for = {}
-        for overwritten_id, size in overwritten_sizes.items():
-            Node.objects.for_tenant(tenant).filter(pk=overwritten_id).update(subtree_bytes=size)
-        if revived:
-            by_node = {item.node_id: item for item, _, _ in placements}
-            for revived_id in revived:
-                Node.objects.for_tenant(tenant).filter(pk=revived_id).update(
-                    subtree_files=1, subtree_bytes=by_node[revived_id].size
-                )
-            versions.filter(node_id__in=revived, in_trash=True).update(in_trash=False)
+        versions_close(step, to_close, action=Change.Action.RESTORE)
+        versions_close(step, to_trash, action=Change.Action.RESTORE, to_trash=True)
+        created = nodes_create(
+            step, kinds=[node.kind for _, node in new_nodes], sizes=[node.subtree_bytes for _, node in new_nodes]
+        )
+        made_for = {item.node_id: node_id for (item, _), node_id in zip(new_nodes, created, strict=True)}
+        by_node = {item.node_id: item for item, _, _ in placements}
+        file_counters_set(
+            step, sizes={**overwritten_sizes, **{revived_id: by_node[revived_id].size for revived_id in revived}}
+        )
+        trash_leave(step, node_ids=revived)
         rows = []
         for item, node_id, parent_id, name in new_versions:
             target_node = node_id if node_id is not None else made_for[item.node_id]
@@ -266,24 +266,16 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
                 run.folder_map[item.node_id] = target_node
                 run.parent_of[target_node] = parent_id
             rows.append(
-                NodeVersion(
-                    tenant_id=tenant.pk,
+                NewVersion(
                     node_id=target_node,
                     parent_id=parent_id,
                     name=name,
                     kind=item.kind,
                     blob_id=item.blob_id,
                     size=item.size,
-                    valid_from=step.seq,
-                    changed_at=step.now,
-                    author_user_id=step.actor.user_id,
-                    author_label=step.actor.label,
                 )
             )
-        if rows:
-            versions.bulk_create(rows)
-        if rows or to_close or to_trash:
-            step.wrote_rows = True
+        versions_open(step, rows)
         if run.job_id is not None:
             RestoreFolderMap.objects.for_tenant(tenant).bulk_create(
                 [
@@ -301,7 +293,11 @@ def _run_batch(run: RestoreRun, step: ChangeStep, batch: list[PlanItem], paths: 
         for item in items:
             if item.parent_node_id is None and item.node_id in paths:
                 step.record(Change.Action.RESTORE, node_id=None, path=paths[item.node_id])
-    _apply_counter_deltas(run, counter_deltas)
+    counters_move(
+        step,
+        deltas={folder: (files, size) for folder, (files, size) in counter_deltas.items()},
+        parent_of=run.parent_of,
+    )
 
 
 def _take_quota(run: RestoreRun, size: int) -> bool:
@@ -318,41 +314,3 @@ def _placed_path(run: RestoreRun, paths: dict[int, str], source_node_id: int) ->
         target = run.folder_map.get(source_node_id)
         paths[source_node_id] = selectors.path_of(tenant=run.tenant, node_id=target) if target else "(skipped)"
     return paths[source_node_id]
-
-
-def _close_rows(step: ChangeStep, to_close: list[NodeVersion], to_trash: list[NodeVersion]) -> None:
-    for rows, trash in ((to_close, False), (to_trash, True)):
-        if not rows:
-            continue
-        selectors.versions(tenant=step.tenant).filter(pk__in=[row.pk for row in rows]).update(
-            valid_to=step.seq,
-            closed_at=step.now,
-            closed_by_user_id=step.actor.user_id,
-            closed_by_label=step.actor.label,
-            closed_by_action=Change.Action.RESTORE,
-            in_trash=trash,
-        )
-
-
-def _apply_counter_deltas(run: RestoreRun, deltas: dict[int, list[int]]) -> None:
-    """Add each folder's change to it and to every folder above it."""
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    pending = [node_id for node_id, (files, size) in deltas.items() if files or size]
-    unknown = [node_id for node_id in pending if node_id not in run.parent_of]
-    versions = selectors.versions(tenant=run.tenant)
-    while unknown:
-        found = dict(versions.filter(node_id__in=unknown, valid_to__isnull=True).values_list("node_id", "parent_id"))
-        for node_id in unknown:
-            run.parent_of[node_id] = found.get(node_id)
-        unknown = [p for p in set(found.values()) if p is not None and p not in run.parent_of]
-    for node_id in pending:
-        files, size = deltas[node_id]
-        current: int | None = node_id
-        while current is not None:
-            totals[current][0] += files
-            totals[current][1] += size
-            current = run.parent_of.get(current)
-    for node_id, (files, size) in totals.items():
-        Node.objects.for_tenant(run.tenant).filter(pk=node_id).update(
-            subtree_files=F("subtree_files") + files, subtree_bytes=F("subtree_bytes") + size
-        )

@@ -14,13 +14,16 @@ from snapshots.models import Change, Node, NodeVersion
 from snapshots.paths import join_path
 from snapshots.services.files import _check_quota
 from snapshots.services.kernel import (
-    _ancestor_ids,
-    _bump_counters,
-    _close,
-    _ensure_folders,
-    _open,
+    NewVersion,
     actor_for,
+    chain_parents,
     change_step,
+    counters_move,
+    file_counters_set,
+    folders_ensure,
+    trash_leave,
+    versions_close,
+    versions_open,
 )
 
 if TYPE_CHECKING:
@@ -36,8 +39,9 @@ def trash_restore(
     """Bring a deleted file or folder back to where it was.
 
     Missing folders on its original path are made again; a name taken in the
-    meantime gets " (restored)" (then " (restored 2)", ...). A folder comes
-    back with everything that was in it when it was deleted.
+    meantime gets " (restored)" (then " (restored 2)", ...: the naming rule of
+    restored items, ``paths.restored_name``). A folder comes back with
+    everything that was in it when it was deleted.
     """
     with change_step(tenant=tenant, actor=actor_for(acting_user, by_support=by_support)) as step:
         deleted = (
@@ -47,28 +51,33 @@ def trash_restore(
             raise NotFound("That item is not in Recently deleted (it may have been restored or expired).")
         if selectors.live_version(tenant=tenant, node_id=deleted.node_id) is not None:
             raise NotRestorable("That item is already back.")
-        node = Node.objects.for_tenant(tenant).get(pk=deleted.node_id)
-        _check_quota(tenant=tenant, additional=node.subtree_bytes)
+        files, size = (
+            Node.objects.for_tenant(tenant)
+            .filter(pk=deleted.node_id)
+            .values_list("subtree_files", "subtree_bytes")
+            .get()
+        )
+        _check_quota(tenant=tenant, additional=size)
         original_names = selectors.path_names_as_of(tenant=tenant, node_id=deleted.node_id, seq=deleted.valid_to - 1)
-        parents = _ensure_folders(step, original_names[:-1])
-        name = selectors.free_name(tenant=tenant, parent_id=parents[-1].node_id, name=deleted.name, suffix="restored")
-        deleted.in_trash = False
-        deleted.save(update_fields=["in_trash"])
-        version = _open(
+        parents = folders_ensure(step, original_names[:-1])
+        parent_id = parents[-1].node_id
+        name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=deleted.name, kind=deleted.kind)
+        trash_leave(step, node_ids=[deleted.node_id])
+        [version] = versions_open(
             step,
-            node=deleted.node_id,
-            parent_id=parents[-1].node_id,
-            name=name,
-            kind=deleted.kind,
-            blob=deleted.blob,
-            size=deleted.size,
+            [
+                NewVersion(
+                    node_id=deleted.node_id,
+                    parent_id=parent_id,
+                    name=name,
+                    kind=deleted.kind,
+                    blob=deleted.blob,
+                    size=deleted.size,
+                )
+            ],
         )
-        _bump_counters(step, _ancestor_ids(parents), files=node.subtree_files, size=node.subtree_bytes)
-        step.record(
-            Change.Action.RESTORE,
-            node_id=node.pk,
-            path=join_path([*original_names[:-1], name]),
-        )
+        counters_move(step, deltas={parent_id: (files, size)}, parent_of=chain_parents(parents))
+        step.record(Change.Action.RESTORE, node_id=deleted.node_id, path=join_path([*original_names[:-1], name]))
         return version
 
 
@@ -100,7 +109,7 @@ def version_restore(*, tenant: Tenant, version_id: int, acting_user: User | None
             if current.blob_id == chosen.blob_id:
                 return current
             _check_quota(tenant=tenant, additional=chosen.size - current.size)
-            _close(step, current, action=Change.Action.RESTORE)
+            versions_close(step, [current], action=Change.Action.RESTORE)
             parent_id, name, parents = current.parent_id, current.name, chain[:-1]
             size_delta, files_delta = chosen.size - current.size, 0
         else:
@@ -108,23 +117,27 @@ def version_restore(*, tenant: Tenant, version_id: int, acting_user: User | None
             assert last is not None and last.valid_to is not None
             _check_quota(tenant=tenant, additional=chosen.size)
             names = selectors.path_names_as_of(tenant=tenant, node_id=chosen.node_id, seq=last.valid_to - 1)
-            parents = _ensure_folders(step, names[:-1])
+            parents = folders_ensure(step, names[:-1])
             parent_id = parents[-1].node_id
-            name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=last.name, suffix="restored")
-            NodeVersion.objects.for_tenant(tenant).filter(node_id=chosen.node_id, in_trash=True).update(in_trash=False)
+            name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=last.name, kind=Node.Kind.FILE)
+            trash_leave(step, node_ids=[chosen.node_id])
             size_delta, files_delta = chosen.size, 1
         assert parent_id is not None  # a file always has a folder
-        version = _open(
+        [version] = versions_open(
             step,
-            node=chosen.node_id,
-            parent_id=parent_id,
-            name=name,
-            kind=Node.Kind.FILE,
-            blob=chosen.blob,
-            size=chosen.size,
+            [
+                NewVersion(
+                    node_id=chosen.node_id,
+                    parent_id=parent_id,
+                    name=name,
+                    kind=Node.Kind.FILE,
+                    blob=chosen.blob,
+                    size=chosen.size,
+                )
+            ],
         )
-        Node.objects.for_tenant(tenant).filter(pk=chosen.node_id).update(subtree_files=1, subtree_bytes=chosen.size)
-        _bump_counters(step, _ancestor_ids(parents), files=files_delta, size=size_delta)
+        file_counters_set(step, sizes={chosen.node_id: chosen.size})
+        counters_move(step, deltas={parent_id: (files_delta, size_delta)}, parent_of=chain_parents(parents))
         step.record(
             Change.Action.RESTORE,
             node_id=chosen.node_id,

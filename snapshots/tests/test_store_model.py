@@ -71,10 +71,10 @@ class Reference:
             del self.tree[p]
         return taken
 
-    def free_name(self, folder: str, name: str) -> str:
+    def free_name(self, folder: str, name: str, *, is_folder: bool) -> str:
         if self.child(folder, name) not in self.tree:
             return name
-        stem, extension = _split_name(name)
+        stem, extension = (name, "") if is_folder else _split_name(name)
         n = 1
         while True:
             label = "restored" if n == 1 else f"restored {n}"
@@ -168,7 +168,8 @@ def test_tree_as_of_every_clock_value_matches_the_reference_model(operations, ma
                 parent, name = original.rsplit("/", 1)
                 parent = parent or "/"
                 reference.mkdir_p(parent)
-                target = reference.child(parent, reference.free_name(parent, name))
+                is_folder = subtree[original] is None
+                target = reference.child(parent, reference.free_name(parent, name, is_folder=is_folder))
                 for p, v in subtree.items():
                     reference.tree[target + p[len(original) :]] = v
         except StoreError:

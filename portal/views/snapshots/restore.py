@@ -22,7 +22,7 @@ from portal.views.snapshots.source import Source, SourceForm, hub_time, source_c
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Node, RestoreJob
-from snapshots.paths import split_path
+from snapshots.paths import restored_name, split_path
 from snapshots.services import RestorePreview, restore_preview, restore_start
 
 # The preview keeps 500 items; 50 show what will happen without a wall of text.
@@ -118,17 +118,20 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
     else:
         error = form_error(form)
     paths = form.cleaned_data.get("paths", []) if hasattr(form, "cleaned_data") else []
-    suffix = f"{timezone.localtime(source.at):%Y-%m-%d %H:%M}"
-    first_name = split_path(paths[0])[-1] if paths and split_path(paths[0]) else "report.pdf"
-    stem, dot, extension = first_name.rpartition(".")
-    example = f"{stem} (restored {suffix}).{extension}" if stem and dot else f"{first_name} (restored {suffix})"
+    selected = _selected_items(tenant, source, paths)
+    first = next((item for item in selected if item.path != "/"), None)
+    example = restored_name(
+        first.name if first else "report.pdf",
+        is_folder=first.is_folder if first else False,
+        moment=f"{timezone.localtime(source.at):%Y-%m-%d %H:%M}",
+    )
     context: dict[str, Any] = source_context(tenant, source)
     context.update(
         {
             "form": form,
             "data": form.data,
             "paths": paths,
-            "selected": _selected_items(tenant, source, paths),
+            "selected": selected,
             "more_selected": max(0, len(paths) - 20),
             "preview": preview,
             "preview_items": preview.items[:PREVIEW_ITEMS_SHOWN] if preview else [],

@@ -96,3 +96,12 @@ def test_an_earlier_version_becomes_current_again_without_copying_bytes(make_ten
     other = make_tenant()
     with pytest.raises(NotFound):
         services.version_restore(tenant=other.tenant, version_id=first.pk, acting_user=other.user)
+
+
+def test_a_folder_brought_back_under_a_taken_name_keeps_its_dots(make_tenant):
+    made = make_tenant(hub="uk")
+    services.folder_create(tenant=made.tenant, path="/v1.2", acting_user=made.user)
+    deleted = services.node_delete(tenant=made.tenant, path="/v1.2", acting_user=made.user)
+    services.folder_create(tenant=made.tenant, path="/v1.2", acting_user=made.user)
+    restored = services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
+    assert restored.name == "v1.2 (restored)"

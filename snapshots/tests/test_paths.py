@@ -1,0 +1,50 @@
+"""Paths and names: the one naming rule of restored items."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snapshots.errors import InvalidPath
+from snapshots.paths import restored_name, validate_name
+
+
+@pytest.mark.parametrize(
+    ("name", "is_folder", "moment", "attempt", "expected"),
+    [
+        ("report.pdf", False, "", 1, "report (restored).pdf"),
+        ("report.pdf", False, "", 2, "report (restored 2).pdf"),
+        ("report.pdf", False, "2026-11-24 10:42", 1, "report (restored 2026-11-24 10:42).pdf"),
+        ("report.pdf", False, "2026-11-24 10:42", 3, "report (restored 2026-11-24 10:42 3).pdf"),
+        ("archive.tar.gz", False, "", 1, "archive.tar (restored).gz"),
+        ("README", False, "", 1, "README (restored)"),
+        (".env", False, "", 1, ".env (restored)"),
+        # A folder's name has no extension, whatever dots it holds.
+        ("v1.2", True, "", 1, "v1.2 (restored)"),
+        ("Projects", True, "2026-11-24 10:42", 2, "Projects (restored 2026-11-24 10:42 2)"),
+    ],
+)
+def test_restored_names(name, is_folder, moment, attempt, expected):
+    assert restored_name(name, is_folder=is_folder, moment=moment, attempt=attempt) == expected
+
+
+def test_a_long_name_keeps_its_extension_and_the_label_within_255_bytes():
+    restored = restored_name("é" * 125 + ".pdf", is_folder=False, moment="2026-11-24 10:42", attempt=12)
+    assert restored.endswith(" (restored 2026-11-24 10:42 12).pdf")
+    assert len(restored.encode()) <= 255
+    assert restored_name("a." + "x" * 252, is_folder=False).endswith("x (restored)")
+
+
+def _valid(name: str) -> bool:
+    try:
+        return validate_name(name) == name
+    except InvalidPath:
+        return False
+
+
+@given(name=st.text(min_size=1, max_size=300).filter(_valid), is_folder=st.booleans(), attempt=st.integers(1, 9999))
+def test_a_restored_name_is_always_a_valid_name_other_than_the_original(name, is_folder, attempt):
+    restored = restored_name(name, is_folder=is_folder, moment="2026-11-24 10:42", attempt=attempt)
+    assert validate_name(restored) == restored
+    assert restored != name
