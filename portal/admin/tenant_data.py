@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 SNAPSHOTS_PER_PAGE = 100
 JOBS_PER_PAGE = 100
-# The preview keeps up to 500 items; the first 50 fit one screen and tell the story.
+# The preview keeps up to 1,000 items; the first 50 fit one screen and tell the story.
 PREVIEW_ITEMS_SHOWN = 50
 # Hourly snapshots over 28 days are 672, plus manual and pre-restore ones.
 SNAPSHOT_CHOICES_MAX = 1000
@@ -440,7 +440,7 @@ class TenantDataViews:
 
     def _restore_preview(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> RestorePreview | None:
         try:
-            return restore_preview(tenant=tenant, acting_user=signed_in_user(request), **form.restore_arguments())
+            return restore_preview(tenant=tenant, **form.restore_arguments())
         except StoreError as exc:
             messages.error(request, f"The restore was refused: {exc.detail}")
         except (DatabaseError, TenantClock.DoesNotExist):

@@ -6,8 +6,11 @@
 - ``trash``: bringing back a deleted item or an earlier version of a file;
 - ``purge``: removing an item from all history (support);
 - ``snapshots``: taking snapshots, on request and on schedule;
-- ``restore_request``, ``restore_plan``, ``restore_engine``, ``restore_jobs``:
-  restores from a snapshot or a moment, from the request to the job.
+- restores from a snapshot or a moment: ``restore_request`` (the request and
+  its checks), ``restore_plan`` (the items), ``restore_conflicts`` (the rule
+  for a taken name), ``restore_planner`` (what happens to each item, shared
+  by the preview and the run), ``restore_engine`` (the writes) and
+  ``restore_jobs`` (start, run, resume, cancel, stalled jobs).
 
 Callers import the service functions from here.
 """
@@ -26,14 +29,13 @@ from snapshots.services.restore_jobs import (
     GAVE_UP,
     INTERNAL_ERROR,
     MAX_ATTEMPTS,
-    RestorePreview,
     restore_cancel,
-    restore_preview,
     restore_run,
     restore_start,
     restores_resume_stalled,
 )
 from snapshots.services.restore_plan import PlanItem, restore_plan
+from snapshots.services.restore_planner import RestorePreview, restore_preview
 from snapshots.services.restore_request import (
     RestoreSource,
     ValidatedRestore,

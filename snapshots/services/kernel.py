@@ -180,10 +180,10 @@ def versions_open(step: ChangeStep, rows: Sequence[NewVersion]) -> list[NodeVers
     return saved
 
 
-def versions_close(step: ChangeStep, rows: Sequence[NodeVersion], *, action: str, to_trash: bool = False) -> None:
-    """End the rows at this step, by ``action``; ``to_trash`` puts each into
-    Recently deleted (the row ended its node's life by a delete). The objects
-    passed in say so too."""
+def versions_close(step: ChangeStep, rows: Sequence[NodeVersion | int], *, action: str, to_trash: bool = False) -> None:
+    """End the rows (objects or ids) at this step, by ``action``; ``to_trash``
+    puts each into Recently deleted (the row ended its node's life by a
+    delete). The objects passed in say so too."""
     if not rows:
         return
     closed = {
@@ -194,12 +194,13 @@ def versions_close(step: ChangeStep, rows: Sequence[NodeVersion], *, action: str
         "closed_by_action": action,
         "in_trash": to_trash,
     }
-    ids = [row.pk for row in rows]
+    ids = [row if isinstance(row, int) else row.pk for row in rows]
     for start in range(0, len(ids), IDS_PER_QUERY):
         NodeVersion.objects.for_tenant(step.tenant).filter(pk__in=ids[start : start + IDS_PER_QUERY]).update(**closed)
     for row in rows:
-        for name, value in closed.items():
-            setattr(row, name, value)
+        if isinstance(row, NodeVersion):
+            for name, value in closed.items():
+                setattr(row, name, value)
     step.wrote_rows = True
 
 

@@ -1,12 +1,14 @@
-"""Restore jobs: starting one (validated, after a pre-restore snapshot), the
-dry run, running and resuming it in batches, cancelling, and queueing again
-the jobs whose worker died.
+"""Restore jobs: starting one (validated, after a pre-restore snapshot),
+running and resuming it in batches, cancelling, and queueing again the jobs
+whose worker died.
 
 A restore runs as a job in batches. Each batch is one change step: its rows,
 the job's progress and the folder map commit together, so a worker killed in
 the middle of a batch loses the whole batch and the job, started again, goes
 on from the last committed one and ends with the tree one clean run gives.
-A dry run runs the very same code inside a transaction that is rolled back.
+The planner decides what happens to each item and the engine writes exactly
+that; a preview (restore_planner.restore_preview) asks the same planner and
+writes nothing.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
-from snapshots import selectors
 from snapshots.errors import NotFound, RestoreFinished, StoreError
 from snapshots.models import RestoreFolderMap, RestoreJob, Snapshot
+from snapshots.notifications import restore_finished_notify
 from snapshots.paths import join_path
 from snapshots.services.kernel import Actor, actor_for, change_step
-from snapshots.services.restore_engine import Outcome, RestoreRun, _run_batch
-from snapshots.services.restore_plan import PlanItem, restore_plan
-from snapshots.services.restore_request import ValidatedRestore, restore_request_of, restore_validate
+from snapshots.services.restore_conflicts import OUTCOMES
+from snapshots.services.restore_engine import decisions_apply
+from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
+from snapshots.services.restore_planner import RestorePlanner, RestoreTally
+from snapshots.services.restore_request import restore_request_of, restore_validate
 from snapshots.services.snapshots import snapshot_create
 
 if TYPE_CHECKING:
@@ -38,47 +42,62 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_ITEMS_KEPT = 500
+
+@dataclass
+class RestoreRun:
+    """What a run of a job carries from batch to batch; a resumed run rebuilds
+    it from the job row and its folder map."""
+
+    tenant: Tenant
+    job: RestoreJob
+    planner: RestorePlanner
+    tally: RestoreTally
+    attempt: int
 
 
-def _suffix_moment(tenant: Tenant, at: datetime) -> str:
-    return f"{timezone.localtime(at, tenant.hub.zone):%Y-%m-%d %H:%M}"
+def _run_for(tenant: Tenant, job: RestoreJob) -> RestoreRun:
+    request = restore_request_of(job)
+    return RestoreRun(
+        tenant=tenant,
+        job=job,
+        planner=RestorePlanner(tenant=tenant, request=request, folder_map=_folder_map_of(tenant, job)),
+        tally=_tally_of(job),
+        attempt=job.attempts,
+    )
 
 
-def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor, job: RestoreJob | None) -> str:
-    """Run the plan from ``start`` in batches; each batch commits with the job's
-    progress. Returns "done", "cancelled" or "superseded" (a newer run of the
-    same job, say from a redelivered message, owns it now)."""
-    paths: dict[int, str] = {}
+def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor) -> str:
+    """Run the plan from ``start`` in batches: the planner decides each group,
+    the engine writes it, and each batch commits with the job's progress.
+    Returns "done", "cancelled" or "superseded" (a newer run of the same job,
+    say from a redelivered message, owns it now)."""
+    job = run.job
     batch_items = settings.RESTORE_BATCH_ITEMS
     offset = start
     while offset < len(plan):
-        if job is not None:
-            job.refresh_from_db(fields=["cancel_requested"])
-            if job.cancel_requested:
-                _finish(job, RestoreJob.State.CANCELLED, run.outcome)
-                return "cancelled"
-        # Between batches the customer may have moved or deleted folders: ask again.
-        run.parent_of.clear()
-        run.top_parents.clear()
+        job.refresh_from_db(fields=["cancel_requested"])
+        if job.cancel_requested:
+            _finish(job, RestoreJob.State.CANCELLED, run.tally)
+            return "cancelled"
         with change_step(tenant=run.tenant, actor=actor) as step:
-            if job is not None:
-                # The job row stays locked until this batch commits: one writer at a time.
-                locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
-                if locked.attempts != run.attempt or locked.is_finished:
-                    return "superseded"
-                if locked.done_items != offset:  # an older run committed more batches first
-                    offset = locked.done_items
-                    run.outcome = _outcome_of(locked)
-                    run.folder_map = _folder_map_of(run.tenant, job)
-                    paths.clear()
-                    if offset >= len(plan):
-                        break
+            # The job row stays locked until this batch commits: one writer at a time.
+            locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
+            if locked.attempts != run.attempt or locked.is_finished:
+                return "superseded"
+            if locked.done_items != offset:  # an older run committed more batches first
+                offset = locked.done_items
+                resumed = _run_for(run.tenant, locked)
+                run.planner, run.tally = resumed.planner, resumed.tally
+                if offset >= len(plan):
+                    break
             batch = plan[offset : offset + batch_items]
-            run.quota_room = run.tenant.effective_quota_bytes - selectors.live_usage(tenant=run.tenant).live_bytes
-            _run_batch(run, step, batch, paths)
-            if job is not None:
-                _save_progress(job, run.outcome, done=offset + len(batch))
+            # Between batches the customer may have changed things: read the quota and the top folders again.
+            run.planner.refresh()
+            for group in depth_groups(batch, size=batch_items):
+                decisions = run.planner.decide(group)
+                decisions_apply(step, run.planner, decisions, job_id=job.pk)
+                run.tally.add(decisions)
+            _save_progress(job, run.tally, done=offset + len(batch))
         offset += len(batch)
     return "done"
 
@@ -89,72 +108,31 @@ def _folder_map_of(tenant: Tenant, job: RestoreJob) -> dict[int, int | None]:
     )
 
 
-def _save_progress(job: RestoreJob, outcome: Outcome, *, done: int) -> None:
+def _tally_of(job: RestoreJob) -> RestoreTally:
+    tally = RestoreTally()
+    tally.counts = {outcome: getattr(job, outcome) for outcome in OUTCOMES}
+    tally.failures = list(job.failures)
+    return tally
+
+
+def _save_progress(job: RestoreJob, tally: RestoreTally, *, done: int) -> None:
     job.done_items = done
-    for name, value in outcome.counts().items():
+    for name, value in tally.counts.items():
         setattr(job, name, value)
-    job.failures = outcome.failures
+    job.failures = tally.failures
     job.heartbeat_at = timezone.now()
-    job.save(update_fields=["done_items", *outcome.counts(), "failures", "heartbeat_at"])
+    job.save(update_fields=["done_items", *tally.counts, "failures", "heartbeat_at"])
 
 
-def _finish(job: RestoreJob, state: str, outcome: Outcome, error: str = "") -> None:
-    from snapshots.notifications import restore_finished_notify
-
+def _finish(job: RestoreJob, state: str, tally: RestoreTally, error: str = "") -> None:
     job.state = state
     job.finished_at = timezone.now()
     job.error = error
-    for name, value in outcome.counts().items():
+    for name, value in tally.counts.items():
         setattr(job, name, value)
-    job.failures = outcome.failures
-    job.save(update_fields=["state", "finished_at", "error", *outcome.counts(), "failures"])
+    job.failures = tally.failures
+    job.save(update_fields=["state", "finished_at", "error", *tally.counts, "failures"])
     restore_finished_notify(job=job)
-
-
-def _run_for(tenant: Tenant, request: ValidatedRestore, job_id: int | None, keep_items: int) -> RestoreRun:
-    run = RestoreRun(tenant=tenant, request=request, job_id=job_id, outcome=Outcome(keep_items=keep_items))
-    run.suffix_moment = _suffix_moment(tenant, request.source.at)
-    return run
-
-
-@dataclass(frozen=True)
-class RestorePreview:
-    counts: dict[str, int]
-    total_items: int
-    items: list[dict[str, str]]
-    failures: list[dict[str, str]]
-
-
-class _RollBack(Exception):
-    pass
-
-
-def restore_preview(
-    *,
-    tenant: Tenant,
-    acting_user: User | None,
-    snapshot_id: int | None = None,
-    at: datetime | None = None,
-    paths: list[str] | None = None,
-    target: str | None = None,
-    conflict: str = RestoreJob.Conflict.RENAME,
-) -> RestorePreview:
-    """What a restore would do, item by item, without changing anything: the
-    real restore runs inside a transaction that is then rolled back."""
-    request = restore_validate(
-        tenant=tenant, snapshot_id=snapshot_id, at=at, paths=paths, target=target, conflict=conflict
-    )
-    plan = restore_plan(tenant=tenant, request=request)
-    run = _run_for(tenant, request, None, PREVIEW_ITEMS_KEPT)
-    try:
-        with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
-            _execute(run, plan, start=0, actor=actor_for(acting_user), job=None)
-            raise _RollBack
-    except _RollBack:
-        pass
-    return RestorePreview(
-        counts=run.outcome.counts(), total_items=len(plan), items=run.outcome.items, failures=run.outcome.failures
-    )
 
 
 def restore_start(
@@ -207,14 +185,6 @@ GAVE_UP = "The restore was interrupted five times and has stopped; what it resto
 INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
 
 
-def _outcome_of(job: RestoreJob) -> Outcome:
-    outcome = Outcome()
-    outcome.restored, outcome.renamed, outcome.overwritten = job.restored, job.renamed, job.overwritten
-    outcome.skipped, outcome.unchanged, outcome.failed = job.skipped, job.unchanged, job.failed
-    outcome.failures = list(job.failures)
-    return outcome
-
-
 def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
     """Run (or resume) a restore job. Idempotent: a finished job is left alone,
     an interrupted one goes on from its last committed batch."""
@@ -225,39 +195,35 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         if job is None or job.is_finished:
             return job
         if job.cancel_requested:
-            _finish(job, RestoreJob.State.CANCELLED, Outcome())
+            _finish(job, RestoreJob.State.CANCELLED, RestoreTally())
             return job
         if job.attempts >= MAX_ATTEMPTS:
-            _finish(job, RestoreJob.State.FAILED, _outcome_of(job), error=GAVE_UP)
+            _finish(job, RestoreJob.State.FAILED, _tally_of(job), error=GAVE_UP)
             return job
         job.state = RestoreJob.State.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
         job.attempts += 1
         job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
-    request = restore_request_of(job)
-    run = _run_for(tenant, request, job.pk, 0)
-    run.outcome = _outcome_of(job)
-    run.attempt = job.attempts
-    run.folder_map = _folder_map_of(tenant, job)
+    run = _run_for(tenant, job)
     actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
     try:
-        plan = restore_plan(tenant=tenant, request=request)
+        plan = restore_plan(tenant=tenant, request=run.planner.request)
         job.total_items = len(plan)
         job.heartbeat_at = timezone.now()  # planning a large restore takes a while
         job.save(update_fields=["total_items", "heartbeat_at"])
-        ended = _execute(run, plan, start=job.done_items, actor=actor, job=job)
+        ended = _execute(run, plan, start=job.done_items, actor=actor)
     except StoreError as exc:
-        _finish(job, RestoreJob.State.FAILED, run.outcome, error=exc.detail)
+        _finish(job, RestoreJob.State.FAILED, run.tally, error=exc.detail)
         return job
     except Exception as exc:  # noqa: BLE001 - any other failure ends the job, named by its class only
         # The exception's text can quote a row (a file name): log ids and the class, never the message.
         logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
-        _finish(job, RestoreJob.State.FAILED, run.outcome, error=INTERNAL_ERROR)
+        _finish(job, RestoreJob.State.FAILED, run.tally, error=INTERNAL_ERROR)
         return job
     job.refresh_from_db()
     if ended == "done" and not job.is_finished:
-        _finish(job, RestoreJob.State.SUCCEEDED, run.outcome)
+        _finish(job, RestoreJob.State.SUCCEEDED, run.tally)
     return job
 
 
@@ -272,7 +238,7 @@ def restore_cancel(*, tenant: Tenant, job_id: int, acting_user: User | None) -> 
         job.cancel_requested = True
         job.save(update_fields=["cancel_requested"])
         if job.state == RestoreJob.State.QUEUED:
-            _finish(job, RestoreJob.State.CANCELLED, Outcome())
+            _finish(job, RestoreJob.State.CANCELLED, RestoreTally())
     return job
 
 

@@ -285,5 +285,5 @@ class RestorePreviewSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(help_text="Always true: nothing was changed.")
     counts = RestoreSummarySerializer()
     total_items = serializers.IntegerField()
-    items = RestorePreviewItemSerializer(many=True, help_text="The first 500 items, in the order they would go.")
+    items = RestorePreviewItemSerializer(many=True, help_text="The first 1,000 items, in the order they would go.")
     failures = RestoreFailureSerializer(many=True)

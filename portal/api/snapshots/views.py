@@ -337,7 +337,6 @@ class RestoresView(TenantAPIView):
         source = {"snapshot_id": body.get("snapshot"), "at": body.get("at")}
         request_args = {
             "tenant": self.tenant,
-            "acting_user": request.user,
             **source,
             "paths": body.get("paths"),
             "target": body["target"],
@@ -354,7 +353,7 @@ class RestoresView(TenantAPIView):
                     "failures": preview.failures,
                 }
             )
-        job = restore_start(**request_args)
+        job = restore_start(acting_user=signed_in_user(request), **request_args)
         job_json = restore_job_json(request, job)
         return Response(job_json, status=202, headers={"Location": job_json["url"]})
 

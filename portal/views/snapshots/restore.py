@@ -25,7 +25,7 @@ from snapshots.models import Node, RestoreJob
 from snapshots.paths import restored_name, split_path
 from snapshots.services import RestorePreview, restore_preview, restore_start
 
-# The preview keeps 500 items; 50 show what will happen without a wall of text.
+# The preview keeps 1,000 items; 50 show what will happen without a wall of text.
 PREVIEW_ITEMS_SHOWN = 50
 # Django refuses a request of more than 1,000 fields (DATA_UPLOAD_MAX_NUMBER_FIELDS)
 # and restore_validate more than 1,000 paths: 900 leaves room for the options.
@@ -106,7 +106,6 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
         try:
             preview = restore_preview(
                 tenant=tenant,
-                acting_user=signed_in_user(request),
                 snapshot_id=source.snapshot.pk if source.snapshot else None,
                 at=None if source.snapshot else source.at,
                 paths=form.cleaned_data["paths"],

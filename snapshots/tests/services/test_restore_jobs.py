@@ -1,4 +1,4 @@
-"""Restore jobs: the dry run, cancel, rerun, the email, stalled and superseded runs."""
+"""Restore jobs: cancel, rerun, the email, stalled and superseded runs."""
 
 from __future__ import annotations
 
@@ -25,25 +25,6 @@ def write(made, path, content: bytes):
 def run_now(made, **kwargs) -> RestoreJob:
     job = services.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
     return services.restore_run(tenant=made.tenant, job_id=job.pk)
-
-
-def test_dry_run_previews_exactly_and_changes_nothing(make_tenant):
-    made = make_tenant()
-    write(made, "/x.txt", b"old")
-    write(made, "/y.txt", b"y")
-    snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
-    write(made, "/x.txt", b"new")
-    services.node_delete(tenant=made.tenant, path="/y.txt", acting_user=made.user)
-    seq_before = selectors.clock_now(tenant=made.tenant)
-    tree_before = selectors.tree_as_of(tenant=made.tenant)
-
-    preview = services.restore_preview(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
-
-    assert preview.counts["renamed"] == 1 and preview.counts["restored"] == 1
-    assert {item["action"] for item in preview.items} == {"renamed", "restored"}
-    assert selectors.clock_now(tenant=made.tenant) == seq_before
-    assert selectors.tree_as_of(tenant=made.tenant) == tree_before
-    assert RestoreJob.objects.for_tenant(made.tenant).count() == 0
 
 
 def test_cancel_and_rerun_are_idempotent(make_tenant):
@@ -125,11 +106,11 @@ def test_a_superseded_run_stops_without_writing(make_tenant):
     job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
     request = services.restore_request_of(job)
     plan = services.restore_plan(tenant=made.tenant, request=request)
-    stale = restore_jobs._run_for(made.tenant, request, job.pk, 0)
+    stale = restore_jobs._run_for(made.tenant, job)
     stale.attempt = 99  # a newer run of the job has started since
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, attempts=100)
     seq = selectors.clock_now(tenant=made.tenant)
-    restore_jobs._execute(stale, plan, start=0, actor=services.actor_for(made.user), job=job)
+    restore_jobs._execute(stale, plan, start=0, actor=services.actor_for(made.user))
     assert selectors.clock_now(tenant=made.tenant) == seq
     assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
 
@@ -146,14 +127,14 @@ def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
     job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
     request = services.restore_request_of(job)
     plan = services.restore_plan(tenant=made.tenant, request=request)
-    older = restore_jobs._run_for(made.tenant, request, job.pk, 0)
+    older = restore_jobs._run_for(made.tenant, job)
     older.attempt = 1
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
     # The older run commits its first batch only, as if it were slow.
-    assert restore_jobs._execute(older, plan[:2], start=0, actor=services.actor_for(made.user), job=job) == "done"
+    assert restore_jobs._execute(older, plan[:2], start=0, actor=services.actor_for(made.user)) == "done"
 
     newer = services.restore_run(tenant=made.tenant, job_id=job.pk)  # attempt 2 resumes at item 2
-    assert restore_jobs._execute(older, plan, start=2, actor=services.actor_for(made.user), job=job) == "superseded"
+    assert restore_jobs._execute(older, plan, start=2, actor=services.actor_for(made.user)) == "superseded"
 
     assert newer.state == RestoreJob.State.SUCCEEDED and newer.done_items == len(plan) == 8
     assert newer.restored == 8

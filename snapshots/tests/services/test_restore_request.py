@@ -47,4 +47,4 @@ def test_bad_restore_requests_are_refused_and_start_nothing(make_tenant):
 def test_a_moment_before_the_account_existed_is_refused(make_tenant):
     made = make_tenant()
     with pytest.raises(OutsideRetention, match="did not exist yet"):
-        services.restore_preview(tenant=made.tenant, acting_user=made.user, at=timezone.now() - timedelta(days=2))
+        services.restore_preview(tenant=made.tenant, at=timezone.now() - timedelta(days=2))
