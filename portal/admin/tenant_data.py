@@ -45,7 +45,7 @@ from portal.signed_in import signed_in_user
 from snapshots.errors import StoreError
 from snapshots.models import RestoreJob, Snapshot, TenantClock
 from snapshots.selectors import retention_start
-from snapshots.services import RestorePreview, restore_preview, snapshot_expires_at
+from snapshots.services import RestorePreview, RestoreRequest, restore_preview, snapshot_expires_at
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -76,13 +76,7 @@ class SupportRestoreForm(forms.Form):
         widget=forms.RadioSelect,
         initial=SOURCE_SNAPSHOT,
     )
-    snapshot = forms.TypedChoiceField(
-        label="Snapshot",
-        coerce=int,
-        required=False,
-        empty_value=None,
-        error_messages={"invalid_choice": "That is not one of this tenant's snapshots within the retention."},
-    )
+    snapshot = forms.IntegerField(label="Snapshot", required=False, widget=forms.Select)
     at = forms.DateTimeField(
         label="Moment",
         required=False,
@@ -107,46 +101,30 @@ class SupportRestoreForm(forms.Form):
         help_text="Made if it does not exist, e.g. /Recovered.",
         widget=forms.TextInput(attrs={"size": 50}),
     )
-    conflict = forms.ChoiceField(
+    conflict = forms.CharField(
         label="When a name is taken",
-        choices=RestoreJob.Conflict.choices,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(choices=RestoreJob.Conflict.choices),
         initial=RestoreJob.Conflict.RENAME,
     )
 
     def __init__(self, *args: Any, snapshots: list[Snapshot], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        snapshot_field = self.fields["snapshot"]
-        assert isinstance(snapshot_field, forms.TypedChoiceField)
-        snapshot_field.choices = [("", "Choose a snapshot")] + [
+        # The choices only show the snapshots; the restore service decides which one may be used.
+        self.fields["snapshot"].widget.choices = [("", "Choose a snapshot")] + [
             (snapshot.pk, _snapshot_choice_label(snapshot)) for snapshot in snapshots
         ]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        assert cleaned is not None  # BaseForm.clean returns cleaned_data
-        source = cleaned.get("source")
-        if source == self.SOURCE_SNAPSHOT and cleaned.get("snapshot") is None and "snapshot" not in self.errors:
-            self.add_error("snapshot", "Choose the snapshot to restore from.")
-        if source == self.SOURCE_MOMENT and cleaned.get("at") is None and "at" not in self.errors:
-            self.add_error("at", "Give the moment to restore from.")
-        if cleaned.get("target_kind") == self.TARGET_FOLDER and not (cleaned.get("target_folder") or "").strip():
-            self.add_error("target_folder", "Give the folder to restore into, e.g. /Recovered.")
-        return cleaned
-
-    def restore_arguments(self) -> dict[str, Any]:
-        """The keyword arguments of ``restore_preview`` / ``restore_start``."""
+    def restore_request(self) -> RestoreRequest:
+        """The request as filled in; the restore service judges it."""
         cleaned = self.cleaned_data
         by_snapshot = cleaned["source"] == self.SOURCE_SNAPSHOT
-        paths = [line.strip() for line in cleaned["paths"].splitlines() if line.strip()]
-        to_folder = cleaned["target_kind"] == self.TARGET_FOLDER
-        return {
-            "snapshot_id": cleaned["snapshot"] if by_snapshot else None,
-            "at": None if by_snapshot else cleaned["at"],
-            "paths": paths or None,
-            "target": cleaned["target_folder"].strip() if to_folder else None,
-            "conflict": cleaned["conflict"],
-        }
+        return RestoreRequest(
+            snapshot_id=cleaned["snapshot"] if by_snapshot else None,
+            at=None if by_snapshot else cleaned["at"],
+            paths=tuple(line.strip() for line in cleaned["paths"].splitlines() if line.strip()),
+            target=cleaned["target_folder"].strip() if cleaned["target_kind"] == self.TARGET_FOLDER else None,
+            conflict=cleaned["conflict"],
+        )
 
 
 def _snapshot_choice_label(snapshot: Snapshot) -> str:
@@ -440,7 +418,7 @@ class TenantDataViews:
 
     def _restore_preview(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> RestorePreview | None:
         try:
-            return restore_preview(tenant=tenant, **form.restore_arguments())
+            return restore_preview(tenant=tenant, request=form.restore_request())
         except StoreError as exc:
             messages.error(request, f"The restore was refused: {exc.detail}")
         except (DatabaseError, TenantClock.DoesNotExist):
@@ -449,7 +427,9 @@ class TenantDataViews:
 
     def _restore_start(self, request: HttpRequest, tenant: Tenant, form: SupportRestoreForm) -> HttpResponse | None:
         try:
-            job = support_restore_start(tenant=tenant, acting_user=signed_in_user(request), **form.restore_arguments())
+            job = support_restore_start(
+                tenant=tenant, acting_user=signed_in_user(request), request=form.restore_request()
+            )
         except StoreError as exc:
             messages.error(request, f"The restore was refused: {exc.detail}")
             return None

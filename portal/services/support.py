@@ -17,15 +17,20 @@ as done by support, so even a failed audit write leaves a trace in the hub.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db import transaction
 
 from hubs.models import Tenant
 from hubs.services import audit_record
 from portal.models import User
 from snapshots.models import RestoreJob, Snapshot
-from snapshots.services import PurgeResult, node_purge, restore_cancel, restore_start, snapshot_create
+from snapshots.services import (
+    PurgeResult,
+    RestoreRequest,
+    node_purge,
+    restore_cancel,
+    restore_start,
+    snapshot_create,
+)
 
 SUPPORT_SNAPSHOT_LABEL = "Taken by Hubport support"
 
@@ -50,30 +55,12 @@ def support_snapshot(*, tenant: Tenant, acting_user: User) -> Snapshot:
     return snapshot
 
 
-def support_restore_start(
-    *,
-    tenant: Tenant,
-    acting_user: User,
-    snapshot_id: int | None = None,
-    at: datetime | None = None,
-    paths: list[str] | None = None,
-    target: str | None = None,
-    conflict: str = RestoreJob.Conflict.RENAME,
-) -> RestoreJob:
+def support_restore_start(*, tenant: Tenant, acting_user: User, request: RestoreRequest) -> RestoreJob:
     """Queue a restore on the customer's behalf. The customer's activity shows
     it as done by "Hubport support"; the staff member is named only in the
     control-plane audit entry, which points to the job."""
     with transaction.atomic(using="default"):
-        job = restore_start(
-            tenant=tenant,
-            acting_user=acting_user,
-            snapshot_id=snapshot_id,
-            at=at,
-            paths=paths,
-            target=target,
-            conflict=conflict,
-            by_support=True,
-        )
+        job = restore_start(tenant=tenant, request=request, acting_user=acting_user, by_support=True)
         audit_record(
             actor=acting_user,
             action="tenant.restore",

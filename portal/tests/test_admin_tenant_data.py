@@ -23,6 +23,7 @@ from hubs.storage import facility_storage
 from portal.tests.test_admin import login_verified
 from snapshots import selectors, services
 from snapshots.models import Change, RestoreJob, Snapshot
+from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
 
@@ -125,10 +126,14 @@ def test_restore_jobs_list_and_detail_come_from_the_hub(staff_client, make_tenan
     services.node_delete(tenant=made.tenant, path="/fine.txt", acting_user=made.user)
     for role in ("primary", "alternate"):
         Path(facility_storage("au", role).path(lost.blob.storage_key)).unlink()
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     services.restore_run(tenant=made.tenant, job_id=job.pk)
     queued = services.restore_start(
-        tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk, paths=["/fine.txt"], target="/Back"
+        tenant=made.tenant,
+        acting_user=made.user,
+        request=RestoreRequest(snapshot_id=snapshot.pk, paths=["/fine.txt"], target="/Back"),
     )
 
     listing = staff_client.get(f"{base_url(made.tenant)}restores/")
@@ -161,7 +166,7 @@ def test_another_tenants_job_or_an_unknown_tenant_is_not_found(staff_client, mak
         services.restore_start(
             tenant=other.tenant,
             acting_user=other.user,
-            snapshot_id=services.snapshot_create(tenant=other.tenant).pk,
+            request=RestoreRequest(snapshot_id=services.snapshot_create(tenant=other.tenant).pk),
         )
         for other in (neighbour, elsewhere)
     ]
@@ -330,12 +335,12 @@ def test_support_restore_from_a_moment_into_a_folder(staff_client, make_tenant):
         ({"paths": "/Docs", "target_kind": "folder", "target_folder": "/Docs/inside"}, "inside what is being restored"),
         ({"target_kind": "folder", "target_folder": ""}, "Give the folder"),
         ({"source": "moment", "at": "days-ago"}, "Enter a valid date/time"),
-        ({"source": "moment", "at": ""}, "Give the moment"),
+        ({"source": "moment", "at": ""}, "Choose a snapshot or a moment"),
         ({"source": "moment", "at": "(30 days ago)"}, "more than 28 days ago"),
         ({"source": "moment", "at": "(tomorrow)"}, "in the future"),
-        ({"snapshot": ""}, "Choose the snapshot"),
-        ({"snapshot": "(another tenant's)"}, "not one of this tenant's snapshots"),
-        ({"conflict": "explode"}, "Select a valid choice"),
+        ({"snapshot": ""}, "Choose a snapshot or a moment"),
+        ({"snapshot": "(another tenant's)"}, "There is no snapshot"),
+        ({"conflict": "explode"}, "Unknown conflict policy 'explode'"),
     ],
 )
 def test_bad_restore_requests_are_messages_not_errors(staff_client, make_tenant, overrides, expected):
@@ -369,7 +374,9 @@ def test_cancel_a_queued_job_is_audited_and_a_finished_one_is_a_message(staff_cl
     made = make_tenant(hub="au")
     write(made, "/a.txt", b"a")
     snapshot = services.snapshot_create(tenant=made.tenant)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     cancel_url = f"{base_url(made.tenant)}restores/{job.pk}/cancel/"
 
     assert staff_client.get(cancel_url).status_code == 405

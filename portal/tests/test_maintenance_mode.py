@@ -17,6 +17,7 @@ from conftest import all_databases
 from hubs.maintenance import maintenance_cancel, maintenance_schedule
 from hubs.models import Hub, MaintenanceWindow
 from portal.tokens import api_token_create
+from snapshots.services import RestoreRequest
 from snapshots.tasks import MAINTENANCE_RECHECK_SECONDS, expiry_task, take_scheduled_snapshots_task
 
 pytestmark = all_databases
@@ -291,7 +292,9 @@ def test_restore_jobs_wait_out_an_unavailable_window_and_are_not_requeued_meanwh
     made = make_tenant(hub="uk")
     services.file_write(tenant=made.tenant, path="/a", stream=io.BytesIO(b"a"), content_length=1, acting_user=None)
     snapshot = services.snapshot_create(tenant=made.tenant)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     window("unavailable")
     frozen.move_to(END - timedelta(minutes=4))
     with mock.patch.object(restore_run_task, "retry", return_value=Retry("waiting")) as retry:

@@ -37,6 +37,7 @@ from snapshots.services.restore_jobs import (
 from snapshots.services.restore_plan import PlanItem, restore_plan
 from snapshots.services.restore_planner import RestorePreview, restore_preview
 from snapshots.services.restore_request import (
+    RestoreRequest,
     RestoreSource,
     ValidatedRestore,
     restore_request_of,
@@ -56,6 +57,7 @@ __all__ = [
     "PlanItem",
     "PurgeResult",
     "RestorePreview",
+    "RestoreRequest",
     "RestoreSource",
     "ValidatedRestore",
     "actor_for",

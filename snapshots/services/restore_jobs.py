@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -33,7 +33,7 @@ from snapshots.services.restore_conflicts import OUTCOMES
 from snapshots.services.restore_engine import decisions_apply
 from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
 from snapshots.services.restore_planner import RestorePlanner, RestoreTally
-from snapshots.services.restore_request import restore_request_of, restore_validate
+from snapshots.services.restore_request import RestoreRequest, restore_request_of, restore_validate
 from snapshots.services.snapshots import snapshot_create
 
 if TYPE_CHECKING:
@@ -138,19 +138,13 @@ def _finish(job: RestoreJob, state: str, tally: RestoreTally, error: str = "") -
 def restore_start(
     *,
     tenant: Tenant,
+    request: RestoreRequest,
     acting_user: User | None,
-    snapshot_id: int | None = None,
-    at: datetime | None = None,
-    paths: list[str] | None = None,
-    target: str | None = None,
-    conflict: str = RestoreJob.Conflict.RENAME,
     by_support: bool = False,
 ) -> RestoreJob:
     """Validate a restore, take a pre-restore snapshot (so the restore can be
     undone) and queue the job on the tenant's hub queue."""
-    request = restore_validate(
-        tenant=tenant, snapshot_id=snapshot_id, at=at, paths=paths, target=target, conflict=conflict
-    )
+    validated = restore_validate(tenant=tenant, request=request)
     actor = actor_for(acting_user, by_support=by_support)
     alias = hub_database_alias(tenant.hub_id)
     with transaction.atomic(using=alias):
@@ -158,12 +152,12 @@ def restore_start(
             tenant=tenant, kind=Snapshot.Kind.PRE_RESTORE, acting_user=acting_user, by_support=by_support
         )
         job = RestoreJob.objects.for_tenant(tenant).create(
-            snapshot=request.source.snapshot,
-            source_seq=request.source.seq,
-            source_at=request.source.at,
-            paths=[join_path(names) for names in request.paths],
-            target=join_path(request.target) if request.target is not None else "",
-            conflict=request.conflict,
+            snapshot=validated.source.snapshot,
+            source_seq=validated.source.seq,
+            source_at=validated.source.at,
+            paths=[join_path(names) for names in validated.paths],
+            target=join_path(validated.target) if validated.target is not None else "",
+            conflict=validated.conflict,
             requested_by_user_id=actor.user_id,
             requested_by_label=actor.label,
             by_support=by_support,

@@ -38,7 +38,7 @@ def restore_plan(*, tenant: Tenant, request: ValidatedRestore) -> list[PlanItem]
     level: list[PlanItem] = []
     if request.paths:
         for names in request.paths:
-            version = selectors.resolve(tenant=tenant, names=names, seq=seq)[-1]
+            version = selectors.resolve(tenant=tenant, names=list(names), seq=seq)[-1]
             level.append(
                 PlanItem(
                     version.node_id,

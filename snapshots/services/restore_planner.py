@@ -34,7 +34,7 @@ from snapshots.services.restore_conflicts import (
     resolve_conflict,
 )
 from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
-from snapshots.services.restore_request import ValidatedRestore, restore_validate
+from snapshots.services.restore_request import RestoreRequest, ValidatedRestore, restore_validate
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -430,24 +430,14 @@ class RestorePreview:
     failures: list[dict[str, str]]
 
 
-def restore_preview(
-    *,
-    tenant: Tenant,
-    snapshot_id: int | None = None,
-    at: datetime | None = None,
-    paths: list[str] | None = None,
-    target: str | None = None,
-    conflict: str = RestoreJob.Conflict.RENAME,
-) -> RestorePreview:
+def restore_preview(*, tenant: Tenant, request: RestoreRequest) -> RestorePreview:
     """What a restore would do, item by item, without changing anything: the
     planner the real run follows, over the plan and today's live names. It
     takes no lock and writes no row (no transaction is opened: on SQLite one
     would take the hub's write lock)."""
-    request = restore_validate(
-        tenant=tenant, snapshot_id=snapshot_id, at=at, paths=paths, target=target, conflict=conflict
-    )
-    plan = restore_plan(tenant=tenant, request=request)
-    planner = RestorePlanner(tenant=tenant, request=request)
+    validated = restore_validate(tenant=tenant, request=request)
+    plan = restore_plan(tenant=tenant, request=validated)
+    planner = RestorePlanner(tenant=tenant, request=validated)
     tally = RestoreTally(keep_items=PREVIEW_ITEMS_KEPT)
     for group in depth_groups(plan, size=PREVIEW_GROUP_ITEMS):
         tally.add(planner.decide(group))

@@ -1,6 +1,11 @@
 """A restore request: where it reads from, what it restores, where to, and
-what to do when a name is taken; everything that can be refused before
-anything starts is refused here, with a clear reason."""
+what to do when a name is taken.
+
+Every edge (the restore dialog, the admin's restore on a customer's behalf,
+the REST API) parses its own input into one ``RestoreRequest`` and hands it
+to the services; every rule about it is decided here, once, so the three
+refuse the same request with the same reason.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,25 @@ from snapshots.paths import join_path, split_path
 if TYPE_CHECKING:
     from hubs.models import Tenant
 
+# A restore names at most 1,000 paths; more are restored as their common folder.
+MAX_RESTORE_PATHS = 1000
+# Ids come from URLs and bodies: one past a database column is simply not there.
+MAX_DATABASE_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    """A restore as asked for, parsed but not yet checked."""
+
+    snapshot_id: int | None = None  # restore from this snapshot ...
+    at: datetime | None = None  # ... or from this moment (exactly one of the two)
+    paths: tuple[str, ...] = ()  # what to restore, as it was then; empty: everything
+    target: str | None = None  # the folder to restore into; None: where the items were
+    conflict: str = RestoreJob.Conflict.RENAME  # when a name is taken: rename, overwrite or skip
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", tuple(self.paths))  # a list given is kept as a tuple: the request is a value
+
 
 @dataclass(frozen=True)
 class RestoreSource:
@@ -29,9 +53,13 @@ class RestoreSource:
 
 def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: datetime | None = None) -> RestoreSource:
     """The clock value a restore reads from: a snapshot, or a moment in the retention."""
-    if (snapshot_id is None) == (at is None):
+    if snapshot_id is None and at is None:
+        raise RestoreRefused("Choose a snapshot or a moment to restore from.")
+    if snapshot_id is not None and at is not None:
         raise RestoreRefused("Give either a snapshot or a moment to restore from, not both.")
     if snapshot_id is not None:
+        if not 1 <= snapshot_id <= MAX_DATABASE_ID:
+            raise NotFound(f"There is no snapshot {snapshot_id}.")
         snapshot = (
             Snapshot.objects.for_tenant(tenant)
             .filter(pk=snapshot_id, taken_at__gte=selectors.retention_start())
@@ -60,56 +88,55 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
     return RestoreSource(seq=seq, at=at, snapshot=None)
 
 
-def _normalise_paths(paths: list[str] | None) -> list[list[str]]:
+def _normalise_paths(paths: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     """Restored paths as name lists, without ones inside another restored path."""
     if not paths:
-        return []
-    if len(paths) > 1000:
-        raise RestoreRefused("Restore at most 1,000 paths at once, or restore their common folder.")
+        return ()
+    if len(paths) > MAX_RESTORE_PATHS:
+        raise RestoreRefused(f"Restore at most {MAX_RESTORE_PATHS:,} paths at once, or restore their common folder.")
     unique = sorted({tuple(split_path(path)) for path in paths}, key=lambda names: (len(names), names))
     kept: list[tuple[str, ...]] = []
     for names in unique:
         if not names:
-            return []  # "/" is everything
+            return ()  # "/" is everything
         if not any(names[: len(outer)] == outer for outer in kept):
             kept.append(names)
-    return [list(names) for names in kept]
+    return tuple(kept)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValidatedRestore:
+    """A request that passed every check, in the store's terms."""
+
     source: RestoreSource
-    paths: list[list[str]]  # empty: everything
-    target: list[str] | None  # None: the original location
+    paths: tuple[tuple[str, ...], ...]  # empty: everything
+    target: tuple[str, ...] | None  # None: the original location
     conflict: str
 
 
-def restore_validate(
-    *,
-    tenant: Tenant,
-    snapshot_id: int | None = None,
-    at: datetime | None = None,
-    paths: list[str] | None = None,
-    target: str | None = None,
-    conflict: str = RestoreJob.Conflict.RENAME,
-) -> ValidatedRestore:
-    """Everything that can be refused before anything starts, refused with a clear reason."""
-    if conflict not in RestoreJob.Conflict.values:
-        raise RestoreRefused(f"Unknown conflict policy {conflict!r}; use rename, overwrite or skip.")
-    source = restore_source(tenant=tenant, snapshot_id=snapshot_id, at=at)
-    path_names = _normalise_paths(paths)
+def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRestore:
+    """Everything that can be refused before anything starts, refused with a
+    clear reason: the policy, the source (a snapshot or a moment, in the
+    retention), the paths (valid, and there at that time) and the target (a
+    folder, outside what is restored)."""
+    if request.conflict not in RestoreJob.Conflict.values:
+        raise RestoreRefused(f"Unknown conflict policy {request.conflict!r}; use rename, overwrite or skip.")
+    source = restore_source(tenant=tenant, snapshot_id=request.snapshot_id, at=request.at)
+    path_names = _normalise_paths(request.paths)
     for names in path_names:
         try:
-            selectors.resolve(tenant=tenant, names=names, seq=source.seq)
+            selectors.resolve(tenant=tenant, names=list(names), seq=source.seq)
         except NotFound as exc:
             raise NotFound(f"{join_path(names)} did not exist at that time, so it cannot be restored.") from exc
-    target_names: list[str] | None = None
-    if target not in (None, "", "original"):
-        target_names = split_path(target)
-    if target_names == [] and not path_names:
+    target_names: tuple[str, ...] | None = None
+    if request.target is not None:
+        if not request.target.strip():
+            raise RestoreRefused("Give the folder to restore into, e.g. /Restored.")
+        target_names = tuple(split_path(request.target))
+    if target_names == () and not path_names:
         target_names = None  # everything into / is the original location
     if target_names is not None:
-        for names in path_names or [[]]:
+        for names in path_names or ((),):
             # Restoring everything covers only what existed then: a new top-level
             # folder such as /Recovered is outside it.
             covered = target_names[: len(names)] == names and (
@@ -128,18 +155,19 @@ def restore_validate(
                     f"({join_path(names)}); choose a folder outside it."
                 )
         try:
-            existing = selectors.resolve(tenant=tenant, names=target_names)[-1]
+            existing = selectors.resolve(tenant=tenant, names=list(target_names))[-1]
         except NotFound:
             existing = None  # made when the restore runs
         if existing is not None and existing.kind != Node.Kind.FOLDER:
             raise RestoreRefused(f"The target {join_path(target_names)} is a file; choose a folder.")
-    return ValidatedRestore(source=source, paths=path_names, target=target_names, conflict=conflict)
+    return ValidatedRestore(source=source, paths=path_names, target=target_names, conflict=request.conflict)
 
 
 def restore_request_of(job: RestoreJob) -> ValidatedRestore:
+    """The request a job was started with, as it was validated then."""
     return ValidatedRestore(
         source=RestoreSource(seq=job.source_seq, at=job.source_at, snapshot=None),
-        paths=[split_path(path) for path in job.paths],
-        target=split_path(job.target) if job.target else None,
+        paths=tuple(tuple(split_path(path)) for path in job.paths),
+        target=tuple(split_path(job.target)) if job.target else None,
         conflict=job.conflict,
     )

@@ -19,6 +19,7 @@ from kombu import Connection
 
 from snapshots import selectors, services
 from snapshots.models import NodeVersion, RestoreJob
+from snapshots.services import RestoreRequest
 from snapshots.tasks import restore_run_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(databases="__all__", transaction=True)]
@@ -119,7 +120,9 @@ def test_restore_runs_through_the_threaded_worker_on_the_hub_queue(make_tenant, 
     with monkeypatch.context() as patched:
         # One message for this job, the one sent below, so the test waits for the run that does the work.
         patched.setattr(restore_run_task, "delay", lambda **kwargs: None)
-        job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot_id)
+        job = services.restore_start(
+            tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot_id)
+        )
     result = restore_run_task.apply_async(kwargs={"tenant_id": made.tenant.pk, "job_id": job.pk})
     outcome = celery_worker.wait_for(result.id)
     assert outcome["queue"] == "hub.uk" and outcome["state"] == "SUCCESS", outcome
@@ -136,11 +139,15 @@ def test_worker_killed_mid_restore_then_restarted_ends_with_the_clean_runs_tree(
     monkeypatch.setattr(restore_run_task, "delay", lambda **kwargs: None)
     clean, killed = make_tenant(hub="uk"), make_tenant(hub="uk")
     clean_job = services.restore_start(
-        tenant=clean.tenant, acting_user=clean.user, snapshot_id=build_history(clean), conflict="rename"
+        tenant=clean.tenant,
+        acting_user=clean.user,
+        request=RestoreRequest(snapshot_id=build_history(clean), conflict="rename"),
     )
     services.restore_run(tenant=clean.tenant, job_id=clean_job.pk)
     job = services.restore_start(
-        tenant=killed.tenant, acting_user=killed.user, snapshot_id=build_history(killed), conflict="rename"
+        tenant=killed.tenant,
+        acting_user=killed.user,
+        request=RestoreRequest(snapshot_id=build_history(killed), conflict="rename"),
     )
     jobs = RestoreJob.objects.for_tenant(killed.tenant)
 

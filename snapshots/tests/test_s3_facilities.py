@@ -18,6 +18,7 @@ from hubs.storage import facility_storage
 from snapshots import expiry, selectors, services
 from snapshots.blobs import blob_bytes_present, blob_open
 from snapshots.models import Blob, NodeVersion
+from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
 KEYS = {"access_key": "hubport-test", "secret_key": "hubport-test-secret", "region_name": "eu-west-2"}
@@ -85,7 +86,9 @@ def test_restore_and_collection_work_on_buckets(make_tenant, s3_hub, settings):
     services.file_write(tenant=made.tenant, path="/a.txt", stream=io.BytesIO(b"a"), content_length=1, acting_user=None)
     snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=None)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     assert services.restore_run(tenant=made.tenant, job_id=job.pk).restored == 1
     assert "/a.txt" in selectors.tree_as_of(tenant=made.tenant)
 

@@ -14,14 +14,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hubs.models import Tenant
-from portal.api.fields import MAX_DATABASE_ID, cursor_field, limit_field, path_field
+from portal.api.fields import cursor_field, limit_field, path_field
 from portal.api.files.serializers import NodeSerializer
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.selectors import LISTING_ORDERS, restorable_until
-from snapshots.services import snapshot_expires_at
-
-# restore_validate refuses more; the same limit here answers with the field's name.
-MAX_RESTORE_PATHS = 1000
+from snapshots.services import RestoreRequest, snapshot_expires_at
 
 
 def _datetime(value: datetime | None) -> str | None:
@@ -66,28 +63,27 @@ class SnapshotScheduleSerializer(serializers.Serializer):
     )
 
 
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 moment that must say its time zone: a naive time would be
-    read in the server's zone, which is nobody's intention."""
-
-    default_error_messages = {
-        "naive": "Give the moment with its time zone, e.g. 2026-11-24T10:42:00Z or 2026-11-24T11:42:00+01:00.",
-    }
+class MomentField(serializers.DateTimeField):
+    """An ISO 8601 moment, passed on as sent: one without a time zone stays
+    without one, and the restore service refuses it (a naive time would be
+    read in the server's zone, which is nobody's intention)."""
 
     def enforce_timezone(self, value: datetime) -> datetime:
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
+@extend_schema_field(serializers.ChoiceField(choices=RestoreJob.Conflict.choices))
+class ConflictField(serializers.CharField):
+    """A conflict policy, passed on as sent: the restore service knows the policies."""
 
 
 class RestoreRequestSerializer(serializers.Serializer):
-    """A restore request. Unknown fields are refused: a misspelt ``paths``
-    would otherwise restore everything."""
+    """A restore request, parsed; the restore service decides every rule about
+    it, as it does for the pages and the admin. Unknown fields are refused: a
+    misspelt ``paths`` would otherwise restore everything."""
 
-    snapshot = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_DATABASE_ID, help_text="Restore from this snapshot's id ..."
-    )
-    at = AwareDateTimeField(
+    snapshot = serializers.IntegerField(required=False, help_text="Restore from this snapshot's id ...")
+    at = MomentField(
         required=False,
         help_text=f"... or from this moment (ISO 8601 with a time zone), within the last "
         f"{settings.SNAPSHOT_RETENTION_DAYS} days. Give exactly one of snapshot and at.",
@@ -96,16 +92,15 @@ class RestoreRequestSerializer(serializers.Serializer):
         child=path_field(),
         required=False,
         allow_empty=False,
-        max_length=MAX_RESTORE_PATHS,
-        help_text="Files and folders to restore, as they were then. Leave out to restore everything.",
+        help_text="Files and folders to restore, as they were then (at most 1,000). Leave out to restore everything.",
     )
     target = path_field(
         required=False,
         default="original",
+        allow_blank=True,
         help_text='"original" (the default) puts items back where they were; a folder path restores into that folder.',
     )
-    conflict = serializers.ChoiceField(
-        choices=RestoreJob.Conflict.choices,
+    conflict = ConflictField(
         required=False,
         default=RestoreJob.Conflict.RENAME,
         help_text='When a name is taken: "rename" keeps both, "overwrite" replaces it (a pre-restore snapshot '
@@ -121,11 +116,18 @@ class RestoreRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {name: ["Unknown field; the fields are " + ", ".join(self.fields) + "."] for name in unknown}
             )
-        if ("snapshot" in attrs) == ("at" in attrs):
-            raise serializers.ValidationError(
-                "Give either a snapshot or a moment (at) to restore from: exactly one of them."
-            )
         return attrs
+
+
+def restore_request_of_body(body: dict[str, Any]) -> RestoreRequest:
+    """The restore request a validated body asks for."""
+    return RestoreRequest(
+        snapshot_id=body.get("snapshot"),
+        at=body.get("at"),
+        paths=tuple(body.get("paths") or ()),
+        target=None if body["target"] == "original" else body["target"],
+        conflict=body["conflict"],
+    )
 
 
 # SECTION: responses

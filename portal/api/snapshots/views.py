@@ -39,6 +39,7 @@ from portal.api.snapshots.serializers import (
     SnapshotPageSerializer,
     SnapshotScheduleSerializer,
     SnapshotSerializer,
+    restore_request_of_body,
 )
 from portal.downloads import file_download_response
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
@@ -329,21 +330,9 @@ class RestoresView(TenantAPIView):
     )
     def post(self, request: Request) -> Response:
         body = validated_body(RestoreRequestSerializer, request)
-        if "snapshot" in body:
-            # One the daily expiry has not removed yet is out of the retention
-            # all the same (the history it points into is being expired): it is
-            # refused as the listing and browsing do, as if it were not there.
-            snapshot_get(tenant=self.tenant, snapshot_id=body["snapshot"])
-        source = {"snapshot_id": body.get("snapshot"), "at": body.get("at")}
-        request_args = {
-            "tenant": self.tenant,
-            **source,
-            "paths": body.get("paths"),
-            "target": body["target"],
-            "conflict": body["conflict"],
-        }
+        restore_request = restore_request_of_body(body)
         if body["dry_run"]:
-            preview = restore_preview(**request_args)
+            preview = restore_preview(tenant=self.tenant, request=restore_request)
             return Response(
                 {
                     "dry_run": True,
@@ -353,7 +342,7 @@ class RestoresView(TenantAPIView):
                     "failures": preview.failures,
                 }
             )
-        job = restore_start(acting_user=signed_in_user(request), **request_args)
+        job = restore_start(tenant=self.tenant, request=restore_request, acting_user=signed_in_user(request))
         job_json = restore_job_json(request, job)
         return Response(job_json, status=202, headers={"Location": job_json["url"]})
 

@@ -24,6 +24,7 @@ from hubs.storage import facility_storage
 from portal.benchmarks import bench_tenant, bulk_tree, emit, median
 from snapshots import expiry, selectors, services
 from snapshots.models import NodeVersion, RestoreJob, TenantClock
+from snapshots.services import RestoreRequest
 
 
 def stored_bytes(hub_code: str) -> int:
@@ -78,7 +79,9 @@ class Command(BaseCommand):
         services.node_delete(tenant=tenant, path=path, acting_user=user)
         samples = []
         started = time.perf_counter()
-        job = services.restore_start(tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=[path])
+        job = services.restore_start(
+            tenant=tenant, acting_user=user, request=RestoreRequest(snapshot_id=snapshot.pk, paths=(path,))
+        )
         services.restore_run(tenant=tenant, job_id=job.pk)
         samples.append((time.perf_counter() - started) * 1000)
         figures["restore_file_ms"] = round(samples[0], 2)
@@ -101,7 +104,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
             with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
                 job = services.restore_start(
-                    tenant=tenant, acting_user=user, snapshot_id=snapshot.pk, paths=["/folder"]
+                    tenant=tenant, acting_user=user, request=RestoreRequest(snapshot_id=snapshot.pk, paths=("/folder",))
                 )
             deadline = time.monotonic() + 600
             while not jobs.get(pk=job.pk).is_finished:

@@ -16,7 +16,7 @@ from conftest import all_databases
 from portal.tests.api.conftest import make_caller, problem
 from snapshots import services
 from snapshots.models import RestoreJob, Snapshot
-from snapshots.services import node_delete
+from snapshots.services import RestoreRequest, node_delete
 
 pytestmark = all_databases
 
@@ -190,16 +190,16 @@ def refusals(snapshot_id: int, expired_id: int) -> list:
     now = timezone.now()
     return [
         # (body, status, text in detail)
-        ({}, 400, "exactly one"),
-        ({"snapshot": snapshot_id, "at": now.isoformat()}, 400, "exactly one"),
+        ({}, 400, "Choose a snapshot or a moment"),
+        ({"snapshot": snapshot_id, "at": now.isoformat()}, 400, "not both"),
         ({"at": (now - timedelta(days=29)).isoformat()}, 422, "more than 28 days ago"),
         ({"at": (now + timedelta(days=1)).isoformat()}, 422, "future"),
         ({"at": "2026-11-24T10:42:00"}, 400, "time zone"),
         ({"at": "yesterday"}, 400, "at:"),
         ({"at": 1700000000}, 400, "at:"),
         ({"snapshot": "one"}, 400, "snapshot:"),
-        ({"snapshot": 0}, 400, "snapshot:"),
-        ({"snapshot": 2**63}, 400, "snapshot:"),
+        ({"snapshot": 0}, 404, "no snapshot 0"),
+        ({"snapshot": 2**63}, 404, f"no snapshot {2**63}"),
         ({"snapshot": snapshot_id + 10_000}, 404, f"no snapshot {snapshot_id + 10_000}"),
         ({"snapshot": expired_id}, 404, f"no snapshot {expired_id}"),
         ({"snapshot": snapshot_id, "paths": ["/Never"]}, 404, "/Never did not exist at that time"),
@@ -207,11 +207,12 @@ def refusals(snapshot_id: int, expired_id: int) -> list:
         ({"snapshot": snapshot_id, "paths": []}, 400, "paths:"),
         ({"snapshot": snapshot_id, "paths": [5]}, 400, "absolute"),
         ({"snapshot": snapshot_id, "paths": ["relative"]}, 400, ""),
-        ({"snapshot": snapshot_id, "paths": ["/x"] * 1001}, 400, "paths:"),
+        ({"snapshot": snapshot_id, "paths": ["/x"] * 1001}, 400, "at most 1,000 paths"),
         ({"snapshot": snapshot_id, "paths": ["/Projects"], "target": "/Projects/inside"}, 400, "inside what is being"),
         ({"snapshot": snapshot_id, "target": "/Projects"}, 400, "inside what is being"),
         ({"snapshot": snapshot_id, "paths": ["/Projects"], "target": "/notes.txt"}, 400, "is a file"),
-        ({"snapshot": snapshot_id, "conflict": "replace"}, 400, "conflict:"),
+        ({"snapshot": snapshot_id, "conflict": "replace"}, 400, "Unknown conflict policy 'replace'"),
+        ({"snapshot": snapshot_id, "paths": ["/Projects"], "target": ""}, 400, "Give the folder to restore into"),
         ({"snapshot": snapshot_id, "dry_run": "perhaps"}, 400, "dry_run:"),
         ({"snapshot": snapshot_id, "path": ["/Projects"]}, 400, "path: Unknown field"),
         (["/Projects"], 400, ""),
@@ -253,7 +254,9 @@ def victim(request, make_tenant):
     snapshot = services.snapshot_create(tenant=caller.tenant, acting_user=caller.user)
     node_delete(tenant=caller.tenant, path="/Victim", acting_user=caller.user)
     caller.snapshot = snapshot
-    caller.job = services.restore_start(tenant=caller.tenant, acting_user=caller.user, snapshot_id=snapshot.pk)
+    caller.job = services.restore_start(
+        tenant=caller.tenant, acting_user=caller.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     return caller
 
 

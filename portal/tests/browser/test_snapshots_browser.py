@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from snapshots import selectors, services
 from snapshots.models import RestoreJob, Snapshot
-from snapshots.services import restore_jobs, restore_run, restore_start, snapshot_create
+from snapshots.services import RestoreRequest, restore_jobs, restore_run, restore_start, snapshot_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -239,12 +239,12 @@ def test_history_pages_screenshots_at_desktop_and_phone_width(
     done = restore_start(
         tenant=owner.tenant,
         acting_user=owner.user,
-        snapshot_id=manual.pk,
-        paths=["/Invoices"],
-        target="/Recovered invoices",
+        request=RestoreRequest(snapshot_id=manual.pk, paths=["/Invoices"], target="/Recovered invoices"),
     )
     restore_run(tenant=owner.tenant, job_id=done.pk)
-    queued = restore_start(tenant=owner.tenant, acting_user=owner.user, snapshot_id=manual.pk, paths=["/Contracts"])
+    queued = restore_start(
+        tenant=owner.tenant, acting_user=owner.user, request=RestoreRequest(snapshot_id=manual.pk, paths=["/Contracts"])
+    )
 
     pages = {
         "snapshots": "/snapshots/",

@@ -17,55 +17,52 @@ from hubs.models import Tenant
 from portal.signed_in import signed_in_user
 from portal.views.files.access import request_tenant
 from portal.views.files.display import parent_path
-from portal.views.files.forms import PathField, form_error
+from portal.views.files.forms import form_error
 from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Node, RestoreJob
 from snapshots.paths import restored_name, split_path
-from snapshots.services import RestorePreview, restore_preview, restore_start
+from snapshots.services import RestorePreview, RestoreRequest, restore_preview, restore_start
 
 # The preview keeps 1,000 items; 50 show what will happen without a wall of text.
 PREVIEW_ITEMS_SHOWN = 50
-# Django refuses a request of more than 1,000 fields (DATA_UPLOAD_MAX_NUMBER_FIELDS)
-# and restore_validate more than 1,000 paths: 900 leaves room for the options.
+# Django refuses a request of more than 1,000 fields (DATA_UPLOAD_MAX_NUMBER_FIELDS):
+# the snapshot browser lets 900 items be ticked, leaving room for the options.
 MAX_SELECTED_PATHS = 900
 
 
 class PathListField(forms.Field):
-    """Several absolute paths (the checked items), each checked by the store's rules."""
+    """Several paths (the ticked items), as sent: the restore service judges them."""
 
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value: Any) -> list[str]:
         if not value:
             return []
-        if not isinstance(value, list | tuple):
-            value = [value]
-        if len(value) > MAX_SELECTED_PATHS:
-            raise forms.ValidationError(f"Select at most {MAX_SELECTED_PATHS} items at once, or restore their folder.")
-        field = PathField()
-        return [field.clean(item) for item in value]
+        return [str(item) for item in (value if isinstance(value, list | tuple) else [value])]
 
 
 TARGET_CHOICES = [("original", "Where they were"), ("folder", "Into another folder")]
 
 
 class RestoreOptionsForm(SourceForm):
+    """The dialog's options, parsed; every rule about them is the restore service's."""
+
     paths = PathListField(error_messages={"required": "Select at least one file or folder to restore."})
     target = forms.ChoiceField(choices=TARGET_CHOICES)
-    folder = PathField(required=False)
-    conflict = forms.ChoiceField(choices=RestoreJob.Conflict.choices)
+    folder = forms.CharField(required=False, strip=False)
+    conflict = forms.CharField()
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if cleaned.get("target") == "folder" and not cleaned.get("folder"):
-            self.add_error("folder", "Give the folder to restore into, e.g. /Restored.")
-        return cleaned
-
-    @property
-    def target_path(self) -> str | None:
-        return self.cleaned_data["folder"] if self.cleaned_data["target"] == "folder" else None
+    def restore_request(self, source: Source) -> RestoreRequest:
+        cleaned = self.cleaned_data
+        return RestoreRequest(
+            snapshot_id=source.snapshot.pk if source.snapshot else None,
+            at=None if source.snapshot else source.at,
+            paths=tuple(cleaned["paths"]),
+            target=cleaned["folder"] if cleaned["target"] == "folder" else None,
+            conflict=cleaned["conflict"],
+        )
 
 
 def _with_defaults(query: Any) -> Any:
@@ -88,7 +85,11 @@ def _selected_items(tenant: Tenant, source: Source, paths: list[str]) -> list[Se
     """The checked items as they were, for the dialog's summary (the first 20)."""
     rows = []
     for path in paths[:20]:
-        names = split_path(path)
+        try:
+            names = split_path(path)
+        except StoreError:  # the preview says why; the summary shows it as sent
+            rows.append(SelectedItem(path=path, name=path, is_folder=False))
+            continue
         try:
             version = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
             is_folder = version.kind == Node.Kind.FOLDER
@@ -104,14 +105,7 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
     error = ""
     if form.is_valid():
         try:
-            preview = restore_preview(
-                tenant=tenant,
-                snapshot_id=source.snapshot.pk if source.snapshot else None,
-                at=None if source.snapshot else source.at,
-                paths=form.cleaned_data["paths"],
-                target=form.target_path,
-                conflict=form.cleaned_data["conflict"],
-            )
+            preview = restore_preview(tenant=tenant, request=form.restore_request(source))
         except StoreError as refusal:
             error = refusal.detail
     else:
@@ -138,14 +132,20 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
             "preview_more": sum(preview.counts.values()) - len(preview.items[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
             "error": error,
             "rename_example": example,
-            "back_url": source_url(
-                "snapshot_browse", source=source, path=parent_path(paths[0]) if len(paths) == 1 else "/"
-            ),
+            "back_url": source_url("snapshot_browse", source=source, path=_folder_of(paths)),
             "preview_url": source_url("snapshot_restore", source=source, fragment="preview"),
             "folder_placeholder": f"/Restored {timezone.localtime(source.at):%Y-%m-%d}",
         }
     )
     return context
+
+
+def _folder_of(paths: list[str]) -> str:
+    """The snapshot folder to go back to: the one item's folder, else the root."""
+    try:
+        return parent_path(paths[0]) if len(paths) == 1 else "/"
+    except StoreError:
+        return "/"
 
 
 @hub_time
@@ -173,15 +173,7 @@ def _restore_post(request: HttpRequest, tenant: Tenant, source: Source, form: Re
         messages.error(request, form_error(form))
         return render(request, "portal/snapshots/restore.html", _restore_context(request, tenant, source, form))
     try:
-        job = restore_start(
-            tenant=tenant,
-            acting_user=signed_in_user(request),
-            snapshot_id=source.snapshot.pk if source.snapshot else None,
-            at=None if source.snapshot else source.at,
-            paths=form.cleaned_data["paths"],
-            target=form.target_path,
-            conflict=form.cleaned_data["conflict"],
-        )
+        job = restore_start(tenant=tenant, request=form.restore_request(source), acting_user=signed_in_user(request))
     except StoreError as error:
         messages.error(request, error.detail)
         return render(request, "portal/snapshots/restore.html", _restore_context(request, tenant, source, form))

@@ -22,7 +22,7 @@ from portal.views.files.forms import MAX_BIGINT, form_error
 from snapshots.errors import NotFound, StoreError
 from snapshots.models import Snapshot
 from snapshots.selectors_history import snapshot_get
-from snapshots.services import restore_validate
+from snapshots.services import restore_source
 
 # SECTION: the hub's time
 
@@ -89,8 +89,8 @@ def source_get(*, tenant: Tenant, snapshot_id: int | None, at: datetime | None) 
     if snapshot_id is not None:
         snapshot = snapshot_get(tenant=tenant, snapshot_id=snapshot_id)
         return Source(seq=snapshot.seq, at=snapshot.taken_at, snapshot=snapshot)
-    validated = restore_validate(tenant=tenant, at=at)
-    return Source(seq=validated.source.seq, at=validated.source.at, snapshot=None)
+    moment = restore_source(tenant=tenant, at=at)
+    return Source(seq=moment.seq, at=moment.at, snapshot=None)
 
 
 def source_url(url_name: str, *, source: Source | None = None, **query: Any) -> str:

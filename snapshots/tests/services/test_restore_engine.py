@@ -13,6 +13,7 @@ from django.utils import timezone
 from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.models import RestoreJob, Snapshot
+from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
 
@@ -28,7 +29,7 @@ def sha(content: bytes) -> str:
 
 
 def run_now(made, **kwargs) -> RestoreJob:
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**kwargs))
     return services.restore_run(tenant=made.tenant, job_id=job.pk)
 
 

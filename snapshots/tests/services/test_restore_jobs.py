@@ -11,7 +11,7 @@ from django.utils import timezone
 from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.models import RestoreJob
-from snapshots.services import restore_jobs
+from snapshots.services import RestoreRequest, restore_jobs
 
 pytestmark = all_databases
 
@@ -23,7 +23,7 @@ def write(made, path, content: bytes):
 
 
 def run_now(made, **kwargs) -> RestoreJob:
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**kwargs))
     return services.restore_run(tenant=made.tenant, job_id=job.pk)
 
 
@@ -32,7 +32,9 @@ def test_cancel_and_rerun_are_idempotent(make_tenant):
     write(made, "/a.txt", b"a")
     snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
     services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
-    queued = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    queued = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     cancelled = services.restore_cancel(tenant=made.tenant, job_id=queued.pk, acting_user=made.user)
     assert cancelled.state == RestoreJob.State.CANCELLED
     assert services.restore_run(tenant=made.tenant, job_id=queued.pk).state == RestoreJob.State.CANCELLED
@@ -69,7 +71,9 @@ def test_stalled_jobs_are_queued_again(make_tenant, django_capture_on_commit_cal
     made = make_tenant()
     write(made, "/a.txt", b"a")
     snapshot = services.snapshot_create(tenant=made.tenant)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
         state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=6)
     )
@@ -81,7 +85,9 @@ def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make
     made = make_tenant()
     write(made, "/a.txt", b"a")
     snapshot = services.snapshot_create(tenant=made.tenant)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret-name.txt in a message")
@@ -91,7 +97,9 @@ def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make
     assert failed.state == RestoreJob.State.FAILED and failed.error == services.INTERNAL_ERROR
     assert "secret-name" not in failed.error
 
-    stuck = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    stuck = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=stuck.pk).update(
         state=RestoreJob.State.RUNNING, attempts=services.MAX_ATTEMPTS
     )
@@ -103,7 +111,9 @@ def test_a_superseded_run_stops_without_writing(make_tenant):
     write(made, "/a.txt", b"a")
     snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     request = services.restore_request_of(job)
     plan = services.restore_plan(tenant=made.tenant, request=request)
     stale = restore_jobs._run_for(made.tenant, job)
@@ -124,7 +134,9 @@ def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
         write(made, f"/d/f{i}.txt", f"{i}".encode())
     snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/d", acting_user=made.user)
-    job = services.restore_start(tenant=made.tenant, acting_user=made.user, snapshot_id=snapshot.pk)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
     request = services.restore_request_of(job)
     plan = services.restore_plan(tenant=made.tenant, request=request)
     older = restore_jobs._run_for(made.tenant, job)

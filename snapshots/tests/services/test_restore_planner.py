@@ -17,7 +17,7 @@ from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.errors import StoreError
 from snapshots.models import RestoreJob, TenantClock
-from snapshots.services import restore_planner
+from snapshots.services import RestoreRequest, restore_planner
 from snapshots.services.restore_conflicts import (
     NAME_TAKEN,
     TAKEN_BY_RESTORED,
@@ -143,8 +143,12 @@ def test_the_preview_writes_no_row_takes_no_lock_and_opens_no_transaction(make_t
 
     for conflict in (RENAME, OVERWRITE, SKIP):
         with CaptureQueriesContext(connections["hub_uk"]) as uk, CaptureQueriesContext(connections["hub_de"]) as de:
-            preview = services.restore_preview(tenant=made.tenant, snapshot_id=snapshot.pk, conflict=conflict)
-            services.restore_preview(tenant=made.tenant, snapshot_id=snapshot.pk, target="/Recovered")
+            preview = services.restore_preview(
+                tenant=made.tenant, request=RestoreRequest(snapshot_id=snapshot.pk, conflict=conflict)
+            )
+            services.restore_preview(
+                tenant=made.tenant, request=RestoreRequest(snapshot_id=snapshot.pk, target="/Recovered")
+            )
         assert preview.total_items == 5
         statements = [query["sql"].upper() for query in (*uk.captured_queries, *de.captured_queries)]
         assert statements, "the preview read the hub database"
@@ -161,7 +165,7 @@ def test_the_preview_lists_the_first_actions_and_counts_them_all(make_tenant, mo
     snapshot = services.snapshot_create(tenant=made.tenant)
     services.node_delete(tenant=made.tenant, path="/d", acting_user=made.user)
     monkeypatch.setattr(restore_planner, "PREVIEW_ITEMS_KEPT", 3)
-    preview = services.restore_preview(tenant=made.tenant, snapshot_id=snapshot.pk)
+    preview = services.restore_preview(tenant=made.tenant, request=RestoreRequest(snapshot_id=snapshot.pk))
     assert preview.total_items == 6 and preview.counts["restored"] == 6
     assert preview.items == [
         {"action": "restored", "path": "/d"},
@@ -180,7 +184,7 @@ def test_dry_run_previews_exactly_and_changes_nothing(make_tenant):
     seq_before = selectors.clock_now(tenant=made.tenant)
     tree_before = selectors.tree_as_of(tenant=made.tenant)
 
-    preview = services.restore_preview(tenant=made.tenant, snapshot_id=snapshot.pk)
+    preview = services.restore_preview(tenant=made.tenant, request=RestoreRequest(snapshot_id=snapshot.pk))
 
     assert preview.counts["renamed"] == 1 and preview.counts["restored"] == 1
     assert {item["action"] for item in preview.items} == {"renamed", "restored"}
@@ -259,15 +263,17 @@ def test_the_preview_is_what_the_run_does_for_a_table_of_histories(history, conf
     arguments = {
         "snapshot_id": snapshot.pk,
         "conflict": conflict,
-        "paths": plan.get("paths"),
+        "paths": tuple(plan.get("paths", ())),
         "target": plan.get("target"),
     }
 
-    preview = services.restore_preview(tenant=made.tenant, **arguments)
+    preview = services.restore_preview(tenant=made.tenant, request=RestoreRequest(**arguments))
     with override_settings(RESTORE_BATCH_ITEMS=batch_items):
         job = services.restore_run(
             tenant=made.tenant,
-            job_id=services.restore_start(tenant=made.tenant, acting_user=made.user, **arguments).pk,
+            job_id=services.restore_start(
+                tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**arguments)
+            ).pk,
         )
     assert job.state == RestoreJob.State.SUCCEEDED, job.error
     assert preview.counts == {outcome: getattr(job, outcome) for outcome in preview.counts}
@@ -343,7 +349,7 @@ def test_the_preview_totals_are_what_the_run_then_does(data, make_tenant):
             st.sampled_from([None, None, None, "/Recovered", "/New/Deeper", *then[:1]]), label="target"
         ),
         "paths": data.draw(
-            st.one_of(st.none(), st.lists(st.sampled_from(then or ["/"]), min_size=1, max_size=3, unique=True)),
+            st.one_of(st.just(()), st.lists(st.sampled_from(then or ["/"]), min_size=1, max_size=3, unique=True)),
             label="paths",
         ),
     }
@@ -355,11 +361,11 @@ def test_the_preview_totals_are_what_the_run_then_does(data, make_tenant):
     batch_items = data.draw(st.sampled_from([1, 2, 3, 2000]), label="batch items")
 
     try:
-        preview = services.restore_preview(tenant=made.tenant, **arguments)
+        preview = services.restore_preview(tenant=made.tenant, request=RestoreRequest(**arguments))
     except StoreError as refusal:
         event(f"refused: {type(refusal).__name__}")
         try:
-            job = services.restore_start(tenant=made.tenant, acting_user=made.user, **arguments)
+            job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**arguments))
         except StoreError as refused_start:
             assert (type(refused_start), refused_start.detail) == (type(refusal), refusal.detail)
             return
@@ -368,7 +374,7 @@ def test_the_preview_totals_are_what_the_run_then_does(data, make_tenant):
         assert (job.state, job.error) == (RestoreJob.State.FAILED, refusal.detail)
         return
     with override_settings(RESTORE_BATCH_ITEMS=batch_items):
-        job = services.restore_start(tenant=made.tenant, acting_user=made.user, **arguments)
+        job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**arguments))
         job = services.restore_run(tenant=made.tenant, job_id=job.pk)
     assert job.state == RestoreJob.State.SUCCEEDED, job.error
     event("outcomes: " + ", ".join(sorted(outcome for outcome, count in preview.counts.items() if count)))

@@ -12,6 +12,7 @@ from conftest import all_databases
 from snapshots import services
 from snapshots.errors import NotFound, OutsideRetention, RestoreRefused
 from snapshots.models import RestoreJob
+from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
 
@@ -40,11 +41,11 @@ def test_bad_restore_requests_are_refused_and_start_nothing(make_tenant):
     ]
     for kwargs, error in refusals:
         with pytest.raises(error):
-            services.restore_start(tenant=made.tenant, acting_user=made.user, **kwargs)
+            services.restore_start(tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**kwargs))
     assert RestoreJob.objects.for_tenant(made.tenant).count() == 0
 
 
 def test_a_moment_before_the_account_existed_is_refused(make_tenant):
     made = make_tenant()
     with pytest.raises(OutsideRetention, match="did not exist yet"):
-        services.restore_preview(tenant=made.tenant, at=timezone.now() - timedelta(days=2))
+        services.restore_preview(tenant=made.tenant, request=RestoreRequest(at=timezone.now() - timedelta(days=2)))
