@@ -42,10 +42,11 @@ def history_bytes(*, tenant: Tenant) -> int:
 
     Blobs are counted once each however many rows share them, as they are
     stored; files inside deleted folders are counted per file, as the quota
-    counts live files, even where a live file has the same content (a deleted
-    folder brought back by a restore job, which makes new folders, stays in
-    Recently deleted and counted here until it expires, as the trash listing
-    shows it). Rows stay until the daily expiry removes them, so the
+    counts live files, even where a live file has the same content. A deleted
+    folder a restore job brought back has left Recently deleted, and so this
+    figure (its files came back as themselves; what it held beyond the
+    restore's source is in Recently deleted on its own). Rows stay until the
+    daily expiry removes them, so the
     figure includes history up to a day older than the retention period. A
     blob no row references any more (waiting for the collector's grace
     period) is not counted: it is nobody's history.

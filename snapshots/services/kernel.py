@@ -204,6 +204,29 @@ def versions_close(step: ChangeStep, rows: Sequence[NodeVersion | int], *, actio
     step.wrote_rows = True
 
 
+def versions_close_as(step: ChangeStep, version_ids: Sequence[int], *, ended: NodeVersion, to_trash: bool) -> None:
+    """End open rows at the step where ``ended`` ended, by the same person and
+    action. Deleting a folder writes one row: what was inside keeps its open
+    rows, unreachable; when those rows must end (the folder came back as a
+    copy), they end with the folder's deletion, so the tree as of every
+    moment stays the same and each knows the path it had when it went."""
+    closed = {
+        "valid_to": ended.valid_to,
+        "closed_at": ended.closed_at,
+        "closed_by_user_id": ended.closed_by_user_id,
+        "closed_by_label": ended.closed_by_label,
+        "closed_by_action": ended.closed_by_action,
+        "in_trash": to_trash,
+    }
+    ids = list(version_ids)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        NodeVersion.objects.for_tenant(step.tenant).filter(
+            pk__in=ids[start : start + IDS_PER_QUERY], valid_to__isnull=True
+        ).update(**closed)
+    if ids:
+        step.wrote_rows = True
+
+
 def trash_leave(step: ChangeStep, *, node_ids: Iterable[int]) -> None:
     """These nodes are back: their rows leave Recently deleted."""
     ids = list(node_ids)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from snapshots import selectors
-from snapshots.models import Change, Node, RestoreFolderMap
+from snapshots.models import Change, Node, NodeVersion, RestoreFolderMap
 from snapshots.services.kernel import (
     IDS_PER_QUERY,
     ChangeStep,
@@ -20,10 +20,11 @@ from snapshots.services.kernel import (
     nodes_create,
     trash_leave,
     versions_close,
+    versions_close_as,
     versions_open,
 )
 from snapshots.services.restore_conflicts import WRITES, RestoreAction
-from snapshots.services.restore_planner import Decision, LiveRow, PendingFolder, RestorePlanner
+from snapshots.services.restore_planner import FILE, Decision, LiveRow, PendingFolder, RestorePlanner
 
 
 def decisions_apply(
@@ -49,16 +50,30 @@ def decisions_apply(
     # sends what is there to Recently deleted and places the item anew.
     in_place = [index for index, decision in enumerate(writes) if _in_place(decision)]
     placed_anew = [index for index in range(len(writes)) if index not in set(in_place)]
-    files_anew = [writes[index].item.node_id for index in placed_anew if writes[index].item.kind == Node.Kind.FILE]
-    with_open_row = _with_open_row(step, files_anew)
-    revived = [
-        index
-        for index in placed_anew
-        if writes[index].item.kind == Node.Kind.FILE and writes[index].item.node_id not in with_open_row
-    ]
+    # A file whose node is not in the live tree (deleted, or inside a deleted
+    # folder) comes back as itself, with its history; one that is live
+    # elsewhere is restored as a copy.
+    files = {writes[index].item.node_id for index in (*in_place, *placed_anew) if writes[index].item.kind == FILE}
+    open_rows = _open_rows(step, sorted(files))
+    live = _live_folders(step, {parent_id for _, parent_id, _ in open_rows.values()})
+    dead = {node_id for node_id in files if node_id not in open_rows or open_rows[node_id][1] not in live}
+    revived = [index for index in placed_anew if writes[index].item.node_id in dead]
     copies = [index for index in placed_anew if index not in set(revived)]
+    # A dead file whose content now lives on in another file (written over it) is back too.
+    back = {writes[index].item.node_id for index in revived} | {
+        writes[index].item.node_id
+        for index in in_place
+        if writes[index].item.node_id in dead and writes[index].item.node_id != _occupant(writes[index]).node_id
+    }
 
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    orphans = [node_id for node_id in back if node_id in open_rows]
+    versions_close(step, [open_rows[node_id][0] for node_id in orphans], action=Change.Action.RESTORE)
+    for node_id in orphans:  # it leaves the deleted folder it was in
+        _, parent_id, size = open_rows[node_id]
+        deltas[parent_id][0] -= 1
+        deltas[parent_id][1] -= size
+    trash_leave(step, node_ids=back)
     replaced = [index for index in placed_anew if writes[index].action is RestoreAction.OVERWRITTEN]
     versions_close(step, [_occupant(writes[index]).version_id for index in in_place], action=Change.Action.RESTORE)
     versions_close(
@@ -68,8 +83,8 @@ def decisions_apply(
         to_trash=True,
     )
     for index in replaced:
-        files, size = writes[index].occupant_size
-        deltas[parents[index]][0] -= files
+        files_held, size = writes[index].occupant_size
+        deltas[parents[index]][0] -= files_held
         deltas[parents[index]][1] -= size
     for index in in_place:
         deltas[parents[index]][1] += writes[index].item.size - _occupant(writes[index]).size
@@ -77,7 +92,6 @@ def decisions_apply(
     node_of: dict[int, int] = {index: _occupant(writes[index]).node_id for index in in_place}
     node_of.update((index, writes[index].item.node_id) for index in revived)
     file_counters_set(step, sizes={node_of[index]: writes[index].item.size for index in (*in_place, *revived)})
-    trash_leave(step, node_ids=[node_of[index] for index in revived])
     made = nodes_create(
         step, kinds=[writes[index].item.kind for index in copies], sizes=[writes[index].item.size for index in copies]
     )
@@ -133,16 +147,116 @@ def _node_id(planner: RestorePlanner, decision: Decision) -> int:
     return node_id
 
 
-def _with_open_row(step: ChangeStep, node_ids: list[int]) -> set[int]:
-    """Which of these nodes have an open row (live, or inside a deleted folder)."""
-    found: set[int] = set()
+def _open_rows(step: ChangeStep, node_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """The open row of each of these nodes that has one: its id, its folder, its size."""
+    found: dict[int, tuple[int, int, int]] = {}
     for start in range(0, len(node_ids), IDS_PER_QUERY):
-        found.update(
+        rows = (
             selectors.versions(tenant=step.tenant)
             .filter(node_id__in=node_ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
-            .values_list("node_id", flat=True)
+            .values_list("node_id", "pk", "parent_id", "size")
         )
+        found.update((node_id, (pk, parent_id, size)) for node_id, pk, parent_id, size in rows)
     return found
+
+
+def _live_folders(step: ChangeStep, folder_ids: set[int]) -> set[int]:
+    """Which of these folders are in the live tree: their open rows lead up to the root."""
+    parent_of = _open_parents(step, folder_ids)
+    live: set[int] = {step.clock.root_id} if step.clock.root_id is not None else set()
+    for folder_id in folder_ids:
+        chain: list[int] = []
+        current: int | None = folder_id
+        while current is not None and current in parent_of and current not in live:
+            chain.append(current)
+            current = parent_of[current]
+        if current in live:
+            live.update(chain)
+    return live & folder_ids
+
+
+def trash_settle(step: ChangeStep, *, job_id: int) -> None:
+    """After the last batch of a job: every deleted folder it brought back (as
+    a new folder, or merged into the folder there) leaves Recently deleted,
+    and so does every deleted folder inside one. What such a folder still
+    held (items deleted with it that the source did not have, its files
+    having come back as themselves) is deleted now: it is listed in Recently
+    deleted on its own, as deleted when the folder was. Running it again
+    finds nothing left to do."""
+    placed = dict(
+        RestoreFolderMap.objects.for_tenant(step.tenant)
+        .filter(job_id=job_id, target_node_id__isnull=False)
+        .values_list("source_node_id", "target_node_id")
+    )
+    sources = {source for source, target in placed.items() if source != target}
+    settled = sources - _live_folders(step, sources)
+    if not settled:
+        return
+    parent_of = _open_parents(step, settled)
+    inside = {node_id: parent_id for node_id, parent_id in parent_of.items() if node_id in settled}
+    top_of: dict[int, int] = {}  # each settled folder -> the deleted folder whose deletion took it
+    for node_id in settled:
+        top = node_id
+        while (parent := parent_of.get(top)) is not None:
+            top = parent
+        top_of[node_id] = top
+    endings = _last_rows(step, set(top_of.values()))
+    versions = selectors.versions(tenant=step.tenant).filter(valid_to__isnull=True)
+
+    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    held = dict(
+        Node.objects.for_tenant(step.tenant)
+        .filter(pk__in=[node_id for node_id, parent_id in inside.items() if parent_id not in settled])
+        .values_list("pk", "subtree_files")
+    )
+    sizes = dict(Node.objects.for_tenant(step.tenant).filter(pk__in=list(held)).values_list("pk", "subtree_bytes"))
+    for node_id, files in held.items():  # it leaves a deleted folder that stays deleted
+        parent_id = inside[node_id]
+        assert parent_id is not None  # a folder inside a folder
+        deltas[parent_id][0] -= files
+        deltas[parent_id][1] -= sizes[node_id]
+    ids = sorted(settled)
+    leftovers: dict[int, list[int]] = defaultdict(list)  # top folder -> rows of what was left in it
+    quiet: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        for pk, node_id, parent_id in versions.filter(parent_id__in=chunk).values_list("pk", "node_id", "parent_id"):
+            (quiet if node_id in settled else leftovers)[top_of[parent_id]].append(pk)
+    for top, rows in leftovers.items():
+        versions_close_as(step, rows, ended=endings[top], to_trash=True)
+    for top, rows in quiet.items():
+        versions_close_as(step, rows, ended=endings[top], to_trash=False)
+    trash_leave(step, node_ids=settled)
+    counters_move(step, deltas={folder: (files, size) for folder, (files, size) in deltas.items()})
+
+
+def _open_parents(step: ChangeStep, node_ids: set[int]) -> dict[int, int | None]:
+    """The folder of each of these nodes and of every folder above them, as
+    far as open rows go (a deleted folder has none): one query per level."""
+    parent_of: dict[int, int | None] = {}
+    asked: set[int] = set()
+    wanted = set(node_ids)
+    while wanted:
+        asked |= wanted
+        ids = sorted(wanted)
+        found: dict[int, int | None] = {}
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            found.update(
+                selectors.versions(tenant=step.tenant)
+                .filter(node_id__in=ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
+                .values_list("node_id", "parent_id")
+            )
+        parent_of.update(found)
+        wanted = {parent for parent in found.values() if parent is not None and parent not in asked}
+    return parent_of
+
+
+def _last_rows(step: ChangeStep, node_ids: set[int]) -> dict[int, NodeVersion]:
+    """The row that ended each of these nodes (they have no open row)."""
+    last: dict[int, NodeVersion] = {}
+    for row in selectors.versions(tenant=step.tenant).filter(node_id__in=sorted(node_ids)).order_by("valid_from"):
+        last[row.node_id] = row
+    return last
 
 
 def _folder_map_save(step: ChangeStep, planner: RestorePlanner, decisions: Sequence[Decision], *, job_id: int) -> None:

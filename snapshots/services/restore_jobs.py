@@ -30,7 +30,7 @@ from snapshots.notifications import restore_finished_notify
 from snapshots.paths import join_path
 from snapshots.services.kernel import Actor, actor_for, change_step
 from snapshots.services.restore_conflicts import OUTCOMES
-from snapshots.services.restore_engine import decisions_apply
+from snapshots.services.restore_engine import decisions_apply, trash_settle
 from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
 from snapshots.services.restore_planner import RestorePlanner, RestoreTally
 from snapshots.services.restore_request import RestoreRequest, restore_request_of, restore_validate
@@ -69,8 +69,10 @@ def _run_for(tenant: Tenant, job: RestoreJob) -> RestoreRun:
 def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor) -> str:
     """Run the plan from ``start`` in batches: the planner decides each group,
     the engine writes it, and each batch commits with the job's progress.
-    Returns "done", "cancelled" or "superseded" (a newer run of the same job,
-    say from a redelivered message, owns it now)."""
+    After the last batch, the deleted folders the job brought back leave
+    Recently deleted (restore_engine.trash_settle). Returns "done",
+    "cancelled" or "superseded" (a newer run of the same job, say from a
+    redelivered message, owns it now)."""
     job = run.job
     batch_items = settings.RESTORE_BATCH_ITEMS
     offset = start
@@ -99,6 +101,11 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
                 run.tally.add(decisions)
             _save_progress(job, run.tally, done=offset + len(batch))
         offset += len(batch)
+    with change_step(tenant=run.tenant, actor=actor) as step:
+        locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
+        if locked.attempts != run.attempt or locked.is_finished:
+            return "superseded"
+        trash_settle(step, job_id=job.pk)
     return "done"
 
 

@@ -98,6 +98,41 @@ def test_a_folder_deleted_before_the_retention_goes_with_its_contents_but_not_wh
         selectors.node_at_path(tenant=made.tenant, path="/Old")
 
 
+def test_a_folder_a_restore_brought_back_leaves_no_rows_behind_once_its_history_expires(make_tenant):
+    """What such a folder still held went to Recently deleted, as deleted with
+    the folder: it expires with the folder's deletion, and the old folder's
+    rows with it; only the live tree is left."""
+    made = make_tenant()
+    now = timezone.now()
+    with time_machine.travel(now - RETENTION - timedelta(days=2), tick=False):
+        write(made, "/Old/a/deep.txt", b"deep")
+        snapshot = services.snapshot_create(tenant=made.tenant)
+        write(made, "/Old/later.txt", b"later")
+        services.node_delete(tenant=made.tenant, path="/Old", acting_user=None)
+        job = services.restore_start(
+            tenant=made.tenant, acting_user=None, request=services.RestoreRequest(snapshot_id=snapshot.pk)
+        )
+        services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert [item.name for item in selectors.trash_items(tenant=made.tenant).items] == []  # expired by now
+    live = selectors.tree_as_of(tenant=made.tenant)
+
+    expiry.expiry_run(hub_code="uk", now=now)
+
+    assert (
+        selectors.tree_as_of(tenant=made.tenant)
+        == live
+        == {
+            "/Old": None,
+            "/Old/a": None,
+            "/Old/a/deep.txt": hashlib.sha256(b"deep").hexdigest(),
+        }
+    )
+    # The root, /Old, /Old/a and deep.txt (which came back as itself): nothing else.
+    assert Node.objects.for_tenant(made.tenant).count() == 4
+    assert NodeVersion.objects.for_tenant(made.tenant).count() == 4
+    assert {p.name.split(".")[0] for p in blob_files()} == {hashlib.sha256(b"deep").hexdigest()}
+
+
 def test_unreferenced_blobs_wait_for_the_grace_period(make_tenant, settings):
     made = make_tenant()
     settings.BLOB_GRACE_HOURS = 24

@@ -213,3 +213,24 @@ def test_a_page_of_original_paths_matches_the_one_by_one_answer(api):
 
     assert batched == {item.pk: trash_original_path(tenant=api.tenant, version=item) for item in items}
     assert sorted(batched.values()) == ["/a/b/c/deep.txt", "/a/renamed/sibling.txt", "/top.txt", "/z"]
+
+
+def test_a_folder_an_api_restore_brought_back_leaves_the_trash_and_history(api):
+    """Recently deleted lists only what is deleted now: a folder a restore job
+    brought back is not offered again (restoring it would make a second copy),
+    and its bytes are live, not kept by history."""
+    from snapshots.services import restore_run, snapshot_create
+
+    api.write("/Projects/plan.txt", b"plan")
+    api.write("/Projects/deep/spec.txt", b"spec")
+    snapshot = snapshot_create(tenant=api.tenant, acting_user=api.user)
+    delete(api, "/Projects")
+    [deleted] = api.get(trash_url()).json()["items"]
+
+    job = api.post("/api/v1/restores/", {"snapshot": snapshot.pk}).json()
+    assert restore_run(tenant=api.tenant, job_id=job["id"]).state == "succeeded"
+
+    assert api.get(trash_url()).json()["items"] == []
+    problem(api.post("/api/v1/trash/restore", {"id": deleted["id"]}), 404)
+    assert sorted(api.tree()) == ["/Projects", "/Projects/deep", "/Projects/deep/spec.txt", "/Projects/plan.txt"]
+    assert api.get("/api/v1/me/").json()["storage"]["history_bytes"] == 0

@@ -383,3 +383,37 @@ def test_the_preview_totals_are_what_the_run_then_does(data, make_tenant):
     assert preview.failures == job.failures
     placed = {item["path"] for item in preview.items if item["action"] in ("restored", "renamed", "overwritten")}
     assert placed <= set(selectors.tree_as_of(tenant=made.tenant)), "every placed item is where the preview said"
+    assert_store_consistent(made)
+
+
+def assert_store_consistent(made) -> None:
+    """The counters match the tree, live and in Recently deleted, and Recently
+    deleted lists only what is deleted now, each with the path it had."""
+    from snapshots.models import Blob, Node, NodeVersion
+
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    size_of = dict(Blob.objects.for_tenant(made.tenant).values_list("sha256", "size"))
+    usage = selectors.live_usage(tenant=made.tenant)
+    assert (usage.live_files, usage.live_bytes) == (
+        sum(1 for sha in tree.values() if sha is not None),
+        sum(size_of[sha] for sha in tree.values() if sha is not None),
+    )
+    open_rows = list(NodeVersion.objects.for_tenant(made.tenant).filter(valid_to__isnull=True))
+    children: dict[int, list[NodeVersion]] = {}
+    for row in open_rows:
+        children.setdefault(row.parent_id, []).append(row)
+
+    def held(node_id: int) -> tuple[int, int]:
+        files = size = 0
+        for child in children.get(node_id, []):
+            inner = (1, child.size) if child.kind == FILE else held(child.node_id)
+            files, size = files + inner[0], size + inner[1]
+        return files, size
+
+    live_nodes = {row.node_id for row in open_rows}
+    for item in selectors.trash_items(tenant=made.tenant).items:
+        assert item.node_id not in live_nodes, "a trash item is deleted now"
+        selectors.trash_original_path(tenant=made.tenant, version=item)  # it knows where it was
+        if item.kind == FOLDER:
+            counters = Node.objects.for_tenant(made.tenant).values_list("subtree_files", "subtree_bytes")
+            assert counters.get(pk=item.node_id) == held(item.node_id), "a deleted folder's counters say what it holds"

@@ -9,11 +9,10 @@ import pytest
 
 from conftest import all_databases
 from snapshots import selectors, services
-from snapshots.errors import (
-    NotFound,
-    QuotaExceeded,
-)
+from snapshots.errors import NotFound, NotRestorable, QuotaExceeded
 from snapshots.models import Blob
+from snapshots.selectors_storage import history_bytes
+from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
 
@@ -105,3 +104,132 @@ def test_a_folder_brought_back_under_a_taken_name_keeps_its_dots(make_tenant):
     services.folder_create(tenant=made.tenant, path="/v1.2", acting_user=made.user)
     restored = services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
     assert restored.name == "v1.2 (restored)"
+
+
+# SECTION: Recently deleted lists only what is deleted now
+
+
+def restore_job(made, **request):
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=RestoreRequest(**request))
+    job = services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert job.state == "succeeded", job.error
+    return job
+
+
+def trash_paths(made) -> list[str]:
+    items = selectors.trash_items(tenant=made.tenant).items
+    return sorted(selectors.trash_original_path(tenant=made.tenant, version=item) for item in items)
+
+
+def assert_not_restorable_again(made, deleted) -> None:
+    tree_before = selectors.tree_as_of(tenant=made.tenant)
+    with pytest.raises((NotFound, NotRestorable)):
+        services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
+    assert selectors.tree_as_of(tenant=made.tenant) == tree_before, "no second copy"
+
+
+@pytest.mark.parametrize("source", ["snapshot", "moment"])
+def test_a_file_a_restore_brought_back_leaves_recently_deleted(make_tenant, source):
+    made = make_tenant()
+    write(made.tenant, made.user, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    deleted = services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    assert trash_paths(made) == ["/a.txt"]
+
+    restore_job(made, **({"snapshot_id": snapshot.pk} if source == "snapshot" else {"at": snapshot.taken_at}))
+
+    assert trash_paths(made) == []
+    assert_not_restorable_again(made, deleted)
+    assert history_bytes(tenant=made.tenant) == 0
+
+
+@pytest.mark.parametrize("source", ["snapshot", "moment"])
+def test_a_folder_a_restore_brought_back_leaves_recently_deleted(make_tenant, source):
+    made = make_tenant()
+    write(made.tenant, made.user, "/Projects/plan.txt", b"plan")
+    write(made.tenant, made.user, "/Projects/deep/spec.txt", b"spec")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    deleted = services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+    assert trash_paths(made) == ["/Projects"]
+
+    restore_job(made, **({"snapshot_id": snapshot.pk} if source == "snapshot" else {"at": snapshot.taken_at}))
+
+    assert trash_paths(made) == []
+    assert_not_restorable_again(made, deleted)
+    assert sorted(selectors.tree_as_of(tenant=made.tenant)) == [
+        "/Projects",
+        "/Projects/deep",
+        "/Projects/deep/spec.txt",
+        "/Projects/plan.txt",
+    ]
+    assert history_bytes(tenant=made.tenant) == 0, "nothing is kept only by history: it is all live again"
+    usage = selectors.live_usage(tenant=made.tenant)
+    assert (usage.live_files, usage.live_bytes) == (2, 8)
+
+
+def test_a_file_overwritten_with_its_deleted_self_leaves_recently_deleted(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/a.txt", b"then")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    deleted = services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    write(made.tenant, made.user, "/a.txt", b"a new file of that name")
+
+    restore_job(made, snapshot_id=snapshot.pk, conflict="overwrite")
+
+    assert selectors.tree_as_of(tenant=made.tenant)["/a.txt"] == hashlib.sha256(b"then").hexdigest()
+    assert trash_paths(made) == []
+    assert_not_restorable_again(made, deleted)
+
+
+def test_what_a_restore_did_not_bring_back_stays_in_recently_deleted_without_what_it_did(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/Projects/plan.txt", b"plan")
+    write(made.tenant, made.user, "/Projects/deep/spec.txt", b"spec")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    deleted = services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+
+    restore_job(made, snapshot_id=snapshot.pk, paths=["/Projects/plan.txt"])
+
+    assert trash_paths(made) == ["/Projects"], "the folder and spec.txt are still deleted"
+    assert history_bytes(tenant=made.tenant) == len(b"spec")
+    services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    assert sorted(tree) == ["/Projects", "/Projects (restored)", "/Projects (restored)/deep"] + [
+        "/Projects (restored)/deep/spec.txt",
+        "/Projects/plan.txt",
+    ], "plan.txt is not brought back twice"
+    assert selectors.live_usage(tenant=made.tenant).live_files == 2
+
+
+def test_what_a_folder_held_beyond_the_snapshot_is_deleted_now_and_listed_on_its_own(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/Projects/plan.txt", b"plan")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    write(made.tenant, made.user, "/Projects/later.txt", b"written after the snapshot")
+    services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+
+    restore_job(made, snapshot_id=snapshot.pk)
+
+    assert sorted(selectors.tree_as_of(tenant=made.tenant)) == ["/Projects", "/Projects/plan.txt"]
+    assert trash_paths(made) == ["/Projects/later.txt"]
+    [later] = selectors.trash_items(tenant=made.tenant).items
+    services.trash_restore(tenant=made.tenant, version_id=later.pk, acting_user=made.user)
+    assert sorted(selectors.tree_as_of(tenant=made.tenant)) == [
+        "/Projects",
+        "/Projects/later.txt",
+        "/Projects/plan.txt",
+    ]
+    assert trash_paths(made) == [] and history_bytes(tenant=made.tenant) == 0
+
+
+def test_a_deleted_folder_the_restore_skipped_stays_in_recently_deleted(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/Projects/plan.txt", b"plan")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+    write(made.tenant, made.user, "/Projects", b"a file has the name now")
+
+    restore_job(made, snapshot_id=snapshot.pk, conflict="skip")
+
+    assert trash_paths(made) == ["/Projects"]
+    assert history_bytes(tenant=made.tenant) == len(b"plan")
