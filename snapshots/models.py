@@ -32,7 +32,8 @@ class Change(DataPlaneModel):
     """What happened at one step of the tenant clock, with its wall time: maps
     "as of 10:42 yesterday" to a sequence number, and is the customer-visible
     activity log. A step that does several things (an upload that made its
-    folders, a restore) has several rows with the same ``seq``."""
+    folders, a restore batch) has several rows with the same ``seq``; a
+    restore job's rows, item by item over all its batches, carry its id."""
 
     class Action(models.TextChoices):
         PROVISION = "provision", "Account created"
@@ -55,6 +56,9 @@ class Change(DataPlaneModel):
     path = models.TextField(blank=True)
     previous_path = models.TextField(blank=True)
     detail = models.TextField(blank=True, help_text="A support action's written reason.")
+    restore_job_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The restore job that made this change: its changes are shown as one group."
+    )
 
     class Meta:
         ordering = ["-seq"]

@@ -64,6 +64,7 @@ class ChangeStep:
     seq: int
     now: datetime
     actor: Actor
+    restore_job_id: int | None = None  # the restore job the step is a batch of: its changes carry the id
     changes: list[Change] = field(default_factory=list)
     wrote_rows: bool = False
 
@@ -79,13 +80,14 @@ class ChangeStep:
             node_id=node_id,
             path=path,
             previous_path=previous_path,
+            restore_job_id=self.restore_job_id,
         )
         self.changes.append(change)
         return change
 
 
 @contextmanager
-def change_step(*, tenant: Tenant, actor: Actor) -> Iterator[ChangeStep]:
+def change_step(*, tenant: Tenant, actor: Actor, restore_job_id: int | None = None) -> Iterator[ChangeStep]:
     """Open a transaction on the tenant's hub, lock and bump its clock.
 
     The clock row lock serialises a tenant's changes (on SQLite the IMMEDIATE
@@ -97,7 +99,9 @@ def change_step(*, tenant: Tenant, actor: Actor) -> Iterator[ChangeStep]:
     with transaction.atomic(using=alias):
         clock = TenantClock.objects.for_tenant(tenant).select_for_update().get()
         now = timezone.now()
-        step = ChangeStep(tenant=tenant, clock=clock, seq=clock.seq + 1, now=now, actor=actor)
+        step = ChangeStep(
+            tenant=tenant, clock=clock, seq=clock.seq + 1, now=now, actor=actor, restore_job_id=restore_job_id
+        )
         yield step
         if not step.changes and not step.wrote_rows:
             return  # nothing changed: the clock is not bumped

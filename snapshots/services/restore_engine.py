@@ -122,9 +122,12 @@ def decisions_apply(
 
     if job_id is not None:
         _folder_map_save(step, planner, decisions, job_id=job_id)
-    for decision in decisions:
-        if decision.item.parent_node_id is None and decision.action in (*WRITES, RestoreAction.MERGED):
-            step.record(Change.Action.RESTORE, node_id=None, path=decision.path)
+    # The activity log says what changed, item by item: what went to Recently
+    # deleted to make room, and what came back (not what was already as it was).
+    for index in replaced:
+        step.record(Change.Action.DELETE, node_id=_occupant(writes[index]).node_id, path=writes[index].path)
+    for index, decision in enumerate(writes):
+        step.record(Change.Action.RESTORE, node_id=node_of[index], path=decision.path)
 
 
 def _in_place(decision: Decision) -> bool:

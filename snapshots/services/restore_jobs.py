@@ -24,15 +24,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
+from snapshots import selectors
 from snapshots.errors import NotFound, RestoreFinished, StoreError
-from snapshots.models import RestoreFolderMap, RestoreJob, Snapshot
+from snapshots.models import Change, RestoreFolderMap, RestoreJob, Snapshot
 from snapshots.notifications import restore_finished_notify
 from snapshots.paths import join_path
-from snapshots.services.kernel import Actor, actor_for, change_step
+from snapshots.services.kernel import IDS_PER_QUERY, Actor, actor_for, change_step
 from snapshots.services.restore_conflicts import OUTCOMES
 from snapshots.services.restore_engine import decisions_apply, trash_settle
 from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
-from snapshots.services.restore_planner import RestorePlanner, RestoreTally
+from snapshots.services.restore_planner import FolderRef, RestorePlanner, RestoreTally
 from snapshots.services.restore_request import RestoreRequest, restore_request_of, restore_validate
 from snapshots.services.snapshots import snapshot_create
 
@@ -56,14 +57,29 @@ class RestoreRun:
 
 
 def _run_for(tenant: Tenant, job: RestoreJob) -> RestoreRun:
-    request = restore_request_of(job)
-    return RestoreRun(
-        tenant=tenant,
-        job=job,
-        planner=RestorePlanner(tenant=tenant, request=request, folder_map=_folder_map_of(tenant, job)),
-        tally=_tally_of(job),
-        attempt=job.attempts,
+    planner = RestorePlanner(tenant=tenant, request=restore_request_of(job), folder_map=_folder_map_of(tenant, job))
+    planner.placed.update(_placed_by(tenant, job))
+    return RestoreRun(tenant=tenant, job=job, planner=planner, tally=_tally_of(job), attempt=job.attempts)
+
+
+def _placed_by(tenant: Tenant, job: RestoreJob) -> dict[tuple[FolderRef, str], str]:
+    """The names a job's committed batches placed (its activity rows name the
+    nodes), so a resumed run treats them as the first run did: taken by
+    another restored item, never written over."""
+    node_ids = sorted(
+        Change.objects.for_tenant(tenant)
+        .filter(restore_job_id=job.pk, action=Change.Action.RESTORE)
+        .values_list("node_id", flat=True)
     )
+    placed: dict[tuple[FolderRef, str], str] = {}
+    for start in range(0, len(node_ids), IDS_PER_QUERY):
+        rows = (
+            selectors.versions(tenant=tenant)
+            .filter(node_id__in=node_ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
+            .values_list("parent_id", "name", "kind")
+        )
+        placed.update(((parent_id, name), kind) for parent_id, name, kind in rows)
+    return placed
 
 
 def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor) -> str:
@@ -81,7 +97,7 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
         if job.cancel_requested:
             _finish(job, RestoreJob.State.CANCELLED, run.tally)
             return "cancelled"
-        with change_step(tenant=run.tenant, actor=actor) as step:
+        with change_step(tenant=run.tenant, actor=actor, restore_job_id=job.pk) as step:
             # The job row stays locked until this batch commits: one writer at a time.
             locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
             if locked.attempts != run.attempt or locked.is_finished:
@@ -101,7 +117,7 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
                 run.tally.add(decisions)
             _save_progress(job, run.tally, done=offset + len(batch))
         offset += len(batch)
-    with change_step(tenant=run.tenant, actor=actor) as step:
+    with change_step(tenant=run.tenant, actor=actor, restore_job_id=job.pk) as step:
         locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
         if locked.attempts != run.attempt or locked.is_finished:
             return "superseded"

@@ -147,10 +147,15 @@ class TrashPageSerializer(serializers.Serializer):
 
 class ChangeSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label", help_text="Who made the change.")
+    restore_job = serializers.IntegerField(
+        source="restore_job_id",
+        allow_null=True,
+        help_text="The restore job that made the change, item by item (its changes form one group); else null.",
+    )
 
     class Meta:
         model = Change
-        fields = ["seq", "at", "action", "path", "previous_path", "actor", "by_support"]
+        fields = ["seq", "at", "action", "path", "previous_path", "actor", "by_support", "restore_job"]
 
 
 class ActivityPageSerializer(serializers.Serializer):

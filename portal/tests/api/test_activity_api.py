@@ -31,7 +31,25 @@ def test_activity_lists_changes_newest_first(api):
     assert latest["by_support"] is False
     assert latest["seq"] == api.clock()
     assert latest["at"].endswith("Z")
-    assert set(latest) == {"seq", "at", "action", "path", "previous_path", "actor", "by_support"}
+    assert set(latest) == {"seq", "at", "action", "path", "previous_path", "actor", "by_support", "restore_job"}
+    assert latest["restore_job"] is None
+
+
+def test_a_restores_changes_name_their_job_item_by_item(api):
+    from snapshots.services import restore_run, snapshot_create
+
+    api.put_bytes("/Projects/a.txt", b"a")
+    api.put_bytes("/Projects/b.txt", b"b")
+    snapshot = snapshot_create(tenant=api.tenant, acting_user=api.user)
+    api.put_bytes("/Projects/a.txt", b"changed")
+    job = api.post("/api/v1/restores/", {"snapshot": snapshot.pk, "conflict": "overwrite"}).json()
+    restore_run(tenant=api.tenant, job_id=job["id"])
+
+    items = api.get("/api/v1/activity/").json()["items"]
+    assert [(item["action"], item["path"], item["restore_job"]) for item in items[:2]] == [
+        ("restore", "/Projects/a.txt", job["id"]),
+        ("replace", "/Projects/a.txt", None),
+    ]
 
 
 def test_activity_pages_with_a_cursor(api):

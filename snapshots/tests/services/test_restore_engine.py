@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conftest import all_databases
 from snapshots import selectors, services
-from snapshots.models import RestoreJob, Snapshot
+from snapshots.models import Change, RestoreJob, Snapshot
 from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
@@ -155,3 +155,62 @@ def test_a_restore_job_stops_at_the_quota(make_tenant):
     assert (job.restored, job.failed) == (1, 1)
     assert job.failures[0]["reason"] == "not enough storage quota"
     assert selectors.live_usage(tenant=made.tenant).live_bytes == 6
+
+
+def test_activity_records_what_a_restore_changed_item_by_item(make_tenant):
+    made = make_tenant()
+    write(made, "/Projects/a.txt", b"a")
+    write(made, "/Projects/b.txt", b"b")
+    write(made, "/Projects/sub/c.txt", b"c")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    write(made, "/Projects/a.txt", b"changed since")
+    services.node_delete(tenant=made.tenant, path="/Projects/sub", acting_user=made.user)
+    before = selectors.clock_now(tenant=made.tenant)
+
+    job = run_now(made, snapshot_id=snapshot.pk, conflict="overwrite")
+
+    assert (job.overwritten, job.restored, job.unchanged) == (1, 2, 1)
+    changes = Change.objects.for_tenant(made.tenant).filter(seq__gt=before).order_by("id")
+    # /Projects and b.txt were as they were: nothing to say about them.
+    assert [(change.action, change.path) for change in changes] == [
+        (Change.Action.RESTORE, "/Projects/a.txt"),
+        (Change.Action.RESTORE, "/Projects/sub"),
+        (Change.Action.RESTORE, "/Projects/sub/c.txt"),
+    ]
+
+
+def test_a_restores_changes_carry_its_job_over_all_its_batches(make_tenant, settings):
+    settings.RESTORE_BATCH_ITEMS = 2
+    made = make_tenant()
+    write(made, "/Projects/plan.txt", b"plan")
+    write(made, "/Projects/spec.txt", b"spec")
+    write(made, "/notes", b"notes")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+    services.node_delete(tenant=made.tenant, path="/notes", acting_user=made.user)
+    services.folder_create(tenant=made.tenant, path="/notes", acting_user=made.user)  # a folder has the name now
+
+    job = run_now(made, snapshot_id=snapshot.pk, conflict="overwrite", target="/Back")
+
+    changes = list(Change.objects.for_tenant(made.tenant).filter(restore_job_id=job.pk).order_by("id"))
+    assert [(change.action, change.path) for change in changes] == [
+        (Change.Action.MKDIR, "/Back"),
+        (Change.Action.RESTORE, "/Back/Projects"),
+        (Change.Action.RESTORE, "/Back/notes"),
+        (Change.Action.RESTORE, "/Back/Projects/plan.txt"),
+        (Change.Action.RESTORE, "/Back/Projects/spec.txt"),
+    ]
+    assert len({change.seq for change in changes}) == 2, "two batches, one group"
+    assert all(change.node_id for change in changes)
+    other = Change.objects.for_tenant(made.tenant).exclude(restore_job_id=job.pk)
+    assert not other.filter(action=Change.Action.RESTORE).exists()
+
+    # Overwriting an item of the other kind sends it to Recently deleted, and says so.
+    replaced = run_now(made, snapshot_id=snapshot.pk, paths=["/notes"], conflict="overwrite")
+    assert [
+        (c.action, c.path)
+        for c in Change.objects.for_tenant(made.tenant).filter(restore_job_id=replaced.pk).order_by("id")
+    ] == [
+        (Change.Action.DELETE, "/notes"),
+        (Change.Action.RESTORE, "/notes"),
+    ]

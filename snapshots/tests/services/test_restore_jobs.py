@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import timedelta
 
@@ -152,3 +153,28 @@ def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
     assert newer.restored == 8
     tree = selectors.tree_as_of(tenant=made.tenant)
     assert sorted(p for p in tree if p.startswith("/d/")) == [f"/d/f{i}.txt" for i in range(7)]
+
+
+def test_a_resumed_run_never_writes_over_what_its_first_batches_placed(make_tenant, settings):
+    """Two restored files want one name: the first batch places one, the run
+    dies, and the resumed run skips the other (overwrite never takes what the
+    restore itself placed), as one uninterrupted run does."""
+    settings.RESTORE_BATCH_ITEMS = 1
+    made = make_tenant()
+    write(made, "/a/r.txt", b"from a")
+    write(made, "/b/r.txt", b"from b")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    request = RestoreRequest(snapshot_id=snapshot.pk, paths=("/a/r.txt", "/b/r.txt"), target="/T", conflict="overwrite")
+    preview = services.restore_preview(tenant=made.tenant, request=request)
+    job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=request)
+    plan = services.restore_plan(tenant=made.tenant, request=services.restore_request_of(job))
+    first = restore_jobs._run_for(made.tenant, job)
+    first.attempt = 1
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
+    assert restore_jobs._execute(first, plan[:1], start=0, actor=services.actor_for(made.user)) == "done"
+
+    resumed = services.restore_run(tenant=made.tenant, job_id=job.pk)  # the worker died; a new one goes on
+
+    assert (resumed.restored, resumed.skipped, resumed.overwritten) == (1, 1, 0)
+    assert preview.counts == {outcome: getattr(resumed, outcome) for outcome in preview.counts}
+    assert selectors.tree_as_of(tenant=made.tenant)["/T/r.txt"] == hashlib.sha256(b"from a").hexdigest()
