@@ -17,12 +17,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from hubs.dataplane import DataPlaneModel
 from hubs.routing import hub_database_alias
 from snapshots import selectors
 from snapshots.errors import NameConflict, WrongKind
@@ -106,7 +107,39 @@ def change_step(*, tenant: Tenant, actor: Actor, restore_job_id: int | None = No
         if not step.changes and not step.wrote_rows:
             return  # nothing changed: the clock is not bumped
         TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=step.seq)
-        Change.objects.for_tenant(tenant).bulk_create(step.changes)
+        rows_insert(step, step.changes)
+
+
+def rows_insert(step: ChangeStep, rows: Sequence[DataPlaneModel]) -> None:
+    """Insert rows of one model that nobody reads back in this step, on the
+    tenant's hub, in one executemany: a restore batch writes thousands
+    (10,000 Change rows take 0.46 s through bulk_create on SQLite, which
+    prepares every field of every row and batches 83 rows a statement under
+    its 999-variable limit; here a tenth of that). Plain values only: ids,
+    text, booleans and this step's time."""
+    if not rows:
+        return
+    model = type(rows[0])
+    connection = connections[hub_database_alias(step.tenant.hub_id)]
+    columns = [column for column in model._meta.concrete_fields if not column.primary_key]
+    moments = {column.attname for column in columns if isinstance(column, models.DateTimeField)}
+    quote = connection.ops.quote_name
+    names = []
+    for column in columns:
+        assert column.column is not None  # a concrete field has its column
+        names.append(quote(column.column))
+
+    def value_of(row: DataPlaneModel, attname: str) -> Any:
+        value = getattr(row, attname)
+        return connection.ops.adapt_datetimefield_value(value) if attname in moments and value is not None else value
+
+    values = [tuple(value_of(row, column.attname) for column in columns) for row in rows]
+    statement = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, values)
 
 
 # ---------------------------------------------------------------- rows
@@ -146,8 +179,10 @@ def nodes_create(step: ChangeStep, *, kinds: Sequence[str], sizes: Sequence[int]
     return [node.pk for node in Node.objects.for_tenant(step.tenant).bulk_create(nodes)]
 
 
-def versions_open(step: ChangeStep, rows: Sequence[NewVersion]) -> list[NodeVersion]:
-    """Open the rows, valid from this step; returns them saved, in order.
+def versions_open(step: ChangeStep, rows: Sequence[NewVersion], *, read_back: bool = True) -> list[NodeVersion]:
+    """Open the rows, valid from this step; returns them saved, in order
+    (with ``read_back=False``, nothing: a restore batch inserts thousands it
+    never reads, through ``rows_insert``).
 
     The unique live-name constraint is the last word on names: a name taken
     meanwhile refuses the whole set with NameConflict, and writes nothing.
@@ -173,6 +208,10 @@ def versions_open(step: ChangeStep, rows: Sequence[NewVersion]) -> list[NodeVers
     try:
         # A savepoint, so a refused set leaves the step usable for the caller's error handling.
         with transaction.atomic(using=hub_database_alias(step.tenant.hub_id)):
+            if not read_back:
+                rows_insert(step, versions)
+                step.wrote_rows = True
+                return []
             saved = NodeVersion.objects.for_tenant(step.tenant).bulk_create(versions)
     except IntegrityError as exc:
         taken = f"An item named {rows[0].name!r}" if len(rows) == 1 else "An item of the same name"

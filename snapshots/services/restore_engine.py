@@ -49,7 +49,7 @@ def decisions_apply(
     # A file over a file is a new version of the file there; anything else
     # sends what is there to Recently deleted and places the item anew.
     in_place = [index for index, decision in enumerate(writes) if _in_place(decision)]
-    placed_anew = [index for index in range(len(writes)) if index not in set(in_place)]
+    placed_anew = sorted(set(range(len(writes))) - set(in_place))
     # A file whose node is not in the live tree (deleted, or inside a deleted
     # folder) comes back as itself, with its history; one that is live
     # elsewhere is restored as a copy.
@@ -58,7 +58,7 @@ def decisions_apply(
     live = _live_folders(step, {parent_id for _, parent_id, _ in open_rows.values()})
     dead = {node_id for node_id in files if node_id not in open_rows or open_rows[node_id][1] not in live}
     revived = [index for index in placed_anew if writes[index].item.node_id in dead]
-    copies = [index for index in placed_anew if index not in set(revived)]
+    copies = sorted(set(placed_anew) - set(revived))
     # A dead file whose content now lives on in another file (written over it) is back too.
     back = {writes[index].item.node_id for index in revived} | {
         writes[index].item.node_id
@@ -109,6 +109,7 @@ def decisions_apply(
             )
             for index, decision in enumerate(writes)
         ],
+        read_back=False,
     )
     for index in placed_anew:
         item = writes[index].item

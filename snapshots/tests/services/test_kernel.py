@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.errors import NameConflict, WrongKind
-from snapshots.models import Node, NodeVersion
+from snapshots.models import Change, Node, NodeVersion
 from snapshots.services.kernel import (
     NewVersion,
     actor_for,
@@ -112,3 +112,24 @@ def test_folders_on_the_way_are_made_once_and_a_file_on_the_way_is_refused(make_
     assert [c.path for c in step.changes] == ["/a", "/a/b"]
     with pytest.raises(WrongKind), change_step(tenant=made.tenant, actor=actor_for(made.user)) as step:
         folders_ensure(step, ["file", "inside"])
+
+
+def test_rows_inserted_without_reading_back_are_stored_as_the_orm_stores_them(make_tenant):
+    made = make_tenant()
+    root = selectors.root_version(tenant=made.tenant).node_id
+    with change_step(tenant=made.tenant, actor=actor_for(made.user), restore_job_id=7) as step:
+        first, second = nodes_create(step, kinds=[Node.Kind.FILE, Node.Kind.FILE], sizes=[3, 3])
+        [through_orm] = versions_open(step, [NewVersion(node_id=first, parent_id=root, name="ä.txt", kind="file")])
+        assert (
+            versions_open(
+                step, [NewVersion(node_id=second, parent_id=root, name="b.txt", kind="file")], read_back=False
+            )
+            == []
+        )
+        step.record(Change.Action.RESTORE, node_id=second, path="/b.txt")
+    inserted = NodeVersion.objects.for_tenant(made.tenant).get(node_id=second)
+    fields = ("valid_from", "valid_to", "changed_at", "closed_at", "author_user_id", "author_label", "in_trash")
+    assert [getattr(inserted, name) for name in fields] == [getattr(through_orm, name) for name in fields]
+    change = Change.objects.for_tenant(made.tenant).get(seq=step.seq)
+    assert (change.at, change.path, change.by_support, change.restore_job_id) == (step.now, "/b.txt", False, 7)
+    assert change.actor_label == made.user.email
