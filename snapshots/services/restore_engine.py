@@ -207,31 +207,36 @@ def trash_settle(step: ChangeStep, *, job_id: int) -> None:
     endings = _last_rows(step, set(top_of.values()))
     versions = selectors.versions(tenant=step.tenant).filter(valid_to__isnull=True)
 
-    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    held = dict(
-        Node.objects.for_tenant(step.tenant)
-        .filter(pk__in=[node_id for node_id, parent_id in inside.items() if parent_id not in settled])
-        .values_list("pk", "subtree_files")
-    )
-    sizes = dict(Node.objects.for_tenant(step.tenant).filter(pk__in=list(held)).values_list("pk", "subtree_bytes"))
-    for node_id, files in held.items():  # it leaves a deleted folder that stays deleted
-        parent_id = inside[node_id]
-        assert parent_id is not None  # a folder inside a folder
-        deltas[parent_id][0] -= files
-        deltas[parent_id][1] -= sizes[node_id]
+    # A settled folder inside a deleted folder that stays deleted leaves it, with all it holds.
+    deltas: dict[int, tuple[int, int]] = {}
+    leaving = sorted(node_id for node_id, parent_id in inside.items() if parent_id not in settled)
+    for start in range(0, len(leaving), IDS_PER_QUERY):
+        for node_id, files, size in (
+            Node.objects.for_tenant(step.tenant)
+            .filter(pk__in=leaving[start : start + IDS_PER_QUERY])
+            .values_list("pk", "subtree_files", "subtree_bytes")
+        ):
+            parent_id = inside[node_id]
+            assert parent_id is not None  # a folder inside a folder
+            before = deltas.get(parent_id, (0, 0))
+            deltas[parent_id] = (before[0] - files, before[1] - size)
     ids = sorted(settled)
     leftovers: dict[int, list[int]] = defaultdict(list)  # top folder -> rows of what was left in it
-    quiet: dict[int, list[int]] = defaultdict(list)
+    quiet: dict[int, list[int]] = defaultdict(list)  # top folder -> open rows of the settled folders
     for start in range(0, len(ids), IDS_PER_QUERY):
         chunk = ids[start : start + IDS_PER_QUERY]
         for pk, node_id, parent_id in versions.filter(parent_id__in=chunk).values_list("pk", "node_id", "parent_id"):
-            (quiet if node_id in settled else leftovers)[top_of[parent_id]].append(pk)
+            if node_id not in settled:
+                leftovers[top_of[parent_id]].append(pk)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        for pk, node_id in versions.filter(node_id__in=ids[start : start + IDS_PER_QUERY]).values_list("pk", "node_id"):
+            quiet[top_of[node_id]].append(pk)
     for top, rows in leftovers.items():
         versions_close_as(step, rows, ended=endings[top], to_trash=True)
     for top, rows in quiet.items():
         versions_close_as(step, rows, ended=endings[top], to_trash=False)
     trash_leave(step, node_ids=settled)
-    counters_move(step, deltas={folder: (files, size) for folder, (files, size) in deltas.items()})
+    counters_move(step, deltas=deltas)
 
 
 def _open_parents(step: ChangeStep, node_ids: set[int]) -> dict[int, int | None]:
@@ -258,8 +263,11 @@ def _open_parents(step: ChangeStep, node_ids: set[int]) -> dict[int, int | None]
 def _last_rows(step: ChangeStep, node_ids: set[int]) -> dict[int, NodeVersion]:
     """The row that ended each of these nodes (they have no open row)."""
     last: dict[int, NodeVersion] = {}
-    for row in selectors.versions(tenant=step.tenant).filter(node_id__in=sorted(node_ids)).order_by("valid_from"):
-        last[row.node_id] = row
+    ids = sorted(node_ids)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        for row in selectors.versions(tenant=step.tenant).filter(node_id__in=chunk).order_by("valid_from"):
+            last[row.node_id] = row
     return last
 
 

@@ -411,6 +411,14 @@ def assert_store_consistent(made) -> None:
         return files, size
 
     live_nodes = {row.node_id for row in open_rows}
+    # Every open row is in the live tree or inside something in Recently deleted: none is left behind.
+    parent_of = {row.node_id: row.parent_id for row in open_rows}
+    in_trash = set(NodeVersion.objects.for_tenant(made.tenant).filter(in_trash=True).values_list("node_id", flat=True))
+    for row in open_rows:
+        top = row.node_id
+        while parent_of.get(top) is not None:
+            top = parent_of[top]
+        assert top in in_trash or (top in parent_of and parent_of[top] is None), row.name
     for item in selectors.trash_items(tenant=made.tenant).items:
         assert item.node_id not in live_nodes, "a trash item is deleted now"
         selectors.trash_original_path(tenant=made.tenant, version=item)  # it knows where it was

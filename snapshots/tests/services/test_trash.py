@@ -233,3 +233,24 @@ def test_a_deleted_folder_the_restore_skipped_stays_in_recently_deleted(make_ten
 
     assert trash_paths(made) == ["/Projects"]
     assert history_bytes(tenant=made.tenant) == len(b"plan")
+
+
+def test_a_folder_brought_back_from_inside_a_deleted_folder_leaves_it(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/A/D/f.txt", b"f")
+    write(made.tenant, made.user, "/A/g.txt", b"gg")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    write(made.tenant, made.user, "/A/D/later.txt", b"later")
+    deleted = services.node_delete(tenant=made.tenant, path="/A", acting_user=made.user)
+
+    restore_job(made, snapshot_id=snapshot.pk, paths=["/A/D"])
+
+    assert sorted(selectors.tree_as_of(tenant=made.tenant)) == ["/A", "/A/D", "/A/D/f.txt"]
+    assert trash_paths(made) == ["/A", "/A/D/later.txt"]
+    assert history_bytes(tenant=made.tenant) == len(b"gg") + len(b"later")
+    services.trash_restore(tenant=made.tenant, version_id=deleted.pk, acting_user=made.user)
+    assert sorted(p for p in selectors.tree_as_of(tenant=made.tenant) if p.startswith("/A (restored)")) == [
+        "/A (restored)",
+        "/A (restored)/g.txt",
+    ], "D came back already: /A brings back only the rest"
+    assert selectors.live_usage(tenant=made.tenant).live_files == 2
