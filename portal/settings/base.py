@@ -156,7 +156,14 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 # Blob bytes are flushed to disk before the row that references them commits.
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
-HUBPORT_BASE_URL = env.str("HUBPORT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# SECTION: links
+# Absolute links in emails, calendars and feeds are this origin joined to a
+# reversed path (hubs.links.absolute_url). The embedded default derives it from
+# the port bin/run-embedded serves on; production requires it.
+HUBPORT_BASE_URL = env.str(
+    "HUBPORT_BASE_URL", default=f"http://127.0.0.1:{env.str('HUBPORT_PORT', default='') or '8000'}"
+).rstrip("/")
 
 # SECTION: maintenance windows
 # A window must start at least this long after it is announced (the promise: 5 days).

@@ -25,6 +25,7 @@ REQUIRED_VARIABLES: list[str] = [
     "CELERY_BROKER_URL",
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
+    "HUBPORT_BASE_URL",
 ]
 _missing = [name for name in REQUIRED_VARIABLES if not env.str(name, default="").strip()]
 if _missing:
@@ -55,6 +56,16 @@ if _broker_scheme not in {"redis", "rediss", "sentinel", "amqp", "amqps"}:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL uses {_broker_scheme}://, which only the embedded default may use: "
         "give a redis:// or rediss:// URL."
+    )
+
+# SECTION: links
+# Emails, calendars and feeds link to HUBPORT_BASE_URL joined to a reversed
+# path, so it must be an origin: scheme and host (and port), nothing after.
+_base_url = urlsplit(HUBPORT_BASE_URL)
+if _base_url.scheme not in {"http", "https"} or not _base_url.hostname or any(_base_url[2:]):
+    raise ImproperlyConfigured(
+        f"HUBPORT_BASE_URL must be the portal's origin, such as https://portal.example.com: {HUBPORT_BASE_URL!r} "
+        "is not (a scheme and a host name, with no path, query or fragment)."
     )
 
 # SECTION: HTTPS and cookies

@@ -36,6 +36,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
         "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
         "DEFAULT_FROM_EMAIL": "Hubport <noreply@portal.example.com>",
+        "HUBPORT_BASE_URL": "https://portal.example.com",
         "LOG_LEVEL": "WARNING",
     }
     for code in settings.HUB_CODES:
@@ -43,6 +44,23 @@ def production_env(tmp_path) -> dict[str, str]:
         env[f"HUB_{code.upper()}_PRIMARY_STORAGE_URL"] = f"s3://hubport-{code}-primary?region_name=eu-west-2"
         env[f"HUB_{code.upper()}_ALTERNATE_STORAGE_URL"] = f"file://{tmp_path / 'storage' / code / 'alternate'}"
     return env
+
+
+REQUIRED_IN_PRODUCTION = [
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    *[f"HUB_{code.upper()}_DATABASE_URL" for code in settings.HUB_CODES],
+    *[
+        f"HUB_{code.upper()}_{role.upper()}_STORAGE_URL"
+        for code in settings.HUB_CODES
+        for role in settings.FACILITY_ROLES
+    ],
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
+    "HUBPORT_BASE_URL",
+]
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -85,7 +103,14 @@ def test_production_settings_use_the_environment(production_env):
 
 @pytest.mark.parametrize(
     "variable",
-    ["DJANGO_SECRET_KEY", "DATABASE_URL", "HUB_NZ_DATABASE_URL", "HUB_DE_ALTERNATE_STORAGE_URL", "CELERY_BROKER_URL"],
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "HUB_NZ_DATABASE_URL",
+        "HUB_DE_ALTERNATE_STORAGE_URL",
+        "CELERY_BROKER_URL",
+        "HUBPORT_BASE_URL",
+    ],
 )
 def test_a_missing_variable_stops_start_up_and_is_named(production_env, variable):
     del production_env[variable]
@@ -95,6 +120,29 @@ def test_a_missing_variable_stops_start_up_and_is_named(production_env, variable
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr.splitlines()[-1]
+
+
+def test_with_none_set_every_required_variable_is_named(production_env):
+    for name in REQUIRED_IN_PRODUCTION:
+        del production_env[name]
+
+    result = _manage(production_env, "check")
+
+    assert result.returncode != 0
+    named = result.stderr.splitlines()[-1].rsplit(": ", 1)[1].split(", ")
+    assert named == REQUIRED_IN_PRODUCTION
+
+
+@pytest.mark.parametrize(
+    "base_url", ["portal.example.com", "ftp://portal.example.com", "https://portal.example.com/portal", "https://"]
+)
+def test_a_base_url_that_is_not_an_origin_stops_start_up(production_env, base_url):
+    production_env["HUBPORT_BASE_URL"] = base_url
+
+    result = _manage(production_env, "check")
+
+    assert result.returncode != 0
+    assert "HUBPORT_BASE_URL must be the portal's origin" in result.stderr
 
 
 def test_a_short_secret_key_stops_start_up(production_env):
@@ -113,3 +161,45 @@ def test_a_broker_without_a_server_is_refused_in_production(production_env):
 
     assert result.returncode != 0
     assert "CELERY_BROKER_URL uses filesystem://" in result.stderr
+
+
+# SECTION: the embedded default
+
+
+def _embedded_env(tmp_path: Path, **variables: str) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "HUB_", "DATABASE_", "CELERY_", "EMAIL_", "CACHE_", "HUBPORT_"))
+    }
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.embedded",
+        "HUBPORT_DATA_DIR": str(tmp_path / "data"),
+        **variables,
+    }
+
+
+def _setting(env: dict[str, str], expression: str) -> str:
+    """The value of ``expression`` (with ``s`` the settings) in a fresh process."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from django.conf import settings as s; print({expression})",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_embedded_base_url_follows_the_port_unless_set(tmp_path):
+    assert _setting(_embedded_env(tmp_path), "s.HUBPORT_BASE_URL") == "http://127.0.0.1:8000"
+    assert _setting(_embedded_env(tmp_path, HUBPORT_PORT="8123"), "s.HUBPORT_BASE_URL") == "http://127.0.0.1:8123"
+    explicit = _embedded_env(tmp_path, HUBPORT_PORT="8123", HUBPORT_BASE_URL="https://files.example.com/")
+    assert _setting(explicit, "s.HUBPORT_BASE_URL") == "https://files.example.com"
