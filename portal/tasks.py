@@ -36,9 +36,9 @@ RESTORE_STATE_WORDS = {
 def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str, counts: dict[str, int]) -> None:
     """Email the person who asked for a restore that it has ended. Control queue:
     the message and the email carry ids and counts, never file names."""
-    from django.conf import settings
     from django.core.mail import send_mail
 
+    from hubs.links import absolute_url
     from portal.models import User
 
     user = User.objects.filter(pk=user_id).first()
@@ -55,7 +55,7 @@ def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str
         f"Skipped: {counts.get('skipped', 0)}",
         f"Failed: {counts.get('failed', 0)}",
         "",
-        f"Details: {settings.HUBPORT_BASE_URL}/restores/{restore_job_id}/",
+        f"Details: {absolute_url('restore_job', job_id=restore_job_id)}",
     ]
     send_mail(
         subject=f"Hubport: your restore {words}",
