@@ -211,6 +211,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 
+# SECTION: cache
+# DRF's throttles count requests in the cache, so every process must see the
+# same one: in the embedded default a folder under the data directory, which
+# the web server, the worker and beat of `make run` share (Django creates it on
+# first write); production requires Redis. CACHE_URL takes django-environ's
+# forms: redis://host:6379/1, filecache:///path, locmemcache://.
+
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+
 # SECTION: Celery
 # Queues: `control` for notifications, probe scheduling and roll-ups, and one
 # `hub.<code>` per hub for that hub's data-plane work (portal.celery routes).

@@ -23,6 +23,7 @@ REQUIRED_VARIABLES: list[str] = [
     *[f"HUB_{code.upper()}_DATABASE_URL" for code in HUB_CODES],
     *[f"HUB_{code.upper()}_{role.upper()}_STORAGE_URL" for code in HUB_CODES for role in FACILITY_ROLES],
     "CELERY_BROKER_URL",
+    "CACHE_URL",
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
     "HUBPORT_BASE_URL",
@@ -56,6 +57,15 @@ if _broker_scheme not in {"redis", "rediss", "sentinel", "amqp", "amqps"}:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL uses {_broker_scheme}://, which only the embedded default may use: "
         "give a redis:// or rediss:// URL."
+    )
+
+# SECTION: cache
+# Throttles count in the cache: every web server must share one, so a cache
+# inside one process or on one machine's disk would let each count alone.
+_cache_scheme = urlsplit(env.str("CACHE_URL")).scheme
+if _cache_scheme not in {"redis", "rediss"}:
+    raise ImproperlyConfigured(
+        f"CACHE_URL uses {_cache_scheme}://, a cache the web servers would not share: give a redis:// or rediss:// URL."
     )
 
 # SECTION: links

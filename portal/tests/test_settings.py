@@ -34,6 +34,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
         "DATABASE_URL": "postgres://hubport:pw@127.0.0.1:9/hubport_control",
         "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
+        "CACHE_URL": "redis://127.0.0.1:9/1",
         "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
         "DEFAULT_FROM_EMAIL": "Hubport <noreply@portal.example.com>",
         "HUBPORT_BASE_URL": "https://portal.example.com",
@@ -57,6 +58,7 @@ REQUIRED_IN_PRODUCTION = [
         for role in settings.FACILITY_ROLES
     ],
     "CELERY_BROKER_URL",
+    "CACHE_URL",
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
     "HUBPORT_BASE_URL",
@@ -86,7 +88,8 @@ def test_production_settings_use_the_environment(production_env):
     code = (
         "from django.conf import settings as s; "
         "print(s.DEBUG, s.DATABASES['hub_au']['ENGINE'], s.DATABASES['hub_au']['NAME'], "
-        "s.HUB_STORAGE_URLS['hub_au_primary'], s.CELERY_BROKER_URL, s.EMAIL_HOST)"
+        "s.HUB_STORAGE_URLS['hub_au_primary'], s.CELERY_BROKER_URL, s.EMAIL_HOST, "
+        "s.CACHES['default']['BACKEND'], s.CACHES['default']['LOCATION'])"
     )
     result = _manage(production_env, "shell", "--no-imports", "-c", code)
 
@@ -98,6 +101,8 @@ def test_production_settings_use_the_environment(production_env):
         "s3://hubport-au-primary?region_name=eu-west-2",
         "redis://127.0.0.1:9/0",
         "smtp.example.com",
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:9/1",
     ]
 
 
@@ -109,6 +114,7 @@ def test_production_settings_use_the_environment(production_env):
         "HUB_NZ_DATABASE_URL",
         "HUB_DE_ALTERNATE_STORAGE_URL",
         "CELERY_BROKER_URL",
+        "CACHE_URL",
         "HUBPORT_BASE_URL",
     ],
 )
@@ -163,6 +169,16 @@ def test_a_broker_without_a_server_is_refused_in_production(production_env):
     assert "CELERY_BROKER_URL uses filesystem://" in result.stderr
 
 
+@pytest.mark.parametrize("cache_url", ["locmemcache://", "filecache:///var/cache/hubport"])
+def test_a_cache_the_web_servers_would_not_share_is_refused_in_production(production_env, cache_url):
+    production_env["CACHE_URL"] = cache_url
+
+    result = _manage(production_env, "check")
+
+    assert result.returncode != 0
+    assert f"CACHE_URL uses {cache_url.split(':')[0]}://" in result.stderr
+
+
 # SECTION: the embedded default
 
 
@@ -180,14 +196,10 @@ def _embedded_env(tmp_path: Path, **variables: str) -> dict[str, str]:
     }
 
 
-def _setting(env: dict[str, str], expression: str) -> str:
-    """The value of ``expression`` (with ``s`` the settings) in a fresh process."""
+def _python(env: dict[str, str], code: str) -> str:
+    """What ``code`` prints in a fresh process, after django.setup() (``s`` is the settings)."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import django; django.setup(); from django.conf import settings as s; print({expression})",
-        ],
+        [sys.executable, "-c", f"import django; django.setup(); from django.conf import settings as s; {code}"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -198,8 +210,37 @@ def _setting(env: dict[str, str], expression: str) -> str:
     return result.stdout.strip()
 
 
+def _setting(env: dict[str, str], expression: str) -> str:
+    return _python(env, f"print({expression})")
+
+
 def test_the_embedded_base_url_follows_the_port_unless_set(tmp_path):
     assert _setting(_embedded_env(tmp_path), "s.HUBPORT_BASE_URL") == "http://127.0.0.1:8000"
     assert _setting(_embedded_env(tmp_path, HUBPORT_PORT="8123"), "s.HUBPORT_BASE_URL") == "http://127.0.0.1:8123"
     explicit = _embedded_env(tmp_path, HUBPORT_PORT="8123", HUBPORT_BASE_URL="https://files.example.com/")
     assert _setting(explicit, "s.HUBPORT_BASE_URL") == "https://files.example.com"
+
+
+def test_the_embedded_cache_is_one_every_process_shares(tmp_path):
+    """DRF's throttles count in the cache: the web server's processes must all see the same counts."""
+    env = _embedded_env(tmp_path)
+    cache = "s.CACHES['default']['BACKEND'], s.CACHES['default']['LOCATION']"
+    assert _setting(env, cache).split() == [
+        "django.core.cache.backends.filebased.FileBasedCache",
+        str(tmp_path / "data" / "cache"),
+    ]
+
+    _python(env, "from django.core.cache import cache; cache.set('shared', 'written by one process', 60)")
+
+    assert _python(env, "from django.core.cache import cache; print(cache.get('shared'))") == "written by one process"
+
+
+def test_the_tests_use_an_in_memory_cache_unless_cache_url_is_set(tmp_path):
+    env = {**_embedded_env(tmp_path), "DJANGO_SETTINGS_MODULE": "portal.settings.test"}
+    backend = "s.CACHES['default']['BACKEND']"
+    assert _setting(env, backend) == "django.core.cache.backends.locmem.LocMemCache"
+    with_redis = {**env, "CACHE_URL": "redis://127.0.0.1:9/14"}
+    assert _setting(with_redis, f"{backend}, s.CACHES['default']['LOCATION']").split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:9/14",
+    ]
