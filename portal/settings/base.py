@@ -18,8 +18,8 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
+# Importing the settings creates no folder (see HUBPORT_LOCAL_FOLDERS below).
 DATA_DIR = Path(env.str("HUBPORT_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # SECTION: hubs
 # The seven hub codes are fixed: database aliases (hub_<code>), Celery queues
@@ -174,7 +174,6 @@ MAINTENANCE_NOTICE_HOURS = env.int("MAINTENANCE_NOTICE_HOURS", default=120)
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # SECTION: authentication
 
@@ -230,9 +229,6 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "broker"
-    (_broker_dir / "out").mkdir(parents=True, exist_ok=True)
-    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
@@ -284,6 +280,14 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
     "task": "hubs.tasks.maintenance_advance_task",
     "schedule": 60.0,
 }
+
+# SECTION: local folders
+# The folders the embedded default keeps its state in; the filesystem broker's
+# come from CELERY_BROKER_TRANSPORT_OPTIONS. Importing the settings creates none
+# of them: hubs.folders.local_folders_create() does, in manage.py migrate_all,
+# bin/run-embedded and at the start of a Celery worker or beat. Production
+# empties the list (its folders are the deployment's to make).
+HUBPORT_LOCAL_FOLDERS: list[str] = [str(DATA_DIR), str(STATIC_ROOT)]
 
 # SECTION: REST API
 

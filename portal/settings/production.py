@@ -38,6 +38,8 @@ if _missing:
 # SECTION: core
 
 DEBUG = False
+# Nothing makes folders in production: hubs.folders creates these for the embedded default.
+HUBPORT_LOCAL_FOLDERS: list[str] = []
 # Django's own deploy check (security.W009) asks for at least 50 characters
 # and 5 distinct ones; refusing here stops the process instead of warning.
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):  # noqa: F405

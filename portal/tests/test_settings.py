@@ -244,3 +244,20 @@ def test_the_tests_use_an_in_memory_cache_unless_cache_url_is_set(tmp_path):
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:9/14",
     ]
+
+
+# SECTION: no side effects at import
+
+
+@pytest.mark.parametrize("module", ["embedded", "test", "production"])
+def test_importing_the_settings_creates_no_folder(production_env, tmp_path, module):
+    """Folders are made where they are needed (hubs.folders), never by reading the settings."""
+    env = production_env if module == "production" else _embedded_env(tmp_path)
+    env["DJANGO_SETTINGS_MODULE"] = f"portal.settings.{module}"
+    data_dir = Path(env["HUBPORT_DATA_DIR"])
+    before = sorted(tmp_path.rglob("*"))
+
+    _python(env, "print(s.DATA_DIR, s.STATIC_ROOT, s.CACHES, s.CELERY_BROKER_TRANSPORT_OPTIONS)")
+
+    assert not data_dir.exists()
+    assert sorted(tmp_path.rglob("*")) == before
