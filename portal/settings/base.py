@@ -289,6 +289,11 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
 # empties the list (its folders are the deployment's to make).
 HUBPORT_LOCAL_FOLDERS: list[str] = [str(DATA_DIR), str(STATIC_ROOT)]
 
+# SECTION: demo data
+# manage.py seed_demo makes a superuser whose password is published (README.md):
+# only the embedded default and the tests allow it.
+HUBPORT_DEMO_ALLOWED = False
+
 # SECTION: REST API
 
 REST_FRAMEWORK = {

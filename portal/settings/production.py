@@ -40,6 +40,8 @@ if _missing:
 DEBUG = False
 # Nothing makes folders in production: hubs.folders creates these for the embedded default.
 HUBPORT_LOCAL_FOLDERS: list[str] = []
+# seed_demo's superuser has a published password: never here.
+HUBPORT_DEMO_ALLOWED = False
 # Django's own deploy check (security.W009) asks for at least 50 characters
 # and 5 distinct ones; refusing here stops the process instead of warning.
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):  # noqa: F405

@@ -151,6 +151,16 @@ def test_a_base_url_that_is_not_an_origin_stops_start_up(production_env, base_ur
     assert "HUBPORT_BASE_URL must be the portal's origin" in result.stderr
 
 
+def test_seed_demo_refuses_to_run_on_production_settings(production_env):
+    """Its superuser's password is published; the refusal comes before any database is opened."""
+    result = _manage(production_env, "seed_demo")
+
+    assert result.returncode != 0
+    assert "HUBPORT_DEMO_ALLOWED is off" in result.stderr
+    assert "superuser whose password is published" in result.stderr
+    assert "OperationalError" not in result.stderr
+
+
 def test_a_short_secret_key_stops_start_up(production_env):
     production_env["DJANGO_SECRET_KEY"] = "too-short"
 
@@ -261,3 +271,7 @@ def test_importing_the_settings_creates_no_folder(production_env, tmp_path, modu
 
     assert not data_dir.exists()
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_the_embedded_default_allows_the_demo(tmp_path):
+    assert _setting(_embedded_env(tmp_path), "s.HUBPORT_DEMO_ALLOWED") == "True"
