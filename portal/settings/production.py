@@ -39,7 +39,7 @@ if _missing:
 
 DEBUG = False
 # Nothing makes folders in production: hubs.folders creates these for the embedded default.
-HUBPORT_LOCAL_FOLDERS: list[str] = []
+HUBPORT_LOCAL_FOLDERS = []
 # seed_demo's superuser has a published password: never here.
 HUBPORT_DEMO_ALLOWED = False
 # Django's own deploy check (security.W009) asks for at least 50 characters
