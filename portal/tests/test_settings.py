@@ -23,7 +23,7 @@ def production_env(tmp_path) -> dict[str, str]:
     inherited = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "HUB_", "DATABASE_", "CELERY_", "EMAIL_"))
+        if not name.startswith(("DJANGO_", "HUB_", "DATABASE_", "CELERY_", "CACHE_", "EMAIL_"))
     }
     env = {
         **inherited,
