@@ -3,17 +3,23 @@ devices and the read-only staff audit log, through Django's test client."""
 
 from __future__ import annotations
 
+from base64 import b32decode
+from io import StringIO
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
 from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.models import User
 from portal.services.staff import staff_user_ensure
+from portal.two_factor import backup_codes_regenerate
 from snapshots.models import TenantClock
 
 pytestmark = all_databases
@@ -123,6 +129,67 @@ def test_a_wrong_code_is_refused(client):
     assert response.status_code == 200
     assert response.context["form"].errors
     assert client.get("/admin/").status_code == 302
+
+
+def code_from_otpauth_url(url: str) -> str:
+    """The current code an authenticator app shows for an otpauth:// URL."""
+    secret = parse_qs(urlsplit(url).query)["secret"][0]
+    return f"{TOTP(b32decode(secret + '=' * (-len(secret) % 8))).token():06d}"
+
+
+def test_staff_sign_in_at_the_first_attempt_with_password_and_code(client):
+    """It used to fail with "Please select a device" even with the right password
+    and code: the login page lists the devices only once a POST has checked the
+    password, so the first POST names none. One authenticator: it is that one."""
+    stdout = StringIO()
+    call_command("create_staff", "--email", "first@hubport.test", "--password", STAFF_PASSWORD, stdout=stdout)
+    page = client.get("/admin/login/?next=/admin/")
+    assert page.status_code == 200 and 'name="otp_device"' not in page.content.decode()
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": "first@hubport.test",
+            "password": STAFF_PASSWORD,
+            "otp_token": code_from_otpauth_url(stdout.getvalue()),
+        },
+    )
+
+    assert response.status_code == 302, response.context["form"].errors
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_staff_with_an_app_and_backup_codes_sign_in_with_either_at_the_first_attempt(client):
+    enrolment = staff_user_ensure(email="both@hubport.test", password=STAFF_PASSWORD)
+    backup_code = backup_codes_regenerate(user=enrolment.user)[0]
+    login = {"username": "both@hubport.test", "password": STAFF_PASSWORD}
+
+    response = client.post("/admin/login/?next=/admin/", {**login, "otp_token": totp_code(enrolment.device)})
+    assert response.status_code == 302, response.context["form"].errors
+    client.logout()
+
+    response = client.post("/admin/login/?next=/admin/", {**login, "otp_token": backup_code})
+    assert response.status_code == 302, response.context["form"].errors
+    assert client.get("/admin/").status_code == 200
+    assert backup_code.replace("-", "") not in StaticToken.objects.values_list("token", flat=True), "used once"
+
+
+def test_staff_with_two_authenticator_apps_are_asked_which_one(client):
+    enrolment = staff_user_ensure(email="two@hubport.test", password=STAFF_PASSWORD)
+    second = TOTPDevice.objects.create(user=enrolment.user, name="Spare phone", confirmed=True)
+    login = {"username": "two@hubport.test", "password": STAFF_PASSWORD}
+
+    response = client.post("/admin/login/?next=/admin/", {**login, "otp_token": totp_code(second)})
+
+    assert response.status_code == 200
+    assert "Please select a device." in response.context["form"].errors["__all__"]
+    choices = dict(response.context["form"].fields["otp_device"].widget.choices)
+    assert {enrolment.device.persistent_id, second.persistent_id} <= set(choices)
+    response = client.post(
+        "/admin/login/?next=/admin/", {**login, "otp_device": second.persistent_id, "otp_token": totp_code(second)}
+    )
+    assert response.status_code == 302, response.context["form"].errors
 
 
 def test_staff_with_a_totp_device_reaches_the_admin_and_the_tenant_list(client, make_tenant):
