@@ -193,7 +193,7 @@ class StaffAuditEntry(models.Model):
 
 class MaintenanceWindow(models.Model):
     """Announced maintenance of one or more hubs. Written only through
-    ``hubs.maintenance`` (schedule, change, cancel, advance), which enforces the
+    ``hubs.services.maintenance`` (schedule, change, cancel) and ``hubs.services.advance``, which enforce the
     promise: at the weekend in every affected hub, announced five days ahead,
     unless staff mark it an emergency with a written reason."""
 

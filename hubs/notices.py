@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
+from hubs.formatting import format_local, format_utc
 from hubs.links import absolute_url
-from hubs.maintenance import format_local, format_utc
-from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
+from hubs.models import Hub, MaintenanceWindow, Membership, NoticeDelivery
 
 Kind = NoticeDelivery.Kind
 
@@ -158,8 +158,6 @@ def local_range(window: MaintenanceWindow, hub: Hub) -> str:
 
 def notice_hubs_of(*, window: MaintenanceWindow, user_id: int) -> list[Hub]:
     """The window's hubs in which the person administers a tenant (all of them if none any more)."""
-    from hubs.models import Membership
-
     hubs = list(window.hubs.all())
     codes = set(
         Membership.objects.filter(

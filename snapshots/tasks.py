@@ -79,7 +79,7 @@ MAINTENANCE_RECHECK_SECONDS = 600
 def wait_out_maintenance(task: Task, *, hub_code: str) -> None:
     """Re-queue the task while its hub is in an ``unavailable`` maintenance window;
     it runs once the window ends, so no scheduled job is lost."""
-    from hubs.maintenance import hub_unavailable_until, seconds_until
+    from hubs.selectors import hub_unavailable_until, seconds_until
 
     until = hub_unavailable_until(hub_code=hub_code)
     if until is not None:

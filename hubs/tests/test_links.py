@@ -20,9 +20,9 @@ from django.urls import include, path, reverse
 
 from conftest import all_databases
 from hubs.links import absolute_url
-from hubs.maintenance import maintenance_schedule
 from hubs.models import Hub, MaintenanceWindow
-from hubs.tests.test_maintenance_notices import END, NOW, START, ics_values
+from hubs.services.maintenance import maintenance_schedule
+from hubs.tests.windows import END, NOW, START, ics_values
 
 BASE = "https://portal.example.com"
 ATOM = "{http://www.w3.org/2005/Atom}"

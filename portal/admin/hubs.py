@@ -20,11 +20,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from hubs.maintenance import (
+from hubs.formatting import format_local, format_utc
+from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
+from hubs.services import HubFailoverError, facility_set_availability, hub_fail_over
+from hubs.services.maintenance import (
     MaintenanceRefused,
-    earliest_allowed_start,
-    format_local,
-    format_utc,
     maintenance_cancel,
     maintenance_change,
     maintenance_change_plan,
@@ -32,8 +32,7 @@ from hubs.maintenance import (
     maintenance_schedule_refusals,
     notice_deliveries_retry,
 )
-from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
-from hubs.services import HubFailoverError, facility_set_availability, hub_fail_over
+from hubs.weekends import earliest_allowed_start
 from portal.admin.accounts import bytes_label
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user

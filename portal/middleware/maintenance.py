@@ -27,16 +27,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from hubs.maintenance import (
-    IMPACT_SEVERITY,
-    Impact,
-    format_local,
-    format_utc,
-    seconds_until,
-    windows_announced_for_hub,
-    windows_running,
-)
+from hubs.formatting import format_local, format_utc
 from hubs.models import Hub, MaintenanceWindow
+from hubs.selectors import IMPACT_SEVERITY, Impact, seconds_until, windows_announced_for_hub, windows_running
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

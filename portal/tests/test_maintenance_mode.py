@@ -14,8 +14,8 @@ from celery.exceptions import Retry
 from django.test import Client
 
 from conftest import all_databases
-from hubs.maintenance import maintenance_cancel, maintenance_schedule
 from hubs.models import Hub, MaintenanceWindow
+from hubs.services.maintenance import maintenance_cancel, maintenance_schedule
 from portal.tokens import api_token_create
 from snapshots.tasks import MAINTENANCE_RECHECK_SECONDS, expiry_task, take_scheduled_snapshots_task
 
@@ -239,7 +239,8 @@ def test_read_only_and_degraded_windows_do_not_hold_scheduled_jobs(uk, frozen):
 @pytest.mark.browser
 @pytest.mark.django_db(databases="__all__", transaction=True)
 def test_banner_counts_down_and_stays_dismissed_until_the_window_changes(live_server, make_tenant, monkeypatch):
-    from hubs.maintenance import earliest_allowed_start, maintenance_change, weekend_of
+    from hubs.services.maintenance import maintenance_change
+    from hubs.weekends import earliest_allowed_start, weekend_of
     from portal.tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
     from portal.tests.browser.test_files_browser import sign_in
 

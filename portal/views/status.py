@@ -15,9 +15,9 @@ from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.cache import cache_control
 
 from hubs.links import absolute_url
-from hubs.maintenance import IMPACT_SEVERITY, Impact, State, effective_state, windows_for_hub
 from hubs.models import Hub, MaintenanceWindow
 from hubs.notices import ICS_CONTENT_TYPE, ics_calendar
+from hubs.selectors import IMPACT_SEVERITY, Impact, State, effective_state, windows_for_hub
 
 CALENDAR_PAST_DAYS = 90
 FEED_ITEMS = 50

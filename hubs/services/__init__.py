@@ -1,0 +1,34 @@
+"""Writes to hubs, one module per job:
+
+- ``audit``: the staff audit log every service writes inside its transaction;
+- ``hubs``: failover and a facility's name and availability;
+- ``maintenance``: maintenance windows scheduled, changed, cancelled, and
+  failed notices sent again;
+- ``notices``: the notice outbox (rows made, claimed, sent, failed);
+- ``advance``: the minute's job that moves windows on time.
+
+The functions of ``audit`` and ``hubs`` are imported from
+here. Those of ``maintenance``, ``notices`` and ``advance`` are imported from
+their modules: ``hubs.tasks`` imports ``notices`` and ``advance``, and
+``maintenance`` imports ``hubs.tasks``, so gathering them here would make the
+task module import itself back through this package.
+"""
+
+from hubs.services.audit import audit_record, audit_snapshot
+from hubs.services.hubs import (
+    FacilityChangeError,
+    HubFailoverError,
+    facility_change,
+    facility_set_availability,
+    hub_fail_over,
+)
+
+__all__ = [
+    "FacilityChangeError",
+    "HubFailoverError",
+    "audit_record",
+    "audit_snapshot",
+    "facility_change",
+    "facility_set_availability",
+    "hub_fail_over",
+]
