@@ -2,12 +2,13 @@
 
 - ``audit``: the staff audit log every service writes inside its transaction;
 - ``hubs``: failover and a facility's name and availability;
+- ``memberships``: people added to a tenant, their role changed, removed;
 - ``maintenance``: maintenance windows scheduled, changed, cancelled, and
   failed notices sent again;
 - ``notices``: the notice outbox (rows made, claimed, sent, failed);
 - ``advance``: the minute's job that moves windows on time.
 
-The functions of ``audit`` and ``hubs`` are imported from
+The functions of ``audit``, ``hubs`` and ``memberships`` are imported from
 here. Those of ``maintenance``, ``notices`` and ``advance`` are imported from
 their modules: ``hubs.tasks`` imports ``notices`` and ``advance``, and
 ``maintenance`` imports ``hubs.tasks``, so gathering them here would make the
@@ -22,13 +23,25 @@ from hubs.services.hubs import (
     facility_set_availability,
     hub_fail_over,
 )
+from hubs.services.memberships import (
+    MembershipRefused,
+    membership_add,
+    membership_change_role,
+    membership_owner_refusal,
+    membership_remove,
+)
 
 __all__ = [
     "FacilityChangeError",
     "HubFailoverError",
+    "MembershipRefused",
     "audit_record",
     "audit_snapshot",
     "facility_change",
     "facility_set_availability",
     "hub_fail_over",
+    "membership_add",
+    "membership_change_role",
+    "membership_owner_refusal",
+    "membership_remove",
 ]
