@@ -12,13 +12,13 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hubs.models import Tenant
-from portal.api.exceptions import PROBLEM_CONTENT_TYPE
+from portal.problems import PROBLEM_CONTENT_TYPE
 
 
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details."""
 
-    type = serializers.CharField(help_text="A URI naming the kind of problem, e.g. urn:hubport:problem:not-found.")
+    type = serializers.CharField(help_text="A URI naming the kind of problem, e.g. urn:hubport:problem:not_found.")
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong and what to do about it.")

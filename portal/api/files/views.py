@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from hubs.models import Tenant
 from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
-from portal.api.exceptions import ApiProblem
 from portal.api.files.serializers import (
     ActivityPageSerializer,
     ActivityQuerySerializer,
@@ -35,7 +34,8 @@ from portal.api.files.serializers import (
 )
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
-from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
+from portal.uploads import UploadStream, request_content_length
+from snapshots.errors import NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
@@ -134,45 +134,6 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         renderer = list(renderers)[0]  # DRF passes a list, never empty
         return renderer, renderer.media_type
-
-
-class UploadStream:
-    """The request body as the store reads it. A client that goes away mid-body
-    makes the server's read fail; that is an incomplete upload, not our error."""
-
-    def __init__(self, request: Any) -> None:
-        self._request = request
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._request.read(size)
-        except OSError as exc:
-            raise IncompleteUpload("The connection closed before the whole file arrived. Nothing was stored.") from exc
-
-
-def request_content_length(request: Request) -> int:
-    raw = request.META.get("CONTENT_LENGTH")
-    if raw in (None, ""):
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            raise ApiProblem(
-                status=411,
-                title="Length required",
-                code="length-required",
-                detail="Send the file with a Content-Length header; chunked uploads are not accepted.",
-            )
-        return 0
-    try:
-        length = int(raw)
-    except ValueError:
-        length = -1
-    if length < 0:
-        raise ApiProblem(
-            status=400,
-            title="Invalid Content-Length",
-            code="invalid-content-length",
-            detail="Content-Length must be a whole number of bytes.",
-        )
-    return length
 
 
 def if_match_value(header: str | None, current: NodeVersion | None) -> str | None:

@@ -19,7 +19,6 @@ from portal.api.base import (
     validated_body,
     validated_query,
 )
-from portal.api.exceptions import PROBLEM_CONTENT_TYPE
 from portal.api.files.serializers import NodeSerializer
 from portal.api.files.views import AnyAcceptNegotiation, node_json
 from portal.api.snapshots.serializers import (
@@ -41,6 +40,7 @@ from portal.api.snapshots.serializers import (
     SnapshotSerializer,
 )
 from portal.downloads import file_download_response
+from portal.problems import PROBLEM_CONTENT_TYPE
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from snapshots.errors import WrongKind

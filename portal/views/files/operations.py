@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hubs.models import Tenant
 from portal.downloads import file_download_response
+from portal.problems import refusal_response
 from portal.signed_in import signed_in_user
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
@@ -68,7 +69,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             acting_user=signed_in_user(request),
         )
     except StoreError as error:
-        return _json_problem(status=error.status, title=error.title, detail=error.detail)
+        return refusal_response(request, error)
     return JsonResponse(
         {"name": version.name, "path": form.cleaned_data["path"], "size": version.size},
         status=201,

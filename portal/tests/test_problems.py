@@ -1,0 +1,120 @@
+"""One error path: domain errors carry codes, never statuses; one table at the
+edge maps every code to its status; one builder makes every problem."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.urls import reverse
+
+import portal.uploads  # noqa: F401  (its edge refusals are domain errors too)
+import snapshots.errors
+from conftest import all_databases
+from hubs.errors import DomainError, HubChangeError, HubFailoverError, MaintenanceRefused
+from portal.problems import STATUS_BY_CODE, problem_body, status_for
+from portal.tests.api.conftest import make_caller, problem
+from snapshots.errors import StoreError
+from snapshots.services import file_write
+
+SNAKE_CASE = re.compile(r"[a-z]+(_[a-z0-9]+)*")
+
+
+@pytest.fixture
+def api(make_tenant):
+    return make_caller(make_tenant)
+
+
+def every_domain_error() -> list[type[DomainError]]:
+    found: list[type[DomainError]] = []
+    pending = list(DomainError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def test_every_domain_error_has_a_snake_case_code_in_the_table_and_no_status() -> None:
+    errors = every_domain_error()
+    assert StoreError in errors and snapshots.errors.OutsideRetention in errors
+    for cls in errors:
+        if cls is StoreError:
+            continue  # the store's base class; only its subclasses are raised
+        assert SNAKE_CASE.fullmatch(cls.code), cls
+        assert cls.code in STATUS_BY_CODE, cls
+        assert cls.title and cls.title != DomainError.title, cls
+        assert not hasattr(cls, "status"), cls
+
+
+def test_codes_are_unique_per_error() -> None:
+    codes = [cls.code for cls in every_domain_error() if cls is not StoreError]
+    assert len(codes) == len(set(codes))
+
+
+def test_the_table_decides_the_status_and_an_unknown_code_is_400() -> None:
+    assert status_for("not_found") == 404
+    assert status_for("name_taken") == 409
+    assert status_for("quota_exceeded") == 507
+    assert status_for("storage_unavailable") == 503
+    assert status_for("no_such_code") == 400
+    body = problem_body(code="quota_exceeded", title="Storage quota exceeded", detail="Full.")
+    assert body == {
+        "type": "urn:hubport:problem:quota_exceeded",
+        "title": "Storage quota exceeded",
+        "status": 507,
+        "detail": "Full.",
+    }
+
+
+def test_the_errors_of_hubs_are_domain_errors() -> None:
+    refused = MaintenanceRefused(["Give the window a title.", "Choose at least one hub."])
+    assert isinstance(refused, DomainError)
+    assert refused.code == "maintenance_refused"
+    assert refused.detail == "Give the window a title. Choose at least one hub."
+    assert refused.reasons == refused.values["reasons"] == ["Give the window a title.", "Choose at least one hub."]
+    assert HubFailoverError("x").code == "failover_refused"
+    assert HubChangeError("x").code == "hub_immutable"
+
+
+def test_the_store_errors_of_restores_live_in_snapshots_errors() -> None:
+    for name in ("RestoreRefused", "RestoreFinished", "OutsideRetention"):
+        assert issubclass(getattr(snapshots.errors, name), StoreError)
+
+
+@all_databases
+@pytest.mark.parametrize(
+    ("scene", "code", "status"),
+    [
+        ("missing", "not_found", 404),
+        ("taken", "name_taken", 409),
+        ("over_quota", "quota_exceeded", 507),
+        ("outside_retention", "outside_retention", 422),
+    ],
+)
+def test_api_problems_are_typed_by_their_code(api, scene: str, code: str, status: int) -> None:
+    api.mkdir("/Taken")
+    if scene == "missing":
+        response = api.get("/api/v1/files/?path=/Nowhere")
+    elif scene == "taken":
+        response = api.post("/api/v1/files/folders", {"path": "/Taken"})
+    elif scene == "over_quota":
+        api.tenant.quota_bytes = 1
+        api.tenant.save(update_fields=["quota_bytes"])
+        response = api.put_bytes("/big.bin", b"xx")
+    else:
+        response = api.post("/api/v1/restores/", {"at": "2000-01-01T00:00:00Z"})
+    assert problem(response, status)["type"] == f"urn:hubport:problem:{code}"
+
+
+@all_databases
+def test_a_store_error_is_the_same_problem_through_the_api_and_the_page(api, client) -> None:
+    file_write(tenant=api.tenant, path="/Taken/a.txt", stream=io.BytesIO(b"a"), content_length=1, acting_user=api.user)
+    client.force_login(api.user)
+    through_api = problem(api.put_bytes("/Taken", b"x"), 409)
+    through_page = client.put(
+        f"{reverse('files_upload')}?path=/Taken", data=b"x", content_type="application/octet-stream"
+    )
+    assert problem(through_page, 409) == through_api
+    assert through_api["type"] == "urn:hubport:problem:wrong_kind"
