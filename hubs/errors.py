@@ -53,3 +53,17 @@ class MaintenanceRefused(DomainError):
     def __init__(self, reasons: Sequence[str]) -> None:
         self.reasons = list(reasons)
         super().__init__(" ".join(self.reasons), reasons=self.reasons)
+
+
+class HubInMaintenance(DomainError):
+    """A running maintenance window makes the tenant's hub unavailable."""
+
+    code = "maintenance"
+    title = "Unavailable during maintenance"
+
+
+class HubReadOnly(HubInMaintenance):
+    """A running maintenance window makes the tenant's hub read-only: reads work, writes do not."""
+
+    code = "maintenance_read_only"
+    title = "Read-only during maintenance"

@@ -44,6 +44,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "maintenance_refused": 400,
     "failover_refused": 409,
     "hub_immutable": 409,
+    "maintenance": 503,
+    "maintenance_read_only": 503,
     # Uploads (portal.uploads)
     "invalid_content_length": 400,
     "length_required": 411,

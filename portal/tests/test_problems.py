@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 import portal.uploads  # noqa: F401  (its edge refusals are domain errors too)
 import snapshots.errors
 from conftest import all_databases
 from hubs.errors import DomainError, HubChangeError, HubFailoverError, MaintenanceRefused
+from hubs.maintenance import maintenance_schedule
+from hubs.models import MaintenanceWindow
 from portal.problems import STATUS_BY_CODE, problem_body, status_for
 from portal.tests.api.conftest import make_caller, problem
 from snapshots.errors import StoreError
@@ -106,6 +112,79 @@ def test_api_problems_are_typed_by_their_code(api, scene: str, code: str, status
     else:
         response = api.post("/api/v1/restores/", {"at": "2000-01-01T00:00:00Z"})
     assert problem(response, status)["type"] == f"urn:hubport:problem:{code}"
+
+
+# SECTION: the API, the page's JSON and the middleware answer alike
+
+
+def page_upload(client, path: str, content: bytes, **extra):
+    return client.generic(
+        "PUT",
+        f"{reverse('files_upload')}?{urlencode({'path': path})}",
+        data=content,
+        content_type="application/octet-stream",
+        HTTP_ACCEPT="application/json",
+        **extra,
+    )
+
+
+def read_only_window(api) -> None:
+    """A read-only window running now in the caller's hub."""
+    with time_machine.travel(timezone.now() - timedelta(days=10), tick=False):
+        saturday = timezone.now() + timedelta(days=(5 - timezone.now().weekday()) % 7 + 7)
+        starts = saturday.replace(hour=1, minute=0, second=0, microsecond=0)
+        window = maintenance_schedule(
+            hubs=[api.tenant.hub],
+            title="Disks",
+            impact="read_only",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+        )
+    MaintenanceWindow.objects.filter(pk=window.pk).update(
+        starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(hours=1)
+    )
+
+
+def scene(api, code: str) -> tuple[str, bytes, dict]:
+    """Sets the scene for ``code``; the upload (path, bytes, extra WSGI keys) that then meets it."""
+    if code == "wrong_kind":
+        api.mkdir("/Taken")
+        return "/Taken", b"x", {}
+    if code == "file_too_large":
+        api.tenant.max_file_bytes = 1
+        api.tenant.save(update_fields=["max_file_bytes"])
+    if code == "quota_exceeded":
+        api.tenant.quota_bytes = 1
+        api.tenant.save(update_fields=["quota_bytes"])
+    if code == "length_required":
+        return "/a.bin", b"", {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(b"xx")}
+    if code == "maintenance_read_only":
+        read_only_window(api)
+    return "/a.bin", b"xx", {}
+
+
+@all_databases
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("wrong_kind", 409),
+        ("file_too_large", 413),
+        ("quota_exceeded", 507),
+        ("length_required", 411),
+        ("maintenance_read_only", 503),
+    ],
+)
+def test_api_page_json_and_middleware_answer_the_same_problem(api, client, code: str, status: int) -> None:
+    path, content, extra = scene(api, code)
+    client.force_login(api.user)
+    through_api = problem(api.put_bytes(path, content, **extra), status)
+    if "wsgi.input" in extra:
+        extra["wsgi.input"].seek(0)
+    through_page = problem(page_upload(client, path, content, **extra), status)
+    assert through_api["type"] == through_page["type"] == f"urn:hubport:problem:{code}"
+    assert set(through_api) == set(through_page)
+    assert through_api["title"] == through_page["title"]
+    assert api.tree() == ({} if code != "wrong_kind" else {"/Taken": None})
 
 
 @all_databases

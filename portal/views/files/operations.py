@@ -12,15 +12,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hubs.errors import DomainError
 from hubs.models import Tenant
 from portal.downloads import file_download_response
-from portal.problems import refusal_response
+from portal.problems import problem_response, refusal_response
 from portal.signed_in import signed_in_user
+from portal.uploads import InvalidContentLength, LengthRequired
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
 from portal.views.files.forms import ItemForm, MoveForm, MovePickerForm, NewFolderForm, RenameForm, form_error
 from snapshots import selectors, services
-from snapshots.errors import NotFound, StoreError, WrongKind
+from snapshots.errors import InvalidPath, NotFound, StoreError, WrongKind
 from snapshots.models import Node
 from snapshots.paths import join_path, split_path
 
@@ -30,37 +32,32 @@ MOVE_PICKER_PAGE_SIZE = 100
 # SECTION: upload
 
 
-def _json_problem(*, status: int, title: str, detail: str) -> JsonResponse:
-    return JsonResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status=status,
-        content_type="application/problem+json",
-    )
-
-
 @require_http_methods(["PUT"])
 def upload(request: HttpRequest) -> HttpResponse:
     """PUT /file-actions/upload?path=/Reports/a.pdf with the raw file as the body.
 
     The request itself is the stream the store reads: the body goes to disk
     while it is hashed and is never held whole in memory (never request.body).
-    Answers JSON, so the page's script can show each file's outcome.
+    Answers JSON, so the page's script can show each file's outcome; a refusal
+    is the same problem the API answers.
     """
     if not request.user.is_authenticated:
-        return _json_problem(status=401, title="Signed out", detail="You are signed out. Sign in again and retry.")
+        return problem_response(
+            code="not_authenticated", title="Signed out", detail="You are signed out. Sign in again and retry."
+        )
     tenant = getattr(request, "tenant", None)
     if tenant is None:
-        return _json_problem(status=403, title="No workspace", detail="Choose a workspace first, then retry.")
+        return problem_response(code="forbidden", title="No workspace", detail="Choose a workspace first, then retry.")
     form = ItemForm(request.GET)
-    if not form.is_valid():
-        return _json_problem(status=400, title="Invalid path or name", detail=form_error(form))
     try:
-        content_length = int(request.META["CONTENT_LENGTH"])
-    except (KeyError, ValueError):
-        return _json_problem(status=411, title="Length required", detail="The upload must say how long it is.")
-    if content_length < 0:
-        return _json_problem(status=400, title="Invalid length", detail="The upload's length is not valid.")
-    try:
+        if not form.is_valid():
+            raise InvalidPath(form_error(form))
+        try:
+            content_length = int(request.META["CONTENT_LENGTH"])
+        except (KeyError, ValueError):
+            raise LengthRequired("The upload must say how long it is.") from None
+        if content_length < 0:
+            raise InvalidContentLength("The upload's length is not valid.")
         version = services.file_write(
             tenant=tenant,
             path=form.cleaned_data["path"],
@@ -68,7 +65,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             content_length=content_length,
             acting_user=signed_in_user(request),
         )
-    except StoreError as error:
+    except DomainError as error:
         return refusal_response(request, error)
     return JsonResponse(
         {"name": version.name, "path": form.cleaned_data["path"], "size": version.size},
