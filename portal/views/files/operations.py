@@ -21,8 +21,9 @@ from portal.uploads import InvalidContentLength, LengthRequired
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
 from portal.views.files.forms import ItemForm, MoveForm, MovePickerForm, NewFolderForm, RenameForm, form_error
+from portal.views.refusals import page_refusals
 from snapshots import selectors, services
-from snapshots.errors import InvalidPath, NotFound, StoreError, WrongKind
+from snapshots.errors import InvalidPath, StoreError, WrongKind
 from snapshots.models import Node
 from snapshots.paths import join_path, split_path
 
@@ -80,35 +81,11 @@ def _redirect_to_folder(path: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(folder_url(path))
 
 
-@tenant_required
-@require_POST
-def folder_new(request: HttpRequest) -> HttpResponse:
-    form = NewFolderForm(request.POST)
-    parent = _posted_folder(request)
-    if not form.is_valid():
-        messages.error(request, form_error(form))
-        return _redirect_to_folder(parent)
-    path = join_path([*split_path(form.cleaned_data["parent"]), form.cleaned_data["name"]])
-    try:
-        # The store makes missing parents (like mkdir -p); a page must not bring
-        # back a folder someone deleted meanwhile, so its folder has to exist.
-        parent_folder = selectors.node_at_path(tenant=request_tenant(request), path=form.cleaned_data["parent"])
-        if parent_folder.kind != Node.Kind.FOLDER:
-            raise WrongKind(f"{form.cleaned_data['parent']} is a file, not a folder.")
-        services.folder_create(tenant=request_tenant(request), path=path, acting_user=signed_in_user(request))
-    except NotFound as error:
-        return problem_page(request, title="Folder not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Created the folder “{form.cleaned_data['name']}”.")
-    return _redirect_to_folder(parent)
-
-
-def _posted_folder(request: HttpRequest) -> str:
-    """The folder to go back to: the posted parent or the item's folder, if valid; else the root."""
+def _request_folder(request: HttpRequest) -> str:
+    """The folder to go back to: the given parent or the item's folder, if valid; else the root."""
+    given = request.POST if request.method == "POST" else request.GET
     for key, parent_of in (("parent", False), ("path", True)):
-        value = request.POST.get(key)
+        value = given.get(key)
         if value:
             try:
                 names = split_path(value)
@@ -118,33 +95,53 @@ def _posted_folder(request: HttpRequest) -> str:
     return "/"
 
 
+def _request_folder_url(request: HttpRequest) -> str:
+    return folder_url(_request_folder(request))
+
+
 @tenant_required
 @require_POST
+@page_refusals(back=_request_folder_url, not_found_title="Folder not found")
+def folder_new(request: HttpRequest) -> HttpResponse:
+    form = NewFolderForm(request.POST)
+    parent = _request_folder(request)
+    if not form.is_valid():
+        messages.error(request, form_error(form))
+        return _redirect_to_folder(parent)
+    path = join_path([*split_path(form.cleaned_data["parent"]), form.cleaned_data["name"]])
+    # The store makes missing parents (like mkdir -p); a page must not bring
+    # back a folder someone deleted meanwhile, so its folder has to exist.
+    parent_folder = selectors.node_at_path(tenant=request_tenant(request), path=form.cleaned_data["parent"])
+    if parent_folder.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{form.cleaned_data['parent']} is a file, not a folder.")
+    services.folder_create(tenant=request_tenant(request), path=path, acting_user=signed_in_user(request))
+    messages.success(request, f"Created the folder “{form.cleaned_data['name']}”.")
+    return _redirect_to_folder(parent)
+
+
+@tenant_required
+@require_POST
+@page_refusals(back=_request_folder_url)
 def rename(request: HttpRequest) -> HttpResponse:
     form = RenameForm(request.POST)
-    folder = _posted_folder(request)
+    folder = _request_folder(request)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(folder)
     old_name = split_path(form.cleaned_data["path"])[-1:] or ["/"]
-    try:
-        services.node_rename(
-            tenant=request_tenant(request),
-            path=form.cleaned_data["path"],
-            new_name=form.cleaned_data["new_name"],
-            acting_user=signed_in_user(request),
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Renamed “{old_name[0]}” to “{form.cleaned_data['new_name']}”.")
+    services.node_rename(
+        tenant=request_tenant(request),
+        path=form.cleaned_data["path"],
+        new_name=form.cleaned_data["new_name"],
+        acting_user=signed_in_user(request),
+    )
+    messages.success(request, f"Renamed “{old_name[0]}” to “{form.cleaned_data['new_name']}”.")
     return _redirect_to_folder(folder)
 
 
 @tenant_required
 @require_http_methods(["GET", "POST"])
+@page_refusals(back=_request_folder_url)
 def move(request: HttpRequest) -> HttpResponse:
     """GET: choose a destination folder, browsing folders only. POST: move there."""
     tenant = request_tenant(request)
@@ -160,23 +157,17 @@ def move(request: HttpRequest) -> HttpResponse:
         return _redirect_to_folder("/")
     to = form.cleaned_data["to"] or parent_path(path)
     to_names = split_path(to)
-    try:
-        item = selectors.node_at_path(tenant=tenant, path=path)
-        destination = selectors.node_at_path(tenant=tenant, path=to)
-        if destination.kind != Node.Kind.FOLDER:
-            raise WrongKind(f"{to} is a file, not a folder.")
-        page = selectors.folder_children(
-            tenant=tenant,
-            folder=destination,
-            cursor=form.cleaned_data["cursor"] or None,
-            limit=MOVE_PICKER_PAGE_SIZE,
-            kind=Node.Kind.FOLDER,
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(parent_path(path))
+    item = selectors.node_at_path(tenant=tenant, path=path)
+    destination = selectors.node_at_path(tenant=tenant, path=to)
+    if destination.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{to} is a file, not a folder.")
+    page = selectors.folder_children(
+        tenant=tenant,
+        folder=destination,
+        cursor=form.cleaned_data["cursor"] or None,
+        limit=MOVE_PICKER_PAGE_SIZE,
+        kind=Node.Kind.FOLDER,
+    )
     inside_item = to_names[: len(names)] == names
     subfolders = [
         Crumb(label=version.name, url=with_query("files_move", path=path, to=join_path([*to_names, version.name])))
@@ -206,7 +197,7 @@ def move(request: HttpRequest) -> HttpResponse:
 
 def _move_post(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     form = MoveForm(request.POST)
-    folder = _posted_folder(request)
+    folder = _request_folder(request)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(folder)
@@ -215,29 +206,24 @@ def _move_post(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         messages.error(request, "The root folder cannot be moved.")
         return _redirect_to_folder("/")
     destination = form.cleaned_data["destination"]
-    try:
-        services.node_move(
-            tenant=tenant,
-            from_path=form.cleaned_data["path"],
-            to_path=join_path([*split_path(destination), names[-1]]),
-            acting_user=signed_in_user(request),
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(folder)
+    services.node_move(
+        tenant=tenant,
+        from_path=form.cleaned_data["path"],
+        to_path=join_path([*split_path(destination), names[-1]]),
+        acting_user=signed_in_user(request),
+    )
     messages.success(request, f"Moved “{names[-1]}” to {destination}.")
     return _redirect_to_folder(folder)
 
 
 @tenant_required
 @require_http_methods(["GET", "POST"])
+@page_refusals(back=_request_folder_url)
 def delete(request: HttpRequest) -> HttpResponse:
     """GET: ask for confirmation. POST: delete (it goes to Recently deleted)."""
     tenant = request_tenant(request)
     form = ItemForm(request.POST if request.method == "POST" else request.GET)
-    folder = _posted_folder(request) if request.method == "POST" else "/"
+    folder = _request_folder(request) if request.method == "POST" else "/"
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(folder)
@@ -248,23 +234,14 @@ def delete(request: HttpRequest) -> HttpResponse:
         return _redirect_to_folder("/")
     restorable_until = timezone.now() + timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
     if request.method == "GET":
-        try:
-            item = selectors.node_at_path(tenant=tenant, path=path)
-        except NotFound as error:
-            return problem_page(request, title="Not found", detail=error.detail, status=404)
+        item = selectors.node_at_path(tenant=tenant, path=path)
         entry = folder_entries(tenant, parent_path(path), [item])[0]
         return render(
             request,
             "portal/files/delete_confirm.html",
             {"entry": entry, "restorable_until": restorable_until, "cancel_url": folder_url(parent_path(path))},
         )
-    try:
-        services.node_delete(tenant=tenant, path=path, acting_user=signed_in_user(request))
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(parent_path(path))
+    services.node_delete(tenant=tenant, path=path, acting_user=signed_in_user(request))
     messages.success(
         request,
         f"Deleted “{names[-1]}”. You can restore it from Recently deleted until "
@@ -278,20 +255,15 @@ def delete(request: HttpRequest) -> HttpResponse:
 
 @tenant_required
 @require_GET
+@page_refusals(back=_request_folder_url)
 def download(request: HttpRequest) -> HttpResponseBase:
     tenant = request_tenant(request)
     form = ItemForm(request.GET)
     if not form.is_valid():
         return problem_page(request, title="That address is not valid", detail=form_error(form), status=400)
     path = form.cleaned_data["path"]
-    try:
-        version = selectors.node_at_path(tenant=tenant, path=path)
-        if version.kind != Node.Kind.FILE or version.blob is None:
-            raise WrongKind(f"{path} is a folder; open it to download the files in it.")
-        # The API's download: streamed, with ETag, Range and a safe Content-Disposition.
-        return file_download_response(request, tenant=tenant, version=version)
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(parent_path(path) if split_path(path) else "/")
+    version = selectors.node_at_path(tenant=tenant, path=path)
+    if version.kind != Node.Kind.FILE or version.blob is None:
+        raise WrongKind(f"{path} is a folder; open it to download the files in it.")
+    # The API's download: streamed, with ETag, Range and a safe Content-Disposition.
+    return file_download_response(request, tenant=tenant, version=version)
