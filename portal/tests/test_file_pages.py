@@ -261,6 +261,28 @@ def test_upload_errors_answer_the_store_message_as_json(signed_in: Client, owner
     assert signed_in.get(reverse("files_upload")).status_code == 405
 
 
+def test_upload_without_length_follows_the_apis_rule(signed_in: Client, owner) -> None:
+    # Over a connection whose end the server marks (gunicorn, chunked), the body is read to its end.
+    chunked = upload(
+        signed_in, "/chunked.bin", b"", **{"wsgi.input": io.BytesIO(b"sent in chunks"), "wsgi.input_terminated": True}
+    )
+    assert chunked.status_code == 201, chunked.content
+    assert selectors.node_at_path(tenant=owner.tenant, path="/chunked.bin").size == len(b"sent in chunks")
+    # ... bounded by the file size limit ...
+    owner.tenant.max_file_bytes = 4
+    owner.tenant.save(update_fields=["max_file_bytes"])
+    too_large = upload(
+        signed_in, "/five.bin", b"", **{"wsgi.input": io.BytesIO(b"12345"), "wsgi.input_terminated": True}
+    )
+    assert too_large.status_code == 413
+    # ... and otherwise nothing says where it ends: 411, as a problem that says what to send.
+    unmarked = upload(signed_in, "/a.bin", b"", **{"wsgi.input": io.BytesIO(b"abc")})
+    assert unmarked.status_code == 411
+    assert unmarked["Content-Type"] == "application/problem+json"
+    assert "Content-Length" in unmarked.json()["detail"]
+    assert set(live_paths(owner.tenant)) == {"/chunked.bin"}
+
+
 def test_upload_needs_a_signed_in_member(client: Client, owner) -> None:
     response = upload(client, "/a.txt", b"a")
     assert response.status_code == 401

@@ -34,7 +34,7 @@ from portal.api.files.serializers import (
 )
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
-from portal.uploads import UploadStream, request_content_length
+from portal.uploads import upload_body
 from snapshots.errors import NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
@@ -199,7 +199,9 @@ class FileContentView(TenantAPIView):
         summary="Upload a file",
         description=(
             "The raw request body becomes the file at `path`; missing folders are made, an existing file is "
-            "replaced (its earlier content stays restorable for 28 days). Send `Content-Length`. With "
+            "replaced (its earlier content stays restorable for 28 days). Send `Content-Length`: without it, a "
+            "chunked body is read to its end where the server marks that end (gunicorn does), and is refused "
+            "with 411 elsewhere. With "
             '`If-Match: "<sha256>"` the upload only replaces the file if it still has that content (else 412).'
         ),
         parameters=[
@@ -215,12 +217,12 @@ class FileContentView(TenantAPIView):
     )
     def put(self, request: Request) -> Response:
         query = validated_query(PathQuerySerializer, request)
-        content_length = request_content_length(request)
+        stream, content_length = upload_body(request._request)
         current = live_version_or_none(tenant=self.tenant, path=query["path"])
         version = file_write(
             tenant=self.tenant,
             path=query["path"],
-            stream=UploadStream(request._request),
+            stream=stream,
             content_length=content_length,
             acting_user=signed_in_user(request),
             if_match=if_match_value(request.headers.get("If-Match"), current),

@@ -17,7 +17,7 @@ from hubs.models import Tenant
 from portal.downloads import file_download_response
 from portal.problems import problem_response, refusal_response
 from portal.signed_in import signed_in_user
-from portal.uploads import InvalidContentLength, LengthRequired
+from portal.uploads import upload_body
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
 from portal.views.files.forms import ItemForm, MoveForm, MovePickerForm, NewFolderForm, RenameForm, form_error
@@ -53,16 +53,11 @@ def upload(request: HttpRequest) -> HttpResponse:
     try:
         if not form.is_valid():
             raise InvalidPath(form_error(form))
-        try:
-            content_length = int(request.META["CONTENT_LENGTH"])
-        except (KeyError, ValueError):
-            raise LengthRequired("The upload must say how long it is.") from None
-        if content_length < 0:
-            raise InvalidContentLength("The upload's length is not valid.")
+        stream, content_length = upload_body(request)
         version = services.file_write(
             tenant=tenant,
             path=form.cleaned_data["path"],
-            stream=request,
+            stream=stream,
             content_length=content_length,
             acting_user=signed_in_user(request),
         )
