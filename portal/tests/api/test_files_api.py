@@ -474,6 +474,16 @@ def test_folder_create_makes_missing_parents(api):
     assert api.tree() == {"/a": None, "/a/b": None, "/a/b/c": None}
 
 
+def test_folder_create_in_a_deleted_folder_makes_it_again_as_the_page_does(api):
+    api.mkdir("/Gone")
+    deleted = api.delete("/api/v1/files/?path=/Gone")
+    assert deleted.status_code == 204
+    response = api.post("/api/v1/files/folders", {"path": "/Gone/New"})
+    assert response.status_code == 201
+    assert api.tree() == {"/Gone": None, "/Gone/New": None}
+    assert len(api.get("/api/v1/trash/").json()["items"]) == 1
+
+
 def test_folder_create_refuses_what_exists(api):
     api.write("/a/file.txt")
     before = (api.tree(), api.clock())

@@ -96,19 +96,17 @@ def _request_folder_url(request: HttpRequest) -> str:
 
 @tenant_required
 @require_POST
-@page_refusals(back=_request_folder_url, not_found_title="Folder not found")
+@page_refusals(back=_request_folder_url)
 def folder_new(request: HttpRequest) -> HttpResponse:
+    """A new folder in the folder shown; the store makes missing parents (like
+    mkdir -p), as it does for the API and for uploads, so a folder someone
+    deleted meanwhile is made again (the deleted one stays in Recently deleted)."""
     form = NewFolderForm(request.POST)
     parent = _request_folder(request)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(parent)
     path = join_path([*split_path(form.cleaned_data["parent"]), form.cleaned_data["name"]])
-    # The store makes missing parents (like mkdir -p); a page must not bring
-    # back a folder someone deleted meanwhile, so its folder has to exist.
-    parent_folder = selectors.node_at_path(tenant=request_tenant(request), path=form.cleaned_data["parent"])
-    if parent_folder.kind != Node.Kind.FOLDER:
-        raise WrongKind(f"{form.cleaned_data['parent']} is a file, not a folder.")
     services.folder_create(tenant=request_tenant(request), path=path, acting_user=signed_in_user(request))
     messages.success(request, f"Created the folder “{form.cleaned_data['name']}”.")
     return _redirect_to_folder(parent)
