@@ -13,12 +13,21 @@ and the same body wherever it is made.
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.urls import Resolver404, resolve
+from rest_framework.request import Request
 
 from hubs.errors import DomainError
+
+# Refusals the product makes on purpose: not errors for whoever is on call.
+refusal_logger = logging.getLogger("portal.refusals")
+
+AnyResponse = TypeVar("AnyResponse", bound=HttpResponseBase)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:hubport:problem:"
@@ -101,10 +110,46 @@ def problem_response(
 
 
 def refusal_response(
-    request: HttpRequest, error: DomainError, *, headers: dict[str, str] | None = None, **extensions: Any
+    request: HttpRequest | Request, error: DomainError, *, headers: dict[str, str] | None = None, **extensions: Any
 ) -> HttpResponse:
     """A domain error as a problem: its code, title and detail, and the values
-    its message was made from as extension members."""
-    return problem_response(
+    its message was made from as extension members; logged as a refusal."""
+    response = problem_response(
         code=error.code, title=error.title, detail=error.detail, headers=headers, **{**error.values, **extensions}
     )
+    return log_refusal(request, response, code=error.code)
+
+
+def log_refusal(request: HttpRequest | Request, response: AnyResponse, *, code: str) -> AnyResponse:
+    """Log a refusal once, with its code and ids (never a path or a file name:
+    the detail names them), at INFO, or WARNING when the service is unavailable
+    (503: someone may need to act); and mark the response as logged, so that
+    django.request does not log it again, at ERROR for a 507 or a 503."""
+    status = response.status_code
+    # DRF's Request would authenticate again to answer .user; Django's has the outcome.
+    django_request = getattr(request, "_request", request)
+    tenant = getattr(django_request, "tenant", None)
+    user = getattr(django_request, "user", None)
+    refusal_logger.log(
+        logging.WARNING if status == 503 else logging.INFO,
+        "Refused %s %s: %s (%s), tenant %s, user %s",
+        django_request.method,
+        _view_name(django_request),
+        code,
+        status,
+        tenant.pk if tenant is not None else "-",
+        user.pk if user is not None and user.is_authenticated else "-",
+    )
+    response._has_been_logged = True  # type: ignore[attr-defined]  # read by django.utils.log.log_response
+    return response
+
+
+def _view_name(request: HttpRequest) -> str:
+    """The URL's name, not its path: a folder page's path is the customer's folder names."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:  # refused by a middleware, before the URL was resolved
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return "-"
+    return match.view_name or "-"

@@ -37,7 +37,7 @@ from hubs.maintenance import (
     windows_running,
 )
 from hubs.models import Hub, MaintenanceWindow
-from portal.problems import PROBLEM_CONTENT_TYPE, refusal_response, status_for
+from portal.problems import PROBLEM_CONTENT_TYPE, log_refusal, refusal_response, status_for
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -161,7 +161,7 @@ class MaintenanceModeMiddleware:
             status=status_for(refusal.code),
         )
         response["Retry-After"] = retry_after
-        return response
+        return log_refusal(request, response, code=refusal.code)
 
 
 def wants_problem(request: HttpRequest) -> bool:

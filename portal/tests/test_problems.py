@@ -4,12 +4,14 @@ edge maps every code to its status; one builder makes every problem."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,8 +21,10 @@ from conftest import all_databases
 from hubs.errors import DomainError, HubChangeError, HubFailoverError, MaintenanceRefused
 from hubs.maintenance import maintenance_schedule
 from hubs.models import MaintenanceWindow
+from portal.api.files import views as files_api
 from portal.problems import STATUS_BY_CODE, problem_body, status_for
 from portal.tests.api.conftest import make_caller, problem
+from portal.views.files import activity as activity_views
 from snapshots.errors import StoreError
 from snapshots.services import file_write
 
@@ -197,3 +201,87 @@ def test_a_store_error_is_the_same_problem_through_the_api_and_the_page(api, cli
     )
     assert problem(through_page, 409) == through_api
     assert through_api["type"] == "urn:hubport:problem:wrong_kind"
+
+
+# SECTION: a refusal is logged once, with its code and ids, never as an error
+
+SECRET_NAME = "salaries-2026.xlsx"
+
+
+def over_quota(api) -> None:
+    api.tenant.quota_bytes = 1
+    api.tenant.save(update_fields=["quota_bytes"])
+
+
+def refusals_logged(caplog) -> list[logging.LogRecord]:
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
+    assert not [record for record in caplog.records if record.name == "django.request"], caplog.text
+    assert SECRET_NAME not in caplog.text
+    return [record for record in caplog.records if record.name == "portal.refusals"]
+
+
+@all_databases
+def test_a_quota_refusal_through_the_api_is_logged_once_at_info(api, caplog) -> None:
+    over_quota(api)
+    caplog.set_level(logging.INFO)
+    problem(api.put_bytes(f"/Finance/{SECRET_NAME}", b"xx"), 507)
+    [record] = refusals_logged(caplog)
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == (
+        f"Refused PUT api_file_content: quota_exceeded (507), tenant {api.tenant.pk}, user {api.user.pk}"
+    )
+
+
+@all_databases
+def test_a_quota_refusal_through_the_page_is_logged_once_at_info(api, client, caplog) -> None:
+    over_quota(api)
+    client.force_login(api.user)
+    caplog.set_level(logging.INFO)
+    problem(page_upload(client, f"/Finance/{SECRET_NAME}", b"xx"), 507)
+    [record] = refusals_logged(caplog)
+    assert record.levelno == logging.INFO
+    assert "files_upload: quota_exceeded (507)" in record.getMessage()
+
+
+@all_databases
+def test_a_page_refusal_answered_with_the_problem_page_is_logged_at_info(api, client, caplog) -> None:
+    client.force_login(api.user)
+    caplog.set_level(logging.INFO)
+    assert client.get(reverse("files_download"), {"path": f"/Finance/{SECRET_NAME}"}).status_code == 404
+    [record] = refusals_logged(caplog)
+    assert record.levelno == logging.INFO and "files_download: not_found (404)" in record.getMessage()
+
+
+@all_databases
+def test_maintenance_refusals_are_logged_once_at_warning(api, client, caplog) -> None:
+    read_only_window(api)
+    client.force_login(api.user)
+    caplog.set_level(logging.INFO)
+    problem(api.put_bytes(f"/{SECRET_NAME}", b"xx"), 503)
+    assert client.post(reverse("files_folder_new"), {"parent": "/", "name": SECRET_NAME}).status_code == 503
+    records = refusals_logged(caplog)
+    assert [(record.levelno, "maintenance_read_only (503)" in record.getMessage()) for record in records] == [
+        (logging.WARNING, True),
+        (logging.WARNING, True),
+    ]
+    assert "api_file_content" in records[0].getMessage() and "files_folder_new" in records[1].getMessage()
+
+
+@all_databases
+def test_an_unexpected_error_is_still_logged_at_error(api, caplog, monkeypatch) -> None:
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(files_api, "file_write", broken)
+    monkeypatch.setattr(activity_views.selectors, "activity", broken)
+    caplog.set_level(logging.INFO)
+    problem(api.put_bytes("/a.bin", b"xx"), 500)
+    assert [record.name for record in caplog.records if record.levelno >= logging.ERROR][:1] == [
+        "portal.api.exceptions"
+    ]
+    caplog.clear()
+    browser = Client(raise_request_exception=False)
+    browser.force_login(api.user)
+    assert browser.get(reverse("activity")).status_code == 500
+    assert [record.name for record in caplog.records if record.levelno >= logging.ERROR] == ["django.request"]
+    assert not [record for record in caplog.records if record.name == "portal.refusals"]

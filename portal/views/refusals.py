@@ -13,6 +13,9 @@ words:
   a view with nowhere to go back to answers the problem page with the table's
   status.
 
+Each refusal is logged once, at INFO (WARNING for a 503), with its code and ids
+(``portal.problems.log_refusal``), never as an error.
+
 ``back`` and ``not_found_back`` take the view's own arguments (the request
 first) and are called only when a refusal needs them.
 """
@@ -29,7 +32,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from hubs.errors import DomainError
-from portal.problems import status_for
+from portal.problems import log_refusal, status_for
 from portal.views.files.access import problem_page
 
 BackUrl = Callable[..., str]
@@ -45,20 +48,23 @@ def refusal_page(
     rows_colspan: int = 5,
 ) -> HttpResponse:
     status = status_for(error.code)
+    response: HttpResponse
     if status == 404:
-        return problem_page(
+        response = problem_page(
             request,
             title=not_found_title,
             detail=error.detail,
             status=status,
             back_url=not_found_back() if not_found_back else None,
         )
-    if request.GET.get("fragment") == "rows":
-        return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": rows_colspan})
-    if back is None:
-        return problem_page(request, title=error.title, detail=error.detail, status=status)
-    messages.error(request, error.detail)
-    return HttpResponseRedirect(back())
+    elif request.GET.get("fragment") == "rows":
+        response = render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": rows_colspan})
+    elif back is None:
+        response = problem_page(request, title=error.title, detail=error.detail, status=status)
+    else:
+        messages.error(request, error.detail)
+        response = HttpResponseRedirect(back())
+    return log_refusal(request, response, code=error.code)
 
 
 def page_refusals(
