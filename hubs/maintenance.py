@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from hubs.errors import MaintenanceRefused
 from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
 from hubs.services import audit_record, audit_snapshot
 
@@ -59,14 +60,6 @@ SEARCH_WEEKS = 8
 # the longest retry countdown (8 min) stays below it.
 STALE_DELIVERY_AFTER = timedelta(minutes=15)
 ACTIVE_STATES = (State.SCHEDULED, State.IN_PROGRESS)
-
-
-class MaintenanceRefused(ValueError):
-    """The window would break the promise (or is malformed); ``reasons`` says what to change."""
-
-    def __init__(self, reasons: Sequence[str]) -> None:
-        self.reasons = list(reasons)
-        super().__init__(" ".join(self.reasons))
 
 
 def notice_hours() -> int:

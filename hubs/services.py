@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.forms.models import model_to_dict
 
+from hubs.errors import HubFailoverError
 from hubs.models import Facility, Hub, StaffAuditEntry, Tenant
 from hubs.signals import facility_became_available
 
@@ -64,10 +65,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "pk"):
         return value.pk
     return str(value)
-
-
-class HubFailoverError(ValueError):
-    """A failover that must not happen (unknown or unavailable facility, no reason)."""
 
 
 def hub_fail_over(*, hub: Hub, to_role: str, acting_user: User | None, reason: str) -> Hub:

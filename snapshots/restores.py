@@ -28,7 +28,7 @@ from django.utils import timezone
 from hubs.routing import hub_database_alias
 from snapshots import selectors
 from snapshots.blobs import blob_bytes_present
-from snapshots.errors import InvalidPath, NotFound, StoreError
+from snapshots.errors import InvalidPath, NotFound, OutsideRetention, RestoreFinished, RestoreRefused, StoreError
 from snapshots.models import Blob, Change, Node, NodeVersion, RestoreFolderMap, RestoreJob, Snapshot, TenantClock
 from snapshots.paths import join_path, split_path
 from snapshots.services import Actor, ChangeStep, actor_for, change_step
@@ -41,24 +41,6 @@ logger = logging.getLogger(__name__)
 
 FAILURES_KEPT = 1000
 PREVIEW_ITEMS_KEPT = 500
-
-
-class RestoreRefused(StoreError):
-    status = 400
-    title = "Restore refused"
-    code = "restore-refused"
-
-
-class RestoreFinished(StoreError):
-    status = 409
-    title = "The restore already ended"
-    code = "restore-finished"
-
-
-class OutsideRetention(StoreError):
-    status = 422
-    title = "Outside the retention period"
-    code = "outside-retention"
 
 
 # ---------------------------------------------------------------- snapshots

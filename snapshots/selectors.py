@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from snapshots.errors import InvalidPath, NotFound
+from snapshots.errors import InvalidCursor, InvalidPath, NotFound
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import join_path, split_path
 
@@ -128,11 +128,6 @@ def free_name(*, tenant: Tenant, parent_id: int, name: str, suffix: str) -> str:
 
 
 # ---------------------------------------------------------------- listings and cursors
-
-
-class InvalidCursor(InvalidPath):
-    title = "Invalid cursor"
-    code = "invalid-cursor"
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conftest import all_databases
+from hubs.errors import HubFailoverError
 from hubs.models import Facility, Hub, StaffAuditEntry
-from hubs.services import HubFailoverError, hub_fail_over
+from hubs.services import hub_fail_over
 
 pytestmark = all_databases
 

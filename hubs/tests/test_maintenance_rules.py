@@ -13,8 +13,8 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from conftest import all_databases
+from hubs.errors import MaintenanceRefused
 from hubs.maintenance import (
-    MaintenanceRefused,
     earliest_allowed_start,
     maintenance_cancel,
     maintenance_change,

@@ -20,8 +20,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hubs.errors import HubFailoverError, MaintenanceRefused
 from hubs.maintenance import (
-    MaintenanceRefused,
     earliest_allowed_start,
     format_local,
     format_utc,
@@ -33,7 +33,7 @@ from hubs.maintenance import (
     notice_deliveries_retry,
 )
 from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
-from hubs.services import HubFailoverError, facility_set_availability, hub_fail_over
+from hubs.services import facility_set_availability, hub_fail_over
 from portal.admin.accounts import bytes_label
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user

@@ -148,7 +148,7 @@ def test_read_only_hub_serves_reads_and_refuses_writes_with_a_clear_message(uk, 
     refused = uk.api.post("/api/v1/files/folders", {"path": "/reports"}, content_type="application/json")
     body = problem(refused, 503)
     assert refused["Retry-After"] == str(3 * 3600)
-    assert body["type"] == "urn:hubport:problem:maintenance-read-only"
+    assert body["type"] == "urn:hubport:problem:maintenance_read_only"
     assert "your files can be read but not changed until Sat 12 Dec 2026 13:00 +00" in body["detail"]
     assert "Nothing was changed" in body["detail"]
     assert problem(uk.api.delete("/api/v1/files/?path=/reports"), 503)

@@ -101,7 +101,7 @@ def test_primary_facility_down_refuses_with_503_and_stores_nothing(make_tenant):
     blocker.write_bytes(b"not a folder")
     with pytest.raises(FacilityUnavailable) as raised:
         write(made.tenant, made.user, "/x.bin", b"payload")
-    assert raised.value.status == 503
+    assert raised.value.code == "storage_unavailable"  # answered 503 by the edges (portal.problems)
     assert selectors.clock_now(tenant=made.tenant) == before
     assert Blob.objects.for_tenant(made.tenant).count() == 0
     assert facility_files("au", "alternate") == []

@@ -16,7 +16,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from hubs.maintenance import MaintenanceRefused, maintenance_schedule
+from hubs.errors import MaintenanceRefused
+from hubs.maintenance import maintenance_schedule
 from hubs.models import Hub, MaintenanceWindow
 
 

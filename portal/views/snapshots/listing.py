@@ -19,9 +19,9 @@ from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.forms import form_error
+from portal.views.refusals import page_refusals
 from portal.views.snapshots.source import hub_time, zone_label
 from snapshots import selectors
-from snapshots.errors import StoreError
 from snapshots.models import Snapshot
 from snapshots.restores import snapshot_create, snapshot_expires_at
 from snapshots.selectors_history import snapshots_in_retention
@@ -117,21 +117,18 @@ def snapshot_schedule(request: HttpRequest) -> HttpResponse:
 
 @hub_time
 @require_POST
+@page_refusals(back=lambda request: reverse("snapshots"))
 def snapshot_take(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
-    try:
-        snapshot = snapshot_create(
-            tenant=tenant,
-            kind=Snapshot.Kind.MANUAL,
-            acting_user=signed_in_user(request),
-        )
-    except StoreError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(
-            request,
-            f"Snapshot taken at {timezone.localtime(snapshot.taken_at):%H:%M} {zone_label(tenant, snapshot.taken_at)}: "
-            f"{snapshot.file_count} file{'s' if snapshot.file_count != 1 else ''}. It is kept until "
-            f"{timezone.localtime(snapshot_expires_at(snapshot)):%-d %b %Y}.",
-        )
+    snapshot = snapshot_create(
+        tenant=tenant,
+        kind=Snapshot.Kind.MANUAL,
+        acting_user=signed_in_user(request),
+    )
+    messages.success(
+        request,
+        f"Snapshot taken at {timezone.localtime(snapshot.taken_at):%H:%M} {zone_label(tenant, snapshot.taken_at)}: "
+        f"{snapshot.file_count} file{'s' if snapshot.file_count != 1 else ''}. It is kept until "
+        f"{timezone.localtime(snapshot_expires_at(snapshot)):%-d %b %Y}.",
+    )
     return HttpResponseRedirect(reverse("snapshots"))

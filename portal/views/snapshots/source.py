@@ -16,10 +16,11 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
+from hubs.errors import DomainError
 from hubs.models import Tenant
-from portal.views.files.access import problem_page, request_tenant, tenant_required
+from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.forms import MAX_BIGINT, form_error
-from snapshots.errors import NotFound, StoreError
+from portal.views.refusals import refusal_page
 from snapshots.models import Snapshot
 from snapshots.restores import restore_validate
 from snapshots.selectors_history import snapshot_get
@@ -124,10 +125,12 @@ def source_or_response(request: HttpRequest, form: SourceForm) -> Source | HttpR
         return source_get(
             tenant=request_tenant(request), snapshot_id=form.cleaned_data["snapshot"], at=form.cleaned_data["at"]
         )
-    except NotFound as error:
-        return problem_page(
-            request, title="Snapshot not found", detail=error.detail, status=404, back_url=reverse("snapshots")
+    except DomainError as error:
+        # Not the page's own refusal: whatever the page, a bad source goes back to Snapshots.
+        return refusal_page(
+            request,
+            error,
+            back=lambda: reverse("snapshots"),
+            not_found_title="Snapshot not found",
+            not_found_back=lambda: reverse("snapshots"),
         )
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(reverse("snapshots"))
