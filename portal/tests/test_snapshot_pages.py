@@ -53,7 +53,7 @@ def texts(response) -> list[str]:
 
 def main_html(response) -> str:
     html = response.content.decode().split('<main id="main"', 1)[1].split("</main>", 1)[0]
-    return html.replace("\xa0", " ")  # filesizeformat's non-breaking spaces
+    return html.replace("\xa0", " ")
 
 
 @pytest.fixture
@@ -546,7 +546,7 @@ def test_storage_shows_live_bytes_quota_and_history(signed_in: Client, owner) ->
     assert (usage.live_bytes, usage.live_files, usage.history_bytes) == (10, 1, 3048)
     html = main_html(response)
     assert 'data-live-bytes="10"' in html and 'data-history-bytes="3048"' in html
-    assert "3.0 KB" in html and "does not count towards your quota" in html
+    assert "3.0 KiB" in html and "does not count towards your quota" in html
 
 
 # SECTION: another tenant's ids answer 404, exactly like unknown ones

@@ -34,8 +34,13 @@ class StorageSerializer(serializers.Serializer):
         help_text="Bytes kept only by history (files deleted or overwritten within the retention period), "
         "so they can be restored; the quota does not count them."
     )
-    quota_bytes = serializers.IntegerField()
-    max_file_bytes = serializers.IntegerField(help_text="The largest single file you may upload.")
+    quota_bytes = serializers.IntegerField(
+        help_text="Live bytes you may store. Limits are set in binary units: 1 TiB is 1,099,511,627,776 bytes."
+    )
+    max_file_bytes = serializers.IntegerField(
+        help_text="The largest single file you may upload, in bytes. Limits are set in binary units: 20 GiB is "
+        "21,474,836,480 bytes."
+    )
 
 
 class MeSerializer(serializers.Serializer):

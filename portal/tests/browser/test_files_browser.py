@@ -68,8 +68,8 @@ def test_upload_delete_restore_and_download_in_chromium(live_server, make_tenant
     assert done.locator(".upload-item__status").inner_text() == "Uploaded"
     row = file_row(page, f"/{FILE_NAME}")
     row.wait_for(timeout=10_000)
-    assert "175.0\xa0KB" in row.inner_text() or "175.0 KB" in row.inner_text()
-    assert page.locator("#storage-summary").inner_text().startswith("175.0")
+    assert "175.0 KiB" in row.inner_text()
+    assert page.locator("#storage-summary").inner_text().startswith("175.0 KiB")
 
     # Delete, with the confirmation step.
     row.locator("summary.row-menu__toggle").click()
