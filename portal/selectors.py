@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from zoneinfo import available_timezones
+
 from django.db.models import QuerySet
 
 from hubs.models import Membership, Tenant
@@ -23,3 +26,16 @@ def membership_for(*, user: User, tenant_id: int) -> Membership | None:
 
 def tenant_get(*, tenant_id: int) -> Tenant | None:
     return Tenant.objects.select_related("hub").filter(pk=tenant_id).first()
+
+
+# SECTION: time zones
+
+# The areas of the IANA database; leaves out its aliases (Japan, US/Pacific,
+# Etc/GMT-9) and the system's own "localtime", so each place is offered once.
+ZONE_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """The zones a person may choose, sorted: every IANA place, and UTC."""
+    return ("UTC", *sorted(name for name in available_timezones() if name.split("/", 1)[0] in ZONE_AREAS))
