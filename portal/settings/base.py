@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.tenant.TenantMiddleware",
+    "portal.middleware.time_zone.DisplayZoneMiddleware",
     "portal.middleware.two_factor.TwoFactorEnforcementMiddleware",
     "portal.middleware.maintenance.MaintenanceModeMiddleware",
 ]

@@ -109,7 +109,7 @@ def test_snapshots_are_grouped_by_the_hubs_local_day_with_counts_and_expiry(clie
     assert [snapshot.kind for snapshot in days[0].snapshots] == [Snapshot.Kind.MANUAL]
     html = main_html(response)
     assert "Sydney time (AEDT)" in html
-    assert ">00:30</time>" in html and ">23:30</time>" in html
+    assert ">00:30 AEDT</time>" in html and ">23:30 AEDT</time>" in html
     assert "Manual" in html and "Scheduled" in html
     assert f"by {owner.user.email}" in html
     assert "1 <span" in html and "5 bytes" in html

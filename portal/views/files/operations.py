@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hubs.display import time_label
 from hubs.models import Tenant
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
@@ -269,8 +270,7 @@ def delete(request: HttpRequest) -> HttpResponse:
         return _redirect_to_folder(parent_path(path))
     messages.success(
         request,
-        f"Deleted “{names[-1]}”. You can restore it from Recently deleted until "
-        f"{timezone.localtime(restorable_until):%-d %b %Y, %H:%M}.",
+        f"Deleted “{names[-1]}”. You can restore it from Recently deleted until {time_label(restorable_until)}.",
     )
     return _redirect_to_folder(parent_path(path))
 

@@ -11,11 +11,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.downloads import file_download_response
-from portal.views.files.access import problem_page, request_tenant
+from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, Entry, folder_url, parent_path
 from portal.views.files.forms import CursorField, PathField
 from portal.views.snapshots.restore import MAX_SELECTED_PATHS
-from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from portal.views.snapshots.source import Source, SourceForm, source_context, source_or_response, source_url
 from snapshots import selectors
 from snapshots.errors import NotFound, StoreError, WrongKind
 from snapshots.models import Node, NodeVersion
@@ -62,7 +62,7 @@ def _snapshot_crumbs(source: Source, path: str) -> list[Crumb]:
     return crumbs
 
 
-@hub_time
+@tenant_required
 @require_GET
 def snapshot_browse(request: HttpRequest) -> HttpResponse:
     """A folder as it was at a snapshot or a moment, read only."""
@@ -107,7 +107,7 @@ def snapshot_browse(request: HttpRequest) -> HttpResponse:
     if rows_only:
         return render(request, "portal/snapshots/_rows.html", context)
     names = split_path(path)
-    context.update(source_context(tenant, source))
+    context.update(source_context(source))
     context.update(
         {
             "folder_path": path,
@@ -127,7 +127,7 @@ class SnapshotItemForm(SourceForm):
     path = PathField()
 
 
-@hub_time
+@tenant_required
 @require_GET
 def snapshot_download(request: HttpRequest) -> HttpResponseBase:
     """A file's content as it was then, streamed from the hub's storage."""

@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from hubs.display import time_label, zone_label
 from hubs.models import Membership, Tenant
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.forms import form_error
-from portal.views.snapshots.source import hub_time, zone_label
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Snapshot
@@ -32,7 +32,7 @@ def _membership(request: HttpRequest) -> Membership:
 
 
 def _local_input_value(moment: datetime) -> str:
-    """A moment as a datetime-local input shows it, in the active (hub) zone."""
+    """A moment as a datetime-local input shows it, in the active (the person's) zone."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -52,7 +52,7 @@ def _day_label(day: date, today: date) -> str:
 
 
 def snapshot_days(snapshots: list[Snapshot]) -> list[SnapshotDay]:
-    """Newest first, grouped by the day they were taken in the active (hub) zone."""
+    """Newest first, grouped by the day they were taken in the active (the person's) zone."""
     today = timezone.localdate()
     days: list[SnapshotDay] = []
     for snapshot in snapshots:
@@ -63,7 +63,7 @@ def snapshot_days(snapshots: list[Snapshot]) -> list[SnapshotDay]:
     return days
 
 
-@hub_time
+@tenant_required
 @require_GET
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
@@ -79,7 +79,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
         {
             "days": snapshot_days(snapshots),
             "snapshot_count": len(snapshots),
-            "zone": zone_label(tenant, now),
+            "zone": zone_label(now),
             "zone_name": tenant.hub.time_zone,
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
             "earliest_input": _local_input_value(earliest),
@@ -115,7 +115,7 @@ def snapshot_schedule(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("snapshots"))
 
 
-@hub_time
+@tenant_required
 @require_POST
 def snapshot_take(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
@@ -130,8 +130,8 @@ def snapshot_take(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Snapshot taken at {timezone.localtime(snapshot.taken_at):%H:%M} {zone_label(tenant, snapshot.taken_at)}: "
+            f"Snapshot taken at {time_label(snapshot.taken_at, 'H:i')}: "
             f"{snapshot.file_count} file{'s' if snapshot.file_count != 1 else ''}. It is kept until "
-            f"{timezone.localtime(snapshot_expires_at(snapshot)):%-d %b %Y}.",
+            f"{time_label(snapshot_expires_at(snapshot))}.",
         )
     return HttpResponseRedirect(reverse("snapshots"))

@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from hubs.display import time_label, zone_label
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
-from portal.views.files.access import problem_page, request_tenant
+from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import folder_url, parent_path
 from portal.views.files.forms import MAX_BIGINT, PathField, form_error
-from portal.views.snapshots.source import hub_time, source_url, zone_label
+from portal.views.snapshots.source import source_url
 from snapshots import selectors, services
 from snapshots.errors import InvalidPath, NotFound, StoreError
 from snapshots.paths import split_path
@@ -32,7 +33,7 @@ class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
-@hub_time
+@tenant_required
 @require_GET
 def file_versions(request: HttpRequest) -> HttpResponse:
     """Every version of a file in the retention, newest first; download or restore any one."""
@@ -60,13 +61,13 @@ def file_versions(request: HttpRequest) -> HttpResponse:
             "versions": versions,
             "is_deleted": is_deleted,
             "deleted_at": current.closed_at if is_deleted else None,
-            "zone": zone_label(tenant, timezone.now()),
+            "zone": zone_label(timezone.now()),
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
         },
     )
 
 
-@hub_time
+@tenant_required
 @require_GET
 def version_download(request: HttpRequest) -> HttpResponseBase:
     tenant = request_tenant(request)
@@ -86,7 +87,7 @@ def version_download(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-@hub_time
+@tenant_required
 @require_POST
 def version_restore(request: HttpRequest) -> HttpResponse:
     """Make an earlier version current again (a deleted file comes back with it)."""
@@ -113,7 +114,7 @@ def version_restore(request: HttpRequest) -> HttpResponse:
         except (NotFound, InvalidPath):
             return HttpResponseRedirect(reverse("files"))
         return HttpResponseRedirect(source_url("file_versions", path=back))
-    when = f"{timezone.localtime(chosen.changed_at):%-d %b %Y, %H:%M}"
+    when = time_label(chosen.changed_at)
     if restored.name != chosen.name:
         text = f"Restored the version of {when} as “{restored.name}”, because “{chosen.name}” is taken now."
     else:
