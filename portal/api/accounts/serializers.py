@@ -20,6 +20,9 @@ class HubListSerializer(serializers.Serializer):
 class MeUserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
+    time_zone = serializers.CharField(
+        help_text="The IANA time zone this API gives your times in: the one you chose in your profile, else your hub's."
+    )
 
 
 class MeTenantSerializer(serializers.Serializer):
