@@ -31,6 +31,21 @@ def _membership(request: HttpRequest) -> Membership:
     return request.membership  # type: ignore[attr-defined]
 
 
+def _whole_minute_from(moment: datetime) -> datetime:
+    """The first whole minute at or after ``moment``: a datetime-local input has no seconds."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+def _earliest_moment(tenant: Tenant) -> datetime:
+    """The earliest minute the picker offers: the later of the retention edge
+    (a minute in, as the edge moves on while the person chooses) and the
+    account's first change (before it there are no files to show)."""
+    edge = selectors.retention_start() + timedelta(minutes=1)
+    first_change = selectors.first_change_at(tenant=tenant) or edge
+    return _whole_minute_from(max(edge, first_change))
+
+
 def _local_input_value(moment: datetime) -> str:
     """A moment as a datetime-local input shows it, in the active (the person's) zone."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
@@ -72,7 +87,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
     for snapshot in snapshots:
         snapshot.expires_at = snapshot_expires_at(snapshot)  # type: ignore[attr-defined]
     now = timezone.now()
-    earliest = selectors.retention_start() + timedelta(minutes=1)
+    earliest = _earliest_moment(tenant)
     return render(
         request,
         "portal/snapshots/list.html",
@@ -82,9 +97,11 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
             "zone": zone_label(now),
             "zone_name": tenant.hub.time_zone,
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
+            "earliest": earliest,
             "earliest_input": _local_input_value(earliest),
-            "latest_input": _local_input_value(now),
-            "default_input": _local_input_value(now - timedelta(days=1)),
+            # An account made within the last minute: the span is that one minute.
+            "latest_input": _local_input_value(max(now, earliest)),
+            "default_input": _local_input_value(max(now - timedelta(days=1), earliest)),
             "schedule": tenant.get_snapshot_schedule_display().lower(),
             "schedule_form": ScheduleForm(initial={"schedule": tenant.snapshot_schedule}),
             "can_change_schedule": _membership(request).can_administer,
