@@ -134,3 +134,6 @@ def test_the_admin_stays_in_utc_for_staff_with_a_zone_of_their_own(tokyo) -> Non
     user_time_zone_set(user=staff, time_zone="Asia/Tokyo")
     html = page(staff_client, f"/admin/hubs/tenant/{tokyo.tenant.pk}/snapshots/")
     assert "2026-11-24 10:42" in html and "19:42" not in html
+    with time_machine.travel(AN_HOUR_LATER, tick=False):
+        taken = staff_client.post(f"/admin/hubs/tenant/{tokyo.tenant.pk}/snapshots/take/")
+    assert texts(taken)[-1].endswith("It expires on 2026-12-22 11:42 UTC.")
