@@ -51,6 +51,12 @@ def retention_start() -> datetime:
     return timezone.now() - timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
 
 
+def first_change_at(*, tenant: Tenant) -> datetime | None:
+    """The wall time of the tenant's first step still on record: seq_at finds no tree before it (expiry keeps
+    the last step before the retention edge, so for an account older than the edge this is before the edge)."""
+    return Change.objects.for_tenant(tenant).order_by("seq").values_list("at", flat=True).first()
+
+
 def root_version(*, tenant: Tenant, seq: int | None = None) -> NodeVersion:
     root_id = TenantClock.objects.for_tenant(tenant).values_list("root_id", flat=True).get()
     root = versions(tenant=tenant).filter(visible_at(seq), node_id=root_id).first()

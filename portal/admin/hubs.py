@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hubs.display import bytes_label
 from hubs.errors import HubFailoverError, MaintenanceRefused
 from hubs.maintenance import (
     earliest_allowed_start,
@@ -34,7 +35,6 @@ from hubs.maintenance import (
 )
 from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
 from hubs.services import facility_set_availability, hub_fail_over
-from portal.admin.accounts import bytes_label
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user
 from snapshots.replication import replication_backlog

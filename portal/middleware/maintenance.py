@@ -26,12 +26,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from hubs.display import time_label
 from hubs.errors import HubInMaintenance, HubReadOnly
 from hubs.maintenance import (
     IMPACT_SEVERITY,
     Impact,
-    format_local,
-    format_utc,
     seconds_until,
     windows_announced_for_hub,
     windows_running,
@@ -125,18 +124,20 @@ class MaintenanceModeMiddleware:
     def _refuse(
         self, request: HttpRequest, *, hub: Hub, window: MaintenanceWindow, now: datetime, read_only: bool
     ) -> HttpResponse:
-        until_local = format_local(window.ends_at, hub.zone)
+        # In the reader's zone (DisplayZoneMiddleware ran before); UTC, labelled,
+        # for a token, whose person only the API's authentication finds.
+        until = time_label(window.ends_at, "D j M Y H:i")
         flag = "Emergency maintenance" if window.is_emergency else "Maintenance"
         refusal: HubInMaintenance
         if read_only:
             refusal = HubReadOnly(
                 f"{flag} of hub {hub.code} ({hub.city}) is running: your files can be read but not changed "
-                f"until {until_local} ({format_utc(window.ends_at)}). Nothing was changed; try again after that."
+                f"until {until}. Nothing was changed; try again after that."
             )
         else:
             refusal = HubInMaintenance(
                 f"{flag} of hub {hub.code} ({hub.city}) is running: the service is unavailable "
-                f"until {until_local} ({format_utc(window.ends_at)}). Try again after that."
+                f"until {until}. Try again after that."
             )
         retry_after = str(seconds_until(window.ends_at, now))
         if wants_problem(request):

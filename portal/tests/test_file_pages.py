@@ -90,7 +90,7 @@ def test_listing_shows_folders_first_with_sizes_times_and_who_changed_it(signed_
     assert reports.is_folder and reports.size == 2000, "a folder shows its subtree's size"
     assert reports.url == "/files/Reports"
     html = response.content.decode()
-    assert "2.0\xa0KB" in html
+    assert "2.0 KiB" in html.replace("\xa0", " ")
     assert owner.user.email in html
     assert response.context["usage"].live_bytes == 2005
     assert "used" in html and 'id="storage-summary"' in html
@@ -281,6 +281,29 @@ def test_upload_without_length_follows_the_apis_rule(signed_in: Client, owner) -
     assert unmarked["Content-Type"] == "application/problem+json"
     assert "Content-Length" in unmarked.json()["detail"]
     assert set(live_paths(owner.tenant)) == {"/chunked.bin"}
+
+
+def test_sizes_are_binary_and_say_so_on_the_page_and_in_refusals(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/scan.tif", b"x" * 1_572_864, owner.user)
+    html = signed_in.get(reverse("files")).content.decode().replace("\xa0", " ")
+    assert "1.5 MiB" in html
+    assert not re.search(r"\d (KB|MB|GB|TB)\b", html)
+
+    owner.tenant.max_file_bytes = 1024**2
+    owner.tenant.save(update_fields=["max_file_bytes"])
+    refused = upload(signed_in, "/scan-2.tif", b"x" * 1_572_864)
+    assert refused.status_code == 413
+    assert refused.json()["detail"] == "The file is 1.5 MiB (1,572,864 bytes); the limit is 1 MiB (1,048,576 bytes)."
+
+    owner.tenant.max_file_bytes = None
+    owner.tenant.quota_bytes = 2 * 1024**2
+    owner.tenant.save(update_fields=["max_file_bytes", "quota_bytes"])
+    over_quota = upload(signed_in, "/scan-3.tif", b"x" * 1_572_864)
+    assert over_quota.status_code == 507
+    assert over_quota.json()["detail"].startswith(
+        "This upload needs 1.5 MiB (1,572,864 bytes) more but only 512 KiB (524,288 bytes) of your quota of "
+        "2 MiB are free."
+    )
 
 
 def test_upload_needs_a_signed_in_member(client: Client, owner) -> None:

@@ -159,7 +159,7 @@ def test_quota_counts_live_bytes_and_refuses_what_does_not_fit(make_tenant):
     made.tenant.quota_bytes = 10
     made.tenant.save(update_fields=["quota_bytes"])
     write(made.tenant, made.user, "/a", b"123456")
-    with pytest.raises(QuotaExceeded, match="4 of your 10-byte quota"):
+    with pytest.raises(QuotaExceeded, match="only 4 bytes of your quota of 10 bytes are free"):
         write(made.tenant, made.user, "/b", b"12345")
     write(made.tenant, made.user, "/a", b"1234567890")  # replacing counts only the difference
     services.node_delete(tenant=made.tenant, path="/a", acting_user=made.user)

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hubs.display import time_label
 from hubs.errors import DomainError
 from hubs.models import Tenant
 from portal.downloads import file_download_response
@@ -237,8 +238,7 @@ def delete(request: HttpRequest) -> HttpResponse:
     services.node_delete(tenant=tenant, path=path, acting_user=signed_in_user(request))
     messages.success(
         request,
-        f"Deleted “{names[-1]}”. You can restore it from Recently deleted until "
-        f"{timezone.localtime(restorable_until):%-d %b %Y, %H:%M}.",
+        f"Deleted “{names[-1]}”. You can restore it from Recently deleted until {time_label(restorable_until)}.",
     )
     return _redirect_to_folder(parent_path(path))
 

@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.downloads import file_download_response
-from portal.views.files.access import request_tenant
+from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.display import Crumb, Entry, folder_url, parent_path
 from portal.views.files.forms import CursorField, PathField
 from portal.views.refusals import page_refusals
 from portal.views.snapshots.restore import MAX_SELECTED_PATHS
-from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from portal.views.snapshots.source import Source, SourceForm, source_context, source_or_response, source_url
 from snapshots import selectors
 from snapshots.errors import WrongKind
 from snapshots.models import Node, NodeVersion
@@ -77,7 +77,7 @@ def _item_folder_url(request: HttpRequest) -> str:
     return _browse_url(request, path=parent_path(request.GET["path"]))
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(back=_listed_folder_url, not_found_title="Not in this snapshot", not_found_back=_browse_url)
 def snapshot_browse(request: HttpRequest) -> HttpResponse:
@@ -109,7 +109,7 @@ def snapshot_browse(request: HttpRequest) -> HttpResponse:
     if rows_only:
         return render(request, "portal/snapshots/_rows.html", context)
     names = split_path(path)
-    context.update(source_context(tenant, source))
+    context.update(source_context(source))
     context.update(
         {
             "folder_path": path,
@@ -129,7 +129,7 @@ class SnapshotItemForm(SourceForm):
     path = PathField()
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(back=_item_folder_url, not_found_title="Not in this snapshot", not_found_back=_browse_url)
 def snapshot_download(request: HttpRequest) -> HttpResponseBase:

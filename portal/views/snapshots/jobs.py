@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from hubs.display import zone_label
 from hubs.models import Tenant
 from portal.signed_in import signed_in_user
-from portal.views.files.access import problem_page, request_tenant
+from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import folder_url, parent_path
 from portal.views.files.forms import CursorQueryForm, form_error
 from portal.views.refusals import page_refusals
-from portal.views.snapshots.source import hub_time, source_url, zone_label
+from portal.views.snapshots.source import source_url
 from snapshots.models import RestoreJob
 from snapshots.restores import restore_cancel
 from snapshots.selectors_history import restore_job_get, restore_job_page
@@ -34,7 +35,7 @@ def _job_context(tenant: Tenant, job: RestoreJob) -> dict[str, Any]:
         result_url = folder_url("/")
     return {
         "job": job,
-        "source_zone": zone_label(tenant, job.source_at),
+        "source_zone": zone_label(job.source_at),
         "progress_url": reverse("restore_job_progress", kwargs={"job_id": job.pk}),
         "cancel_url": reverse("restore_job_cancel", kwargs={"job_id": job.pk}),
         "result_url": result_url,
@@ -61,7 +62,7 @@ def _job_url(request: HttpRequest, job_id: int) -> str:
     return reverse("restore_job", kwargs={"job_id": job_id})
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(not_found_title="Restore not found", not_found_back=_restores_url)
 def restore_job(request: HttpRequest, job_id: int) -> HttpResponse:
@@ -70,7 +71,7 @@ def restore_job(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "portal/snapshots/job.html", _job_context(tenant, job))
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(not_found_title="Restore not found", not_found_back=_restores_url)
 def restore_job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
@@ -80,7 +81,7 @@ def restore_job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "portal/snapshots/_job_progress.html", _job_context(tenant, job))
 
 
-@hub_time
+@tenant_required
 @require_POST
 @page_refusals(back=_job_url, not_found_title="Restore not found", not_found_back=_restores_url)
 def restore_job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
@@ -94,7 +95,7 @@ def restore_job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     return HttpResponseRedirect(_job_url(request, job_id))
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(back=_restores_url)
 def restore_list(request: HttpRequest) -> HttpResponse:
@@ -108,7 +109,7 @@ def restore_list(request: HttpRequest) -> HttpResponse:
         "portal/snapshots/restores.html",
         {
             "jobs": page.items,
-            "zone": zone_label(tenant, timezone.now()),
+            "zone": zone_label(timezone.now()),
             "is_continuation": bool(form.cleaned_data["cursor"]),
             "next_url": source_url("restores", cursor=page.next_cursor) if page.next_cursor else "",
         },

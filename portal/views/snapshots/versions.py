@@ -12,14 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from hubs.display import time_label, zone_label
 from hubs.errors import DomainError
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
-from portal.views.files.access import problem_page, request_tenant
+from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import folder_url, parent_path
 from portal.views.files.forms import MAX_BIGINT, PathField, form_error
 from portal.views.refusals import page_refusals
-from portal.views.snapshots.source import hub_time, source_url, zone_label
+from portal.views.snapshots.source import source_url
 from snapshots import selectors, services
 from snapshots.errors import NotFound
 from snapshots.paths import split_path
@@ -52,7 +53,7 @@ def _versions_of_posted_url(request: HttpRequest) -> str:
     return source_url("file_versions", path=path)
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(back=_folder_of_path_url, not_found_title="File not found")
 def file_versions(request: HttpRequest) -> HttpResponse:
@@ -75,13 +76,13 @@ def file_versions(request: HttpRequest) -> HttpResponse:
             "versions": versions,
             "is_deleted": is_deleted,
             "deleted_at": current.closed_at if is_deleted else None,
-            "zone": zone_label(tenant, timezone.now()),
+            "zone": zone_label(timezone.now()),
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
         },
     )
 
 
-@hub_time
+@tenant_required
 @require_GET
 @page_refusals(back=_files_url, not_found_title="Version not found")
 def version_download(request: HttpRequest) -> HttpResponseBase:
@@ -95,7 +96,7 @@ def version_download(request: HttpRequest) -> HttpResponseBase:
     return file_download_response(request, tenant=tenant, version=version)
 
 
-@hub_time
+@tenant_required
 @require_POST
 @page_refusals(back=_versions_of_posted_url, not_found_title="Version not found")
 def version_restore(request: HttpRequest) -> HttpResponse:
@@ -108,7 +109,7 @@ def version_restore(request: HttpRequest) -> HttpResponse:
     chosen = file_version_get(tenant=tenant, version_id=form.cleaned_data["version"])
     restored = services.version_restore(tenant=tenant, version_id=chosen.pk, acting_user=signed_in_user(request))
     path = selectors.path_of(tenant=tenant, node_id=restored.node_id)
-    when = f"{timezone.localtime(chosen.changed_at):%-d %b %Y, %H:%M}"
+    when = time_label(chosen.changed_at)
     if restored.name != chosen.name:
         text = f"Restored the version of {when} as “{restored.name}”, because “{chosen.name}” is taken now."
     else:
