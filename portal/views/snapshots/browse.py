@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from portal.downloads import file_download_response
 from portal.views.files.access import request_tenant, tenant_required
-from portal.views.files.display import Crumb, Entry, folder_url, parent_path
+from portal.views.files.display import Crumb, Entry, entries_of, folder_url, parent_path
 from portal.views.files.forms import CursorField, PathField
 from portal.views.refusals import page_refusals
 from portal.views.snapshots.restore import MAX_SELECTED_PATHS
@@ -31,25 +31,13 @@ class BrowseForm(SourceForm):
 
 
 def _snapshot_entries(source: Source, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
-    prefix = split_path(folder_path)
-    rows = []
-    for version in versions:
-        path = join_path([*prefix, version.name])
-        is_folder = version.kind == Node.Kind.FOLDER
-        rows.append(
-            Entry(
-                name=version.name,
-                path=path,
-                is_folder=is_folder,
-                size=version.size,
-                modified_at=version.changed_at,
-                modified_by=version.author_label or "Hubport",
-                url=source_url("snapshot_browse", source=source, path=path)
-                if is_folder
-                else source_url("snapshot_download", source=source, path=path),
-            )
-        )
-    return rows
+    return entries_of(
+        folder_path,
+        versions,
+        url_of=lambda path, is_folder: source_url(
+            "snapshot_browse" if is_folder else "snapshot_download", source=source, path=path
+        ),
+    )
 
 
 def _snapshot_crumbs(source: Source, path: str) -> list[Crumb]:
