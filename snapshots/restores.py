@@ -25,10 +25,11 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from hubs.display import time_label
 from hubs.routing import hub_database_alias
 from snapshots import selectors
 from snapshots.blobs import blob_bytes_present
-from snapshots.errors import InvalidPath, NotFound, StoreError
+from snapshots.errors import InvalidPath, NotFound, OutsideRetention, RestoreFinished, RestoreRefused, StoreError
 from snapshots.models import Blob, Change, Node, NodeVersion, RestoreFolderMap, RestoreJob, Snapshot, TenantClock
 from snapshots.paths import join_path, split_path
 from snapshots.services import Actor, ChangeStep, actor_for, change_step
@@ -41,24 +42,6 @@ logger = logging.getLogger(__name__)
 
 FAILURES_KEPT = 1000
 PREVIEW_ITEMS_KEPT = 500
-
-
-class RestoreRefused(StoreError):
-    status = 400
-    title = "Restore refused"
-    code = "restore-refused"
-
-
-class RestoreFinished(StoreError):
-    status = 409
-    title = "The restore already ended"
-    code = "restore-finished"
-
-
-class OutsideRetention(StoreError):
-    status = 422
-    title = "Outside the retention period"
-    code = "outside-retention"
 
 
 # ---------------------------------------------------------------- snapshots
@@ -126,8 +109,8 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
     earliest = selectors.retention_start()
     if at < earliest:
         raise OutsideRetention(
-            f"{at:%Y-%m-%d %H:%M %Z} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
-            f"the earliest moment you can restore from is {earliest:%Y-%m-%d %H:%M} UTC."
+            f"{time_label(at)} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
+            f"the earliest moment you can restore from is {time_label(earliest)}."
         )
     if at > now:
         raise OutsideRetention("That moment is in the future; choose a time up to now.")

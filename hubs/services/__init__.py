@@ -18,7 +18,6 @@ task module import itself back through this package.
 from hubs.services.audit import audit_record, audit_snapshot
 from hubs.services.hubs import (
     FacilityChangeError,
-    HubFailoverError,
     facility_change,
     facility_set_availability,
     hub_fail_over,
@@ -33,7 +32,6 @@ from hubs.services.memberships import (
 
 __all__ = [
     "FacilityChangeError",
-    "HubFailoverError",
     "MembershipRefused",
     "audit_record",
     "audit_snapshot",

@@ -10,16 +10,13 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from hubs.errors import HubFailoverError
 from hubs.models import Facility, Hub
 from hubs.services.audit import audit_record, audit_snapshot
 from hubs.signals import facility_became_available
 
 if TYPE_CHECKING:
     from portal.models import User
-
-
-class HubFailoverError(ValueError):
-    """A failover that must not happen (unknown or unavailable facility, no reason)."""
 
 
 def hub_fail_over(*, hub: Hub, to_role: str, acting_user: User | None, reason: str) -> Hub:

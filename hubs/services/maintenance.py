@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
+from hubs.errors import MaintenanceRefused
 from hubs.formatting import format_utc
 from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
 from hubs.selectors import ACTIVE_STATES, IMPACT_SEVERITY, Impact, State, effective_state
@@ -39,14 +40,6 @@ if TYPE_CHECKING:
     from portal.models import User
 
 Kind = NoticeDelivery.Kind
-
-
-class MaintenanceRefused(ValueError):
-    """The window would break the promise (or is malformed); ``reasons`` says what to change."""
-
-    def __init__(self, reasons: Sequence[str]) -> None:
-        self.reasons = list(reasons)
-        super().__init__(" ".join(self.reasons))
 
 
 def _notices_announce(*, window: MaintenanceWindow, kind: str, hub_codes: Iterable[str]) -> None:

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 
 from conftest import all_databases
+from hubs.errors import MaintenanceRefused
 from hubs.models import Hub
-from hubs.services.maintenance import MaintenanceRefused
 from hubs.tests.windows import NOW, hubs, local, refusal, schedule, utc
 from hubs.weekends import (
     earliest_allowed_start,

@@ -13,8 +13,9 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 
+from hubs.errors import MaintenanceRefused
 from hubs.models import Hub, MaintenanceWindow
-from hubs.services.maintenance import MaintenanceRefused, maintenance_schedule
+from hubs.services.maintenance import maintenance_schedule
 
 # Sunday 29 November 2026, 16:00 UTC (20:00 in Dubai).
 NOW = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)

@@ -30,6 +30,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from hubs.display import bytes_label
 from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.admin.audit import AuditedModelAdmin, StaffAuditMixin, audit_mark_done, audit_set_verb
 from portal.admin.memberships import MembershipInline, memberships_save_formset
@@ -42,15 +43,6 @@ from snapshots.models import TenantClock
 from snapshots.selectors import live_usage as store_live_usage
 
 # SECTION: tenants and memberships
-
-
-def bytes_label(size: int) -> str:
-    """ "1 TiB", "20 GiB", "1.5 MiB": the largest binary unit, exact when it divides."""
-    for unit, unit_size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= unit_size:
-            value = size / unit_size
-            return f"{value:,.0f} {unit}" if size % unit_size == 0 else f"{value:,.1f} {unit}"
-    return f"{size:,} byte{'s' if size != 1 else ''}"
 
 
 class TenantAdminForm(forms.ModelForm):
@@ -79,7 +71,7 @@ class TenantAdminForm(forms.ModelForm):
         }
         for name, (meaning, default) in limits.items():
             self.fields[name].help_text = (
-                f"{meaning}, in bytes. Leave empty for the default, {bytes_label(default)} ({default:,} bytes); "
+                f"{meaning}, in bytes. Leave empty for the default, {bytes_label(default, exact=True)}; "
                 f"for example {1024**3} is 1 GiB."
             )
 
@@ -169,7 +161,7 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
         quota = tenant.effective_quota_bytes
         share = usage.live_bytes / quota * 100 if quota else 0.0
         return (
-            f"{bytes_label(usage.live_bytes)} ({usage.live_bytes:,} bytes) in {usage.live_files:,} "
+            f"{bytes_label(usage.live_bytes, exact=True)} in {usage.live_files:,} "
             f"file{'s' if usage.live_files != 1 else ''}: {share:.1f}% of the quota of {bytes_label(quota)}"
         )
 

@@ -23,11 +23,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hubs.display import bytes_label
+from hubs.errors import HubFailoverError, MaintenanceRefused
 from hubs.formatting import format_local, format_utc
 from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
-from hubs.services import HubFailoverError, facility_change, facility_set_availability, hub_fail_over
+from hubs.services import facility_change, facility_set_availability, hub_fail_over
 from hubs.services.maintenance import (
-    MaintenanceRefused,
     maintenance_cancel,
     maintenance_change,
     maintenance_change_plan,
@@ -36,7 +37,6 @@ from hubs.services.maintenance import (
     notice_deliveries_retry,
 )
 from hubs.weekends import earliest_allowed_start
-from portal.admin.accounts import bytes_label
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user
 from snapshots.replication import replication_backlog

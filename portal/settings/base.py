@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.tenant.TenantMiddleware",
+    "portal.middleware.time_zone.DisplayZoneMiddleware",
     "portal.middleware.two_factor.TwoFactorEnforcementMiddleware",
     "portal.middleware.maintenance.MaintenanceModeMiddleware",
 ]
@@ -327,6 +328,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hubport API",
+    "DESCRIPTION": (
+        "Times are ISO 8601 with their UTC offset (2026-11-24T19:42:00+09:00; Z for UTC), in your time zone: "
+        "the one chosen in your profile, else your hub's (GET /api/v1/me/ names it). A moment you send must "
+        "carry its offset too. Sizes are integers in bytes; where a size is named in units, they are binary "
+        "(1 GiB is 1,073,741,824 bytes)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

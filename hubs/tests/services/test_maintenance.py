@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from conftest import all_databases
+from hubs.errors import MaintenanceRefused
 from hubs.models import Hub, MaintenanceWindow, NoticeDelivery, StaffAuditEntry
 from hubs.services.maintenance import (
-    MaintenanceRefused,
     maintenance_cancel,
     maintenance_change,
     maintenance_schedule,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -13,12 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from hubs.display import zone_label
 from hubs.models import Tenant
 from portal.signed_in import signed_in_user
-from portal.views.files.access import request_tenant
+from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.display import parent_path
 from portal.views.files.forms import PathField, form_error
-from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from portal.views.snapshots.source import Source, SourceForm, source_context, source_or_response, source_url
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Node, RestoreJob
@@ -98,6 +100,11 @@ def _selected_items(tenant: Tenant, source: Source, paths: list[str]) -> list[Se
     return rows
 
 
+def _hub_zone_label(tenant: Tenant, moment: datetime) -> str:
+    with timezone.override(tenant.hub.zone):
+        return zone_label(moment)
+
+
 def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form: RestoreOptionsForm) -> dict[str, Any]:
     """The dialog: the options as chosen and what a restore with them would do."""
     preview: RestorePreview | None = None
@@ -118,11 +125,13 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
     else:
         error = form_error(form)
     paths = form.cleaned_data.get("paths", []) if hasattr(form, "cleaned_data") else []
-    suffix = f"{timezone.localtime(source.at):%Y-%m-%d %H:%M}"
+    # The store stamps renamed copies in the hub's time, whoever reads them
+    # (snapshots.restores): the example shows the name it will really give.
+    suffix = f"{timezone.localtime(source.at, tenant.hub.zone):%Y-%m-%d %H:%M}"
     first_name = split_path(paths[0])[-1] if paths and split_path(paths[0]) else "report.pdf"
     stem, dot, extension = first_name.rpartition(".")
     example = f"{stem} (restored {suffix}).{extension}" if stem and dot else f"{first_name} (restored {suffix})"
-    context: dict[str, Any] = source_context(tenant, source)
+    context: dict[str, Any] = source_context(source)
     context.update(
         {
             "form": form,
@@ -136,6 +145,7 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
             "preview_more": sum(preview.counts.values()) - len(preview.items[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
             "error": error,
             "rename_example": example,
+            "rename_zone": _hub_zone_label(tenant, source.at),
             "back_url": source_url(
                 "snapshot_browse", source=source, path=parent_path(paths[0]) if len(paths) == 1 else "/"
             ),
@@ -146,7 +156,7 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
     return context
 
 
-@hub_time
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def snapshot_restore(request: HttpRequest) -> HttpResponse:
     """GET: the restore dialog with the preview for the chosen options (the
