@@ -44,6 +44,21 @@ class HubFailoverError(DomainError):
     title = "Failover refused"
 
 
+class FacilityChangeError(DomainError):
+    """A facility change that must not happen (a blank name)."""
+
+    code = "facility_change_refused"
+    title = "Facility change refused"
+
+
+class MembershipRefused(DomainError):
+    """A membership change that must not happen: the last owner leaving, an unknown
+    role, a person added twice. The message says what to do instead."""
+
+    code = "membership_refused"
+    title = "Membership change refused"
+
+
 class MaintenanceRefused(DomainError):
     """The window would break the promise (or is malformed); ``reasons`` says what to change."""
 

@@ -51,6 +51,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "quota_exceeded": 507,
     # Hubs (hubs.errors)
     "maintenance_refused": 400,
+    "facility_change_refused": 400,
+    "membership_refused": 409,
     "failover_refused": 409,
     "hub_immutable": 409,
     "maintenance": 503,

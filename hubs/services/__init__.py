@@ -17,13 +17,11 @@ task module import itself back through this package.
 
 from hubs.services.audit import audit_record, audit_snapshot
 from hubs.services.hubs import (
-    FacilityChangeError,
     facility_change,
     facility_set_availability,
     hub_fail_over,
 )
 from hubs.services.memberships import (
-    MembershipRefused,
     membership_add,
     membership_change_role,
     membership_owner_refusal,
@@ -31,8 +29,6 @@ from hubs.services.memberships import (
 )
 
 __all__ = [
-    "FacilityChangeError",
-    "MembershipRefused",
     "audit_record",
     "audit_snapshot",
     "facility_change",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from hubs.errors import HubFailoverError
+from hubs.errors import FacilityChangeError, HubFailoverError
 from hubs.models import Facility, Hub
 from hubs.services.audit import audit_record, audit_snapshot
 from hubs.signals import facility_became_available
@@ -60,10 +60,6 @@ def hub_fail_over(*, hub: Hub, to_role: str, acting_user: User | None, reason: s
             )
     hub.serving_facility = locked_hub.serving_facility
     return locked_hub
-
-
-class FacilityChangeError(ValueError):
-    """A facility change that must not happen (a blank name)."""
 
 
 def facility_change(

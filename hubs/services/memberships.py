@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from hubs.errors import MembershipRefused
 from hubs.models import Membership, Tenant
 from hubs.services.audit import audit_record, audit_snapshot
 
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
     from portal.models import User
 
 Role = Membership.Role
-
-
-class MembershipRefused(ValueError):
-    """A membership change that must not happen: the last owner leaving, an unknown
-    role, a person added twice. The message says what to do instead."""
 
 
 def _tenant_label(tenant: Tenant) -> str:

@@ -22,9 +22,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from hubs.errors import MembershipRefused
 from hubs.models import Membership, Tenant
 from hubs.services import (
-    MembershipRefused,
     membership_add,
     membership_change_role,
     membership_owner_refusal,

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conftest import all_databases
-from hubs.errors import HubFailoverError
+from hubs.errors import FacilityChangeError, HubFailoverError
 from hubs.models import Facility, Hub, StaffAuditEntry
-from hubs.services import FacilityChangeError, facility_change, hub_fail_over
+from hubs.services import facility_change, hub_fail_over
 from hubs.signals import facility_became_available
 
 pytestmark = all_databases
