@@ -19,6 +19,15 @@ from hubs.storage import facility_storage
 all_databases = pytest.mark.django_db(databases="__all__")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Before the test databases are made: their SQLite files live in the data
+    folder, which importing the settings does not create (hubs.folders)."""
+    from hubs.folders import local_folders_create
+
+    local_folders_create()
+
+
 @pytest.fixture(autouse=True)
 def isolated_storages(tmp_path, settings) -> Iterator[None]:
     """Every facility of every hub is a fresh folder under the test's tmp_path."""

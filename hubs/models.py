@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import models
 
+from hubs.errors import HubChangeError
+
 
 class Hub(models.Model):
     """One of the seven regional hubs. Seeded by migration; codes never change."""
@@ -61,10 +63,6 @@ class Facility(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hub_id} {self.role})"
-
-
-class HubChangeError(ValueError):
-    """A tenant's hub is chosen at signup and never changes."""
 
 
 class TenantModelQuerySet(models.QuerySet):
@@ -193,7 +191,7 @@ class StaffAuditEntry(models.Model):
 
 class MaintenanceWindow(models.Model):
     """Announced maintenance of one or more hubs. Written only through
-    ``hubs.maintenance`` (schedule, change, cancel, advance), which enforces the
+    ``hubs.services.maintenance`` (schedule, change, cancel) and ``hubs.services.advance``, which enforce the
     promise: at the weekend in every affected hub, announced five days ahead,
     unless staff mark it an emergency with a written reason."""
 

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from hubs.maintenance import format_local, format_utc
-from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
+from hubs.formatting import format_local, format_utc
+from hubs.links import absolute_url
+from hubs.models import Hub, MaintenanceWindow, Membership, NoticeDelivery
 
 Kind = NoticeDelivery.Kind
 
@@ -104,7 +105,7 @@ def window_event_lines(window: MaintenanceWindow, *, hubs: Sequence[Hub], stamp:
             IMPACT_SENTENCES[MaintenanceWindow.Impact(window.impact)],
             window.description,
             f"Emergency: {window.emergency_reason}" if window.is_emergency else "",
-            f"Status: {settings.HUBPORT_BASE_URL}/status/",
+            f"Status: {absolute_url('status')}",
         )
         if part
     )
@@ -117,7 +118,7 @@ def window_event_lines(window: MaintenanceWindow, *, hubs: Sequence[Hub], stamp:
         f"DTEND:{ics_time(window.ends_at)}",
         f"SUMMARY:{ics_escape(summary)}",
         f"DESCRIPTION:{ics_escape(description)}",
-        f"URL:{settings.HUBPORT_BASE_URL}/status/",
+        f"URL:{absolute_url('status')}",
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
         "TRANSP:OPAQUE",
         "CATEGORIES:MAINTENANCE",
@@ -157,8 +158,6 @@ def local_range(window: MaintenanceWindow, hub: Hub) -> str:
 
 def notice_hubs_of(*, window: MaintenanceWindow, user_id: int) -> list[Hub]:
     """The window's hubs in which the person administers a tenant (all of them if none any more)."""
-    from hubs.models import Membership
-
     hubs = list(window.hubs.all())
     codes = set(
         Membership.objects.filter(
@@ -189,11 +188,10 @@ def notice_email(*, delivery: NoticeDelivery) -> EmailMessage:
         lines += ["", window.description]
     if kind == Kind.CANCELLED and window.cancel_reason:
         lines += ["", f"Why: {window.cancel_reason}"]
-    base = settings.HUBPORT_BASE_URL
     lines += [
         "",
-        f"Live status: {base}/status/",
-        *[f"Calendar of hub {hub.code}: {base}/status/{hub.code}.ics" for hub in hubs],
+        f"Live status: {absolute_url('status')}",
+        *[f"Calendar of hub {hub.code}: {absolute_url('status_calendar', code=hub.code)}" for hub in hubs],
         "",
         "You receive this because you are an owner or admin of a Hubport workspace in this hub.",
     ]

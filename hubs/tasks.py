@@ -1,11 +1,22 @@
 """Maintenance tasks. None is hub-scoped: they run on the ``control`` queue,
-which sends the notices and moves windows on time. Messages carry ids."""
+which sends the notices and moves windows on time. Messages carry ids.
+
+This module imports only services that never queue a task (the outbox's
+claim, sent and failed, and the minute's job, which returns what to send), so
+nothing it imports comes back to it; the services that announce a change
+import ``notice_deliveries_send`` from here.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from celery import Task, shared_task
+
+from hubs.notices import notice_email
+from hubs.services.advance import maintenance_advance
+from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +33,6 @@ def notice_retry_countdown(retries: int) -> int:
 @shared_task(bind=True, acks_late=True, max_retries=NOTICE_MAX_RETRIES)
 def maintenance_notice_deliver_task(self: Task, *, delivery_id: int) -> str:
     """Send one notice. Safe to run twice: a sent delivery is never sent again."""
-    from hubs.maintenance import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
-    from hubs.notices import notice_email
-
     delivery = notice_delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return "nothing to send"
@@ -42,12 +50,19 @@ def maintenance_notice_deliver_task(self: Task, *, delivery_id: int) -> str:
     return "sent"
 
 
+def notice_deliveries_send(delivery_ids: Iterable[int]) -> None:
+    """Queue one delivery task per id; callers queue after their commit."""
+    for delivery_id in delivery_ids:
+        maintenance_notice_deliver_task.delay(delivery_id=delivery_id)
+
+
 @shared_task(acks_late=True)
 def maintenance_advance_task() -> dict[str, int]:
-    """Every minute (beat): windows start and complete on time, reminders go out."""
-    from hubs.maintenance import maintenance_advance
-
+    """Every minute (beat): windows start and complete on time, reminders go out,
+    lost deliveries are queued again."""
     result = maintenance_advance()
+    # Every transaction of maintenance_advance has committed when it returns.
+    notice_deliveries_send(result.deliveries)
     return {
         "started": len(result.started),
         "completed": len(result.completed),

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.embedded")
@@ -56,6 +57,16 @@ def all_queue_names() -> list[str]:
 @app.on_after_configure.connect
 def _declare_queues(sender: Celery, **kwargs: Any) -> None:
     sender.conf.task_queues = [Queue(name, routing_key=name) for name in all_queue_names()]
+
+
+@worker_init.connect
+@beat_init.connect
+def _create_local_folders(**kwargs: Any) -> None:
+    """The embedded filesystem broker's folders (and the data folder) before the
+    worker consumes or beat sends; nothing in production (hubs.folders)."""
+    from hubs.folders import local_folders_create
+
+    local_folders_create()
 
 
 app.conf.task_routes = (route_task,)

@@ -15,7 +15,7 @@ from django.http import FileResponse, HttpRequest, HttpResponseNotModified, Stre
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date
 
-from portal.api.exceptions import problem_http_response
+from portal.problems import problem_response
 from snapshots.blobs import blob_open
 
 if TYPE_CHECKING:
@@ -110,10 +110,9 @@ def file_download_response(request: HttpRequest, *, tenant: Tenant, version: Nod
         try:
             byte_range = parse_range(request.headers.get("Range"), size)
         except RangeNotSatisfiable:
-            not_satisfiable = problem_http_response(
-                status=416,
+            not_satisfiable = problem_response(
+                code="range_not_satisfiable",
                 title="Range not satisfiable",
-                code="range-not-satisfiable",
                 detail=f"The file is {size:,} bytes; the requested range lies outside it.",
             )
             not_satisfiable["Content-Range"] = f"bytes */{size}"

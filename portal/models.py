@@ -9,6 +9,11 @@ class User(AbstractUser):
     """A person. Signs in with their email address, which is also the username."""
 
     email = models.EmailField(unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA time zone every page shows times in, e.g. Asia/Tokyo; blank: the workspace hub's.",
+    )
 
     def __str__(self) -> str:
         return self.email

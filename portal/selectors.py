@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 from django.db.models import QuerySet
 
 from hubs.models import Membership, Tenant
 from portal.models import User
+
+logger = logging.getLogger(__name__)
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:
@@ -23,3 +29,30 @@ def membership_for(*, user: User, tenant_id: int) -> Membership | None:
 
 def tenant_get(*, tenant_id: int) -> Tenant | None:
     return Tenant.objects.select_related("hub").filter(pk=tenant_id).first()
+
+
+# SECTION: time zones
+
+# The areas of the IANA database; leaves out its aliases (Japan, US/Pacific,
+# Etc/GMT-9) and the system's own "localtime", so each place is offered once.
+ZONE_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """The zones a person may choose, sorted: every IANA place, and UTC."""
+    return ("UTC", *sorted(name for name in available_timezones() if name.split("/", 1)[0] in ZONE_AREAS))
+
+
+def display_zone_for(*, user: User | None, tenant: Tenant | None) -> ZoneInfo:
+    """The one zone a person reads every time in: their own (their profile),
+    else their workspace hub's, else UTC."""
+    for name in (user.time_zone if user is not None else "", tenant.hub.time_zone if tenant is not None else ""):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                # A zone the server's tz database no longer has: fall back
+                # rather than fail every page.
+                logger.warning("Unknown time zone %r; falling back", name)
+    return ZoneInfo("UTC")

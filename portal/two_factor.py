@@ -269,6 +269,28 @@ def code_verify(*, user: User, code: str) -> CodeCheck:
     return CodeCheck(device=None, error="That code is not right, or it has already been used.")
 
 
+def device_for_code(*, user: User, code: str) -> Device | None:
+    """The device a code typed at sign-in is for, when the person chose none.
+
+    Their only confirmed device; otherwise, by the code's shape, their one
+    authenticator app (six digits) or their backup codes. None when that leaves
+    more than one (or none): then they must choose.
+    """
+    devices = list(devices_for_user(user, confirmed=True))
+    if len(devices) == 1:
+        return devices[0]
+    token = normalise_code(code)
+    kind: type[Device]
+    if TOTP_CODE_PATTERN.match(token):
+        kind = TOTPDevice
+    elif BACKUP_CODE_PATTERN.match(token):
+        kind = StaticDevice
+    else:
+        return None
+    of_kind = [device for device in devices if isinstance(device, kind)]
+    return of_kind[0] if len(of_kind) == 1 else None
+
+
 def user_devices(*, user: User) -> list[Device]:
     return list(devices_for_user(user, confirmed=True))
 

@@ -28,6 +28,7 @@ from django.core.files.storage import FileSystemStorage, Storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hubs.display import bytes_label
 from hubs.models import Facility, Hub
 from hubs.routing import hub_database_alias
 from hubs.storage import facility_storage
@@ -100,7 +101,9 @@ def spooled_upload(
     read. Every temporary file is removed when the block ends, whatever happens.
     """
     if content_length is not None and content_length > max_bytes:
-        raise FileTooLarge(f"The file is {content_length:,} bytes; the limit is {max_bytes:,} bytes.")
+        raise FileTooLarge(
+            f"The file is {bytes_label(content_length, exact=True)}; the limit is {bytes_label(max_bytes, exact=True)}."
+        )
     landings: dict[str, Path] = {}
     other_role: str | None = None
     if tenant is not None:
@@ -144,7 +147,8 @@ def spooled_upload(
                         break
                     size += len(chunk)
                     if size > max_bytes:
-                        raise FileTooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
+                        limit = bytes_label(max_bytes, exact=True)
+                        raise FileTooLarge(f"The file is larger than the limit of {limit}.")
                     # The other facility's copy is written in parallel: hashing and
                     # writes release the GIL, so the two cores overlap.
                     pending = copier.submit(other_file.write, chunk) if other_file is not None else None

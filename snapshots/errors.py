@@ -1,96 +1,90 @@
-"""Errors of the versioned store. Each carries the HTTP status an edge should
-answer with and a message a person can act on; messages name paths the
-requester gave, never another tenant's anything."""
+"""Errors of the versioned store. Each carries a stable code and a message a
+person can act on, never an HTTP status (the edges map codes to statuses:
+``portal.problems.STATUS_BY_CODE``); messages name paths the requester gave,
+never another tenant's anything."""
 
 from __future__ import annotations
 
+from hubs.errors import DomainError
 
-class StoreError(Exception):
-    status = 400
-    title = "Bad request"
-    code = "bad-request"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+class StoreError(DomainError):
+    """Any refusal of the store."""
 
 
 class InvalidPath(StoreError):
     title = "Invalid path or name"
-    code = "invalid-path"
+    code = "invalid_path"
 
 
 class NotFound(StoreError):
-    status = 404
     title = "Not found"
-    code = "not-found"
+    code = "not_found"
+
+
+class InvalidCursor(InvalidPath):
+    title = "Invalid cursor"
+    code = "invalid_cursor"
 
 
 class NameConflict(StoreError):
-    status = 409
     title = "Name already taken"
-    code = "name-conflict"
+    code = "name_taken"
 
 
 class WrongKind(StoreError):
-    status = 409
     title = "Wrong kind of item"
-    code = "wrong-kind"
+    code = "wrong_kind"
 
 
 class InvalidMove(StoreError):
     title = "Invalid move"
-    code = "invalid-move"
+    code = "invalid_move"
 
 
 class PreconditionFailed(StoreError):
-    status = 412
     title = "The file changed meanwhile"
-    code = "precondition-failed"
+    code = "precondition_failed"
 
 
 class FileTooLarge(StoreError):
-    status = 413
     title = "File too large"
-    code = "file-too-large"
+    code = "file_too_large"
 
 
 class QuotaExceeded(StoreError):
-    status = 507
     title = "Storage quota exceeded"
-    code = "quota-exceeded"
+    code = "quota_exceeded"
 
 
 class IncompleteUpload(StoreError):
     title = "Incomplete upload"
-    code = "incomplete-upload"
+    code = "incomplete_upload"
 
 
 class FacilityUnavailable(StoreError):
-    status = 503
     title = "Storage temporarily unavailable"
-    code = "storage-unavailable"
+    code = "storage_unavailable"
 
 
 class NotRestorable(StoreError):
-    status = 409
     title = "Cannot be restored"
-    code = "not-restorable"
+    code = "not_restorable"
+
+
+# ---------------------------------------------------------------- restores
 
 
 class RestoreRefused(StoreError):
-    status = 400
     title = "Restore refused"
-    code = "restore-refused"
+    code = "restore_refused"
 
 
 class RestoreFinished(StoreError):
-    status = 409
     title = "The restore already ended"
-    code = "restore-finished"
+    code = "restore_finished"
 
 
 class OutsideRetention(StoreError):
-    status = 422
     title = "Outside the retention period"
-    code = "outside-retention"
+    code = "outside_retention"

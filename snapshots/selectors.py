@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from snapshots.errors import InvalidPath, NotFound
+from snapshots.errors import InvalidCursor, InvalidPath, NotFound
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name, split_path
 
@@ -49,6 +49,12 @@ def seq_at(*, tenant: Tenant, moment: datetime) -> int:
 
 def retention_start() -> datetime:
     return timezone.now() - timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
+
+
+def first_change_at(*, tenant: Tenant) -> datetime | None:
+    """The wall time of the tenant's first step still on record: seq_at finds no tree before it (expiry keeps
+    the last step before the retention edge, so for an account older than the edge this is before the edge)."""
+    return Change.objects.for_tenant(tenant).order_by("seq").values_list("at", flat=True).first()
 
 
 def root_version(*, tenant: Tenant, seq: int | None = None) -> NodeVersion:
@@ -125,11 +131,6 @@ def free_name(*, tenant: Tenant, parent_id: int, name: str, kind: str) -> str:
 
 
 # ---------------------------------------------------------------- listings and cursors
-
-
-class InvalidCursor(InvalidPath):
-    title = "Invalid cursor"
-    code = "invalid-cursor"
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
+from hubs.links import absolute_url
 from hubs.models import Tenant
 from snapshots.blobs import temporaries_sweep
 from snapshots.replication import replication_repair
@@ -79,7 +79,7 @@ MAINTENANCE_RECHECK_SECONDS = 600
 def wait_out_maintenance(task: Task, *, hub_code: str) -> None:
     """Re-queue the task while its hub is in an ``unavailable`` maintenance window;
     it runs once the window ends, so no scheduled job is lost."""
-    from hubs.maintenance import hub_unavailable_until, seconds_until
+    from hubs.selectors import hub_unavailable_until, seconds_until
 
     until = hub_unavailable_until(hub_code=hub_code)
     if until is not None:
@@ -130,7 +130,7 @@ def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str
         f"Skipped: {counts.get('skipped', 0)}",
         f"Failed: {counts.get('failed', 0)}",
         "",
-        f"Details: {settings.HUBPORT_BASE_URL}/restores/{restore_job_id}/",
+        f"Details: {absolute_url('restore_job', job_id=restore_job_id)}",
     ]
     send_mail(
         subject=f"Hubport: your restore {words}",

@@ -30,38 +30,19 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from hubs.display import bytes_label
 from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.admin.audit import AuditedModelAdmin, StaffAuditMixin, audit_mark_done, audit_set_verb
+from portal.admin.memberships import MembershipInline, memberships_save_formset
 from portal.admin.tenant_data import TenantDataViews, take_snapshot_now, tenant_data_links
 from portal.models import User
-from portal.services.staff import tenant_admin_create, tenant_admin_provision
+from portal.services.staff import MAX_LIMIT_BYTES, tenant_admin_change, tenant_admin_create, tenant_admin_provision
 from portal.services.tenants import RESERVED_SLUGS
 from portal.signed_in import signed_in_user
 from snapshots.models import TenantClock
 from snapshots.selectors import live_usage as store_live_usage
 
 # SECTION: tenants and memberships
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    fields = ("user", "role", "created_at")
-    readonly_fields = ("created_at",)
-    autocomplete_fields = ("user",)
-
-
-def bytes_label(size: int) -> str:
-    """ "1 TiB", "20 GiB", "1.5 MiB": the largest binary unit, exact when it divides."""
-    for unit, unit_size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= unit_size:
-            value = size / unit_size
-            return f"{value:,.0f} {unit}" if size % unit_size == 0 else f"{value:,.1f} {unit}"
-    return f"{size:,} byte{'s' if size != 1 else ''}"
-
-
-# The largest value the BIGINT columns hold.
-MAX_LIMIT_BYTES = 2**63 - 1
 
 
 class TenantAdminForm(forms.ModelForm):
@@ -90,7 +71,7 @@ class TenantAdminForm(forms.ModelForm):
         }
         for name, (meaning, default) in limits.items():
             self.fields[name].help_text = (
-                f"{meaning}, in bytes. Leave empty for the default, {bytes_label(default)} ({default:,} bytes); "
+                f"{meaning}, in bytes. Leave empty for the default, {bytes_label(default, exact=True)}; "
                 f"for example {1024**3} is 1 GiB."
             )
 
@@ -180,7 +161,7 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
         quota = tenant.effective_quota_bytes
         share = usage.live_bytes / quota * 100 if quota else 0.0
         return (
-            f"{bytes_label(usage.live_bytes)} ({usage.live_bytes:,} bytes) in {usage.live_files:,} "
+            f"{bytes_label(usage.live_bytes, exact=True)} in {usage.live_files:,} "
             f"file{'s' if usage.live_files != 1 else ''}: {share:.1f}% of the quota of {bytes_label(quota)}"
         )
 
@@ -189,11 +170,29 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
         return tenant.provisioned_at is not None
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        # The services save and write the one audit entry; the form only parsed.
         if change:
-            super().save_model(request, obj, form, change)
-            return
-        tenant_admin_create(tenant=obj, acting_user=signed_in_user(request))
+            values = form.cleaned_data
+            tenant_admin_change(
+                tenant=obj,
+                acting_user=signed_in_user(request),
+                name=values["name"],
+                slug=values["slug"],
+                require_two_factor=bool(values.get("require_two_factor")),
+                snapshot_schedule=values["snapshot_schedule"],
+                quota_bytes=values.get("quota_bytes"),
+                max_file_bytes=values.get("max_file_bytes"),
+            )
+            obj.refresh_from_db()
+        else:
+            tenant_admin_create(tenant=obj, acting_user=signed_in_user(request))
         audit_mark_done(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Membership:
+            memberships_save_formset(request, formset, tenant=form.instance)
+            return
+        super().save_formset(request, form, formset, change)
 
     @admin.action(description="Provision selected tenants in their hub", permissions=["change"])
     def provision_in_hub(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
@@ -213,26 +212,6 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
                 f"Provisioning failed for {', '.join(failed)}: their hub database did not answer. Try again.",
                 messages.ERROR,
             )
-
-
-@admin.register(Membership)
-class MembershipAdmin(AuditedModelAdmin):
-    list_display = ("user", "tenant", "role", "tenant_hub", "created_at")
-    list_filter = ("role", "tenant__hub")
-    search_fields = ("user__email", "tenant__name", "tenant__slug")
-    list_select_related = ("user", "tenant")
-    autocomplete_fields = ("user", "tenant")
-    fields = ("user", "tenant", "role", "created_at")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> tuple[str, ...]:
-        # A membership is one user in one tenant; moving it is a delete and an add.
-        if obj is None:
-            return ("created_at",)
-        return ("user", "tenant", "created_at")
-
-    @admin.display(description="Hub", ordering="tenant__hub")
-    def tenant_hub(self, membership: Membership) -> str:
-        return membership.tenant.hub_id
 
 
 # SECTION: users (email is the username)

@@ -13,8 +13,13 @@ inside the transaction the admin opens on the model's database:
 - delete view and the bulk "delete selected" action: ``delete_model`` /
   ``delete_queryset``, one entry per object, written before the delete.
 
-Custom admin actions call service functions that write their own audit entry
-in their own transaction (for example ``hubs.services.hub_fail_over``).
+Where a service exists, the admin saves through it and the service writes the
+one audit entry inside its transaction; the ModelAdmin then calls
+``audit_mark_done`` so the mixin writes no second one: tenants
+(``portal.services.staff.tenant_admin_create``, ``tenant_admin_change``),
+memberships (``hubs.services.membership_*``), facilities
+(``hubs.services.facility_change``), maintenance windows, and every custom
+action (for example ``hubs.services.hub_fail_over``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Hubs are seeded by migration: staff edit their details but never add or
 delete one, and never change a code. Which facility serves a hub changes only
 through the failover actions (``hubs.services.hub_fail_over``), so every
-failover carries a reason in the staff audit log.
+failover carries a reason in the staff audit log. A facility's name and
+availability, on its own page, inline on its hub's or by the actions, are
+saved by ``hubs.services.facility_change``, which audits the change and tells
+the store when a facility is back.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from hubs.maintenance import (
-    MaintenanceRefused,
-    earliest_allowed_start,
-    format_local,
-    format_utc,
+from hubs.display import bytes_label
+from hubs.errors import HubFailoverError, MaintenanceRefused
+from hubs.formatting import format_local, format_utc
+from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
+from hubs.services import facility_change, facility_set_availability, hub_fail_over
+from hubs.services.maintenance import (
     maintenance_cancel,
     maintenance_change,
     maintenance_change_plan,
@@ -32,9 +36,7 @@ from hubs.maintenance import (
     maintenance_schedule_refusals,
     notice_deliveries_retry,
 )
-from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
-from hubs.services import HubFailoverError, facility_set_availability, hub_fail_over
-from portal.admin.accounts import bytes_label
+from hubs.weekends import earliest_allowed_start
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user
 from snapshots.replication import replication_backlog
@@ -109,6 +111,20 @@ class HubAdmin(AuditedModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Hub]:
         return super().get_queryset(request).prefetch_related("facilities")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Facility:
+            super().save_formset(request, form, formset, change)
+            return
+        # Sets changed_objects, which the admin's change message reads, without writing.
+        formset.save(commit=False)
+        for facility, _fields in formset.changed_objects:
+            facility_change(
+                facility=facility,
+                name=facility.name,
+                is_available=facility.is_available,
+                acting_user=signed_in_user(request),
+            )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -200,8 +216,15 @@ class FacilityAdmin(AuditedModelAdmin[Facility]):
                     messages.WARNING,
                 )
 
-    def save_model(self, request: HttpRequest, obj: Facility, form: object, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+    def save_model(self, request: HttpRequest, obj: Facility, form: Any, change: bool) -> None:
+        # The service saves and audits, and tells the store when the facility is back.
+        facility_change(
+            facility=obj,
+            name=form.cleaned_data["name"],
+            is_available=form.cleaned_data["is_available"],
+            acting_user=signed_in_user(request),
+        )
+        audit_mark_done(request, obj)
         if not obj.is_available and obj.hub.serving_facility == obj.role:
             self.message_user(
                 request,

@@ -33,12 +33,12 @@ from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from hubs.display import bytes_label, time_label
 from hubs.models import StaffAuditEntry, Tenant
 from portal.services.support import support_purge, support_restore_cancel, support_restore_start, support_snapshot
 from portal.signed_in import signed_in_user
@@ -130,8 +130,8 @@ class SupportRestoreForm(forms.Form):
 def _snapshot_choice_label(snapshot: Snapshot) -> str:
     label = f" “{snapshot.label}”" if snapshot.label else ""
     return (
-        f"{snapshot.taken_at:%Y-%m-%d %H:%M} UTC · {snapshot.get_kind_display()}{label} · "
-        f"{snapshot.file_count} files, {filesizeformat(snapshot.byte_count)}"
+        f"{time_label(snapshot.taken_at, 'Y-m-d H:i')} · {snapshot.get_kind_display()}{label} · "
+        f"{snapshot.file_count} files, {bytes_label(snapshot.byte_count)}"
     )
 
 
@@ -312,8 +312,8 @@ class TenantDataViews:
             return back
         messages.success(
             request,
-            f"Snapshot {snapshot.pk} taken: {snapshot.file_count} files, {filesizeformat(snapshot.byte_count)}. "
-            f"It expires on {snapshot_expires_at(snapshot):%Y-%m-%d %H:%M} UTC.",
+            f"Snapshot {snapshot.pk} taken: {snapshot.file_count} files, {bytes_label(snapshot.byte_count)}. "
+            f"It expires on {time_label(snapshot_expires_at(snapshot), 'Y-m-d H:i')}.",
         )
         return back
 

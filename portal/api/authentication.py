@@ -10,7 +10,8 @@ Two ways in, tried in this order:
   a way in: the two-factor middleware leaves /api/ alone, so this class holds
   the same line for the API.
 
-Either way the views find ``request.tenant`` and ``request.membership``.
+Either way the views find ``request.tenant`` and ``request.membership``, and
+times are in the person's zone (portal.middleware.time_zone).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from portal.selectors import display_zone_for
 from portal.services.provisioning import tenant_ensure_provisioned
 from portal.tokens import api_token_check
 from portal.two_factor import user_has_any_device
@@ -55,7 +58,11 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(check.refusal)
         token, membership = check.token, check.membership
         assert membership is not None  # a usable token always comes with its membership
-        _attach_tenant(request, tenant=tenant_ensure_provisioned(tenant=membership.tenant), membership=membership)
+        tenant = tenant_ensure_provisioned(tenant=membership.tenant)
+        _attach_tenant(request, tenant=tenant, membership=membership)
+        # The middleware could not know the person yet: their zone from here on,
+        # so a token sees the times a browser session sees (until the request ends).
+        timezone.activate(display_zone_for(user=token.user, tenant=tenant))
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

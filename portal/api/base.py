@@ -12,13 +12,16 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hubs.models import Tenant
-from portal.api.exceptions import PROBLEM_CONTENT_TYPE
+from portal.problems import PROBLEM_CONTENT_TYPE
 
 
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details."""
 
-    type = serializers.CharField(help_text="A URI naming the kind of problem, e.g. urn:hubport:problem:not-found.")
+    type = serializers.CharField(
+        help_text="urn:hubport:problem:<code>, a stable code naming the kind of problem, e.g. "
+        "urn:hubport:problem:not_found or urn:hubport:problem:quota_exceeded."
+    )
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong and what to do about it.")
@@ -30,20 +33,25 @@ PROBLEM_DESCRIPTIONS = {
     403: "The session has no workspace chosen, or its CSRF token is missing.",
     404: "Nothing at that path or with that id (another tenant's paths and ids look the same).",
     409: "A name is taken, or a file stands where a folder is needed (or the other way round).",
-    411: "The upload was sent chunked; send a Content-Length.",
+    411: "The upload came without a Content-Length, over a connection that does not mark its end; send one.",
     412: "If-Match named a sha256 that is no longer the file's.",
     413: "The body is larger than your largest allowed file.",
     416: "The Range lies outside the file.",
+    422: "The moment lies outside the retention period (or in the future).",
     429: "Too many requests; wait for Retry-After seconds.",
     503: "Storage in your hub is briefly unavailable; nothing was stored.",
     507: "Your storage quota would be exceeded.",
 }
 
 
-def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
-    """Schema entries for the problem responses an operation can answer."""
+def problems(*statuses: int, **descriptions: str) -> dict[Any, OpenApiResponse]:
+    """Schema entries for the problem responses an operation can answer (and
+    401 and 429, which any can); ``descriptions`` (``s409="..."``) says what a
+    status means for this operation when the general wording does not."""
     return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=PROBLEM_DESCRIPTIONS[status])
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            ProblemSerializer, description=descriptions.get(f"s{status}", PROBLEM_DESCRIPTIONS[status])
+        )
         for status in (*statuses, 401, 429)
     }
 

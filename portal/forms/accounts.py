@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from hubs.models import Hub
 from portal.models import User
+from portal.selectors import time_zone_names
 
 # Ids are 64-bit (BigAutoField); a bigger number must be a form error, not a database error.
 MAX_ID = 2**63 - 1
@@ -196,3 +197,21 @@ class RequireTwoFactorForm(forms.Form):
 
 class TenantChoiceForm(forms.Form):
     tenant_id = forms.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class ProfileForm(forms.Form):
+    """The person's time zone: blank is their workspace hub's."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Every time on every page is shown in this zone, with its abbreviation or UTC offset.",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
+
+    def __init__(self, *args: Any, hub_time_zone: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        default = f"Your hub’s time zone: {hub_time_zone}" if hub_time_zone else "UTC (you have no workspace yet)"
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", default), *((name, name) for name in time_zone_names())]

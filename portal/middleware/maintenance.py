@@ -3,8 +3,8 @@
 Runs after TenantMiddleware (it needs ``request.tenant``). While a window runs:
 
 - ``unavailable``: every portal page and API call of a tenant in the hub
-  answers 503 with ``Retry-After`` (a maintenance page, or a problem for the
-  API);
+  answers 503 with ``Retry-After`` (a maintenance page, or, for the API and a
+  page's script that asks for JSON, the problem ``portal.problems`` builds);
 - ``read_only``: reads work; writes (POST, PUT, PATCH, DELETE) answer 503;
 - ``degraded``: everything works; the banner says so.
 
@@ -16,7 +16,6 @@ windows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -27,16 +26,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from hubs.maintenance import (
-    IMPACT_SEVERITY,
-    Impact,
-    format_local,
-    format_utc,
-    seconds_until,
-    windows_announced_for_hub,
-    windows_running,
-)
+from hubs.display import time_label
+from hubs.errors import HubInMaintenance, HubReadOnly
 from hubs.models import Hub, MaintenanceWindow
+from hubs.selectors import IMPACT_SEVERITY, Impact, seconds_until, windows_announced_for_hub, windows_running
+from portal.problems import PROBLEM_CONTENT_TYPE, log_refusal, refusal_response, status_for
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -124,26 +118,28 @@ class MaintenanceModeMiddleware:
     def _refuse(
         self, request: HttpRequest, *, hub: Hub, window: MaintenanceWindow, now: datetime, read_only: bool
     ) -> HttpResponse:
-        until_local = format_local(window.ends_at, hub.zone)
+        # In the reader's zone (DisplayZoneMiddleware ran before); UTC, labelled,
+        # for a token, whose person only the API's authentication finds.
+        until = time_label(window.ends_at, "D j M Y H:i")
         flag = "Emergency maintenance" if window.is_emergency else "Maintenance"
+        refusal: HubInMaintenance
         if read_only:
-            detail = (
+            refusal = HubReadOnly(
                 f"{flag} of hub {hub.code} ({hub.city}) is running: your files can be read but not changed "
-                f"until {until_local} ({format_utc(window.ends_at)}). Nothing was changed; try again after that."
+                f"until {until}. Nothing was changed; try again after that."
             )
         else:
-            detail = (
+            refusal = HubInMaintenance(
                 f"{flag} of hub {hub.code} ({hub.city}) is running: the service is unavailable "
-                f"until {until_local} ({format_utc(window.ends_at)}). Try again after that."
+                f"until {until}. Try again after that."
             )
         retry_after = str(seconds_until(window.ends_at, now))
-        if request.path.startswith("/api/"):
-            body = {
-                "type": "urn:hubport:problem:" + ("maintenance-read-only" if read_only else "maintenance"),
-                "title": "Read-only during maintenance" if read_only else "Unavailable during maintenance",
-                "status": 503,
-                "detail": detail,
-                "maintenance": {
+        if wants_problem(request):
+            return refusal_response(
+                request,
+                refusal,
+                headers={"Retry-After": retry_after},
+                maintenance={
                     "id": window.pk,
                     "title": window.title,
                     "impact": window.impact,
@@ -152,18 +148,21 @@ class MaintenanceModeMiddleware:
                     "ends_at": window.ends_at.isoformat(),
                     "status_url": reverse("status"),
                 },
-            }
-            response = HttpResponse(
-                json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                status=503,
-                content_type="application/problem+json",
             )
-        else:
-            response = render(
-                request,
-                "hubs/maintenance.html",
-                {"window": window, "hub": hub, "detail": detail, "read_only": read_only},
-                status=503,
-            )
+        response = render(
+            request,
+            "hubs/maintenance.html",
+            {"window": window, "hub": hub, "detail": refusal.detail, "read_only": read_only},
+            status=status_for(refusal.code),
+        )
         response["Retry-After"] = retry_after
-        return response
+        return log_refusal(request, response, code=refusal.code)
+
+
+def wants_problem(request: HttpRequest) -> bool:
+    """The API, and a page's script that asked for JSON (an upload), read a
+    problem; a person's browser reads the maintenance page."""
+    if request.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("Accept", "")
+    return ("application/json" in accept or PROBLEM_CONTENT_TYPE in accept) and "text/html" not in accept

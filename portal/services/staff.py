@@ -20,6 +20,7 @@ from hubs.models import Tenant
 from hubs.services import audit_record, audit_snapshot
 from portal.models import User
 from portal.services.provisioning import tenant_provision
+from portal.services.tenant_settings import snapshot_schedule_refusal
 from portal.services.tenants import RESERVED_SLUGS
 from portal.tasks import tenant_provision_task
 
@@ -88,6 +89,72 @@ def tenant_admin_provision(*, tenant: Tenant, acting_user: User | None) -> Tenan
             after=audit_snapshot(locked),
         )
     tenant.provisioned_at = locked.provisioned_at
+    return locked
+
+
+# The largest value the BIGINT limit columns hold.
+MAX_LIMIT_BYTES = 2**63 - 1
+
+
+def tenant_admin_change(
+    *,
+    tenant: Tenant,
+    acting_user: User | None,
+    name: str,
+    slug: str,
+    require_two_factor: bool,
+    snapshot_schedule: str,
+    quota_bytes: int | None,
+    max_file_bytes: int | None,
+    reason: str = "",
+) -> Tenant:
+    """Change a tenant's settings on a staff request: its name and address, the
+    two-factor policy, the snapshot schedule (the rule its owners change it
+    under) and its limits (``None``: the default). One ``tenant.change`` audit
+    entry with every field before and after; a save that changes nothing writes
+    none. The hub is not among them: it never changes.
+    """
+    errors: dict[str, str] = {}
+    name, slug = name.strip(), slug.strip()
+    if not name:
+        errors["name"] = "Give the tenant a name."
+    if slug in RESERVED_SLUGS:
+        errors["slug"] = f"The address {slug!r} is reserved. Choose another."
+    schedule_refusal = snapshot_schedule_refusal(snapshot_schedule)
+    if schedule_refusal:
+        errors["snapshot_schedule"] = schedule_refusal
+    for field, value in (("quota_bytes", quota_bytes), ("max_file_bytes", max_file_bytes)):
+        if value is not None and not 1 <= value <= MAX_LIMIT_BYTES:
+            errors[field] = f"Give a number of bytes from 1 to {MAX_LIMIT_BYTES:,}, or nothing for the default."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic(using="default"):
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if Tenant.objects.filter(slug=slug).exclude(pk=locked.pk).exists():
+            raise ValidationError({"slug": f"Another tenant has the address {slug!r}."})
+        before = audit_snapshot(locked)
+        values = {
+            "name": name,
+            "slug": slug,
+            "require_two_factor": require_two_factor,
+            "snapshot_schedule": snapshot_schedule,
+            "quota_bytes": quota_bytes,
+            "max_file_bytes": max_file_bytes,
+        }
+        changed = [field for field, value in values.items() if getattr(locked, field) != value]
+        if changed:
+            for field in changed:
+                setattr(locked, field, values[field])
+            locked.save(update_fields=changed)
+            audit_record(
+                actor=acting_user,
+                action="tenant.change",
+                target=locked,
+                tenant=locked,
+                before=before,
+                after=audit_snapshot(locked),
+                reason=reason.strip(),
+            )
     return locked
 
 

@@ -18,8 +18,8 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
+# Importing the settings creates no folder (see HUBPORT_LOCAL_FOLDERS below).
 DATA_DIR = Path(env.str("HUBPORT_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # SECTION: hubs
 # The seven hub codes are fixed: database aliases (hub_<code>), Celery queues
@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.tenant.TenantMiddleware",
+    "portal.middleware.time_zone.DisplayZoneMiddleware",
     "portal.middleware.two_factor.TwoFactorEnforcementMiddleware",
     "portal.middleware.maintenance.MaintenanceModeMiddleware",
 ]
@@ -156,7 +157,14 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 # Blob bytes are flushed to disk before the row that references them commits.
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
-HUBPORT_BASE_URL = env.str("HUBPORT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# SECTION: links
+# Absolute links in emails, calendars and feeds are this origin joined to a
+# reversed path (hubs.links.absolute_url). The embedded default derives it from
+# the port bin/run-embedded serves on; production requires it.
+HUBPORT_BASE_URL = env.str(
+    "HUBPORT_BASE_URL", default=f"http://127.0.0.1:{env.str('HUBPORT_PORT', default='') or '8000'}"
+).rstrip("/")
 
 # SECTION: maintenance windows
 # A window must start at least this long after it is announced (the promise: 5 days).
@@ -167,7 +175,6 @@ MAINTENANCE_NOTICE_HOURS = env.int("MAINTENANCE_NOTICE_HOURS", default=120)
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # SECTION: authentication
 
@@ -204,6 +211,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 
+# SECTION: cache
+# DRF's throttles count requests in the cache, so every process must see the
+# same one: in the embedded default a folder under the data directory, which
+# the web server, the worker and beat of `make run` share (Django creates it on
+# first write); production requires Redis. CACHE_URL takes django-environ's
+# forms: redis://host:6379/1, filecache:///path, locmemcache://.
+
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+
 # SECTION: Celery
 # Queues: `control` for notifications, probe scheduling and roll-ups, and one
 # `hub.<code>` per hub for that hub's data-plane work (portal.celery routes).
@@ -214,9 +230,6 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "broker"
-    (_broker_dir / "out").mkdir(parents=True, exist_ok=True)
-    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
@@ -275,6 +288,19 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
     "schedule": 60.0,
 }
 
+# SECTION: local folders
+# The folders the embedded default keeps its state in; the filesystem broker's
+# come from CELERY_BROKER_TRANSPORT_OPTIONS. Importing the settings creates none
+# of them: hubs.folders.local_folders_create() does, in manage.py migrate_all,
+# bin/run-embedded and at the start of a Celery worker or beat. Production
+# empties the list (its folders are the deployment's to make).
+HUBPORT_LOCAL_FOLDERS: list[str] = [str(DATA_DIR), str(STATIC_ROOT)]
+
+# SECTION: demo data
+# manage.py seed_demo makes a superuser whose password is published (README.md):
+# only the embedded default and the tests allow it.
+HUBPORT_DEMO_ALLOWED = False
+
 # SECTION: REST API
 
 REST_FRAMEWORK = {
@@ -302,6 +328,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hubport API",
+    "DESCRIPTION": (
+        "Times are ISO 8601 with their UTC offset (2026-11-24T19:42:00+09:00; Z for UTC), in your time zone: "
+        "the one chosen in your profile, else your hub's (GET /api/v1/me/ names it). A moment you send must "
+        "carry its offset too. Sizes are integers in bytes; where a size is named in units, they are binary "
+        "(1 GiB is 1,073,741,824 bytes)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

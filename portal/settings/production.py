@@ -23,8 +23,10 @@ REQUIRED_VARIABLES: list[str] = [
     *[f"HUB_{code.upper()}_DATABASE_URL" for code in HUB_CODES],
     *[f"HUB_{code.upper()}_{role.upper()}_STORAGE_URL" for code in HUB_CODES for role in FACILITY_ROLES],
     "CELERY_BROKER_URL",
+    "CACHE_URL",
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
+    "HUBPORT_BASE_URL",
 ]
 _missing = [name for name in REQUIRED_VARIABLES if not env.str(name, default="").strip()]
 if _missing:
@@ -36,6 +38,10 @@ if _missing:
 # SECTION: core
 
 DEBUG = False
+# Nothing makes folders in production: hubs.folders creates these for the embedded default.
+HUBPORT_LOCAL_FOLDERS = []
+# seed_demo's superuser has a published password: never here.
+HUBPORT_DEMO_ALLOWED = False
 # Django's own deploy check (security.W009) asks for at least 50 characters
 # and 5 distinct ones; refusing here stops the process instead of warning.
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):  # noqa: F405
@@ -55,6 +61,25 @@ if _broker_scheme not in {"redis", "rediss", "sentinel", "amqp", "amqps"}:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL uses {_broker_scheme}://, which only the embedded default may use: "
         "give a redis:// or rediss:// URL."
+    )
+
+# SECTION: cache
+# Throttles count in the cache: every web server must share one, so a cache
+# inside one process or on one machine's disk would let each count alone.
+_cache_scheme = urlsplit(env.str("CACHE_URL")).scheme
+if _cache_scheme not in {"redis", "rediss"}:
+    raise ImproperlyConfigured(
+        f"CACHE_URL uses {_cache_scheme}://, a cache the web servers would not share: give a redis:// or rediss:// URL."
+    )
+
+# SECTION: links
+# Emails, calendars and feeds link to HUBPORT_BASE_URL joined to a reversed
+# path, so it must be an origin: scheme and host (and port), nothing after.
+_base_url = urlsplit(HUBPORT_BASE_URL)
+if _base_url.scheme not in {"http", "https"} or not _base_url.hostname or any(_base_url[2:]):
+    raise ImproperlyConfigured(
+        f"HUBPORT_BASE_URL must be the portal's origin, such as https://portal.example.com: {HUBPORT_BASE_URL!r} "
+        "is not (a scheme and a host name, with no path, query or fragment)."
     )
 
 # SECTION: HTTPS and cookies

@@ -1,16 +1,20 @@
 """Settings for the test suite: the embedded default (or the PostgreSQL/Redis
-URLs .ci/run exports), with an in-memory broker unless CELERY_BROKER_URL says
-otherwise, fast password hashing and the locmem email backend."""
+URLs .ci/run exports), with an in-memory broker and cache unless
+CELERY_BROKER_URL and CACHE_URL say otherwise, fast password hashing and the
+locmem email backend."""
 
 from .base import *  # noqa: F403
 from .base import DATA_DIR, DATABASES, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+HUBPORT_DEMO_ALLOWED = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
 if not CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if not env.str("CACHE_URL", default=""):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # SQLite test databases are files, not shared-cache memory, so a real Celery
 # worker thread and a live server thread see the same data without the

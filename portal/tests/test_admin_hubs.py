@@ -7,6 +7,7 @@ import pytest
 
 from conftest import all_databases
 from hubs.models import Facility, Hub, StaffAuditEntry
+from hubs.signals import facility_became_available
 from portal.tests.test_admin import changeform_data, login_verified
 
 pytestmark = all_databases
@@ -82,7 +83,7 @@ def test_facility_inline_on_the_hub_shows_role_name_and_availability_and_is_audi
     assert response.status_code == 302, response.context["adminform"].form.errors
     alternate.refresh_from_db()
     assert alternate.is_available is False
-    entry = StaffAuditEntry.objects.get(action="facility.change")
+    entry = StaffAuditEntry.objects.get(action="facility.mark_unavailable")
     assert entry.target_id == str(alternate.pk)
     assert (entry.before["is_available"], entry.after["is_available"]) == (True, False)
     assert not StaffAuditEntry.objects.filter(action="hub.change").exists()
@@ -118,8 +119,87 @@ def test_facility_change_form_toggle_is_audited_and_warns_when_it_serves_the_hub
     assert "still served by Sydney 1" in response.content.decode()
     facility.refresh_from_db()
     assert facility.is_available is False
-    entry = StaffAuditEntry.objects.get(action="facility.change")
+    entry = StaffAuditEntry.objects.get(action="facility.mark_unavailable")
     assert (entry.before["is_available"], entry.after["is_available"]) == (True, False)
+
+
+@pytest.fixture
+def became_available():
+    received: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        received.append(kwargs)
+
+    facility_became_available.connect(receiver, dispatch_uid="test-admin-became-available")
+    yield received
+    facility_became_available.disconnect(dispatch_uid="test-admin-became-available")
+
+
+def facility_form(staff_client, facility, **changes):
+    url = f"/admin/hubs/facility/{facility.pk}/change/"
+    data = changeform_data(staff_client.get(url))
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)
+        else:
+            data[name] = "on" if value is True else value
+    return url, data
+
+
+@pytest.mark.parametrize("path", ["form", "inline", "action"])
+def test_a_facility_made_available_in_the_admin_runs_the_service_once_and_the_store_hears_after_commit(
+    staff_client, became_available, django_capture_on_commit_callbacks, monkeypatch, path
+):
+    facility = Facility.objects.get(hub_id="ae", role="alternate")
+    Facility.objects.filter(pk=facility.pk).update(is_available=False)
+    calls: list[dict] = []
+    from hubs.services import hubs as hub_services
+
+    real = hub_services.facility_change
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr("portal.admin.hubs.facility_change", spy)
+    monkeypatch.setattr("hubs.services.hubs.facility_change", spy)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        if path == "form":
+            url, data = facility_form(staff_client, facility, is_available=True)
+            response = staff_client.post(url, data)
+        elif path == "inline":
+            url = "/admin/hubs/hub/ae/change/"
+            data = changeform_data(staff_client.get(url))
+            prefix = next(key[:-3] for key, value in data.items() if key.endswith("-id") and value == str(facility.pk))
+            data[f"{prefix}-is_available"] = "on"
+            response = staff_client.post(url, data)
+        else:
+            response = staff_client.post(
+                "/admin/hubs/facility/", {"action": "mark_available", "_selected_action": [str(facility.pk)]}
+            )
+        assert response.status_code == 302
+        assert became_available == [], "not before the commit"
+    for callback in callbacks:
+        callback()
+
+    assert len(calls) == 1 and calls[0]["is_available"] is True
+    assert became_available == [{"signal": facility_became_available, "hub_code": "ae", "facility_id": facility.pk}]
+    [entry] = StaffAuditEntry.objects.filter(action__startswith="facility.")
+    assert (entry.action, entry.actor) == ("facility.mark_available", staff_client.staff_user)
+    assert (entry.before["is_available"], entry.after["is_available"]) == (False, True)
+
+
+def test_renaming_a_facility_in_the_admin_is_one_change_entry(staff_client):
+    facility = Facility.objects.get(hub_id="nz", role="primary")
+    url, data = facility_form(staff_client, facility, name="Auckland North")
+    assert staff_client.post(url, data).status_code == 302
+    [entry] = StaffAuditEntry.objects.filter(action__startswith="facility.")
+    assert (entry.action, entry.before["name"], entry.after["name"]) == (
+        "facility.change",
+        "Auckland 1",
+        "Auckland North",
+    )
 
 
 def test_the_hub_page_shows_blobs_waiting_for_their_second_facility(client, make_tenant):

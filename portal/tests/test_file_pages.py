@@ -90,7 +90,7 @@ def test_listing_shows_folders_first_with_sizes_times_and_who_changed_it(signed_
     assert reports.is_folder and reports.size == 2000, "a folder shows its subtree's size"
     assert reports.url == "/files/Reports"
     html = response.content.decode()
-    assert "2.0\xa0KB" in html
+    assert "2.0 KiB" in html.replace("\xa0", " ")
     assert owner.user.email in html
     assert response.context["usage"].live_bytes == 2005
     assert "used" in html and 'id="storage-summary"' in html
@@ -261,6 +261,51 @@ def test_upload_errors_answer_the_store_message_as_json(signed_in: Client, owner
     assert signed_in.get(reverse("files_upload")).status_code == 405
 
 
+def test_upload_without_length_follows_the_apis_rule(signed_in: Client, owner) -> None:
+    # Over a connection whose end the server marks (gunicorn, chunked), the body is read to its end.
+    chunked = upload(
+        signed_in, "/chunked.bin", b"", **{"wsgi.input": io.BytesIO(b"sent in chunks"), "wsgi.input_terminated": True}
+    )
+    assert chunked.status_code == 201, chunked.content
+    assert selectors.node_at_path(tenant=owner.tenant, path="/chunked.bin").size == len(b"sent in chunks")
+    # ... bounded by the file size limit ...
+    owner.tenant.max_file_bytes = 4
+    owner.tenant.save(update_fields=["max_file_bytes"])
+    too_large = upload(
+        signed_in, "/five.bin", b"", **{"wsgi.input": io.BytesIO(b"12345"), "wsgi.input_terminated": True}
+    )
+    assert too_large.status_code == 413
+    # ... and otherwise nothing says where it ends: 411, as a problem that says what to send.
+    unmarked = upload(signed_in, "/a.bin", b"", **{"wsgi.input": io.BytesIO(b"abc")})
+    assert unmarked.status_code == 411
+    assert unmarked["Content-Type"] == "application/problem+json"
+    assert "Content-Length" in unmarked.json()["detail"]
+    assert set(live_paths(owner.tenant)) == {"/chunked.bin"}
+
+
+def test_sizes_are_binary_and_say_so_on_the_page_and_in_refusals(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/scan.tif", b"x" * 1_572_864, owner.user)
+    html = signed_in.get(reverse("files")).content.decode().replace("\xa0", " ")
+    assert "1.5 MiB" in html
+    assert not re.search(r"\d (KB|MB|GB|TB)\b", html)
+
+    owner.tenant.max_file_bytes = 1024**2
+    owner.tenant.save(update_fields=["max_file_bytes"])
+    refused = upload(signed_in, "/scan-2.tif", b"x" * 1_572_864)
+    assert refused.status_code == 413
+    assert refused.json()["detail"] == "The file is 1.5 MiB (1,572,864 bytes); the limit is 1 MiB (1,048,576 bytes)."
+
+    owner.tenant.max_file_bytes = None
+    owner.tenant.quota_bytes = 2 * 1024**2
+    owner.tenant.save(update_fields=["max_file_bytes", "quota_bytes"])
+    over_quota = upload(signed_in, "/scan-3.tif", b"x" * 1_572_864)
+    assert over_quota.status_code == 507
+    assert over_quota.json()["detail"].startswith(
+        "This upload needs 1.5 MiB (1,572,864 bytes) more but only 512 KiB (524,288 bytes) of your quota of "
+        "2 MiB are free."
+    )
+
+
 def test_upload_needs_a_signed_in_member(client: Client, owner) -> None:
     response = upload(client, "/a.txt", b"a")
     assert response.status_code == 401
@@ -306,13 +351,25 @@ def test_new_folder_refusals_are_messages(signed_in: Client, owner, name: str, m
     assert live_paths(owner.tenant) == {"/Existing": None}
 
 
-def test_new_folder_in_a_folder_deleted_meanwhile_does_not_bring_it_back(signed_in: Client, owner) -> None:
+def test_new_folder_makes_missing_parents_as_the_api_does(signed_in: Client, owner) -> None:
+    # One rule in the store for both edges (and uploads): like mkdir -p.
     services.folder_create(tenant=owner.tenant, path="/Gone", acting_user=owner.user)
-    services.node_delete(tenant=owner.tenant, path="/Gone", acting_user=owner.user)
+    deleted = services.node_delete(tenant=owner.tenant, path="/Gone", acting_user=owner.user)
     response = signed_in.post(reverse("files_folder_new"), {"parent": "/Gone", "name": "New"})
-    assert response.status_code == 404
-    assert "/Gone does not exist." in response.content.decode()
-    assert live_paths(owner.tenant) == {}
+    assert response.status_code == 302
+    assert response["Location"] == "/files/Gone"
+    assert texts(response) == ["Created the folder “New”."]
+    assert live_paths(owner.tenant) == {"/Gone": None, "/Gone/New": None}
+    # The folder deleted meanwhile is a new one now; the deleted one can still be restored.
+    assert [item.pk for item in selectors.trash_items(tenant=owner.tenant).items] == [deleted.pk]
+
+
+def test_new_folder_in_a_file_is_refused_with_a_message(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/notes.txt", b"x", owner.user)
+    response = signed_in.post(reverse("files_folder_new"), {"parent": "/notes.txt", "name": "New"})
+    assert response.status_code == 302
+    assert texts(response) == ["/notes.txt is a file, not a folder."]
+    assert set(live_paths(owner.tenant)) == {"/notes.txt"}
 
 
 def test_rename(signed_in: Client, owner) -> None:

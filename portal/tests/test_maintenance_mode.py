@@ -12,10 +12,11 @@ import pytest
 import time_machine
 from celery.exceptions import Retry
 from django.test import Client
+from django.urls import reverse
 
 from conftest import all_databases
-from hubs.maintenance import maintenance_cancel, maintenance_schedule
 from hubs.models import Hub, MaintenanceWindow
+from hubs.services.maintenance import maintenance_cancel, maintenance_schedule
 from portal.tokens import api_token_create
 from snapshots.services import RestoreRequest
 from snapshots.tasks import MAINTENANCE_RECHECK_SECONDS, expiry_task, take_scheduled_snapshots_task
@@ -83,14 +84,16 @@ def test_unavailable_hub_answers_503_with_retry_after_in_the_browser_and_the_api
     assert page["Retry-After"] == "3630"
     html = page.content.decode()
     assert "Down for maintenance" in html and "Storage upgrade" in html
-    assert "until Sat 12 Dec 2026 13:00 +00 (Sat 12 Dec 2026 13:00 UTC)" in html
+    assert "the service is unavailable until Sat 12 Dec 2026 13:00 GMT. Try again after that." in html
+    assert "Until Sat 12 Dec 2026 13:00 GMT." in html
     assert uk.browser.get("/files/").status_code == 503
 
     api = uk.api.get("/api/v1/me/")
     body = problem(api, 503)
     assert api["Retry-After"] == "3630"
     assert body["type"] == "urn:hubport:problem:maintenance"
-    assert "the service is unavailable until Sat 12 Dec 2026 13:00 +00" in body["detail"]
+    # A token's person is found only by the API's authentication, after this refusal: UTC, and it says so.
+    assert "the service is unavailable until Sat 12 Dec 2026 13:00 UTC." in body["detail"]
     assert body["maintenance"]["ends_at"] == "2026-12-12T13:00:00+00:00"
     assert problem(uk.api.post("/api/v1/files/folders", {"path": "/a"}, content_type="application/json"), 503)
 
@@ -149,10 +152,19 @@ def test_read_only_hub_serves_reads_and_refuses_writes_with_a_clear_message(uk, 
     refused = uk.api.post("/api/v1/files/folders", {"path": "/reports"}, content_type="application/json")
     body = problem(refused, 503)
     assert refused["Retry-After"] == str(3 * 3600)
-    assert body["type"] == "urn:hubport:problem:maintenance-read-only"
-    assert "your files can be read but not changed until Sat 12 Dec 2026 13:00 +00" in body["detail"]
+    assert body["type"] == "urn:hubport:problem:maintenance_read_only"
+    assert "your files can be read but not changed until Sat 12 Dec 2026 13:00 UTC." in body["detail"]
     assert "Nothing was changed" in body["detail"]
     assert problem(uk.api.delete("/api/v1/files/?path=/reports"), 503)
+
+    # In the browser the refusal is in the reader's zone, and in it alone: Frankfurt's by default.
+    page = de.browser.post(reverse("files_folder_new"), {"folder": "/", "name": "reports"})
+    assert page.status_code == 503
+    detail = page.context["detail"]
+    assert detail.endswith(
+        "can be read but not changed until Sat 12 Dec 2026 14:00 CET. Nothing was changed; try again after that."
+    )
+    assert "UTC" not in detail
 
     page = uk.browser.post("/file-actions/new-folder", {"parent": "/", "name": "reports"})
     assert page.status_code == 503
@@ -179,8 +191,8 @@ def test_banner_from_announcement_until_the_end_for_the_affected_hub_only(uk, de
     html = uk.browser.get("/").content.decode()
     assert f'data-maintenance-window="{planned.pk}-1"' in html
     assert "Planned maintenance" in html and "of hub uk (London): Storage upgrade" in html
-    assert "Sat 12 Dec 2026 09:00 to Sat 12 Dec 2026 13:00 GMT" in html
-    assert "(Sat 12 Dec 09:00 to Sat 12 Dec 13:00 UTC)" in html
+    assert "Sat 12 Dec 2026 09:00 GMT to Sat 12 Dec 2026 13:00 GMT." in html
+    assert "UTC" not in html.split('class="maintenance-banners"', 1)[1].split("</div>", 1)[0]
     assert 'data-starts-at="2026-12-12T09:00:00+00:00"' in html
     assert "js/maintenance.js" in html and "data-dismiss" in html
     assert "data-maintenance-window" not in de.browser.get("/").content.decode()
@@ -240,7 +252,8 @@ def test_read_only_and_degraded_windows_do_not_hold_scheduled_jobs(uk, frozen):
 @pytest.mark.browser
 @pytest.mark.django_db(databases="__all__", transaction=True)
 def test_banner_counts_down_and_stays_dismissed_until_the_window_changes(live_server, make_tenant, monkeypatch):
-    from hubs.maintenance import earliest_allowed_start, maintenance_change, weekend_of
+    from hubs.services.maintenance import maintenance_change
+    from hubs.weekends import earliest_allowed_start, weekend_of
     from portal.tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
     from portal.tests.browser.test_files_browser import sign_in
 

@@ -45,7 +45,7 @@ def _embedded_env(data_dir: Path, port: int) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "HUB_", "DATABASE_", "CELERY_", "EMAIL_"))
+        if not name.startswith(("DJANGO_", "HUB_", "DATABASE_", "CELERY_", "CACHE_", "EMAIL_"))
     }
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings.embedded",

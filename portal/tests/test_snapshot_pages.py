@@ -53,7 +53,7 @@ def texts(response) -> list[str]:
 
 def main_html(response) -> str:
     html = response.content.decode().split('<main id="main"', 1)[1].split("</main>", 1)[0]
-    return html.replace("\xa0", " ")  # filesizeformat's non-breaking spaces
+    return html.replace("\xa0", " ")
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_snapshots_are_grouped_by_the_hubs_local_day_with_counts_and_expiry(clie
     assert [snapshot.kind for snapshot in days[0].snapshots] == [Snapshot.Kind.MANUAL]
     html = main_html(response)
     assert "Sydney time (AEDT)" in html
-    assert ">00:30</time>" in html and ">23:30</time>" in html
+    assert ">00:30 AEDT</time>" in html and ">23:30 AEDT</time>" in html
     assert "Manual" in html and "Scheduled" in html
     assert f"by {owner.user.email}" in html
     assert "1 <span" in html and "5 bytes" in html
@@ -126,13 +126,47 @@ def test_snapshots_older_than_the_retention_are_not_listed(signed_in: Client, ow
     assert old.pk not in listed
 
 
-def test_the_point_in_time_picker_is_limited_to_the_retention(signed_in: Client, owner) -> None:
+def picker(html: str) -> dict[str, str]:
+    tag = re.search(r'<input type="datetime-local" id="point-in-time-at"[^>]*>', html)
+    assert tag is not None
+    return dict(re.findall(r'(min|max|value)="([^"]*)"', tag.group(0)))
+
+
+def test_the_point_in_time_picker_is_limited_to_the_retention(client: Client, make_tenant) -> None:
+    with time_machine.travel(datetime(2026, 5, 1, 9, 0, tzinfo=UTC), tick=False):
+        old_account = make_tenant(hub="uk")
+    client.force_login(old_account.user)
     with time_machine.travel(datetime(2026, 7, 10, 12, 0, tzinfo=UTC), tick=False):
-        html = main_html(signed_in.get(reverse("snapshots")))
-    # London is on BST (UTC+1) in July; the input is in hub time.
-    assert 'min="2026-06-12T13:01"' in html
-    assert 'max="2026-07-10T13:00"' in html
+        html = main_html(client.get(reverse("snapshots")))
+    # London is on BST (UTC+1) in July; the input is in the person's zone, the hub's by default.
+    assert picker(html) == {"min": "2026-06-12T13:01", "max": "2026-07-10T13:00", "value": "2026-07-09T13:00"}
     assert "London time (BST)" in html
+
+
+def test_the_picker_of_an_account_made_an_hour_ago_starts_when_it_was_made(client: Client, make_tenant) -> None:
+    with time_machine.travel(datetime(2026, 11, 24, 10, 42, 30, tzinfo=UTC), tick=False):
+        new_account = make_tenant(hub="uk")
+    client.force_login(new_account.user)
+    with time_machine.travel(datetime(2026, 11, 24, 11, 42, 30, tzinfo=UTC), tick=False):
+        html = main_html(client.get(reverse("snapshots")))
+    # Its first change was at 10:42:30: the first whole minute after it, and the default is inside the span.
+    assert picker(html) == {"min": "2026-11-24T10:43", "max": "2026-11-24T11:42", "value": "2026-11-24T10:43"}
+    assert "from 24 Nov 2026, 10:43 GMT to now" in html
+
+    with time_machine.travel(datetime(2026, 11, 24, 11, 43, tzinfo=UTC), tick=False):
+        chosen = client.get(reverse("snapshot_browse"), {"at": "2026-11-24T10:43"})
+        too_early = client.get(reverse("snapshot_browse"), {"at": "2026-11-24T10:42"})
+    assert chosen.status_code == 200
+    assert "did not exist yet" in texts(too_early)[0]
+
+
+def test_the_picker_of_a_three_day_old_account_defaults_to_a_day_ago(client: Client, make_tenant) -> None:
+    with time_machine.travel(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), tick=False):
+        account = make_tenant(hub="au")  # Sydney: AEDT, UTC+11
+    client.force_login(account.user)
+    with time_machine.travel(datetime(2026, 11, 24, 8, 0, tzinfo=UTC), tick=False):
+        html = main_html(client.get(reverse("snapshots")))
+    assert picker(html) == {"min": "2026-11-21T19:00", "max": "2026-11-24T19:00", "value": "2026-11-23T19:00"}
 
 
 def test_take_a_snapshot_now(signed_in: Client, owner) -> None:
@@ -552,7 +586,7 @@ def test_storage_shows_live_bytes_quota_and_history(signed_in: Client, owner) ->
     assert (usage.live_bytes, usage.live_files, usage.history_bytes) == (10, 1, 3048)
     html = main_html(response)
     assert 'data-live-bytes="10"' in html and 'data-history-bytes="3048"' in html
-    assert "3.0 KB" in html and "does not count towards your quota" in html
+    assert "3.0 KiB" in html and "does not count towards your quota" in html
 
 
 # SECTION: another tenant's ids answer 404, exactly like unknown ones

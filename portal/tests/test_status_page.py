@@ -12,9 +12,10 @@ import time_machine
 from django.test import Client
 
 from conftest import all_databases
-from hubs.maintenance import maintenance_advance, maintenance_cancel, maintenance_schedule
 from hubs.models import Hub, MaintenanceWindow
-from hubs.tests.test_maintenance_notices import ics_values, parse_ics
+from hubs.services.advance import maintenance_advance
+from hubs.services.maintenance import maintenance_cancel, maintenance_schedule
+from hubs.tests.windows import ics_values, parse_ics
 from portal.tokens import api_token_create
 
 pytestmark = all_databases

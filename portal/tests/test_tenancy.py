@@ -5,7 +5,8 @@ import pytest
 from django.db import connections
 
 from conftest import all_databases, hub_aliases, unprovision
-from hubs.models import HubChangeError, Tenant
+from hubs.errors import HubChangeError
+from hubs.models import Tenant
 from hubs.routing import DataPlaneRoutingError
 from snapshots.models import Node, NodeVersion, TenantClock
 

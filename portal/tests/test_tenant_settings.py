@@ -90,7 +90,7 @@ def test_change_form_shows_the_limits_with_their_defaults_and_the_live_usage(sta
     assert form["snapshot_schedule"].value() == "hourly"
     page = response.content.decode()
     assert "Live usage" in page
-    assert "8 bytes (8 bytes) in 2 files: 0.0% of the quota of 5 GiB" in page
+    assert "8 bytes in 2 files: 0.0% of the quota of 5 GiB" in page
 
 
 def test_add_form_has_the_three_fields_but_no_usage(staff_client):

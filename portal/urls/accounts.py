@@ -1,4 +1,4 @@
-"""Signing up and in, password reset, workspaces and two-factor; included at the root."""
+"""Signing up and in, password reset, workspaces, two-factor and the profile; included at the root."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
@@ -44,4 +44,5 @@ urlpatterns = [
     path("account/two-factor/backup-codes/", two_factor.backup_codes, name="two_factor_backup_codes"),
     path("account/two-factor/remove/", two_factor.remove, name="two_factor_remove"),
     path("settings/security/", two_factor.tenant_security, name="tenant_security"),
+    path("settings/profile/", accounts.profile, name="profile"),
 ]

@@ -1,5 +1,5 @@
 """Pages for signing up, signing in (with a second step for the code), signing
-out, the home page and choosing a workspace."""
+out, the home page, choosing a workspace and the person's profile."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from hubs.models import Hub
-from portal.forms.accounts import CodeForm, LoginForm, SignupForm, TenantChoiceForm
+from portal.forms.accounts import CodeForm, LoginForm, ProfileForm, SignupForm, TenantChoiceForm
 from portal.middleware.tenant import SESSION_TENANT_KEY
 from portal.selectors import membership_for, memberships_for_user
+from portal.services.accounts import user_time_zone_set
 from portal.services.tenants import tenant_create
 from portal.signed_in import signed_in_user
 from portal.two_factor import code_verify, user_has_any_device, user_has_two_factor
@@ -94,6 +95,32 @@ def tenant_choose(request: HttpRequest) -> HttpResponse:
             "next": next_url if next_url and safe_next_url(request, next_url) == next_url else "",
         },
     )
+
+
+# SECTION: the person's profile
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """Settings → Profile: the time zone every page shows times in."""
+    user = signed_in_user(request)
+    tenant = getattr(request, "tenant", None)
+    hub_time_zone = tenant.hub.time_zone if tenant is not None else None
+    form = ProfileForm(request.POST or None, initial={"time_zone": user.time_zone}, hub_time_zone=hub_time_zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_time_zone_set(user=user, time_zone=form.cleaned_data["time_zone"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if user.time_zone:
+                chosen = f"{user.time_zone} time"
+            else:
+                chosen = f"your hub’s time zone ({hub_time_zone})" if hub_time_zone else "UTC"
+            messages.success(request, f"Times are now shown in {chosen}.")
+            return redirect("profile")
+    return render(request, "portal/accounts/profile.html", {"form": form})
 
 
 # SECTION: signup

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.cache import cache_control
 
-from hubs.maintenance import IMPACT_SEVERITY, Impact, State, effective_state, windows_for_hub
+from hubs.links import absolute_url
 from hubs.models import Hub, MaintenanceWindow
 from hubs.notices import ICS_CONTENT_TYPE, ics_calendar
+from hubs.selectors import IMPACT_SEVERITY, Impact, State, effective_state, windows_for_hub
 
 CALENDAR_PAST_DAYS = 90
 FEED_ITEMS = 50
@@ -87,8 +87,12 @@ class MaintenanceFeed(Feed):
     title = "Hubport maintenance"
     subtitle = "Maintenance of the Hubport hubs: announced at least five days ahead, at the weekend."
 
+    # Absolute from HUBPORT_BASE_URL, not from the host the request named.
     def link(self) -> str:
-        return reverse("status")
+        return absolute_url("status")
+
+    def feed_url(self) -> str:
+        return absolute_url("status_feed")
 
     def items(self) -> list[MaintenanceWindow]:
         return list(MaintenanceWindow.objects.prefetch_related("hubs").order_by("-announced_at", "-pk")[:FEED_ITEMS])
@@ -111,7 +115,7 @@ class MaintenanceFeed(Feed):
         return "\n".join(lines)
 
     def item_link(self, item: MaintenanceWindow) -> str:
-        return f"{reverse('status')}#window-{item.pk}"
+        return f"{absolute_url('status')}#window-{item.pk}"
 
     def item_guid(self, item: MaintenanceWindow) -> str:
         return f"urn:hubport:maintenance:{item.pk}"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hubs.display import bytes_label
 from hubs.routing import hub_database_alias
 from snapshots import selectors
 from snapshots.blobs import (
@@ -248,8 +249,9 @@ def _check_quota(*, tenant: Tenant, additional: int) -> None:
     quota = tenant.effective_quota_bytes
     if used + additional > quota:
         raise QuotaExceeded(
-            f"This upload needs {additional:,} more bytes but only {max(quota - used, 0):,} of your "
-            f"{quota:,}-byte quota are free. Delete files or ask your administrator for more space."
+            f"This upload needs {bytes_label(additional, exact=True)} more but only "
+            f"{bytes_label(max(quota - used, 0), exact=True)} of your quota of {bytes_label(quota)} are free. "
+            "Delete files or ask your administrator for more space."
         )
 
 

@@ -267,8 +267,8 @@ STALLED_AFTER = timedelta(minutes=5)
 def restores_resume_stalled(*, hub_code: str) -> list[int]:
     """Queue again the jobs of a hub whose worker died (queued ones too, in case
     their message was lost). Returns the job ids queued."""
-    from hubs.maintenance import hub_unavailable_until
     from hubs.models import Tenant
+    from hubs.selectors import hub_unavailable_until
     from snapshots.tasks import restore_run_task
 
     if hub_unavailable_until(hub_code=hub_code) is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 
+from hubs.display import time_label
 from snapshots import selectors
 from snapshots.errors import NotFound, OutsideRetention, RestoreRefused
 from snapshots.models import Node, RestoreJob, Snapshot
@@ -77,8 +78,8 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
     earliest = selectors.retention_start()
     if at < earliest:
         raise OutsideRetention(
-            f"{at:%Y-%m-%d %H:%M %Z} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
-            f"the earliest moment you can restore from is {earliest:%Y-%m-%d %H:%M} UTC."
+            f"{time_label(at)} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
+            f"the earliest moment you can restore from is {time_label(earliest)}."
         )
     if at > now:
         raise OutsideRetention("That moment is in the future; choose a time up to now.")

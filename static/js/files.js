@@ -8,15 +8,26 @@
   // page's other requests (browsers allow six connections per host).
   var PARALLEL_UPLOADS = 3;
 
+  // The pages' rule (hubs.display.bytes_label): binary units named as such,
+  // whole when the unit divides the size, else to one decimal.
+  var BINARY_UNITS = ["KiB", "MiB", "GiB", "TiB"];
+
   function formatBytes(bytes) {
-    var units = ["bytes", "KB", "MB", "GB", "TB"];
+    var unit = -1;
     var value = bytes;
-    var unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
+    // Also step up when the unit below would round to 1,024 of it ("1.0 MiB", never "1024.0 KiB").
+    while (unit < BINARY_UNITS.length - 1 && Math.round(value * 10) / 10 >= 1024) {
       value /= 1024;
       unit += 1;
     }
-    return (unit === 0 ? value : value.toFixed(1)) + " " + units[unit];
+    if (unit < 0) {
+      return bytes.toLocaleString("en-GB") + (bytes === 1 ? " byte" : " bytes");
+    }
+    var whole = bytes % Math.pow(1024, unit + 1) === 0;
+    return value.toLocaleString("en-GB", {
+      minimumFractionDigits: whole ? 0 : 1,
+      maximumFractionDigits: whole ? 0 : 1
+    }) + " " + BINARY_UNITS[unit];
   }
 
   function joinPath(folder, name) {

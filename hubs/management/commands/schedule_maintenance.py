@@ -16,8 +16,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from hubs.maintenance import MaintenanceRefused, maintenance_schedule
+from hubs.errors import MaintenanceRefused
 from hubs.models import Hub, MaintenanceWindow
+from hubs.services.maintenance import maintenance_schedule
 
 
 def aware_datetime(value: str) -> datetime:

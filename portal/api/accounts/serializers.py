@@ -20,6 +20,9 @@ class HubListSerializer(serializers.Serializer):
 class MeUserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
+    time_zone = serializers.CharField(
+        help_text="The IANA time zone this API gives your times in: the one you chose in your profile, else your hub's."
+    )
 
 
 class MeTenantSerializer(serializers.Serializer):
@@ -34,8 +37,13 @@ class StorageSerializer(serializers.Serializer):
         help_text="Bytes kept only by history (files deleted or overwritten within the retention period), "
         "so they can be restored; the quota does not count them."
     )
-    quota_bytes = serializers.IntegerField()
-    max_file_bytes = serializers.IntegerField(help_text="The largest single file you may upload.")
+    quota_bytes = serializers.IntegerField(
+        help_text="Live bytes you may store. Limits are set in binary units: 1 TiB is 1,099,511,627,776 bytes."
+    )
+    max_file_bytes = serializers.IntegerField(
+        help_text="The largest single file you may upload, in bytes. Limits are set in binary units: 20 GiB is "
+        "21,474,836,480 bytes."
+    )
 
 
 class MeSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -30,7 +31,7 @@ class MeView(TenantAPIView):
         usage = storage_usage(tenant=tenant)
         user = signed_in_user(request)
         body = {
-            "user": {"id": user.pk, "email": user.email},
+            "user": {"id": user.pk, "email": user.email, "time_zone": timezone.get_current_timezone_name()},
             "tenant": {"name": tenant.name, "slug": tenant.slug},
             "role": request.membership.role,  # type: ignore[attr-defined]
             "hub": tenant.hub,

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from hubs.models import Tenant
 from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
-from portal.api.exceptions import ApiProblem
 from portal.api.files.serializers import (
     ActivityPageSerializer,
     ActivityQuerySerializer,
@@ -35,7 +34,8 @@ from portal.api.files.serializers import (
 )
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
-from snapshots.errors import IncompleteUpload, NotFound, PreconditionFailed, WrongKind
+from portal.uploads import upload_body
+from snapshots.errors import NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
@@ -136,45 +136,6 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
         return renderer, renderer.media_type
 
 
-class UploadStream:
-    """The request body as the store reads it. A client that goes away mid-body
-    makes the server's read fail; that is an incomplete upload, not our error."""
-
-    def __init__(self, request: Any) -> None:
-        self._request = request
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._request.read(size)
-        except OSError as exc:
-            raise IncompleteUpload("The connection closed before the whole file arrived. Nothing was stored.") from exc
-
-
-def request_content_length(request: Request) -> int:
-    raw = request.META.get("CONTENT_LENGTH")
-    if raw in (None, ""):
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            raise ApiProblem(
-                status=411,
-                title="Length required",
-                code="length-required",
-                detail="Send the file with a Content-Length header; chunked uploads are not accepted.",
-            )
-        return 0
-    try:
-        length = int(raw)
-    except ValueError:
-        length = -1
-    if length < 0:
-        raise ApiProblem(
-            status=400,
-            title="Invalid Content-Length",
-            code="invalid-content-length",
-            detail="Content-Length must be a whole number of bytes.",
-        )
-    return length
-
-
 def if_match_value(header: str | None, current: NodeVersion | None) -> str | None:
     """The sha256 to hand file_write for an If-Match header (strong comparison)."""
     if header is None:
@@ -238,7 +199,9 @@ class FileContentView(TenantAPIView):
         summary="Upload a file",
         description=(
             "The raw request body becomes the file at `path`; missing folders are made, an existing file is "
-            "replaced (its earlier content stays restorable for 28 days). Send `Content-Length`. With "
+            "replaced (its earlier content stays restorable for 28 days). Send `Content-Length`: without it, a "
+            "chunked body is read to its end where the server marks that end (gunicorn does), and is refused "
+            "with 411 elsewhere. With "
             '`If-Match: "<sha256>"` the upload only replaces the file if it still has that content (else 412).'
         ),
         parameters=[
@@ -254,12 +217,12 @@ class FileContentView(TenantAPIView):
     )
     def put(self, request: Request) -> Response:
         query = validated_query(PathQuerySerializer, request)
-        content_length = request_content_length(request)
+        stream, content_length = upload_body(request._request)
         current = live_version_or_none(tenant=self.tenant, path=query["path"])
         version = file_write(
             tenant=self.tenant,
             path=query["path"],
-            stream=UploadStream(request._request),
+            stream=stream,
             content_length=content_length,
             acting_user=signed_in_user(request),
             if_match=if_match_value(request.headers.get("If-Match"), current),

@@ -12,8 +12,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hubs.maintenance import effective_state, windows_for_hub
 from hubs.models import Hub, MaintenanceWindow
+from hubs.selectors import effective_state, windows_for_hub
 from portal.api.base import TenantAPIView, problems
 from portal.api.maintenance.serializers import MaintenanceListSerializer
 

@@ -11,15 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.api.base import (
-    PROBLEM_DESCRIPTIONS,
-    ProblemSerializer,
-    TenantAPIView,
-    page_body,
-    validated_body,
-    validated_query,
-)
-from portal.api.exceptions import PROBLEM_CONTENT_TYPE
+from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
 from portal.api.files.serializers import NodeSerializer
 from portal.api.files.views import AnyAcceptNegotiation, node_json
 from portal.api.snapshots.serializers import (
@@ -58,23 +50,6 @@ from snapshots.selectors_history import (
     snapshot_page,
 )
 from snapshots.services import restore_cancel, restore_preview, restore_start, snapshot_create, version_restore
-
-DESCRIPTIONS = {
-    **PROBLEM_DESCRIPTIONS,
-    422: "The moment lies outside the retention period (or in the future).",
-}
-
-
-def problems(*statuses: int, **descriptions: str) -> dict[Any, OpenApiResponse]:
-    """Schema entries for the problem responses an operation can answer;
-    ``descriptions`` (``s409="..."``) says what a status means here."""
-    return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description=descriptions.get(f"s{status}", DESCRIPTIONS[status])
-        )
-        for status in (*statuses, 401, 429)
-    }
-
 
 DOWNLOAD_PARAMETERS = [
     OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),

@@ -1,15 +1,20 @@
 """A demo tenant with a few folders and files, and a support user, for the
-embedded default. Safe to run again: it finds what it made before."""
+embedded default. Safe to run again: it finds what it made before.
+
+The support user is a superuser whose password is published (README.md), so
+the command refuses to run unless the settings allow it (HUBPORT_DEMO_ALLOWED:
+the embedded default and the tests do, production does not)."""
 
 from __future__ import annotations
 
 import io
-import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from hubs.links import absolute_url
 from hubs.models import Membership
 from portal.services.provisioning import tenant_ensure_provisioned
 from portal.services.staff import staff_user_ensure
@@ -35,6 +40,12 @@ class Command(BaseCommand):
     help = "Create (or find) the demo tenant with a few files, and a support staff user with a TOTP device."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "HUBPORT_DEMO_ALLOWED", False):  # settings without the flag refuse too
+            raise CommandError(
+                "seed_demo makes a superuser whose password is published, so these settings "
+                f"({settings.SETTINGS_MODULE}) do not allow it: HUBPORT_DEMO_ALLOWED is off. "
+                "It is for the embedded default (make run) only."
+            )
         user = get_user_model().objects.filter(email=DEMO_EMAIL).first()
         if user is None:
             tenant = tenant_create(
@@ -51,15 +62,14 @@ class Command(BaseCommand):
                     tenant=tenant, path=path, stream=io.BytesIO(content), content_length=len(content), acting_user=user
                 )
         staff = staff_user_ensure(email=STAFF_EMAIL, password=STAFF_PASSWORD, superuser=True)
-        port = os.environ.get("HUBPORT_PORT", "8000")
         self.stdout.write(
             "\n".join(
                 [
                     "",
-                    f"Hubport demo: http://127.0.0.1:{port}/",
+                    f"Hubport demo: {absolute_url('home')}",
                     f"  Customer login: {DEMO_EMAIL}  password: {DEMO_PASSWORD}",
                     f"  (tenant {tenant.slug}, hub {tenant.hub_id})",
-                    f"  Support admin:  http://127.0.0.1:{port}/admin/  {STAFF_EMAIL}  password: {STAFF_PASSWORD}",
+                    f"  Support admin:  {absolute_url('admin:index')}  {STAFF_EMAIL}  password: {STAFF_PASSWORD}",
                     f"  Support TOTP (add to an authenticator app): {staff.device.config_url}",
                     "",
                 ]

@@ -3,6 +3,7 @@ sends it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,6 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
     body = response.json()
     assert body["status"] == status
-    assert body["type"].startswith("urn:hubport:problem:")
+    assert re.fullmatch(r"urn:hubport:problem:[a-z]+(_[a-z0-9]+)*", body["type"]), body["type"]
     assert body["title"] and body["detail"]
     return body

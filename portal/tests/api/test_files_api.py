@@ -13,6 +13,7 @@ from django.db import OperationalError
 
 from conftest import all_databases
 from portal.tests.api.conftest import problem, spool_files
+from snapshots import selectors
 
 pytestmark = all_databases
 
@@ -163,7 +164,10 @@ def test_upload_replaces_an_existing_file_and_answers_200(api):
 
 
 def test_upload_of_an_empty_file(api):
-    response = api.client.generic("PUT", content_url("/empty.txt"), data=b"", content_type="application/octet-stream")
+    # An empty body says so with Content-Length: 0 (curl and requests send it).
+    response = api.client.generic(
+        "PUT", content_url("/empty.txt"), data=b"", content_type="application/octet-stream", CONTENT_LENGTH="0"
+    )
     assert response.status_code == 201
     assert response.json()["size"] == 0
 
@@ -301,6 +305,46 @@ def test_chunked_upload_without_length_answers_411(api):
     assert api.tree() == {}
 
 
+def test_upload_without_length_is_refused_not_stored_empty(api):
+    # Nothing marks where the body ends: reading it as empty would replace the file with nothing.
+    api.write("/a.bin", b"precious")
+    response = api.client.generic(
+        "PUT", content_url("/a.bin"), data=b"", content_type="application/octet-stream", CONTENT_LENGTH=""
+    )
+    assert "Content-Length" in problem(response, 411)["detail"]
+    assert selectors.node_at_path(tenant=api.tenant, path="/a.bin").size == len(b"precious")
+
+
+def test_upload_without_length_over_a_terminated_input_is_read_to_its_end(api):
+    # gunicorn marks the end of a chunked body with wsgi.input_terminated.
+    response = api.client.generic(
+        "PUT",
+        content_url("/chunked.bin"),
+        data=b"",
+        content_type="application/octet-stream",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(b"sent in chunks"), "wsgi.input_terminated": True},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["size"] == len(b"sent in chunks")
+    assert selectors.node_at_path(tenant=api.tenant, path="/chunked.bin").size == len(b"sent in chunks")
+
+
+def test_upload_without_length_stops_at_the_file_size_limit(api):
+    api.tenant.max_file_bytes = 10
+    api.tenant.save(update_fields=["max_file_bytes"])
+    before = (api.tree(), api.clock(), spool_files())
+    response = api.client.generic(
+        "PUT",
+        content_url("/big.bin"),
+        data=b"",
+        content_type="application/octet-stream",
+        **{"wsgi.input": io.BytesIO(b"x" * 11), "wsgi.input_terminated": True},
+    )
+    assert "limit" in problem(response, 413)["detail"]
+    assert (api.tree(), api.clock(), spool_files()) == before
+
+
 def test_upload_with_a_nonsense_content_length_is_refused(api):
     response = api.client.generic(
         "PUT", content_url("/a.bin"), data=b"abc", content_type="application/octet-stream", CONTENT_LENGTH="-5"
@@ -428,6 +472,16 @@ def test_folder_create_makes_missing_parents(api):
     body = response.json()
     assert body["path"] == "/a/b/c" and body["kind"] == "folder" and body["size"] == 0
     assert api.tree() == {"/a": None, "/a/b": None, "/a/b/c": None}
+
+
+def test_folder_create_in_a_deleted_folder_makes_it_again_as_the_page_does(api):
+    api.mkdir("/Gone")
+    deleted = api.delete("/api/v1/files/?path=/Gone")
+    assert deleted.status_code == 204
+    response = api.post("/api/v1/files/folders", {"path": "/Gone/New"})
+    assert response.status_code == 201
+    assert api.tree() == {"/Gone": None, "/Gone/New": None}
+    assert len(api.get("/api/v1/trash/").json()["items"]) == 1
 
 
 def test_folder_create_refuses_what_exists(api):

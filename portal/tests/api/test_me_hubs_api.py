@@ -28,7 +28,7 @@ def test_me_describes_the_caller_their_tenant_and_its_storage(api):
 
     assert response.status_code == 200
     assert response.json() == {
-        "user": {"id": api.user.pk, "email": api.user.email},
+        "user": {"id": api.user.pk, "email": api.user.email, "time_zone": "Europe/London"},
         "tenant": {"name": api.tenant.name, "slug": api.tenant.slug},
         "role": "owner",
         "hub": {

@@ -68,8 +68,8 @@ def test_upload_delete_restore_and_download_in_chromium(live_server, make_tenant
     assert done.locator(".upload-item__status").inner_text() == "Uploaded"
     row = file_row(page, f"/{FILE_NAME}")
     row.wait_for(timeout=10_000)
-    assert "175.0\xa0KB" in row.inner_text() or "175.0 KB" in row.inner_text()
-    assert page.locator("#storage-summary").inner_text().startswith("175.0")
+    assert "175.0 KiB" in row.inner_text()
+    assert page.locator("#storage-summary").inner_text().startswith("175.0 KiB")
 
     # Delete, with the confirmation step.
     row.locator("summary.row-menu__toggle").click()
@@ -228,3 +228,43 @@ def test_files_page_screenshots_at_desktop_and_phone_width(live_server, make_ten
         page.goto(f"{live_server.url}/file-actions/delete?path=/Contracts")
         page.screenshot(path=str(screenshot_dir / f"delete-{label}.png"), full_page=True)
         context.close()
+
+
+def test_a_zone_chosen_in_the_profile_labels_the_times_of_the_files_page(
+    live_server, make_tenant, chromium, screenshot_dir
+) -> None:
+    owner = make_tenant(hub="uk", name="Zone Test Ltd")
+    services.file_write(
+        tenant=owner.tenant,
+        path="/scan.tif",
+        stream=io.BytesIO(b"x" * 1_572_864),
+        content_length=1_572_864,
+        acting_user=owner.user,
+    )
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = chromium.new_context(viewport=viewport, device_scale_factor=1)
+        page = context.new_page()
+        sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+        page.goto(f"{live_server.url}/files/")
+        # London's zone by default: GMT or BST, whichever is in force.
+        assert re.search(r"\d\d:\d\d (GMT|BST)$", file_row(page, "/scan.tif").locator("time").inner_text())
+
+        page.locator("details.user-menu summary").click()
+        page.click("text=Profile and time zone")
+        page.select_option("select[name=time_zone]", "Asia/Tokyo")
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+        assert "Times are now shown in Asia/Tokyo time." in page.content()
+
+        page.goto(f"{live_server.url}/files/")
+        row = file_row(page, "/scan.tif")
+        assert re.search(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d JST$", row.locator("time").inner_text())
+        assert "1.5 MiB" in row.inner_text()
+        page.screenshot(path=str(screenshot_dir / f"files-tokyo-{label}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{label}: the page scrolls sideways by {overflow}px"
+        page.goto(f"{live_server.url}/settings/profile/")
+        page.screenshot(path=str(screenshot_dir / f"profile-{label}.png"), full_page=True)
+        context.close()
+        owner.user.time_zone = ""
+        owner.user.save(update_fields=["time_zone"])

@@ -7,7 +7,8 @@ snapshot pages use too.
 
 Every view validates its input, calls the store's services and selectors with
 ``request.tenant`` (there is no other way to name a tenant here), and renders.
-A StoreError becomes a message or an inline error with the store's own
-wording; something that does not exist in this tenant, including anything of
-another tenant, answers 404 exactly alike.
+A domain error rises out of the view, and ``portal.views.refusals.page_refusals``
+turns it into a message or an inline error with the store's own wording;
+something that does not exist in this tenant, including anything of another
+tenant, answers 404 exactly alike.
 """

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -12,8 +11,8 @@ from django.views.decorators.http import require_GET
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import breadcrumbs, folder_entries, folder_url, parent_path, sort_links
 from portal.views.files.forms import ListingQueryForm, form_error
+from portal.views.refusals import page_refusals
 from snapshots import selectors
-from snapshots.errors import NotFound, StoreError
 from snapshots.models import Node
 from snapshots.paths import split_path
 
@@ -23,8 +22,14 @@ from snapshots.paths import split_path
 LISTING_PAGE_SIZE = 100
 
 
+def _listed_folder_url(request: HttpRequest, subpath: str | None = None) -> str:
+    """The folder being listed, from its first page: a refusal there is about the cursor."""
+    return folder_url("/" + subpath if subpath is not None else request.GET.get("path") or "/")
+
+
 @tenant_required
 @require_GET
+@page_refusals(back=_listed_folder_url, not_found_title="Folder not found")
 def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
     """A folder: /files/ is the root, /files/Reports/2026 (or /files/?path=/Reports/2026) a folder in it."""
     tenant = request_tenant(request)
@@ -38,21 +43,11 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
     order = form.cleaned_data["order"] or "name"
     cursor = form.cleaned_data["cursor"] or None
     rows_only = request.GET.get("fragment") == "rows"
-    try:
-        folder = selectors.node_at_path(tenant=tenant, path=path)
-        if folder.kind != Node.Kind.FOLDER:
-            # A file's address opens its folder, where the file is listed.
-            return HttpResponseRedirect(folder_url(parent_path(path)))
-        page = selectors.folder_listing(
-            tenant=tenant, folder=folder, order=order, cursor=cursor, limit=LISTING_PAGE_SIZE
-        )
-    except NotFound as error:
-        return problem_page(request, title="Folder not found", detail=error.detail, status=404)
-    except StoreError as error:
-        if rows_only:
-            return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": 5})
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(folder_url(path))
+    folder = selectors.node_at_path(tenant=tenant, path=path)
+    if folder.kind != Node.Kind.FOLDER:
+        # A file's address opens its folder, where the file is listed.
+        return HttpResponseRedirect(folder_url(parent_path(path)))
+    page = selectors.folder_listing(tenant=tenant, folder=folder, order=order, cursor=cursor, limit=LISTING_PAGE_SIZE)
     next_url = folder_url(path, order=order, cursor=page.next_cursor) if page.next_cursor else ""
     context: dict[str, Any] = {
         "entries": folder_entries(tenant, path, page.items),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -66,25 +67,44 @@ def subtree_bytes(tenant: Tenant, versions: list[NodeVersion]) -> dict[int, int]
     return subtree_bytes_of(tenant=tenant, node_ids=folder_ids)
 
 
-def folder_entries(tenant: Tenant, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
-    folder_sizes = subtree_bytes(tenant, versions)
+def entries_of(
+    folder_path: str,
+    versions: list[NodeVersion],
+    *,
+    url_of: Callable[[str, bool], str],
+    folder_sizes: dict[int, int] | None = None,
+) -> list[Entry]:
+    """The rows of one folder listing, live or as it was: ``url_of(path, is_folder)``
+    says where a row leads; a folder's size is its subtree's where ``folder_sizes``
+    knows it (the live tree), else the version's own."""
     prefix = split_path(folder_path)
     rows = []
     for version in versions:
         path = join_path([*prefix, version.name])
         is_folder = version.kind == Node.Kind.FOLDER
+        size = folder_sizes.get(version.node_id, 0) if is_folder and folder_sizes is not None else version.size
         rows.append(
             Entry(
                 name=version.name,
                 path=path,
                 is_folder=is_folder,
-                size=folder_sizes.get(version.node_id, 0) if is_folder else version.size,
+                size=size,
                 modified_at=version.changed_at,
                 modified_by=version.author_label or "Hubport",
-                url=folder_url(path) if is_folder else with_query("files_download", path=path),
+                url=url_of(path, is_folder),
             )
         )
     return rows
+
+
+def folder_entries(tenant: Tenant, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
+    """The live tree's rows: folders open in the file manager, files download."""
+    return entries_of(
+        folder_path,
+        versions,
+        url_of=lambda path, is_folder: folder_url(path) if is_folder else with_query("files_download", path=path),
+        folder_sizes=subtree_bytes(tenant, versions),
+    )
 
 
 @dataclass(frozen=True)

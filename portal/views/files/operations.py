@@ -12,14 +12,19 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hubs.display import time_label
+from hubs.errors import DomainError
 from hubs.models import Tenant
 from portal.downloads import file_download_response
+from portal.problems import problem_response, refusal_response
 from portal.signed_in import signed_in_user
+from portal.uploads import upload_body
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
 from portal.views.files.forms import ItemForm, MoveForm, MovePickerForm, NewFolderForm, RenameForm, form_error
+from portal.views.refusals import page_refusals
 from snapshots import selectors, services
-from snapshots.errors import NotFound, StoreError, WrongKind
+from snapshots.errors import InvalidPath, StoreError, WrongKind
 from snapshots.models import Node
 from snapshots.paths import join_path, split_path
 
@@ -29,46 +34,36 @@ MOVE_PICKER_PAGE_SIZE = 100
 # SECTION: upload
 
 
-def _json_problem(*, status: int, title: str, detail: str) -> JsonResponse:
-    return JsonResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status=status,
-        content_type="application/problem+json",
-    )
-
-
 @require_http_methods(["PUT"])
 def upload(request: HttpRequest) -> HttpResponse:
     """PUT /file-actions/upload?path=/Reports/a.pdf with the raw file as the body.
 
     The request itself is the stream the store reads: the body goes to disk
     while it is hashed and is never held whole in memory (never request.body).
-    Answers JSON, so the page's script can show each file's outcome.
+    Answers JSON, so the page's script can show each file's outcome; a refusal
+    is the same problem the API answers.
     """
     if not request.user.is_authenticated:
-        return _json_problem(status=401, title="Signed out", detail="You are signed out. Sign in again and retry.")
+        return problem_response(
+            code="not_authenticated", title="Signed out", detail="You are signed out. Sign in again and retry."
+        )
     tenant = getattr(request, "tenant", None)
     if tenant is None:
-        return _json_problem(status=403, title="No workspace", detail="Choose a workspace first, then retry.")
+        return problem_response(code="forbidden", title="No workspace", detail="Choose a workspace first, then retry.")
     form = ItemForm(request.GET)
-    if not form.is_valid():
-        return _json_problem(status=400, title="Invalid path or name", detail=form_error(form))
     try:
-        content_length = int(request.META["CONTENT_LENGTH"])
-    except (KeyError, ValueError):
-        return _json_problem(status=411, title="Length required", detail="The upload must say how long it is.")
-    if content_length < 0:
-        return _json_problem(status=400, title="Invalid length", detail="The upload's length is not valid.")
-    try:
+        if not form.is_valid():
+            raise InvalidPath(form_error(form))
+        stream, content_length = upload_body(request)
         version = services.file_write(
             tenant=tenant,
             path=form.cleaned_data["path"],
-            stream=request,
+            stream=stream,
             content_length=content_length,
             acting_user=signed_in_user(request),
         )
-    except StoreError as error:
-        return _json_problem(status=error.status, title=error.title, detail=error.detail)
+    except DomainError as error:
+        return refusal_response(request, error)
     return JsonResponse(
         {"name": version.name, "path": form.cleaned_data["path"], "size": version.size},
         status=201,
@@ -82,35 +77,11 @@ def _redirect_to_folder(path: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(folder_url(path))
 
 
-@tenant_required
-@require_POST
-def folder_new(request: HttpRequest) -> HttpResponse:
-    form = NewFolderForm(request.POST)
-    parent = _posted_folder(request)
-    if not form.is_valid():
-        messages.error(request, form_error(form))
-        return _redirect_to_folder(parent)
-    path = join_path([*split_path(form.cleaned_data["parent"]), form.cleaned_data["name"]])
-    try:
-        # The store makes missing parents (like mkdir -p); a page must not bring
-        # back a folder someone deleted meanwhile, so its folder has to exist.
-        parent_folder = selectors.node_at_path(tenant=request_tenant(request), path=form.cleaned_data["parent"])
-        if parent_folder.kind != Node.Kind.FOLDER:
-            raise WrongKind(f"{form.cleaned_data['parent']} is a file, not a folder.")
-        services.folder_create(tenant=request_tenant(request), path=path, acting_user=signed_in_user(request))
-    except NotFound as error:
-        return problem_page(request, title="Folder not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Created the folder “{form.cleaned_data['name']}”.")
-    return _redirect_to_folder(parent)
-
-
-def _posted_folder(request: HttpRequest) -> str:
-    """The folder to go back to: the posted parent or the item's folder, if valid; else the root."""
+def _request_folder(request: HttpRequest) -> str:
+    """The folder to go back to: the given parent or the item's folder, if valid; else the root."""
+    given = request.POST if request.method == "POST" else request.GET
     for key, parent_of in (("parent", False), ("path", True)):
-        value = request.POST.get(key)
+        value = given.get(key)
         if value:
             try:
                 names = split_path(value)
@@ -120,33 +91,51 @@ def _posted_folder(request: HttpRequest) -> str:
     return "/"
 
 
+def _request_folder_url(request: HttpRequest) -> str:
+    return folder_url(_request_folder(request))
+
+
 @tenant_required
 @require_POST
+@page_refusals(back=_request_folder_url)
+def folder_new(request: HttpRequest) -> HttpResponse:
+    """A new folder in the folder shown; the store makes missing parents (like
+    mkdir -p), as it does for the API and for uploads, so a folder someone
+    deleted meanwhile is made again (the deleted one stays in Recently deleted)."""
+    form = NewFolderForm(request.POST)
+    parent = _request_folder(request)
+    if not form.is_valid():
+        messages.error(request, form_error(form))
+        return _redirect_to_folder(parent)
+    path = join_path([*split_path(form.cleaned_data["parent"]), form.cleaned_data["name"]])
+    services.folder_create(tenant=request_tenant(request), path=path, acting_user=signed_in_user(request))
+    messages.success(request, f"Created the folder “{form.cleaned_data['name']}”.")
+    return _redirect_to_folder(parent)
+
+
+@tenant_required
+@require_POST
+@page_refusals(back=_request_folder_url)
 def rename(request: HttpRequest) -> HttpResponse:
     form = RenameForm(request.POST)
-    folder = _posted_folder(request)
+    folder = _request_folder(request)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(folder)
     old_name = split_path(form.cleaned_data["path"])[-1:] or ["/"]
-    try:
-        services.node_rename(
-            tenant=request_tenant(request),
-            path=form.cleaned_data["path"],
-            new_name=form.cleaned_data["new_name"],
-            acting_user=signed_in_user(request),
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Renamed “{old_name[0]}” to “{form.cleaned_data['new_name']}”.")
+    services.node_rename(
+        tenant=request_tenant(request),
+        path=form.cleaned_data["path"],
+        new_name=form.cleaned_data["new_name"],
+        acting_user=signed_in_user(request),
+    )
+    messages.success(request, f"Renamed “{old_name[0]}” to “{form.cleaned_data['new_name']}”.")
     return _redirect_to_folder(folder)
 
 
 @tenant_required
 @require_http_methods(["GET", "POST"])
+@page_refusals(back=_request_folder_url)
 def move(request: HttpRequest) -> HttpResponse:
     """GET: choose a destination folder, browsing folders only. POST: move there."""
     tenant = request_tenant(request)
@@ -162,23 +151,17 @@ def move(request: HttpRequest) -> HttpResponse:
         return _redirect_to_folder("/")
     to = form.cleaned_data["to"] or parent_path(path)
     to_names = split_path(to)
-    try:
-        item = selectors.node_at_path(tenant=tenant, path=path)
-        destination = selectors.node_at_path(tenant=tenant, path=to)
-        if destination.kind != Node.Kind.FOLDER:
-            raise WrongKind(f"{to} is a file, not a folder.")
-        page = selectors.folder_children(
-            tenant=tenant,
-            folder=destination,
-            cursor=form.cleaned_data["cursor"] or None,
-            limit=MOVE_PICKER_PAGE_SIZE,
-            kind=Node.Kind.FOLDER,
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(parent_path(path))
+    item = selectors.node_at_path(tenant=tenant, path=path)
+    destination = selectors.node_at_path(tenant=tenant, path=to)
+    if destination.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{to} is a file, not a folder.")
+    page = selectors.folder_children(
+        tenant=tenant,
+        folder=destination,
+        cursor=form.cleaned_data["cursor"] or None,
+        limit=MOVE_PICKER_PAGE_SIZE,
+        kind=Node.Kind.FOLDER,
+    )
     inside_item = to_names[: len(names)] == names
     subfolders = [
         Crumb(label=version.name, url=with_query("files_move", path=path, to=join_path([*to_names, version.name])))
@@ -208,7 +191,7 @@ def move(request: HttpRequest) -> HttpResponse:
 
 def _move_post(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     form = MoveForm(request.POST)
-    folder = _posted_folder(request)
+    folder = _request_folder(request)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(folder)
@@ -217,29 +200,24 @@ def _move_post(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         messages.error(request, "The root folder cannot be moved.")
         return _redirect_to_folder("/")
     destination = form.cleaned_data["destination"]
-    try:
-        services.node_move(
-            tenant=tenant,
-            from_path=form.cleaned_data["path"],
-            to_path=join_path([*split_path(destination), names[-1]]),
-            acting_user=signed_in_user(request),
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(folder)
+    services.node_move(
+        tenant=tenant,
+        from_path=form.cleaned_data["path"],
+        to_path=join_path([*split_path(destination), names[-1]]),
+        acting_user=signed_in_user(request),
+    )
     messages.success(request, f"Moved “{names[-1]}” to {destination}.")
     return _redirect_to_folder(folder)
 
 
 @tenant_required
 @require_http_methods(["GET", "POST"])
+@page_refusals(back=_request_folder_url)
 def delete(request: HttpRequest) -> HttpResponse:
     """GET: ask for confirmation. POST: delete (it goes to Recently deleted)."""
     tenant = request_tenant(request)
     form = ItemForm(request.POST if request.method == "POST" else request.GET)
-    folder = _posted_folder(request) if request.method == "POST" else "/"
+    folder = _request_folder(request) if request.method == "POST" else "/"
     if not form.is_valid():
         messages.error(request, form_error(form))
         return _redirect_to_folder(folder)
@@ -250,27 +228,17 @@ def delete(request: HttpRequest) -> HttpResponse:
         return _redirect_to_folder("/")
     restorable_until = timezone.now() + timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
     if request.method == "GET":
-        try:
-            item = selectors.node_at_path(tenant=tenant, path=path)
-        except NotFound as error:
-            return problem_page(request, title="Not found", detail=error.detail, status=404)
+        item = selectors.node_at_path(tenant=tenant, path=path)
         entry = folder_entries(tenant, parent_path(path), [item])[0]
         return render(
             request,
             "portal/files/delete_confirm.html",
             {"entry": entry, "restorable_until": restorable_until, "cancel_url": folder_url(parent_path(path))},
         )
-    try:
-        services.node_delete(tenant=tenant, path=path, acting_user=signed_in_user(request))
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(parent_path(path))
+    services.node_delete(tenant=tenant, path=path, acting_user=signed_in_user(request))
     messages.success(
         request,
-        f"Deleted “{names[-1]}”. You can restore it from Recently deleted until "
-        f"{timezone.localtime(restorable_until):%-d %b %Y, %H:%M}.",
+        f"Deleted “{names[-1]}”. You can restore it from Recently deleted until {time_label(restorable_until)}.",
     )
     return _redirect_to_folder(parent_path(path))
 
@@ -280,20 +248,15 @@ def delete(request: HttpRequest) -> HttpResponse:
 
 @tenant_required
 @require_GET
+@page_refusals(back=_request_folder_url)
 def download(request: HttpRequest) -> HttpResponseBase:
     tenant = request_tenant(request)
     form = ItemForm(request.GET)
     if not form.is_valid():
         return problem_page(request, title="That address is not valid", detail=form_error(form), status=400)
     path = form.cleaned_data["path"]
-    try:
-        version = selectors.node_at_path(tenant=tenant, path=path)
-        if version.kind != Node.Kind.FILE or version.blob is None:
-            raise WrongKind(f"{path} is a folder; open it to download the files in it.")
-        # The API's download: streamed, with ETag, Range and a safe Content-Disposition.
-        return file_download_response(request, tenant=tenant, version=version)
-    except NotFound as error:
-        return problem_page(request, title="Not found", detail=error.detail, status=404)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return _redirect_to_folder(parent_path(path) if split_path(path) else "/")
+    version = selectors.node_at_path(tenant=tenant, path=path)
+    if version.kind != Node.Kind.FILE or version.blob is None:
+        raise WrongKind(f"{path} is a folder; open it to download the files in it.")
+    # The API's download: streamed, with ETag, Range and a safe Content-Disposition.
+    return file_download_response(request, tenant=tenant, version=version)

@@ -17,8 +17,8 @@ from portal.signed_in import signed_in_user
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import folder_url, parent_path, subtree_bytes, with_query
 from portal.views.files.forms import RestoreForm, TrashQueryForm, form_error
+from portal.views.refusals import page_refusals
 from snapshots import selectors, services
-from snapshots.errors import NotFound, StoreError
 from snapshots.models import Node, NodeVersion
 from snapshots.selectors_trash import trash_original_paths
 
@@ -67,8 +67,15 @@ def _trash_entries(tenant: Tenant, versions: list[NodeVersion]) -> list[TrashEnt
     return rows
 
 
+def _trash_url(request: HttpRequest) -> str:
+    """Recently deleted, filtered as the request was."""
+    query = request.POST if request.method == "POST" else request.GET
+    return with_query("trash", q=query.get("q", "")[:255])
+
+
 @tenant_required
 @require_GET
+@page_refusals(back=_trash_url)
 def trash(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
     form = TrashQueryForm(request.GET)
@@ -76,16 +83,10 @@ def trash(request: HttpRequest) -> HttpResponse:
         return problem_page(request, title="That address is not valid", detail=form_error(form), status=400)
     query = form.cleaned_data["q"].strip()
     rows_only = request.GET.get("fragment") == "rows"
-    try:
-        page = selectors.trash_items(
-            tenant=tenant, query=query or None, cursor=form.cleaned_data["cursor"] or None, limit=TRASH_PAGE_SIZE
-        )
-        entries = _trash_entries(tenant, page.items)
-    except StoreError as error:
-        if rows_only:
-            return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": 5})
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(with_query("trash", q=query))
+    page = selectors.trash_items(
+        tenant=tenant, query=query or None, cursor=form.cleaned_data["cursor"] or None, limit=TRASH_PAGE_SIZE
+    )
+    entries = _trash_entries(tenant, page.items)
     context: dict[str, Any] = {
         "entries": entries,
         "query": query,
@@ -108,32 +109,26 @@ def trash(request: HttpRequest) -> HttpResponse:
 
 @tenant_required
 @require_POST
+@page_refusals(back=_trash_url, not_found_title="Not in Recently deleted", not_found_back=_trash_url)
 def trash_restore(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
     form = RestoreForm(request.POST)
-    query = request.POST.get("q", "")[:255]
-    back = with_query("trash", q=query)
+    back = _trash_url(request)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return HttpResponseRedirect(back)
-    try:
-        version = services.trash_restore(
-            tenant=tenant,
-            version_id=form.cleaned_data["version_id"],
-            acting_user=signed_in_user(request),
-        )
-        path = selectors.path_of(tenant=tenant, node_id=version.node_id)
-        deleted_name = (
-            selectors.versions(tenant=tenant)
-            .filter(pk=form.cleaned_data["version_id"])
-            .values_list("name", flat=True)
-            .first()
-        )
-    except NotFound as error:
-        return problem_page(request, title="Not in Recently deleted", detail=error.detail, status=404, back_url=back)
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(back)
+    version = services.trash_restore(
+        tenant=tenant,
+        version_id=form.cleaned_data["version_id"],
+        acting_user=signed_in_user(request),
+    )
+    path = selectors.path_of(tenant=tenant, node_id=version.node_id)
+    deleted_name = (
+        selectors.versions(tenant=tenant)
+        .filter(pk=form.cleaned_data["version_id"])
+        .values_list("name", flat=True)
+        .first()
+    )
     folder = parent_path(path)
     if deleted_name and deleted_name != version.name:
         text = (

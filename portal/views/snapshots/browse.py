@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.downloads import file_download_response
-from portal.views.files.access import problem_page, request_tenant
-from portal.views.files.display import Crumb, Entry, folder_url, parent_path
+from portal.views.files.access import request_tenant, tenant_required
+from portal.views.files.display import Crumb, Entry, entries_of, folder_url, parent_path
 from portal.views.files.forms import CursorField, PathField
+from portal.views.refusals import page_refusals
 from portal.views.snapshots.restore import MAX_SELECTED_PATHS
-from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from portal.views.snapshots.source import Source, SourceForm, source_context, source_or_response, source_url
 from snapshots import selectors
-from snapshots.errors import NotFound, StoreError, WrongKind
+from snapshots.errors import WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 
@@ -31,25 +31,13 @@ class BrowseForm(SourceForm):
 
 
 def _snapshot_entries(source: Source, folder_path: str, versions: list[NodeVersion]) -> list[Entry]:
-    prefix = split_path(folder_path)
-    rows = []
-    for version in versions:
-        path = join_path([*prefix, version.name])
-        is_folder = version.kind == Node.Kind.FOLDER
-        rows.append(
-            Entry(
-                name=version.name,
-                path=path,
-                is_folder=is_folder,
-                size=version.size,
-                modified_at=version.changed_at,
-                modified_by=version.author_label or "Hubport",
-                url=source_url("snapshot_browse", source=source, path=path)
-                if is_folder
-                else source_url("snapshot_download", source=source, path=path),
-            )
-        )
-    return rows
+    return entries_of(
+        folder_path,
+        versions,
+        url_of=lambda path, is_folder: source_url(
+            "snapshot_browse" if is_folder else "snapshot_download", source=source, path=path
+        ),
+    )
 
 
 def _snapshot_crumbs(source: Source, path: str) -> list[Crumb]:
@@ -62,8 +50,24 @@ def _snapshot_crumbs(source: Source, path: str) -> list[Crumb]:
     return crumbs
 
 
-@hub_time
+def _browse_url(request: HttpRequest, *, path: str | None = None) -> str:
+    """A folder of the snapshot or moment the request reads from (the root without ``path``)."""
+    return source_url(
+        "snapshot_browse", snapshot=request.GET.get("snapshot"), at=request.GET.get("at"), path=path or None
+    )
+
+
+def _listed_folder_url(request: HttpRequest) -> str:
+    return _browse_url(request, path=request.GET.get("path"))
+
+
+def _item_folder_url(request: HttpRequest) -> str:
+    return _browse_url(request, path=parent_path(request.GET["path"]))
+
+
+@tenant_required
 @require_GET
+@page_refusals(back=_listed_folder_url, not_found_title="Not in this snapshot", not_found_back=_browse_url)
 def snapshot_browse(request: HttpRequest) -> HttpResponse:
     """A folder as it was at a snapshot or a moment, read only."""
     tenant = request_tenant(request)
@@ -74,27 +78,13 @@ def snapshot_browse(request: HttpRequest) -> HttpResponse:
     path = form.cleaned_data["path"] or "/"
     cursor = form.cleaned_data["cursor"] or None
     rows_only = request.GET.get("fragment") == "rows"
-    try:
-        folder = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
-        if folder.kind != Node.Kind.FOLDER:
-            return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=parent_path(path)))
-        page = selectors.folder_listing(
-            tenant=tenant, folder=folder, seq=source.seq, cursor=cursor, limit=LISTING_PAGE_SIZE
-        )
-        versions, next_cursor = page.items, page.next_cursor
-    except NotFound as error:
-        return problem_page(
-            request,
-            title="Not in this snapshot",
-            detail=f"{error.detail} (as of that time)",
-            status=404,
-            back_url=source_url("snapshot_browse", source=source),
-        )
-    except StoreError as error:
-        if rows_only:
-            return render(request, "portal/files/_row_error.html", {"error": error.detail, "colspan": 5})
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=path))
+    folder = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
+    if folder.kind != Node.Kind.FOLDER:
+        return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=parent_path(path)))
+    page = selectors.folder_listing(
+        tenant=tenant, folder=folder, seq=source.seq, cursor=cursor, limit=LISTING_PAGE_SIZE
+    )
+    versions, next_cursor = page.items, page.next_cursor
     context: dict[str, Any] = {
         "entries": _snapshot_entries(source, path, versions),
         "next_url": source_url("snapshot_browse", source=source, path=path, cursor=next_cursor) if next_cursor else "",
@@ -107,7 +97,7 @@ def snapshot_browse(request: HttpRequest) -> HttpResponse:
     if rows_only:
         return render(request, "portal/snapshots/_rows.html", context)
     names = split_path(path)
-    context.update(source_context(tenant, source))
+    context.update(source_context(source))
     context.update(
         {
             "folder_path": path,
@@ -127,8 +117,9 @@ class SnapshotItemForm(SourceForm):
     path = PathField()
 
 
-@hub_time
+@tenant_required
 @require_GET
+@page_refusals(back=_item_folder_url, not_found_title="Not in this snapshot", not_found_back=_browse_url)
 def snapshot_download(request: HttpRequest) -> HttpResponseBase:
     """A file's content as it was then, streamed from the hub's storage."""
     tenant = request_tenant(request)
@@ -137,20 +128,7 @@ def snapshot_download(request: HttpRequest) -> HttpResponseBase:
     if isinstance(source, HttpResponse):
         return source
     path = form.cleaned_data["path"]
-    try:
-        version = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
-        if version.kind != Node.Kind.FILE or version.blob is None:
-            raise WrongKind(f"{path} is a folder; open it to download the files in it.")
-        response = file_download_response(request, tenant=tenant, version=version)
-    except NotFound as error:
-        return problem_page(
-            request,
-            title="Not in this snapshot",
-            detail=error.detail,
-            status=404,
-            back_url=source_url("snapshot_browse", source=source),
-        )
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(source_url("snapshot_browse", source=source, path=parent_path(path)))
-    return response
+    version = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
+    if version.kind != Node.Kind.FILE or version.blob is None:
+        raise WrongKind(f"{path} is a folder; open it to download the files in it.")
+    return file_download_response(request, tenant=tenant, version=version)

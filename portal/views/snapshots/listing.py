@@ -14,14 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from hubs.display import time_label, zone_label
 from hubs.models import Membership, Tenant
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
 from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.forms import form_error
-from portal.views.snapshots.source import hub_time, zone_label
+from portal.views.refusals import page_refusals
 from snapshots import selectors
-from snapshots.errors import StoreError
 from snapshots.models import Snapshot
 from snapshots.selectors_history import snapshots_in_retention
 from snapshots.services import snapshot_create, snapshot_expires_at
@@ -31,8 +31,23 @@ def _membership(request: HttpRequest) -> Membership:
     return request.membership  # type: ignore[attr-defined]
 
 
+def _whole_minute_from(moment: datetime) -> datetime:
+    """The first whole minute at or after ``moment``: a datetime-local input has no seconds."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+def _earliest_moment(tenant: Tenant) -> datetime:
+    """The earliest minute the picker offers: the later of the retention edge
+    (a minute in, as the edge moves on while the person chooses) and the
+    account's first change (before it there are no files to show)."""
+    edge = selectors.retention_start() + timedelta(minutes=1)
+    first_change = selectors.first_change_at(tenant=tenant) or edge
+    return _whole_minute_from(max(edge, first_change))
+
+
 def _local_input_value(moment: datetime) -> str:
-    """A moment as a datetime-local input shows it, in the active (hub) zone."""
+    """A moment as a datetime-local input shows it, in the active (the person's) zone."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -52,7 +67,7 @@ def _day_label(day: date, today: date) -> str:
 
 
 def snapshot_days(snapshots: list[Snapshot]) -> list[SnapshotDay]:
-    """Newest first, grouped by the day they were taken in the active (hub) zone."""
+    """Newest first, grouped by the day they were taken in the active (the person's) zone."""
     today = timezone.localdate()
     days: list[SnapshotDay] = []
     for snapshot in snapshots:
@@ -63,7 +78,7 @@ def snapshot_days(snapshots: list[Snapshot]) -> list[SnapshotDay]:
     return days
 
 
-@hub_time
+@tenant_required
 @require_GET
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
@@ -72,19 +87,21 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
     for snapshot in snapshots:
         snapshot.expires_at = snapshot_expires_at(snapshot)  # type: ignore[attr-defined]
     now = timezone.now()
-    earliest = selectors.retention_start() + timedelta(minutes=1)
+    earliest = _earliest_moment(tenant)
     return render(
         request,
         "portal/snapshots/list.html",
         {
             "days": snapshot_days(snapshots),
             "snapshot_count": len(snapshots),
-            "zone": zone_label(tenant, now),
+            "zone": zone_label(now),
             "zone_name": tenant.hub.time_zone,
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
+            "earliest": earliest,
             "earliest_input": _local_input_value(earliest),
-            "latest_input": _local_input_value(now),
-            "default_input": _local_input_value(now - timedelta(days=1)),
+            # An account made within the last minute: the span is that one minute.
+            "latest_input": _local_input_value(max(now, earliest)),
+            "default_input": _local_input_value(max(now - timedelta(days=1), earliest)),
             "schedule": tenant.get_snapshot_schedule_display().lower(),
             "schedule_form": ScheduleForm(initial={"schedule": tenant.snapshot_schedule}),
             "can_change_schedule": _membership(request).can_administer,
@@ -115,23 +132,20 @@ def snapshot_schedule(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("snapshots"))
 
 
-@hub_time
+@tenant_required
 @require_POST
+@page_refusals(back=lambda request: reverse("snapshots"))
 def snapshot_take(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
-    try:
-        snapshot = snapshot_create(
-            tenant=tenant,
-            kind=Snapshot.Kind.MANUAL,
-            acting_user=signed_in_user(request),
-        )
-    except StoreError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(
-            request,
-            f"Snapshot taken at {timezone.localtime(snapshot.taken_at):%H:%M} {zone_label(tenant, snapshot.taken_at)}: "
-            f"{snapshot.file_count} file{'s' if snapshot.file_count != 1 else ''}. It is kept until "
-            f"{timezone.localtime(snapshot_expires_at(snapshot)):%-d %b %Y}.",
-        )
+    snapshot = snapshot_create(
+        tenant=tenant,
+        kind=Snapshot.Kind.MANUAL,
+        acting_user=signed_in_user(request),
+    )
+    messages.success(
+        request,
+        f"Snapshot taken at {time_label(snapshot.taken_at, 'H:i')}: "
+        f"{snapshot.file_count} file{'s' if snapshot.file_count != 1 else ''}. It is kept until "
+        f"{time_label(snapshot_expires_at(snapshot))}.",
+    )
     return HttpResponseRedirect(reverse("snapshots"))

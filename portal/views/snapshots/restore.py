@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -13,17 +14,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from hubs.display import zone_label
 from hubs.models import Tenant
 from portal.signed_in import signed_in_user
-from portal.views.files.access import request_tenant
+from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.display import parent_path
 from portal.views.files.forms import form_error
-from portal.views.snapshots.source import Source, SourceForm, hub_time, source_context, source_or_response, source_url
+from portal.views.snapshots.source import Source, SourceForm, source_context, source_or_response, source_url
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Node, RestoreJob
 from snapshots.paths import restored_name, split_path
 from snapshots.services import RestorePreview, RestoreRequest, restore_preview, restore_start
+from snapshots.services.restore_planner import restore_moment_label
 
 # The preview keeps 1,000 items; 50 show what will happen without a wall of text.
 PREVIEW_ITEMS_SHOWN = 50
@@ -99,6 +102,11 @@ def _selected_items(tenant: Tenant, source: Source, paths: list[str]) -> list[Se
     return rows
 
 
+def _hub_zone_label(tenant: Tenant, moment: datetime) -> str:
+    with timezone.override(tenant.hub.zone):
+        return zone_label(moment)
+
+
 def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form: RestoreOptionsForm) -> dict[str, Any]:
     """The dialog: the options as chosen and what a restore with them would do."""
     preview: RestorePreview | None = None
@@ -116,9 +124,9 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
     example = restored_name(
         first.name if first else "report.pdf",
         is_folder=first.is_folder if first else False,
-        moment=f"{timezone.localtime(source.at):%Y-%m-%d %H:%M}",
+        moment=restore_moment_label(tenant, source.at),
     )
-    context: dict[str, Any] = source_context(tenant, source)
+    context: dict[str, Any] = source_context(source)
     context.update(
         {
             "form": form,
@@ -132,6 +140,7 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
             "preview_more": sum(preview.counts.values()) - len(preview.items[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
             "error": error,
             "rename_example": example,
+            "rename_zone": _hub_zone_label(tenant, source.at),
             "back_url": source_url("snapshot_browse", source=source, path=_folder_of(paths)),
             "preview_url": source_url("snapshot_restore", source=source, fragment="preview"),
             "folder_placeholder": f"/Restored {timezone.localtime(source.at):%Y-%m-%d}",
@@ -148,7 +157,7 @@ def _folder_of(paths: list[str]) -> str:
         return "/"
 
 
-@hub_time
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def snapshot_restore(request: HttpRequest) -> HttpResponse:
     """GET: the restore dialog with the preview for the chosen options (the

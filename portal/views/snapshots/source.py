@@ -1,59 +1,35 @@
-"""What the history pages share: the hub's time, and where a page reads from (a snapshot or a moment)."""
+"""What the history pages share: where a page reads from (a snapshot or a moment)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
+from hubs.display import zone_label
+from hubs.errors import DomainError
 from hubs.models import Tenant
-from portal.views.files.access import problem_page, request_tenant, tenant_required
+from portal.views.files.access import request_tenant
 from portal.views.files.forms import MAX_BIGINT, form_error
-from snapshots.errors import NotFound, StoreError
+from portal.views.refusals import refusal_page
 from snapshots.models import Snapshot
 from snapshots.selectors_history import snapshot_get
 from snapshots.services import restore_source
-
-# SECTION: the hub's time
-
-
-def hub_time(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Read typed moments and show every time in the hub's own time zone."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        with timezone.override(request_tenant(request).hub.zone):
-            return view(request, *args, **kwargs)
-
-    return tenant_required(wrapper)
-
-
-def zone_label(tenant: Tenant, moment: datetime) -> str:
-    """ "London time (GMT)", "Dubai time (UTC+04)": the city, and the zone in force then."""
-    abbreviation = moment.astimezone(tenant.hub.zone).tzname() or ""
-    if abbreviation[:1] in "+-":
-        abbreviation = f"UTC{abbreviation}"
-    city = tenant.hub.city.split(",")[0]
-    return f"{city} time ({abbreviation})" if abbreviation else f"{city} time"
-
 
 # SECTION: where a page reads from: a snapshot or a moment
 
 
 class SourceForm(forms.Form):
-    """A snapshot id, or a moment; a moment without an offset is hub time
-    (Django reads it in the active zone and refuses one a clock change skips
-    or repeats)."""
+    """A snapshot id, or a moment; a moment without an offset is in the
+    person's zone (Django reads it in the active zone, portal.middleware.time_zone,
+    and refuses one a clock change skips or repeats)."""
 
     snapshot = forms.IntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
     at = forms.DateTimeField(
@@ -104,10 +80,10 @@ def source_url(url_name: str, *, source: Source | None = None, **query: Any) -> 
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def source_context(tenant: Tenant, source: Source) -> dict[str, Any]:
+def source_context(source: Source) -> dict[str, Any]:
     return {
         "source": source,
-        "source_zone": zone_label(tenant, source.at),
+        "source_zone": zone_label(source.at),
         "source_query": source.query,
         "source_kind": source.snapshot.get_kind_display() if source.snapshot else "",
     }
@@ -124,10 +100,12 @@ def source_or_response(request: HttpRequest, form: SourceForm) -> Source | HttpR
         return source_get(
             tenant=request_tenant(request), snapshot_id=form.cleaned_data["snapshot"], at=form.cleaned_data["at"]
         )
-    except NotFound as error:
-        return problem_page(
-            request, title="Snapshot not found", detail=error.detail, status=404, back_url=reverse("snapshots")
+    except DomainError as error:
+        # Not the page's own refusal: whatever the page, a bad source goes back to Snapshots.
+        return refusal_page(
+            request,
+            error,
+            back=lambda: reverse("snapshots"),
+            not_found_title="Snapshot not found",
+            not_found_back=lambda: reverse("snapshots"),
         )
-    except StoreError as error:
-        messages.error(request, error.detail)
-        return HttpResponseRedirect(reverse("snapshots"))

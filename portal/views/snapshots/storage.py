@@ -7,12 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from portal.views.files.access import request_tenant
-from portal.views.snapshots.source import hub_time
+from portal.views.files.access import request_tenant, tenant_required
 from snapshots.selectors_storage import storage_usage
 
 
-@hub_time
+@tenant_required
 @require_GET
 def storage(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)

@@ -101,7 +101,7 @@ def test_primary_facility_down_refuses_with_503_and_stores_nothing(make_tenant):
     blocker.write_bytes(b"not a folder")
     with pytest.raises(FacilityUnavailable) as raised:
         write(made.tenant, made.user, "/x.bin", b"payload")
-    assert raised.value.status == 503
+    assert raised.value.code == "storage_unavailable"  # answered 503 by the edges (portal.problems)
     assert selectors.clock_now(tenant=made.tenant) == before
     assert Blob.objects.for_tenant(made.tenant).count() == 0
     assert facility_files("au", "alternate") == []
@@ -150,7 +150,7 @@ def test_quota_counts_live_bytes_and_refuses_what_does_not_fit(make_tenant):
     made.tenant.quota_bytes = 10
     made.tenant.save(update_fields=["quota_bytes"])
     write(made.tenant, made.user, "/a", b"123456")
-    with pytest.raises(QuotaExceeded, match="4 of your 10-byte quota"):
+    with pytest.raises(QuotaExceeded, match="only 4 bytes of your quota of 10 bytes are free"):
         write(made.tenant, made.user, "/b", b"12345")
     write(made.tenant, made.user, "/a", b"1234567890")  # replacing counts only the difference
     services.node_delete(tenant=made.tenant, path="/a", acting_user=made.user)

@@ -1,4 +1,4 @@
-"""Writes to hubs and facilities (failover, facility availability) and the staff audit log.
+"""Writes to hubs and facilities: failover and facility availability.
 
 Every function runs in one transaction on the control database (``default``)
 and writes its staff audit entry inside that transaction.
@@ -6,68 +6,17 @@ and writes its staff audit entry inside that transaction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.forms.models import model_to_dict
 
-from hubs.models import Facility, Hub, StaffAuditEntry, Tenant
+from hubs.errors import FacilityChangeError, HubFailoverError
+from hubs.models import Facility, Hub
+from hubs.services.audit import audit_record, audit_snapshot
 from hubs.signals import facility_became_available
 
 if TYPE_CHECKING:
     from portal.models import User
-
-
-def audit_record(
-    *,
-    actor: User | None,
-    action: str,
-    target: Any = None,
-    target_type: str = "",
-    target_id: str = "",
-    tenant: Tenant | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str = "",
-    hub_record_id: str = "",
-) -> StaffAuditEntry:
-    """Write one staff audit entry. Callers run it inside their own transaction."""
-    if target is not None:
-        target_type = target_type or target._meta.label
-        target_id = target_id or str(target.pk)
-    return StaffAuditEntry.objects.create(
-        actor=actor,
-        actor_email=getattr(actor, "email", "") or "",
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_repr=str(target)[:200] if target is not None else "",
-        tenant=tenant,
-        before=before,
-        after=after,
-        reason=reason,
-        hub_record_id=hub_record_id,
-    )
-
-
-def audit_snapshot(instance: Any) -> dict[str, Any]:
-    """A JSON-safe picture of a control-plane row for the before/after of an audit entry."""
-    values = model_to_dict(instance)
-    return {key: _jsonable(value) for key, value in values.items() if key not in {"password"}}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(item) for item in value]
-    if hasattr(value, "pk"):
-        return value.pk
-    return str(value)
-
-
-class HubFailoverError(ValueError):
-    """A failover that must not happen (unknown or unavailable facility, no reason)."""
 
 
 def hub_fail_over(*, hub: Hub, to_role: str, acting_user: User | None, reason: str) -> Hub:
@@ -113,36 +62,67 @@ def hub_fail_over(*, hub: Hub, to_role: str, acting_user: User | None, reason: s
     return locked_hub
 
 
-def facility_set_availability(
-    *, facility: Facility, is_available: bool, acting_user: User | None, reason: str = ""
+def facility_change(
+    *,
+    facility: Facility,
+    acting_user: User | None,
+    name: str | None = None,
+    is_available: bool | None = None,
+    reason: str = "",
 ) -> Facility:
-    """Mark a facility available or unavailable. Setting the value it already
-    has changes nothing and writes no audit entry.
+    """Rename a facility or mark it available or unavailable, or both, with one
+    audit entry: ``facility.mark_available`` or ``facility.mark_unavailable``
+    when its availability changes, ``facility.change`` for a new name alone.
+    ``None`` keeps a value; setting the values it already has changes nothing
+    and writes no audit entry.
 
     Marking the facility that serves its hub unavailable is allowed (monitoring
     and staff must be able to record an outage at once); the hub is failed over
-    separately, by ``hub_fail_over``.
+    separately, by ``hub_fail_over``. A facility made available again is
+    announced after the commit (``hubs.signals.facility_became_available``), so
+    the store copies to it the blobs written while it was away.
     """
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise FacilityChangeError("Give the facility a name.")
     with transaction.atomic(using="default"):
         locked = Facility.objects.select_for_update().select_related("hub").get(pk=facility.pk)
-        if locked.is_available != is_available:
-            before = audit_snapshot(locked)
+        before = audit_snapshot(locked)
+        became_available = is_available is True and not locked.is_available
+        changed: list[str] = []
+        if name is not None and name != locked.name:
+            locked.name = name
+            changed.append("name")
+        if is_available is not None and is_available != locked.is_available:
             locked.is_available = is_available
-            locked.save(update_fields=["is_available"])
+            changed.append("is_available")
+        if changed:
+            locked.save(update_fields=changed)
+            if "is_available" in changed:
+                action = "facility.mark_available" if locked.is_available else "facility.mark_unavailable"
+            else:
+                action = "facility.change"
             audit_record(
                 actor=acting_user,
-                action="facility.mark_available" if is_available else "facility.mark_unavailable",
+                action=action,
                 target=locked,
                 before=before,
                 after=audit_snapshot(locked),
                 reason=reason.strip(),
             )
-            if is_available:
+            if became_available:
+                hub_code, facility_id = locked.hub_id, locked.pk
                 transaction.on_commit(
-                    lambda: facility_became_available.send(
-                        sender=Facility, hub_code=locked.hub_id, facility_id=locked.pk
-                    ),
+                    lambda: facility_became_available.send(sender=Facility, hub_code=hub_code, facility_id=facility_id),
                     using="default",
                 )
-    facility.is_available = locked.is_available
+    facility.name, facility.is_available = locked.name, locked.is_available
     return locked
+
+
+def facility_set_availability(
+    *, facility: Facility, is_available: bool, acting_user: User | None, reason: str = ""
+) -> Facility:
+    """Mark a facility available or unavailable (``facility_change`` for the rules)."""
+    return facility_change(facility=facility, is_available=is_available, acting_user=acting_user, reason=reason)

@@ -1,0 +1,84 @@
+"""Domain errors: what went wrong, said once, for every edge.
+
+A domain error carries a stable ``code`` in snake_case (``name_taken``,
+``quota_exceeded``), a ``title`` a person reads, and a ``detail`` that says
+what to do about it; never an HTTP status. The edges in ``portal`` decide how
+to answer: ``portal.problems.STATUS_BY_CODE`` maps each code to its status,
+one builder makes the API's and the pages' problem details, and one decorator
+turns a refusal into a page message. ``values`` holds what the message was
+made from (``reasons``, a window's id), for the edges that show it as data.
+
+Every app's ``errors.py`` subclasses ``DomainError``; this module holds the
+base and the errors of ``hubs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refusal the product makes on purpose; not a fault, and never logged as one."""
+
+    code: str = "refused"
+    title: str = "Request refused"
+
+    def __init__(self, detail: str, **values: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.values = values
+
+
+class HubChangeError(DomainError):
+    """A tenant's hub is chosen at signup and never changes."""
+
+    code = "hub_immutable"
+    title = "A tenant's hub cannot be changed"
+
+
+class HubFailoverError(DomainError):
+    """A failover that must not happen (unknown or unavailable facility, no reason)."""
+
+    code = "failover_refused"
+    title = "Failover refused"
+
+
+class FacilityChangeError(DomainError):
+    """A facility change that must not happen (a blank name)."""
+
+    code = "facility_change_refused"
+    title = "Facility change refused"
+
+
+class MembershipRefused(DomainError):
+    """A membership change that must not happen: the last owner leaving, an unknown
+    role, a person added twice. The message says what to do instead."""
+
+    code = "membership_refused"
+    title = "Membership change refused"
+
+
+class MaintenanceRefused(DomainError):
+    """The window would break the promise (or is malformed); ``reasons`` says what to change."""
+
+    code = "maintenance_refused"
+    title = "Maintenance window refused"
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons = list(reasons)
+        super().__init__(" ".join(self.reasons), reasons=self.reasons)
+
+
+class HubInMaintenance(DomainError):
+    """A running maintenance window makes the tenant's hub unavailable."""
+
+    code = "maintenance"
+    title = "Unavailable during maintenance"
+
+
+class HubReadOnly(HubInMaintenance):
+    """A running maintenance window makes the tenant's hub read-only: reads work, writes do not."""
+
+    code = "maintenance_read_only"
+    title = "Read-only during maintenance"

@@ -1,0 +1,111 @@
+"""Reads of hubs: maintenance windows by the clock, and who is told about them.
+
+Every function takes ``now`` for tests and defaults to the present moment. A
+window's stored state lags the clock by up to a minute (beat moves it), so
+pages and the API show ``effective_state``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from hubs.models import MaintenanceWindow, Membership
+
+Impact = MaintenanceWindow.Impact
+State = MaintenanceWindow.State
+
+# Raising the impact (degraded < read_only < unavailable) is announcing a worse
+# window, so it needs the same notice as a new one.
+IMPACT_SEVERITY = {Impact.DEGRADED: 0, Impact.READ_ONLY: 1, Impact.UNAVAILABLE: 2}
+RECENT_DAYS = 30
+ACTIVE_STATES = (State.SCHEDULED, State.IN_PROGRESS)
+
+
+def effective_state(window: MaintenanceWindow, now: datetime) -> str:
+    """The state by the clock: a window whose time came shows as running even if
+    the minute's beat has not moved it yet."""
+    if window.state == State.CANCELLED:
+        return State.CANCELLED
+    if window.ends_at <= now:
+        return State.COMPLETED
+    if window.starts_at <= now:
+        return State.IN_PROGRESS
+    return State.SCHEDULED
+
+
+def windows_running(*, now: datetime | None = None) -> QuerySet[MaintenanceWindow]:
+    now = now or timezone.now()
+    return MaintenanceWindow.objects.filter(starts_at__lte=now, ends_at__gt=now).exclude(state=State.CANCELLED)
+
+
+def windows_announced_for_hub(*, hub_code: str, now: datetime | None = None) -> list[MaintenanceWindow]:
+    """Windows of a hub that are announced and not over: upcoming and running, soonest first."""
+    now = now or timezone.now()
+    return list(
+        MaintenanceWindow.objects.filter(hubs__code=hub_code, ends_at__gt=now, state__in=ACTIVE_STATES)
+        .order_by("starts_at", "pk")
+        .distinct()
+    )
+
+
+def windows_for_hub(*, hub_code: str, now: datetime | None = None) -> dict[str, list[MaintenanceWindow]]:
+    """A hub's windows: in progress, upcoming, and recent (ended or cancelled in the last 30 days)."""
+    now = now or timezone.now()
+    since = now - timedelta(days=RECENT_DAYS)
+    windows = (
+        MaintenanceWindow.objects.filter(hubs__code=hub_code)
+        .filter(Q(ends_at__gt=since) | Q(cancelled_at__gt=since))
+        .prefetch_related("hubs")
+        .order_by("starts_at", "pk")
+        .distinct()
+    )
+    grouped: dict[str, list[MaintenanceWindow]] = {"in_progress": [], "upcoming": [], "recent": []}
+    for window in windows:
+        state = effective_state(window, now)
+        if state == State.IN_PROGRESS:
+            grouped["in_progress"].append(window)
+        elif state == State.SCHEDULED:
+            grouped["upcoming"].append(window)
+        else:
+            grouped["recent"].append(window)
+    grouped["recent"].reverse()
+    return grouped
+
+
+def hub_unavailable_until(*, hub_code: str, now: datetime | None = None) -> datetime | None:
+    """When the hub's running ``unavailable`` window ends, or None when there is none."""
+    now = now or timezone.now()
+    ends = (
+        windows_running(now=now)
+        .filter(hubs__code=hub_code, impact=Impact.UNAVAILABLE)
+        .order_by("-ends_at")
+        .values_list("ends_at", flat=True)
+        .first()
+    )
+    return ends
+
+
+def seconds_until(moment: datetime, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def notice_recipients(hub_codes: Iterable[str]) -> list[tuple[int, str]]:
+    """(user id, email) of every active owner and admin of every tenant in the hubs, each once."""
+    rows = (
+        Membership.objects.filter(
+            tenant__hub_id__in=list(hub_codes),
+            role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
+            user__is_active=True,
+        )
+        .exclude(user__email="")
+        .values_list("user_id", "user__email")
+        .order_by("user_id")
+        .distinct()
+    )
+    return list(rows)
