@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 
-from hubs.links import absolute_url
 from hubs.models import Tenant
 from snapshots.blobs import temporaries_sweep
+
+# Imported for the worker to know the email task, which lives with what sends it.
+from snapshots.notifications import restore_finished_email_task  # noqa: F401
 from snapshots.replication import replication_repair
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is
     left alone and a running one goes on from its last committed batch. A hub
     in an ``unavailable`` maintenance window writes nothing: the job waits."""
-    from snapshots.services import restore_run
+    from snapshots.services.restore_runs import restore_run
 
     tenant = _tenant(tenant_id)
     if tenant is None:
@@ -51,10 +51,15 @@ def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
 
 
 @shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
-def resume_stalled_restores_task(*, hub_code: str) -> int:
-    from snapshots.services import restores_resume_stalled
+def resume_stalled_restores_task(*, hub_code: str) -> list[int]:
+    """Every five minutes: queue again the jobs of the hub whose worker died.
+    Returns the job ids queued."""
+    from snapshots.services.restore_runs import restores_stalled
 
-    return len(restores_resume_stalled(hub_code=hub_code))
+    stalled = restores_stalled(hub_code=hub_code)
+    for tenant_id, job_id in stalled:
+        restore_run_task.delay(tenant_id=tenant_id, job_id=job_id)
+    return [job_id for _, job_id in stalled]
 
 
 @shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
@@ -90,7 +95,7 @@ def wait_out_maintenance(task: Task, *, hub_code: str) -> None:
 
 @shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def take_scheduled_snapshots_task(self: Task, *, hub_code: str) -> int:
-    from snapshots.services import snapshots_take_scheduled
+    from snapshots.services.snapshots import snapshots_take_scheduled
 
     wait_out_maintenance(self, hub_code=hub_code)
     return snapshots_take_scheduled(hub_code=hub_code)
@@ -103,38 +108,3 @@ def expiry_task(self: Task, *, hub_code: str) -> dict[str, int]:
 
     wait_out_maintenance(self, hub_code=hub_code)
     return expiry_run(hub_code=hub_code).as_dict()
-
-
-RESTORE_STATE_WORDS = {
-    "succeeded": "has finished",
-    "failed": "has failed",
-    "cancelled": "was cancelled",
-}
-
-
-@shared_task(acks_late=True, max_retries=5, default_retry_delay=60, autoretry_for=(OSError,))
-def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str, counts: dict[str, int]) -> None:
-    """Email the person who asked for a restore that it has ended. Control queue:
-    the message and the email carry ids and counts, never file names."""
-    user = get_user_model().objects.filter(pk=user_id).first()
-    if user is None or not user.email:
-        return
-    words = RESTORE_STATE_WORDS.get(state, "has ended")
-    lines = [
-        f"Your restore {words}.",
-        "",
-        f"Restored: {counts.get('restored', 0)}",
-        f"Restored under a new name: {counts.get('renamed', 0)}",
-        f"Overwritten: {counts.get('overwritten', 0)}",
-        f"Already as in the snapshot: {counts.get('unchanged', 0)}",
-        f"Skipped: {counts.get('skipped', 0)}",
-        f"Failed: {counts.get('failed', 0)}",
-        "",
-        f"Details: {absolute_url('restore_job', job_id=restore_job_id)}",
-    ]
-    send_mail(
-        subject=f"Hubport: your restore {words}",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=[user.email],
-    )

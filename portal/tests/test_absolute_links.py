@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from django.urls import include, path, reverse
 
 from conftest import all_databases
-from snapshots.tasks import restore_finished_email_task
+from snapshots.notifications import restore_finished_email_task
 
 pytestmark = all_databases
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +58,24 @@ def test_an_import_only_for_type_hints_is_not_a_dependency(tmp_path):
     with (tree / "hubs/services/audit.py").open("a") as source:
         source.write("\n\nif TYPE_CHECKING:\n    from portal.models import ApiToken\n")
     assert lint_imports(tree).returncode == 0
+
+
+def import_cycles(app: str) -> list[tuple[str, ...]]:
+    """Every module of ``app`` that reaches itself back through its imports
+    (function-level ones included, TYPE_CHECKING ones not), with the chain."""
+    graph = grimp.build_graph(app, exclude_type_checking_imports=True)
+    cycles: list[tuple[str, ...]] = []
+    for module in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            chain = graph.find_shortest_chain(importer=imported, imported=module)
+            if chain:
+                cycles.append((module, *chain))
+    return cycles
+
+
+@pytest.mark.parametrize("app", ["hubs", "snapshots", "portal"])
+def test_no_module_imports_itself_back(app):
+    # Services that queue a task live apart from those the task calls (hubs'
+    # notice outbox, the store's restore_jobs and restore_runs), so no task
+    # module reaches back to itself.
+    assert import_cycles(app) == []

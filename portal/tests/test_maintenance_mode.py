@@ -19,7 +19,12 @@ from hubs.models import Hub, MaintenanceWindow
 from hubs.services.maintenance import maintenance_cancel, maintenance_schedule
 from portal.tokens import api_token_create
 from snapshots.services import RestoreRequest
-from snapshots.tasks import MAINTENANCE_RECHECK_SECONDS, expiry_task, take_scheduled_snapshots_task
+from snapshots.tasks import (
+    MAINTENANCE_RECHECK_SECONDS,
+    expiry_task,
+    resume_stalled_restores_task,
+    take_scheduled_snapshots_task,
+)
 
 pytestmark = all_databases
 
@@ -316,6 +321,6 @@ def test_restore_jobs_wait_out_an_unavailable_window_and_are_not_requeued_meanwh
     retry.assert_called_once_with(countdown=240, max_retries=None)
     job.refresh_from_db()
     assert (job.state, job.attempts) == ("queued", 0)
-    assert services.restores_resume_stalled(hub_code="uk") == []
+    assert resume_stalled_restores_task(hub_code="uk") == []
     frozen.move_to(END)
     assert restore_run_task.run(tenant_id=made.tenant.pk, job_id=job.pk) == "succeeded"

@@ -10,7 +10,8 @@
   its checks), ``restore_plan`` (the items), ``restore_conflicts`` (the rule
   for a taken name), ``restore_planner`` (what happens to each item, shared
   by the preview and the run), ``restore_engine`` (the writes) and
-  ``restore_jobs`` (start, run, resume, cancel, stalled jobs).
+  ``restore_jobs`` (start, cancel) and ``restore_runs`` (run and resume in
+  batches, stalled jobs).
 
 Callers import the service functions from here.
 """
@@ -25,15 +26,7 @@ from snapshots.services.files import (
 )
 from snapshots.services.kernel import Actor, ChangeStep, actor_for, change_step
 from snapshots.services.purge import PURGED_PATH, PurgeResult, node_purge
-from snapshots.services.restore_jobs import (
-    GAVE_UP,
-    INTERNAL_ERROR,
-    MAX_ATTEMPTS,
-    restore_cancel,
-    restore_run,
-    restore_start,
-    restores_resume_stalled,
-)
+from snapshots.services.restore_jobs import restore_cancel, restore_start
 from snapshots.services.restore_plan import PlanItem, restore_plan
 from snapshots.services.restore_planner import RestorePreview, restore_preview
 from snapshots.services.restore_request import (
@@ -44,6 +37,7 @@ from snapshots.services.restore_request import (
     restore_source,
     restore_validate,
 )
+from snapshots.services.restore_runs import GAVE_UP, INTERNAL_ERROR, MAX_ATTEMPTS, restore_run, restores_stalled
 from snapshots.services.snapshots import snapshot_create, snapshot_expires_at, snapshots_take_scheduled
 from snapshots.services.trash import trash_restore, version_restore
 
@@ -76,7 +70,7 @@ __all__ = [
     "restore_source",
     "restore_start",
     "restore_validate",
-    "restores_resume_stalled",
+    "restores_stalled",
     "snapshot_create",
     "snapshot_expires_at",
     "snapshots_take_scheduled",

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from snapshots import selectors, services
 from snapshots.models import RestoreJob, Snapshot
-from snapshots.services import RestoreRequest, restore_jobs, restore_run, restore_start, snapshot_create
+from snapshots.services import RestoreRequest, restore_run, restore_runs, restore_start, snapshot_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -83,13 +83,13 @@ def test_restore_a_deleted_folder_from_yesterdays_snapshot(
     # One item a batch, each a little slow, so the page shows the job before it ends
     # and the bar has to move by polling.
     settings.RESTORE_BATCH_ITEMS = 1
-    save_progress = restore_jobs._save_progress
+    save_progress = restore_runs._save_progress
 
     def slow_save_progress(*args, **kwargs):
         time.sleep(0.3)
         return save_progress(*args, **kwargs)
 
-    monkeypatch.setattr(restore_jobs, "_save_progress", slow_save_progress)
+    monkeypatch.setattr(restore_runs, "_save_progress", slow_save_progress)
 
     context = chromium.new_context(viewport=DESKTOP, accept_downloads=True, device_scale_factor=1)
     page = context.new_page()

@@ -12,7 +12,8 @@ from django.utils import timezone
 from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.models import RestoreJob
-from snapshots.services import RestoreRequest, restore_jobs
+from snapshots.services import RestoreRequest, restore_runs
+from snapshots.tasks import resume_stalled_restores_task
 
 pytestmark = all_databases
 
@@ -55,7 +56,7 @@ def test_requester_is_emailed_when_a_restore_ends_without_file_names(make_tenant
     services.node_delete(tenant=made.tenant, path="/secret-project.txt", acting_user=made.user)
     with django_capture_on_commit_callbacks(execute=False, using="hub_uk") as callbacks:
         job = run_now(made, snapshot_id=snapshot.pk)
-    from snapshots.tasks import restore_finished_email_task
+    from snapshots.notifications import restore_finished_email_task
 
     restore_finished_email_task.apply(
         kwargs={"user_id": made.user.pk, "restore_job_id": job.pk, "state": job.state, "counts": {"restored": 1}}
@@ -78,8 +79,8 @@ def test_stalled_jobs_are_queued_again(make_tenant, django_capture_on_commit_cal
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
         state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=6)
     )
-    assert services.restores_resume_stalled(hub_code="uk") == [job.pk]
-    assert services.restores_resume_stalled(hub_code="de") == []
+    assert resume_stalled_restores_task(hub_code="uk") == [job.pk]
+    assert resume_stalled_restores_task(hub_code="de") == []
 
 
 def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make_tenant, monkeypatch):
@@ -93,7 +94,7 @@ def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make
     def boom(*args, **kwargs):
         raise RuntimeError("secret-name.txt in a message")
 
-    monkeypatch.setattr(restore_jobs, "restore_plan", boom)
+    monkeypatch.setattr(restore_runs, "restore_plan", boom)
     failed = services.restore_run(tenant=made.tenant, job_id=job.pk)
     assert failed.state == RestoreJob.State.FAILED and failed.error == services.INTERNAL_ERROR
     assert "secret-name" not in failed.error
@@ -117,11 +118,11 @@ def test_a_superseded_run_stops_without_writing(make_tenant):
     )
     request = services.restore_request_of(job)
     plan = services.restore_plan(tenant=made.tenant, request=request)
-    stale = restore_jobs._run_for(made.tenant, job)
+    stale = restore_runs._run_for(made.tenant, job)
     stale.attempt = 99  # a newer run of the job has started since
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, attempts=100)
     seq = selectors.clock_now(tenant=made.tenant)
-    restore_jobs._execute(stale, plan, start=0, actor=services.actor_for(made.user))
+    restore_runs._execute(stale, plan, start=0, actor=services.actor_for(made.user))
     assert selectors.clock_now(tenant=made.tenant) == seq
     assert "/a.txt" not in selectors.tree_as_of(tenant=made.tenant)
 
@@ -140,14 +141,14 @@ def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
     )
     request = services.restore_request_of(job)
     plan = services.restore_plan(tenant=made.tenant, request=request)
-    older = restore_jobs._run_for(made.tenant, job)
+    older = restore_runs._run_for(made.tenant, job)
     older.attempt = 1
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
     # The older run commits its first batch only, as if it were slow.
-    assert restore_jobs._execute(older, plan[:2], start=0, actor=services.actor_for(made.user)) == "done"
+    assert restore_runs._execute(older, plan[:2], start=0, actor=services.actor_for(made.user)) == "done"
 
     newer = services.restore_run(tenant=made.tenant, job_id=job.pk)  # attempt 2 resumes at item 2
-    assert restore_jobs._execute(older, plan, start=2, actor=services.actor_for(made.user)) == "superseded"
+    assert restore_runs._execute(older, plan, start=2, actor=services.actor_for(made.user)) == "superseded"
 
     assert newer.state == RestoreJob.State.SUCCEEDED and newer.done_items == len(plan) == 8
     assert newer.restored == 8
@@ -168,10 +169,10 @@ def test_a_resumed_run_never_writes_over_what_its_first_batches_placed(make_tena
     preview = services.restore_preview(tenant=made.tenant, request=request)
     job = services.restore_start(tenant=made.tenant, acting_user=made.user, request=request)
     plan = services.restore_plan(tenant=made.tenant, request=services.restore_request_of(job))
-    first = restore_jobs._run_for(made.tenant, job)
+    first = restore_runs._run_for(made.tenant, job)
     first.attempt = 1
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
-    assert restore_jobs._execute(first, plan[:1], start=0, actor=services.actor_for(made.user)) == "done"
+    assert restore_runs._execute(first, plan[:1], start=0, actor=services.actor_for(made.user)) == "done"
 
     resumed = services.restore_run(tenant=made.tenant, job_id=job.pk)  # the worker died; a new one goes on
 
