@@ -35,7 +35,7 @@ from snapshots.services.restore_jobs import (
     restores_resume_stalled,
 )
 from snapshots.services.restore_plan import PlanItem, restore_plan
-from snapshots.services.restore_planner import RestorePreview, restore_preview
+from snapshots.services.restore_planner import RestorePreview, restore_moment_label, restore_preview
 from snapshots.services.restore_request import (
     RestoreRequest,
     RestoreSource,
@@ -69,6 +69,7 @@ __all__ = [
     "node_purge",
     "node_rename",
     "restore_cancel",
+    "restore_moment_label",
     "restore_plan",
     "restore_preview",
     "restore_request_of",
