@@ -28,7 +28,7 @@ from snapshots.services.kernel import Actor, ChangeStep, actor_for, change_step
 from snapshots.services.purge import PURGED_PATH, PurgeResult, node_purge
 from snapshots.services.restore_jobs import restore_cancel, restore_start
 from snapshots.services.restore_plan import PlanItem, restore_plan
-from snapshots.services.restore_planner import RestorePreview, restore_preview
+from snapshots.services.restore_planner import RestorePreview, restore_moment_label, restore_preview
 from snapshots.services.restore_request import (
     RestoreRequest,
     RestoreSource,
@@ -63,6 +63,7 @@ __all__ = [
     "node_purge",
     "node_rename",
     "restore_cancel",
+    "restore_moment_label",
     "restore_plan",
     "restore_preview",
     "restore_request_of",

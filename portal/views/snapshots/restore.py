@@ -25,8 +25,13 @@ from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.models import Node, RestoreJob
 from snapshots.paths import restored_name, split_path
-from snapshots.services import RestorePreview, RestoreRequest, restore_preview, restore_start
-from snapshots.services.restore_planner import restore_moment_label
+from snapshots.services import (
+    RestorePreview,
+    RestoreRequest,
+    restore_moment_label,
+    restore_preview,
+    restore_start,
+)
 
 # The preview keeps 1,000 items; 50 show what will happen without a wall of text.
 PREVIEW_ITEMS_SHOWN = 50
@@ -121,6 +126,8 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
     paths = form.cleaned_data.get("paths", []) if hasattr(form, "cleaned_data") else []
     selected = _selected_items(tenant, source, paths)
     first = next((item for item in selected if item.path != "/"), None)
+    # The store stamps renamed copies in the hub's time, whoever reads them:
+    # the example shows the name it will really give.
     example = restored_name(
         first.name if first else "report.pdf",
         is_folder=first.is_folder if first else False,
