@@ -39,7 +39,7 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
     ``path`` is a live item, or else the most recently deleted item of that path.
     """
     from snapshots.blobs import blob_discard_bytes
-    from snapshots.selectors_trash import trash_item_at_path
+    from snapshots.selectors.trash import trash_item_at_path
 
     if not reason.strip():
         raise InvalidPath("A purge needs a written reason.")

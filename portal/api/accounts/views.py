@@ -13,7 +13,7 @@ from hubs.models import Hub
 from portal.api.accounts.serializers import HubListSerializer, HubSerializer, MeSerializer
 from portal.api.base import TenantAPIView, problems
 from portal.signed_in import signed_in_user
-from snapshots.selectors_storage import storage_usage
+from snapshots.selectors.storage import storage_usage
 
 
 class MeView(TenantAPIView):

@@ -39,7 +39,7 @@ from snapshots.errors import NotFound, PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
-from snapshots.selectors_trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
+from snapshots.selectors.trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
 from snapshots.services import file_write, folder_create, node_delete, node_move, trash_restore
 
 

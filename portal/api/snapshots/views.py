@@ -40,7 +40,7 @@ from snapshots.errors import WrongKind
 from snapshots.models import Node, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import folder_children, node_at_path, path_of
-from snapshots.selectors_history import (
+from snapshots.selectors.history import (
     file_at_path_for_versions,
     file_version_get,
     file_version_page,

@@ -1,6 +1,6 @@
 """Storage shown honestly: GET /api/v1/me/ gives the live bytes the quota
 counts and the bytes held only by history, after uploads, overwrites,
-deletes and restores (snapshots.selectors_storage)."""
+deletes and restores (snapshots.selectors.storage)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from conftest import all_databases
 from portal.tests.api.conftest import make_caller
-from snapshots.selectors_storage import StorageUsage, storage_usage
+from snapshots.selectors.storage import StorageUsage, storage_usage
 from snapshots.services import node_delete
 
 pytestmark = all_databases

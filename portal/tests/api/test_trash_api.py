@@ -195,7 +195,7 @@ def test_a_page_of_original_paths_matches_the_one_by_one_answer(api):
     with selectors.trash_original_path whatever happened to the folders since."""
     from snapshots.models import NodeVersion
     from snapshots.selectors import trash_original_path
-    from snapshots.selectors_trash import trash_original_paths
+    from snapshots.selectors.trash import trash_original_paths
 
     api.write("/a/b/c/deep.txt")
     api.write("/a/b/sibling.txt")

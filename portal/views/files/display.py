@@ -12,7 +12,7 @@ from django.urls import reverse
 from hubs.models import Tenant
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
-from snapshots.selectors_trash import subtree_bytes_of
+from snapshots.selectors.trash import subtree_bytes_of
 
 SORT_COLUMNS = ("name", "size", "modified")
 # First click on a column: names A to Z, biggest first, newest first.

@@ -20,7 +20,7 @@ from portal.views.files.forms import RestoreForm, TrashQueryForm, form_error
 from portal.views.refusals import page_refusals
 from snapshots import selectors, services
 from snapshots.models import Node, NodeVersion
-from snapshots.selectors_trash import trash_original_paths
+from snapshots.selectors.trash import trash_original_paths
 
 TRASH_PAGE_SIZE = 50
 

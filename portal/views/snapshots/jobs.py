@@ -20,7 +20,7 @@ from portal.views.files.forms import CursorQueryForm, form_error
 from portal.views.refusals import page_refusals
 from portal.views.snapshots.source import source_url
 from snapshots.models import RestoreJob
-from snapshots.selectors_history import restore_job_get, restore_job_page
+from snapshots.selectors.history import restore_job_get, restore_job_page
 from snapshots.services import restore_cancel
 
 RESTORES_PAGE_SIZE = 50

@@ -23,7 +23,7 @@ from portal.views.files.forms import form_error
 from portal.views.refusals import page_refusals
 from snapshots import selectors
 from snapshots.models import Snapshot
-from snapshots.selectors_history import snapshots_in_retention
+from snapshots.selectors.history import snapshots_in_retention
 from snapshots.services import snapshot_create, snapshot_expires_at
 
 

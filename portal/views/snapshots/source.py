@@ -20,7 +20,7 @@ from portal.views.files.access import request_tenant
 from portal.views.files.forms import MAX_BIGINT, form_error
 from portal.views.refusals import refusal_page
 from snapshots.models import Snapshot
-from snapshots.selectors_history import snapshot_get
+from snapshots.selectors.history import snapshot_get
 from snapshots.services import restore_source
 
 # SECTION: where a page reads from: a snapshot or a moment

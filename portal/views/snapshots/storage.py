@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.views.files.access import request_tenant, tenant_required
-from snapshots.selectors_storage import storage_usage
+from snapshots.selectors.storage import storage_usage
 
 
 @tenant_required

@@ -24,7 +24,7 @@ from portal.views.snapshots.source import source_url
 from snapshots import selectors, services
 from snapshots.errors import NotFound
 from snapshots.paths import split_path
-from snapshots.selectors_history import file_at_path_for_versions, file_version_get
+from snapshots.selectors.history import file_at_path_for_versions, file_version_get
 
 
 class VersionsQueryForm(forms.Form):

@@ -11,7 +11,7 @@ from conftest import all_databases
 from snapshots import selectors, services
 from snapshots.errors import NotFound, NotRestorable, QuotaExceeded
 from snapshots.models import Blob
-from snapshots.selectors_storage import history_bytes
+from snapshots.selectors.storage import history_bytes
 from snapshots.services import RestoreRequest
 
 pytestmark = all_databases

@@ -1,4 +1,6 @@
-"""Reads of the versioned store.
+"""Reads of the versioned store: the tree as of any moment, paths, listings and
+cursors here; ``history`` (snapshots, versions, restore jobs, activity),
+``storage`` (usage against the quota) and ``trash`` (Recently deleted) beside it.
 
 One function reads the tree as of any clock value; the live tree is the same
 function at "now" (``seq=None``). A version row is visible at ``seq`` when

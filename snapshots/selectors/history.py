@@ -19,7 +19,7 @@ from snapshots.errors import NotFound, WrongKind
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import InvalidCursor, Page, decode_cursor, encode_cursor, resolve, retention_start, versions
-from snapshots.selectors_trash import trash_item_at_path
+from snapshots.selectors.trash import trash_item_at_path
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
