@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import all_databases
+from portal.tests.admin.test_accounts import login_verified
 from portal.tests.api.conftest import ApiCaller, make_caller
-from portal.tests.test_admin import login_verified
 from snapshots import services
 from snapshots.errors import StoreError
 from snapshots.models import RestoreJob

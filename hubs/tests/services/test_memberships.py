@@ -1,6 +1,6 @@
 """People added to a tenant, their role changed, removed: one audit entry each,
 and a tenant's last owner can be neither removed nor demoted (its admin:
-portal/tests/test_admin_memberships.py)."""
+portal/tests/admin/test_memberships.py)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from conftest import all_databases
 from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.models import User
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
+from portal.tests.admin.test_accounts import audit_entries, changeform_data, login_verified
 from portal.tests.api.conftest import problem
-from portal.tests.test_admin import audit_entries, changeform_data, login_verified
 from portal.tokens import api_token_create
 from snapshots import services
 from snapshots.errors import FileTooLarge, QuotaExceeded

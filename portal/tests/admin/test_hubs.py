@@ -8,7 +8,7 @@ import pytest
 from conftest import all_databases
 from hubs.models import Facility, Hub, StaffAuditEntry
 from hubs.signals import facility_became_available
-from portal.tests.test_admin import changeform_data, login_verified
+from portal.tests.admin.test_accounts import changeform_data, login_verified
 
 pytestmark = all_databases
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from conftest import all_databases
 from hubs.models import StaffAuditEntry, Tenant
 from hubs.storage import facility_storage
-from portal.tests.test_admin import login_verified
+from portal.tests.admin.test_accounts import login_verified
 from snapshots import selectors, services
 from snapshots.models import Change, RestoreJob, Snapshot
 from snapshots.services import RestoreRequest

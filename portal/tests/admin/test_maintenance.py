@@ -8,7 +8,7 @@ import pytest
 from conftest import all_databases
 from hubs.models import MaintenanceWindow, NoticeDelivery, StaffAuditEntry
 from hubs.tests.windows import NOW, frozen, schedule, utc  # noqa: F401 - frozen is a fixture
-from portal.tests.test_admin import changeform_data, login_verified
+from portal.tests.admin.test_accounts import changeform_data, login_verified
 
 pytestmark = all_databases
 

@@ -13,7 +13,7 @@ from conftest import all_databases
 from hubs.models import Membership, StaffAuditEntry
 from portal.admin import memberships as membership_admin
 from portal.models import User
-from portal.tests.test_admin import STAFF_PASSWORD, audit_entries, changeform_data, login_verified
+from portal.tests.admin.test_accounts import STAFF_PASSWORD, audit_entries, changeform_data, login_verified
 
 pytestmark = all_databases
 

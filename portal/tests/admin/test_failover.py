@@ -6,7 +6,7 @@ import pytest
 
 from conftest import all_databases
 from hubs.models import Facility, Hub, StaffAuditEntry
-from portal.tests.test_admin import login_verified
+from portal.tests.admin.test_accounts import login_verified
 
 pytestmark = all_databases
 

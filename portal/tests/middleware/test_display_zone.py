@@ -131,7 +131,7 @@ def test_the_zone_lasts_only_for_its_request(tokyo) -> None:
 
 
 def test_the_admin_stays_in_utc_for_staff_with_a_zone_of_their_own(tokyo) -> None:
-    from portal.tests.test_admin import login_verified
+    from portal.tests.admin.test_accounts import login_verified
 
     staff_client = Client()
     staff = login_verified(staff_client)
