@@ -82,3 +82,11 @@ class HubReadOnly(HubInMaintenance):
 
     code = "maintenance_read_only"
     title = "Read-only during maintenance"
+
+
+class IncidentRefused(DomainError):
+    """An incident change that must not happen: an unknown state, a step from a
+    resolved incident other than reopening an automatic one, an empty update."""
+
+    code = "incident_refused"
+    title = "Incident change refused"

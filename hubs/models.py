@@ -287,3 +287,90 @@ class NoticeDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of window {self.window_id} to {self.email} ({self.state})"
+
+
+class Incident(models.Model):
+    """Something wrong with one component of a hub (or of the control plane), told
+    through its life cycle. The partial unique constraint keeps one unresolved
+    incident per hub and component, however many observers run at once."""
+
+    class Severity(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        WARNING = "warning", "Warning"
+
+    class State(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    hub = models.ForeignKey(Hub, on_delete=models.PROTECT, null=True, blank=True, related_name="incidents")
+    component = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.CRITICAL)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.INVESTIGATING, db_index=True)
+    title = models.CharField(max_length=200)
+    automatic = models.BooleanField(default=False, help_text="Opened by the probes, not by staff.")
+    opened_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    affected = models.JSONField(default=list, blank=True, help_text="Names of the probes the incident covers.")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hub", "component"],
+                condition=~models.Q(state="resolved"),
+                name="incident_one_unresolved_per_hub_component",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk}: {self.title} ({self.state})"
+
+
+class IncidentUpdate(models.Model):
+    """One step of an incident's timeline; the public ones are what customers will read."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=Incident.State.choices)
+    body = models.TextField()
+    public = models.BooleanField(default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+
+class ProbeStreak(models.Model):
+    """How many rounds in a row one probe has failed or passed, so opening and
+    resolving an incident never reads raw results. ``hub`` is null for a
+    control-plane probe."""
+
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, null=True, blank=True, related_name="probe_streaks")
+    name = models.CharField(max_length=64)
+    component = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Incident.Severity.choices)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_passes = models.PositiveIntegerField(default=0)
+    last_ok = models.BooleanField(default=True)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["hub", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["hub", "name"], name="probe_streak_one_per_hub_name", nulls_distinct=False)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hub_id or 'control'}/{self.name}"

@@ -55,6 +55,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "membership_refused": 409,
     "failover_refused": 409,
     "hub_immutable": 409,
+    "incident_refused": 409,
     "maintenance": 503,
     "maintenance_read_only": 503,
     # Uploads (portal.uploads)

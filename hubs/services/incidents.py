@@ -1,0 +1,270 @@
+"""Incidents driven by probe observations, and staff moving them through their life cycle.
+
+``incidents_observe`` takes one round of probe observations (whoever ran the
+probes), counts each probe's streak in ``ProbeStreak`` and opens or resolves
+automatic incidents from the streaks alone, never from raw results:
+
+- a critical probe failing ``HUBPORT_INCIDENT_OPEN_AFTER`` rounds in a row
+  (default 2) opens an incident for its hub and component, or joins the one
+  already open there (its name added to ``affected``); a flapping probe never
+  reaches two failures in a row, so it opens nothing;
+- the incident resolves when every probe of that hub and component has passed
+  ``HUBPORT_INCIDENT_RESOLVE_AFTER`` rounds in a row (default 2);
+- while a hub's storage round trip is failing, probes whose component needs
+  that storage (``DEPENDS_ON``) open nothing of their own and are named in the
+  storage incident's ``affected`` instead;
+- warning probes only count their streaks.
+
+One unresolved incident per hub and component is a database constraint; an
+observer that loses the race to open it catches the IntegrityError inside a
+savepoint and joins the winner's incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hubs.errors import IncidentRefused
+from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak
+from hubs.services.audit import audit_record, audit_snapshot
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+STORAGE_COMPONENTS = ("storage.primary", "storage.alternate")
+
+# A component's failures are noise while one of these storages is failing on the
+# same hub: a file transaction or a replication cannot pass without both.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "replication": STORAGE_COMPONENTS,
+    "file_transaction": STORAGE_COMPONENTS,
+}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One probe's result in one round: the one input of ``incidents_observe``."""
+
+    hub_code: str | None
+    name: str
+    component: str
+    severity: str
+    ok: bool
+    detail: str
+    at: datetime
+
+
+@dataclass
+class ObserveResult:
+    opened: list[Incident] = field(default_factory=list)
+    resolved: list[Incident] = field(default_factory=list)
+
+
+def _open_after() -> int:
+    return int(getattr(settings, "HUBPORT_INCIDENT_OPEN_AFTER", 2))
+
+
+def _resolve_after() -> int:
+    return int(getattr(settings, "HUBPORT_INCIDENT_RESOLVE_AFTER", 2))
+
+
+def _unresolved(hub_code: str | None, component: str):  # type: ignore[no-untyped-def]
+    return (
+        Incident.objects.select_for_update()
+        .filter(hub_id=hub_code, component=component)
+        .exclude(state=Incident.State.RESOLVED)
+    )
+
+
+def incidents_observe(*, observations: Sequence[Observation], now: datetime | None = None) -> ObserveResult:
+    """Count one round of observations into the streaks, then open, join and resolve
+    automatic incidents. One transaction on the control plane."""
+    now = now or timezone.now()
+    result = ObserveResult()
+    with transaction.atomic():
+        streaks = [_streak_count(observation) for observation in observations]
+        details = {(o.hub_code, o.name): o.detail for o in observations}
+        for streak in streaks:
+            if streak.severity != Incident.Severity.CRITICAL or streak.consecutive_failures < _open_after():
+                continue
+            target = _suppressing_storage(streak) or streak.component
+            incident = _incident_open_or_join(
+                hub_code=streak.hub_id,
+                component=target,
+                probe_name=streak.name,
+                detail=details.get((streak.hub_id, streak.name), ""),
+                now=now,
+                may_open=target == streak.component,
+            )
+            if incident is not None and incident not in result.opened and incident.opened_at == now:
+                result.opened.append(incident)
+        for hub_code, component in sorted({(s.hub_id or "", s.component) for s in streaks}):
+            resolved = _incident_resolve_if_recovered(hub_code=hub_code or None, component=component, now=now)
+            if resolved is not None:
+                result.resolved.append(resolved)
+    return result
+
+
+def _streak_count(observation: Observation) -> ProbeStreak:
+    streak, _ = ProbeStreak.objects.select_for_update().get_or_create(
+        hub_id=observation.hub_code,
+        name=observation.name,
+        defaults={
+            "component": observation.component,
+            "severity": observation.severity,
+            "last_at": observation.at,
+        },
+    )
+    streak.component, streak.severity = observation.component, observation.severity
+    if observation.ok:
+        streak.consecutive_passes += 1
+        streak.consecutive_failures = 0
+    else:
+        streak.consecutive_failures += 1
+        streak.consecutive_passes = 0
+    streak.last_ok, streak.last_at = observation.ok, observation.at
+    streak.save()
+    return streak
+
+
+def _suppressing_storage(streak: ProbeStreak) -> str | None:
+    """The storage component whose failure explains this probe's, if any."""
+    if streak.hub_id is None:
+        return None
+    for storage in DEPENDS_ON.get(streak.component, ()):
+        if ProbeStreak.objects.filter(hub_id=streak.hub_id, component=storage, last_ok=False).exists():
+            return storage
+    return None
+
+
+def _incident_open_or_join(
+    *, hub_code: str | None, component: str, probe_name: str, detail: str, now: datetime, may_open: bool
+) -> Incident | None:
+    incident = _unresolved(hub_code, component).first()
+    if incident is None and may_open:
+        hub = Hub.objects.get(code=hub_code) if hub_code else None
+        place = hub.label if hub else "Control plane"
+        try:
+            with transaction.atomic():
+                incident = Incident.objects.create(
+                    hub=hub,
+                    component=component,
+                    severity=Incident.Severity.CRITICAL,
+                    state=Incident.State.INVESTIGATING,
+                    title=f"{place}: {component} failing",
+                    automatic=True,
+                    opened_at=now,
+                    affected=[probe_name],
+                )
+                IncidentUpdate.objects.create(
+                    incident=incident, at=now, state=incident.state, body=f"Opened: {probe_name}: {detail}".strip()
+                )
+            return incident
+        except IntegrityError:
+            # Another observer opened it first; join theirs.
+            incident = _unresolved(hub_code, component).first()
+    if incident is not None and probe_name not in incident.affected:
+        incident.affected = [*incident.affected, probe_name]
+        incident.save(update_fields=["affected"])
+    return incident
+
+
+def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now: datetime) -> Incident | None:
+    incident = _unresolved(hub_code, component).filter(automatic=True).first()
+    if incident is None:
+        return None
+    streaks = ProbeStreak.objects.filter(hub_id=hub_code, component=component)
+    if streaks.filter(consecutive_passes__lt=_resolve_after()).exists():
+        return None
+    _state_change(incident, state=Incident.State.RESOLVED, now=now)
+    IncidentUpdate.objects.create(
+        incident=incident, at=now, state=incident.state, body="Resolved: every probe passed again."
+    )
+    return incident
+
+
+def _state_change(incident: Incident, *, state: str, now: datetime) -> None:
+    incident.state = state
+    incident.resolved_at = now if state == Incident.State.RESOLVED else None
+    incident.save(update_fields=["state", "resolved_at"])
+
+
+def incident_acknowledge(*, incident: Incident, acting_user: User, note: str = "") -> Incident:
+    """A person takes the incident: acknowledged once, an unresolved incident only."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.state == Incident.State.RESOLVED:
+            raise IncidentRefused(f"Incident {incident.pk} is resolved; there is nothing to acknowledge.")
+        if incident.acknowledged_at is not None:
+            raise IncidentRefused(f"Incident {incident.pk} was acknowledged already.")
+        before = audit_snapshot(incident)
+        incident.acknowledged_at, incident.acknowledged_by = timezone.now(), acting_user
+        incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        if note:
+            IncidentUpdate.objects.create(
+                incident=incident, at=incident.acknowledged_at, state=incident.state, body=note, author=acting_user
+            )
+        audit_record(
+            actor=acting_user,
+            action="incident.acknowledge",
+            target=incident,
+            before=before,
+            after=audit_snapshot(incident),
+            reason=note,
+        )
+    return incident
+
+
+def incident_update_add(
+    *, incident: Incident, state: str, body: str, public: bool, acting_user: User
+) -> IncidentUpdate:
+    """A step in the timeline, public or not, that may move the state. A resolved
+    incident can only be reopened (to any unresolved state), and only an automatic one."""
+    if state not in Incident.State.values:
+        raise IncidentRefused(f"{state!r} is not an incident state.")
+    if not body.strip():
+        raise IncidentRefused("Say what changed: an update needs a body.")
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.state == Incident.State.RESOLVED:
+            if state == Incident.State.RESOLVED:
+                raise IncidentRefused(f"Incident {incident.pk} is resolved already.")
+            if not incident.automatic:
+                raise IncidentRefused(f"Incident {incident.pk} was opened by staff; open a new one instead.")
+            if _unresolved(incident.hub_id, incident.component).exists():
+                raise IncidentRefused(
+                    f"Another incident is open for {incident.component} on this hub; update that one."
+                )
+        now = timezone.now()
+        before = audit_snapshot(incident)
+        if state != incident.state:
+            _state_change(incident, state=state, now=now)
+        update = IncidentUpdate.objects.create(
+            incident=incident, at=now, state=state, body=body, public=public, author=acting_user
+        )
+        audit_record(
+            actor=acting_user,
+            action="incident.update",
+            target=incident,
+            before=before,
+            after=audit_snapshot(incident),
+            reason=body[:200],
+        )
+    return update
+
+
+def incident_resolve(
+    *, incident: Incident, acting_user: User, body: str = "Resolved.", public: bool = True
+) -> Incident:
+    """Staff resolve an incident themselves."""
+    update = incident_update_add(
+        incident=incident, state=Incident.State.RESOLVED, body=body, public=public, acting_user=acting_user
+    )
+    return update.incident
