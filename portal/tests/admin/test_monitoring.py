@@ -1,0 +1,80 @@
+"""The incidents admin: list, timeline, updates and acknowledging go through the services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from conftest import all_databases
+from hubs.models import Incident, IncidentUpdate, StaffAuditEntry
+from portal.tests.admin.test_accounts import login_verified
+
+pytestmark = all_databases
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def staff_client(client):
+    client.staff_user = login_verified(client)
+    return client
+
+
+@pytest.fixture
+def incident() -> Incident:
+    incident = Incident.objects.create(
+        hub_id="uk", component="storage.primary", title="London: storage.primary failing", automatic=True,
+        opened_at=T0, affected=["primary_rt"],
+    )  # fmt: skip
+    IncidentUpdate.objects.create(incident=incident, at=T0, state="investigating", body="Opened: primary_rt: timeout")
+    return incident
+
+
+def test_the_list_filters_by_hub_and_state(staff_client, incident):
+    response = staff_client.get("/admin/hubs/incident/?hub__code__exact=uk&state__exact=investigating")
+    assert response.status_code == 200
+    assert "London: storage.primary failing" in response.content.decode()
+    response = staff_client.get("/admin/hubs/incident/?state__exact=resolved")
+    assert "London: storage.primary failing" not in response.content.decode()
+
+
+def test_the_change_page_shows_the_timeline(staff_client, incident):
+    response = staff_client.get(f"/admin/hubs/incident/{incident.pk}/change/")
+    assert response.status_code == 200
+    assert "Opened: primary_rt: timeout" in response.content.decode()
+
+
+def test_an_update_is_saved_through_the_service(staff_client, incident):
+    response = staff_client.post(
+        f"/admin/hubs/incident/{incident.pk}/change/",
+        {
+            "update_state": "identified",
+            "update_body": "A failed switch in London 1",
+            "update_public": "on",
+            "updates-TOTAL_FORMS": "1",
+            "updates-INITIAL_FORMS": "1",
+            "updates-MIN_NUM_FORMS": "0",
+            "updates-MAX_NUM_FORMS": "1000",
+            "updates-0-id": str(incident.updates.get().pk),
+            "updates-0-incident": str(incident.pk),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    incident.refresh_from_db()
+    assert incident.state == "identified"
+    update = incident.updates.get(state="identified")
+    assert update.public and update.author == staff_client.staff_user
+    assert StaffAuditEntry.objects.get(action="incident.update").actor == staff_client.staff_user
+
+
+def test_the_acknowledge_action_goes_through_the_service(staff_client, incident):
+    staff_client.post("/admin/hubs/incident/", {"action": "acknowledge", "_selected_action": [str(incident.pk)]})
+    incident.refresh_from_db()
+    assert incident.acknowledged_by == staff_client.staff_user
+    assert StaffAuditEntry.objects.filter(action="incident.acknowledge").count() == 1
+    response = staff_client.post(
+        "/admin/hubs/incident/", {"action": "acknowledge", "_selected_action": [str(incident.pk)]}, follow=True
+    )
+    assert "acknowledged already" in response.content.decode()
+    assert StaffAuditEntry.objects.filter(action="incident.acknowledge").count() == 1
