@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hubs.models import MaintenanceWindow, Membership
+from hubs.models import Incident, MaintenanceWindow, Membership
 
 Impact = MaintenanceWindow.Impact
 State = MaintenanceWindow.State
@@ -109,3 +109,11 @@ def notice_recipients(hub_codes: Iterable[str]) -> list[tuple[int, str]]:
         .distinct()
     )
     return list(rows)
+
+
+def incidents_listed(*, open_only: bool = False) -> QuerySet[Incident]:
+    """Incidents, newest first; ``open_only`` leaves out the resolved ones."""
+    incidents = Incident.objects.order_by("-opened_at", "-id")
+    if open_only:
+        incidents = incidents.exclude(state=Incident.State.RESOLVED)
+    return incidents
