@@ -20,6 +20,8 @@ from django.http import HttpRequest
 from hubs.errors import IncidentRefused
 from hubs.models import Incident, IncidentUpdate
 from hubs.services.incidents import incident_acknowledge, incident_update_add
+from portal.admin.audit import AuditedModelAdmin, audit_mark_done
+from portal.signed_in import signed_in_user
 
 INCIDENT_FIELDS = (
     "hub",
@@ -68,7 +70,7 @@ class IncidentUpdateForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(AuditedModelAdmin[Incident]):
     form = IncidentUpdateForm
     list_display = (
         "id",
@@ -101,6 +103,8 @@ class IncidentAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
+        # The service saves and audits; the mixin must not write a second entry.
+        audit_mark_done(request, obj)
         body = form.cleaned_data.get("update_body", "").strip()
         state = form.cleaned_data["update_state"]
         if not body:
@@ -113,7 +117,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 state=state,
                 body=body,
                 public=form.cleaned_data.get("update_public", False),
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=signed_in_user(request),
             )
         except IncidentRefused as exc:
             self.message_user(request, f"Incident {obj.pk} was not updated: {exc.detail}", messages.ERROR)
@@ -124,7 +128,7 @@ class IncidentAdmin(admin.ModelAdmin):
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         for incident in queryset:
             try:
-                incident_acknowledge(incident=incident, acting_user=request.user)  # type: ignore[arg-type]
+                incident_acknowledge(incident=incident, acting_user=signed_in_user(request))
             except IncidentRefused as exc:
                 self.message_user(request, f"Incident {incident.pk}: {exc.detail}", messages.WARNING)
             else:

@@ -169,7 +169,9 @@ def test_acknowledge_update_and_resolve_are_audited() -> None:
     incident.refresh_from_db()
     assert incident.state == "resolved" and incident.resolved_at is not None
     actions = list(
-        StaffAuditEntry.objects.filter(target_id=str(incident.pk)).order_by("id").values_list("action", flat=True)
+        StaffAuditEntry.objects.filter(target_type="hubs.Incident", target_id=str(incident.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
     )
     assert actions == ["incident.acknowledge", "incident.update", "incident.update"]
     with pytest.raises(IncidentRefused):

@@ -66,6 +66,7 @@ def test_an_update_is_saved_through_the_service(staff_client, incident):
     update = incident.updates.get(state="identified")
     assert update.public and update.author == staff_client.staff_user
     assert StaffAuditEntry.objects.get(action="incident.update").actor == staff_client.staff_user
+    assert StaffAuditEntry.objects.filter(target_type="hubs.Incident").count() == 1
 
 
 def test_the_acknowledge_action_goes_through_the_service(staff_client, incident):
