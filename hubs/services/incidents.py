@@ -91,11 +91,12 @@ def incidents_observe(*, observations: Sequence[Observation], now: datetime | No
     with transaction.atomic():
         streaks = [_streak_count(observation) for observation in observations]
         details = {(o.hub_code, o.name): o.detail for o in observations}
-        for streak in streaks:
+        # Storages first, so a probe that needs one finds its incident opened this round.
+        for streak in sorted(streaks, key=lambda streak: streak.component in DEPENDS_ON):
             if streak.severity != Incident.Severity.CRITICAL or streak.consecutive_failures < _open_after():
                 continue
             target = _suppressing_storage(streak) or streak.component
-            incident = _incident_open_or_join(
+            incident, opened = _incident_open_or_join(
                 hub_code=streak.hub_id,
                 component=target,
                 probe_name=streak.name,
@@ -103,7 +104,7 @@ def incidents_observe(*, observations: Sequence[Observation], now: datetime | No
                 now=now,
                 may_open=target == streak.component,
             )
-            if incident is not None and incident not in result.opened and incident.opened_at == now:
+            if opened and incident is not None:
                 result.opened.append(incident)
         for hub_code, component in sorted({(s.hub_id or "", s.component) for s in streaks}):
             resolved = _incident_resolve_if_recovered(hub_code=hub_code or None, component=component, now=now)
@@ -146,7 +147,9 @@ def _suppressing_storage(streak: ProbeStreak) -> str | None:
 
 def _incident_open_or_join(
     *, hub_code: str | None, component: str, probe_name: str, detail: str, now: datetime, may_open: bool
-) -> Incident | None:
+) -> tuple[Incident | None, bool]:
+    """The unresolved incident of this hub and component with the probe among its
+    affected, and whether this call opened it."""
     incident = _unresolved(hub_code, component).first()
     if incident is None and may_open:
         hub = Hub.objects.get(code=hub_code) if hub_code else None
@@ -166,14 +169,14 @@ def _incident_open_or_join(
                 IncidentUpdate.objects.create(
                     incident=incident, at=now, state=incident.state, body=f"Opened: {probe_name}: {detail}".strip()
                 )
-            return incident
+            return incident, True
         except IntegrityError:
             # Another observer opened it first; join theirs.
             incident = _unresolved(hub_code, component).first()
     if incident is not None and probe_name not in incident.affected:
         incident.affected = [*incident.affected, probe_name]
         incident.save(update_fields=["affected"])
-    return incident
+    return incident, False
 
 
 def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now: datetime) -> Incident | None:
@@ -181,7 +184,12 @@ def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now:
     if incident is None:
         return None
     streaks = ProbeStreak.objects.filter(hub_id=hub_code, component=component)
+    # Resolved on the round recovery completes (one probe reaching N passes now),
+    # so an incident staff reopened while the probes pass stays open until they
+    # resolve it or the probes fail and recover again.
     if streaks.filter(consecutive_passes__lt=_resolve_after()).exists():
+        return None
+    if not streaks.filter(consecutive_passes=_resolve_after()).exists():
         return None
     _state_change(incident, state=Incident.State.RESOLVED, now=now)
     IncidentUpdate.objects.create(

@@ -215,3 +215,29 @@ def test_two_observers_racing_open_exactly_one_incident() -> None:
     assert errors == []
     [incident] = Incident.objects.all()
     assert sorted(incident.affected) == ["b", "primary_rt"]
+
+
+def test_a_dependent_probe_listed_first_still_joins_the_storage_incident() -> None:
+    for i in range(2):
+        incidents_observe(
+            observations=[
+                seen(False, round_no=i, name="file_tx", component="file_transaction"),
+                seen(False, round_no=i),
+            ],
+            now=T0 + timedelta(minutes=i),
+        )
+    [incident] = Incident.objects.all()
+    assert incident.component == "storage.primary" and set(incident.affected) == {"primary_rt", "file_tx"}
+
+
+def test_a_reopened_automatic_incident_is_not_resolved_again_by_passes_alone() -> None:
+    rounds(False, False, True, True)
+    [incident] = Incident.objects.all()
+    staff = person("duty@hubport.test")
+    incident_update_add(incident=incident, state="monitoring", body="Still slow", public=True, acting_user=staff)
+    incidents_observe(observations=[seen(True, round_no=5)], now=T0 + timedelta(minutes=5))
+    incident.refresh_from_db()
+    assert incident.state == "monitoring"
+    rounds(False, True, True)
+    incident.refresh_from_db()
+    assert incident.state == "resolved"
