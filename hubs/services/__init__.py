@@ -6,7 +6,9 @@
 - ``maintenance``: maintenance windows scheduled, changed, cancelled, and
   failed notices sent again;
 - ``notices``: the notice outbox (rows made, claimed, sent, failed);
-- ``advance``: the minute's job that moves windows on time.
+- ``advance``: the minute's job that moves windows on time;
+- ``incidents``: probe observations into incidents, and staff's steps on them
+  (imported from its module, like the two before it).
 
 The functions of ``audit``, ``hubs`` and ``memberships`` are imported from
 here. Those of ``maintenance``, ``notices`` and ``advance`` are imported from
