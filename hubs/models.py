@@ -316,3 +316,15 @@ class ProbeResult(models.Model):
         return (
             f"{self.name} ({self.hub_id or 'control'}) {'ok' if self.ok else 'failed'} at {self.at:%Y-%m-%d %H:%M:%S}"
         )
+
+
+class Heartbeat(models.Model):
+    """The last moment something proved it was alive (control plane), one row per
+    name: ``scheduler`` (beat, every minute) and ``control.write`` (the control
+    database's write probe)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from hubs.models import MaintenanceWindow, Membership, ProbeResult
+from hubs.models import Heartbeat, MaintenanceWindow, Membership, ProbeResult
 
 Impact = MaintenanceWindow.Impact
 State = MaintenanceWindow.State
@@ -125,3 +125,8 @@ def probe_results_latest(*, hub_code: str | None) -> list[ProbeResult]:
     for result in results.filter(pairs).order_by("name", "-pk"):
         latest.setdefault(result.name, result)
     return list(latest.values())
+
+
+def heartbeat_at(*, name: str) -> datetime | None:
+    """When ``name`` last said it was alive; None if never."""
+    return Heartbeat.objects.filter(name=name).values_list("at", flat=True).first()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from hubs.models import ProbeResult
+from hubs.models import Heartbeat, ProbeResult
 from hubs.monitoring.probes import probes_for
 
 # Raw rows of two days: enough for the on-call engineer to read what happened
@@ -48,3 +48,9 @@ def probe_results_expire(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - PROBE_RESULTS_KEPT
     deleted, _ = ProbeResult.objects.filter(at__lt=cutoff).delete()
     return deleted
+
+
+def heartbeat_record(*, name: str, now: datetime | None = None) -> Heartbeat:
+    """Say that ``name`` is alive now (one row per name, updated in place)."""
+    heartbeat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"at": now or timezone.now()})
+    return heartbeat

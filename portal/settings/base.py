@@ -156,6 +156,8 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 # worker loses at most that much work, and progress moves visibly.
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 # Blob bytes are flushed to disk before the row that references them commits.
+# Monitoring: the replication backlog probe warns above this many waiting blobs.
+HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
 
 # SECTION: links

@@ -1,0 +1,96 @@
+"""hubs' probes against real faults: a facility folder that is a file, a silent
+scheduler, a failed notice; and a whole round of a hub on the real databases."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+
+from hubs.monitoring.probes import Probe, probes_for
+from hubs.services.probes import heartbeat_record, probe_round_run
+from hubs.storage import facility_storage
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+
+
+def probe_named(hub_code: str | None, name: str) -> Probe:
+    return next(probe for probe in probes_for(hub_code) if probe.name == name)
+
+
+def test_a_facility_folder_replaced_by_a_file_fails_its_round_trip_and_not_the_others() -> None:
+    folder = Path(facility_storage("de", "primary").location)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_bytes(b"not a folder")
+
+    broken = probe_named("de", "storage.primary.round_trip").run()
+    healthy = probe_named("de", "storage.alternate.round_trip").run()
+
+    assert not broken.ok
+    assert broken.detail.startswith("put failed on facility de/primary: ")
+    assert broken.detail.split(": ")[-1] in {"FileExistsError", "NotADirectoryError"}
+    assert healthy.ok, healthy.detail
+    assert healthy.detail == "put, get, delete of 64 bytes on de/alternate"
+    assert not list(Path(facility_storage("de", "alternate").location).glob("probes/*"))  # cleaned up
+
+
+def test_free_space_of_a_folder_facility_is_measured() -> None:
+    Path(facility_storage("uk", "primary").location).mkdir(parents=True, exist_ok=True)
+    usage = shutil.disk_usage(facility_storage("uk", "primary").location)
+    used = usage.used / usage.total
+
+    warning = probe_named("uk", "storage.primary.space.warning").run()
+    critical = probe_named("uk", "storage.primary.space.critical").run()
+
+    assert warning.ok == (used < 0.80) and critical.ok == (used < 0.95)
+    assert warning.detail.endswith("used (fails at 80%)") and critical.detail.endswith("used (fails at 95%)")
+
+
+def test_the_scheduler_heartbeat_fails_after_two_silent_intervals() -> None:
+    beat = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    probe = probe_named(None, "scheduler.heartbeat")
+    assert not probe.run().ok  # never beaten yet
+    heartbeat_record(name="scheduler", now=beat)
+
+    with time_machine.travel(beat + timedelta(seconds=119), tick=False):
+        assert probe.run().ok
+    with time_machine.travel(beat + timedelta(seconds=121), tick=False):
+        late = probe.run()
+    assert not late.ok
+    assert late.detail == "last heartbeat 121 s ago (fails after 120 s)"
+
+
+def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts() -> None:
+    heartbeat_record(name="scheduler")
+
+    hub_rows = probe_round_run(hub_code="au")
+    control_rows = probe_round_run(hub_code=None)
+
+    failed = {row.name: row.detail for row in [*hub_rows, *control_rows] if not row.ok and ".space." not in row.name}
+    assert failed == {}
+    names = {row.name for row in hub_rows}
+    assert {
+        "database.read",
+        "database.write",
+        "control_database.read",
+        "broker.round_trip",
+        "storage.primary.round_trip",
+        "storage.alternate.round_trip",
+        "storage.alternate.space.critical",
+        "replication.backlog",
+        "restores.stalled",
+        "notices.failing",
+    } <= names
+    assert {row.name for row in control_rows} == {
+        "control_database.read",
+        "control_database.write",
+        "broker.round_trip",
+        "scheduler.heartbeat",
+    }
+    assert len(hub_rows) * len(settings.HUB_CODES) + len(control_rows) > 100
