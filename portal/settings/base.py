@@ -282,6 +282,12 @@ for _code in HUB_CODES:
         "schedule": 24 * 3600.0,
         "kwargs": _hub,
     }
+    # Monitoring: a round of the hub's probes every minute, on the hub's queue.
+    CELERY_BEAT_SCHEDULE[f"probe-round-{_code}"] = {
+        "task": "hubs.tasks.probe_round_task",
+        "schedule": 60.0,
+        "kwargs": _hub,
+    }
 
 # Maintenance windows change state on time and send their notices: every
 # minute, on the control queue (a window is announced to the minute).
@@ -289,6 +295,12 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
     "task": "hubs.tasks.maintenance_advance_task",
     "schedule": 60.0,
 }
+# Monitoring on the control queue: the control plane's probes and beat's own
+# heartbeat every minute (its probe fails after two silent minutes), and the
+# expiry of raw probe results (kept 48 hours) every hour.
+CELERY_BEAT_SCHEDULE["probe-round-control"] = {"task": "hubs.tasks.control_probe_round_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {"task": "hubs.tasks.scheduler_heartbeat_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["probe-results-expire"] = {"task": "hubs.tasks.probe_results_expire_task", "schedule": 3600.0}
 
 # SECTION: local folders
 # The folders the embedded default keeps its state in; the filesystem broker's
