@@ -1,5 +1,5 @@
 """hubs' probes against real faults: a facility folder that is a file, a silent
-scheduler, a failed notice; and a whole round of a hub on the real databases."""
+scheduler, failed notices; and a whole round of a hub on the real databases."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from hubs.models import MaintenanceWindow, NoticeDelivery
 from hubs.monitoring.probes import Probe, probes_for
 from hubs.services.probes import heartbeat_record, probe_round_run
 from hubs.storage import facility_storage
+from hubs.tests.windows import person
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -94,3 +96,31 @@ def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts() -> No
         "scheduler.heartbeat",
     }
     assert len(hub_rows) * len(settings.HUB_CODES) + len(control_rows) > 100
+
+
+def test_notices_failing_in_the_last_hour_fail_the_probe_of_the_windows_hubs_only() -> None:
+    now = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    window = MaintenanceWindow.objects.create(
+        title="Storage upgrade",
+        starts_at=now + timedelta(days=6),
+        ends_at=now + timedelta(days=6, hours=4),
+        announced_at=now,
+    )
+    window.hubs.set(["uk"])
+    delivery = NoticeDelivery.objects.create(
+        window=window,
+        user=person("owner@uk.test"),
+        email="owner@uk.test",
+        kind=NoticeDelivery.Kind.ANNOUNCED,
+        revision=1,
+        state=NoticeDelivery.State.FAILED,
+        last_attempt_at=now - timedelta(minutes=10),
+    )
+
+    with time_machine.travel(now, tick=False):
+        uk, de = probe_named("uk", "notices.failing").run(), probe_named("de", "notices.failing").run()
+    with time_machine.travel(now + timedelta(minutes=51), tick=False):
+        later = probe_named("uk", "notices.failing").run()
+
+    assert not uk.ok and uk.detail == f"deliveries failed in the last hour: {delivery.pk}"
+    assert de.ok and later.ok
