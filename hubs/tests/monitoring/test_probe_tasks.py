@@ -3,11 +3,15 @@ schedules one round a minute for every hub, the control plane and the heartbeat.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
-from hubs.models import ProbeResult
+from hubs.models import MaintenanceWindow, ProbeResult
 from hubs.monitoring.probes import probes_for
+from hubs.selectors import hub_unavailable_until
 from hubs.tasks import control_probe_round_task, probe_round_task, scheduler_heartbeat_task
 
 # The worker's threads read and write the hub databases too.
@@ -44,3 +48,22 @@ def test_beat_schedules_a_round_a_minute_for_every_hub_and_the_control_plane() -
             {"hub_code": code},
         )
     assert schedule["probe-round-control"]["schedule"] == schedule["scheduler-heartbeat"]["schedule"] == 60.0
+
+
+def test_probes_keep_running_while_the_hub_is_down_for_maintenance(celery_worker) -> None:
+    now = timezone.now()
+    window = MaintenanceWindow.objects.create(
+        title="Storage upgrade",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+        announced_at=now - timedelta(days=6),
+        state=MaintenanceWindow.State.IN_PROGRESS,
+        impact=MaintenanceWindow.Impact.UNAVAILABLE,
+    )
+    window.hubs.set(["de"])
+    assert hub_unavailable_until(hub_code="de") is not None
+
+    outcome = celery_worker.wait_for(probe_round_task.delay(hub_code="de").id, timeout=20)
+
+    assert outcome["queue"] == "hub.de"
+    assert outcome["retval"]["count"] == len(probes_for("de")) == ProbeResult.objects.filter(hub_id="de").count()
