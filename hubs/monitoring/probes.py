@@ -82,13 +82,23 @@ def probe_unregister(key: str) -> None:
 def probes_for(hub_code: str | None) -> list[Probe]:
     """Every registered probe of a hub (or of the control plane, for None)."""
     with _factories_lock:
-        factories = list(_factories.values())
-    probes = [probe for factory in factories for probe in factory(hub_code)]
+        factories = list(_factories.items())
+    probes: list[Probe] = []
+    for key, factory in factories:
+        try:
+            probes.extend(factory(hub_code))
+        except Exception as exc:  # noqa: BLE001 - one app's broken factory must not silence the others' probes
+            probes.append(_factory_failed_probe(key, hub_code, exc))
     names = [probe.name for probe in probes]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:
         raise ValueError(f"Probe names must be unique per hub: {sorted(duplicated)}")
     return probes
+
+
+def _factory_failed_probe(key: str, hub_code: str | None, exc: Exception) -> Probe:
+    found = Check(ok=False, detail=f"probe factory {key} raised {type(exc).__name__}")
+    return Probe(f"registry.{key}", hub_code, "monitoring", CRITICAL, lambda: found)
 
 
 def _check_in_thread(check: Callable[[], Check]) -> Check:

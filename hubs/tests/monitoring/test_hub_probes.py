@@ -124,3 +124,15 @@ def test_notices_failing_in_the_last_hour_fail_the_probe_of_the_windows_hubs_onl
 
     assert not uk.ok and uk.detail == f"deliveries failed in the last hour: {delivery.pk}"
     assert de.ok and later.ok
+
+
+def test_the_free_space_of_an_object_store_is_not_measured(settings) -> None:
+    settings.HUB_STORAGE_URLS = {
+        **settings.HUB_STORAGE_URLS,
+        "hub_hk_alternate": "s3://hubport-hk-alternate/blobs?endpoint_url=http://127.0.0.1:9&region_name=hk-1",
+    }
+    facility_storage.cache_clear()
+
+    outcomes = [probe_named("hk", f"storage.alternate.space.{severity}").run() for severity in ("warning", "critical")]
+
+    assert [(outcome.ok, outcome.detail) for outcome in outcomes] == [(True, "not measured")] * 2

@@ -106,3 +106,20 @@ def test_results_older_than_48_hours_are_expired() -> None:
         assert probe_results_expire() == 1
     assert list(ProbeResult.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not ProbeResult.objects.filter(pk=old.pk).exists()
+
+
+def test_a_factory_that_raises_becomes_a_failing_probe_and_the_others_still_run() -> None:
+    def broken(hub_code: str | None) -> list[Probe]:
+        raise KeyError("customer-file.txt")
+
+    probe_register(broken, key="test-broken")
+    try:
+        probes = probes_for("uk")
+    finally:
+        probe_unregister("test-broken")
+
+    failing = next(probe for probe in probes if probe.name == "registry.test-broken")
+    outcome = failing.run()
+    assert (failing.component, failing.severity, outcome.ok) == ("monitoring", CRITICAL, False)
+    assert outcome.detail == "probe factory test-broken raised KeyError"
+    assert "database.read" in {probe.name for probe in probes}
