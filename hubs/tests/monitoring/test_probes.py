@@ -123,3 +123,29 @@ def test_a_factory_that_raises_becomes_a_failing_probe_and_the_others_still_run(
     assert (failing.component, failing.severity, outcome.ok) == ("monitoring", CRITICAL, False)
     assert outcome.detail == "probe factory test-broken raised KeyError"
     assert "database.read" in {probe.name for probe in probes}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_probes_of_a_round_run_side_by_side() -> None:
+    # Each check passes only if all four are waiting at once; run one after the
+    # other, the first would hold the barrier past its timeout and fail.
+    together = threading.Barrier(4, timeout=5)
+
+    def meet() -> Check:
+        together.wait()
+        return Check(ok=True, detail="met")
+
+    def factory(hub_code: str | None) -> list[Probe]:
+        if hub_code != "au":
+            return []
+        return [Probe(f"test.meet.{n}", "au", "web", WARNING, meet, timeout_seconds=2) for n in range(together.parties)]
+
+    probe_register(factory, key="test-meet")
+    try:
+        rows = probe_round_run(hub_code="au")
+    finally:
+        probe_unregister("test-meet")
+        together.abort()
+
+    met = [row for row in rows if row.name.startswith("test.meet.")]
+    assert [(row.ok, row.detail) for row in met] == [(True, "met")] * 4
