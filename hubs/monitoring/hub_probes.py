@@ -9,6 +9,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -87,9 +88,16 @@ def facility_space_check(hub_code: str, role: str, threshold: float) -> Callable
         storage = facility_storage(hub_code, role)
         if not isinstance(storage, FileSystemStorage):
             return Check(ok=True, detail="not measured")
-        usage = shutil.disk_usage(storage.location)
+        # A folder facility is made by its first write (the embedded default
+        # makes none up front), so until then its disk is the nearest folder above.
+        folder = Path(storage.location)
+        measured = next(candidate for candidate in (folder, *folder.parents) if candidate.exists())
+        usage = shutil.disk_usage(measured)
         used = usage.used / usage.total if usage.total else 1.0
-        return Check(ok=used < threshold, detail=f"{used:.1%} used (fails at {threshold:.0%})")
+        detail = f"{used:.1%} used (fails at {threshold:.0%})"
+        if measured != folder:
+            detail += "; folder not made yet, measured the one above"
+        return Check(ok=used < threshold, detail=detail)
 
     return check
 

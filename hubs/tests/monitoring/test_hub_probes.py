@@ -54,6 +54,16 @@ def test_free_space_of_a_folder_facility_is_measured() -> None:
     assert warning.detail.endswith("used (fails at 80%)") and critical.detail.endswith("used (fails at 95%)")
 
 
+def test_free_space_of_a_folder_facility_not_made_yet_is_measured_on_the_folder_above() -> None:
+    folder = Path(facility_storage("us", "alternate").location)
+    assert not folder.exists()
+
+    outcome = probe_named("us", "storage.alternate.space.critical").run()
+
+    assert outcome.detail.endswith("used (fails at 95%); folder not made yet, measured the one above")
+    assert not folder.exists()
+
+
 def test_the_scheduler_heartbeat_fails_after_two_silent_intervals() -> None:
     beat = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
     probe = probe_named(None, "scheduler.heartbeat")
