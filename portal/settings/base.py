@@ -297,9 +297,10 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
 }
 # Monitoring on the control queue: the control plane's probes and beat's own
 # heartbeat every minute (its probe fails after two silent minutes), and the
-# expiry of raw probe results (kept 48 hours) every hour.
-CELERY_BEAT_SCHEDULE["probe-round-control"] = {"task": "hubs.tasks.control_probe_round_task", "schedule": 60.0}
+# expiry of raw probe results (kept 48 hours) every hour. The heartbeat comes
+# first: beat's first tick sends both, and the round should see it.
 CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {"task": "hubs.tasks.scheduler_heartbeat_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["probe-round-control"] = {"task": "hubs.tasks.control_probe_round_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["probe-results-expire"] = {"task": "hubs.tasks.probe_results_expire_task", "schedule": 3600.0}
 
 # SECTION: local folders
