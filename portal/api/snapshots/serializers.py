@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -265,7 +266,7 @@ class RestoreJobSerializer(serializers.Serializer):
     by_support = serializers.BooleanField()
 
     def get_url(self, job: RestoreJob) -> str:
-        return self.context["request"].build_absolute_uri(f"/api/v1/restores/{job.pk}")
+        return self.context["request"].build_absolute_uri(reverse("api_restore", kwargs={"job_id": job.pk}))
 
     def get_target(self, job: RestoreJob) -> str:
         return job.target or "original"
