@@ -289,6 +289,47 @@ class NoticeDelivery(models.Model):
         return f"{self.get_kind_display()} of window {self.window_id} to {self.email} ({self.state})"
 
 
+class ProbeResult(models.Model):
+    """One probe's outcome in one round (control plane). Raw rows are kept 48 hours
+    (hubs.services.probes.probe_results_expire); the detail holds ids, never file names."""
+
+    class Severity(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        WARNING = "warning", "Warning"
+
+    hub = models.ForeignKey(
+        Hub, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="Empty: control plane."
+    )
+    name = models.CharField(max_length=100)
+    component = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    ok = models.BooleanField()
+    latency_ms = models.FloatField()
+    detail = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "hub", "name"]
+        indexes = [models.Index(fields=["hub", "name", "-at"], name="probe_result_hub_name_at")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.hub_id or 'control'}) {'ok' if self.ok else 'failed'} at {self.at:%Y-%m-%d %H:%M:%S}"
+        )
+
+
+class Heartbeat(models.Model):
+    """The last moment something proved it was alive (control plane), one row per
+    name: ``scheduler`` (beat, every minute) and ``control.write`` (the control
+    database's write probe)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 class Incident(models.Model):
     """Something wrong with one component of a hub (or of the control plane), told
     through its life cycle. The partial unique constraint keeps one unresolved

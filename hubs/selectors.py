@@ -11,10 +11,10 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from hubs.models import Incident, MaintenanceWindow, Membership
+from hubs.models import Heartbeat, Incident, MaintenanceWindow, Membership, ProbeResult
 
 Impact = MaintenanceWindow.Impact
 State = MaintenanceWindow.State
@@ -109,6 +109,27 @@ def notice_recipients(hub_codes: Iterable[str]) -> list[tuple[int, str]]:
         .distinct()
     )
     return list(rows)
+
+
+def probe_results_latest(*, hub_code: str | None) -> list[ProbeResult]:
+    """The last result of each probe of a hub (None: the control plane), by name."""
+    results = ProbeResult.objects.filter(hub_id=hub_code) if hub_code else ProbeResult.objects.filter(hub__isnull=True)
+    # Two indexed queries (hub, name, -at), not a scan of 48 hours of rows.
+    last_at = dict(results.values_list("name").annotate(last=Max("at")).values_list("name", "last"))
+    if not last_at:
+        return []
+    latest: dict[str, ProbeResult] = {}
+    pairs = Q()
+    for name, at in last_at.items():
+        pairs |= Q(name=name, at=at)
+    for result in results.filter(pairs).order_by("name", "-pk"):
+        latest.setdefault(result.name, result)
+    return list(latest.values())
+
+
+def heartbeat_at(*, name: str) -> datetime | None:
+    """When ``name`` last said it was alive; None if never."""
+    return Heartbeat.objects.filter(name=name).values_list("at", flat=True).first()
 
 
 def incidents_listed(*, open_only: bool = False) -> QuerySet[Incident]:

@@ -1,5 +1,8 @@
-"""Maintenance tasks. None is hub-scoped: they run on the ``control`` queue,
-which sends the notices and moves windows on time. Messages carry ids.
+"""Maintenance and monitoring tasks. The maintenance tasks run on the
+``control`` queue, which sends the notices and moves windows on time; a hub's
+probe round is hub-scoped and runs on that hub's queue, the control plane's
+round, the scheduler's heartbeat and the expiry of probe results on
+``control``. Messages carry ids.
 
 This module imports only services that never queue a task (the outbox's
 claim, sent and failed, and the minute's job, which returns what to send), so
@@ -17,6 +20,7 @@ from celery import Task, shared_task
 from hubs.notices import notice_email
 from hubs.services.advance import maintenance_advance
 from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
+from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +73,39 @@ def maintenance_advance_task() -> dict[str, int]:
         "reminded": len(result.reminded),
         "requeued": result.requeued,
     }
+
+
+def _round_summary(hub_code: str | None) -> dict[str, int]:
+    # Probes run during maintenance too: a window is when things break.
+    rows = probe_round_run(hub_code=hub_code)
+    failed = [row.name for row in rows if not row.ok]
+    if failed:
+        logger.warning("Probes failed in %s: %s", hub_code or "control", ", ".join(failed))
+    return {"count": len(rows), "failed": len(failed)}
+
+
+# The ignore on @shared_task: celery-types takes hub_scoped (portal/celery.py)
+# only together with base=; Celery takes it always.
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def probe_round_task(*, hub_code: str) -> dict[str, int]:
+    """Every minute (beat), on the hub's own queue: one round of the hub's probes."""
+    return _round_summary(hub_code)
+
+
+@shared_task(acks_late=True)
+def control_probe_round_task() -> dict[str, int]:
+    """Every minute (beat), on ``control``: one round of the control plane's probes."""
+    return _round_summary(None)
+
+
+@shared_task(acks_late=True)
+def scheduler_heartbeat_task() -> str:
+    """Every minute (beat): the dead man's switch the scheduler probe reads."""
+    heartbeat_record(name="scheduler")
+    return "beat"
+
+
+@shared_task(acks_late=True)
+def probe_results_expire_task() -> int:
+    """Every hour: raw probe results older than 48 hours go."""
+    return probe_results_expire()

@@ -8,9 +8,12 @@ class SnapshotsConfig(AppConfig):
     def ready(self) -> None:
         # The store answers what hubs announce (docs/architecture.md: a lower
         # layer calls up through a registration, never an import).
+        from hubs.monitoring.probes import probe_register
         from hubs.signals import facility_became_available
+        from snapshots.monitoring import store_probes
         from snapshots.tasks import replication_repair_on_facility_return
 
         facility_became_available.connect(
             replication_repair_on_facility_return, dispatch_uid="snapshots.replication_repair"
         )
+        probe_register(store_probes, key="snapshots")

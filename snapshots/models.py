@@ -254,3 +254,15 @@ class RestoreFolderMap(DataPlaneModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "source_node_id"], name="restore_map_unique_source")]
+
+
+class HubHeartbeat(models.Model):
+    """One row per hub, in that hub's database: the hub database's write probe
+    updates it every round. Not a tenant's row, so it is reached with
+    ``.using(hub_database_alias(code))`` rather than ``for_tenant``."""
+
+    hub_code = models.CharField(max_length=2, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hub_code} at {self.at:%Y-%m-%d %H:%M:%S}"

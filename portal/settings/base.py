@@ -156,6 +156,8 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 # worker loses at most that much work, and progress moves visibly.
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 # Blob bytes are flushed to disk before the row that references them commits.
+# Monitoring: the replication backlog probe warns above this many waiting blobs.
+HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
 
 # SECTION: links
@@ -280,6 +282,12 @@ for _code in HUB_CODES:
         "schedule": 24 * 3600.0,
         "kwargs": _hub,
     }
+    # Monitoring: a round of the hub's probes every minute, on the hub's queue.
+    CELERY_BEAT_SCHEDULE[f"probe-round-{_code}"] = {
+        "task": "hubs.tasks.probe_round_task",
+        "schedule": 60.0,
+        "kwargs": _hub,
+    }
 
 # Maintenance windows change state on time and send their notices: every
 # minute, on the control queue (a window is announced to the minute).
@@ -287,6 +295,13 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
     "task": "hubs.tasks.maintenance_advance_task",
     "schedule": 60.0,
 }
+# Monitoring on the control queue: the control plane's probes and beat's own
+# heartbeat every minute (its probe fails after two silent minutes), and the
+# expiry of raw probe results (kept 48 hours) every hour. The heartbeat comes
+# first: beat's first tick sends both, and the round should see it.
+CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {"task": "hubs.tasks.scheduler_heartbeat_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["probe-round-control"] = {"task": "hubs.tasks.control_probe_round_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["probe-results-expire"] = {"task": "hubs.tasks.probe_results_expire_task", "schedule": 3600.0}
 
 # SECTION: local folders
 # The folders the embedded default keeps its state in; the filesystem broker's

@@ -1,0 +1,101 @@
+"""The probes that need the store, registered with hubs' probe registry in
+SnapshotsConfig.ready: the hub database's write, the replication backlog,
+stalled restore jobs and scheduled snapshots' freshness. Details carry counts
+and ids, never file names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from hubs.models import Tenant
+from hubs.monitoring.probes import CRITICAL, WARNING, Check, Probe
+from snapshots.models import Blob, Snapshot
+from snapshots.replication import replication_backlog
+from snapshots.services.hub_heartbeat import hub_heartbeat_record
+from snapshots.services.restore_runs import restores_stalled
+from snapshots.services.snapshots import SCHEDULE_INTERVALS
+
+# Repair runs every five minutes: a blob still waiting after 30 has missed six
+# runs, which is a facility down or a repair failing, not a blob in flight.
+REPLICATION_WAIT_LIMIT = timedelta(minutes=30)
+IDS_SHOWN = 10
+
+
+def hub_database_write_check(hub_code: str) -> Callable[[], Check]:
+    def check() -> Check:
+        hub_heartbeat_record(hub_code=hub_code)
+        return Check(ok=True, detail=f"heartbeat row of {hub_code} updated")
+
+    return check
+
+
+def replication_backlog_check(hub_code: str) -> Callable[[], Check]:
+    def check() -> Check:
+        backlog = replication_backlog(hub_code=hub_code)
+        oldest = (
+            Blob.objects.for_hub(hub_code).filter(needs_replication=True).aggregate(oldest=Min("created_at"))["oldest"]
+        )
+        waited = timezone.now() - oldest if oldest else timedelta(0)
+        limit = settings.HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS
+        ok = backlog.blobs <= limit and waited <= REPLICATION_WAIT_LIMIT
+        return Check(
+            ok=ok,
+            detail=f"{backlog.blobs} blobs ({backlog.bytes} bytes) waiting, oldest {waited.total_seconds() // 60:.0f}"
+            f" min (fails above {limit} blobs or {REPLICATION_WAIT_LIMIT.total_seconds() / 60:.0f} min)",
+        )
+
+    return check
+
+
+def restores_stalled_check(hub_code: str) -> Callable[[], Check]:
+    def check() -> Check:
+        stalled = restores_stalled(hub_code=hub_code)
+        if stalled:
+            shown = ", ".join(f"{job_id} (tenant {tenant_id})" for tenant_id, job_id in stalled[:IDS_SHOWN])
+            return Check(ok=False, detail=f"{len(stalled)} restore jobs stalled: {shown}")
+        return Check(ok=True, detail="no restore job stalled")
+
+    return check
+
+
+def snapshot_freshness_check(hub_code: str) -> Callable[[], Check]:
+    """No provisioned tenant's newest scheduled snapshot older than twice its interval."""
+
+    def check() -> Check:
+        now = timezone.now()
+        last_taken = dict(
+            Snapshot.objects.for_hub(hub_code)
+            .filter(kind=Snapshot.Kind.SCHEDULED)
+            .values("tenant_id")
+            .annotate(last=Max("taken_at"))
+            .values_list("tenant_id", "last")
+        )
+        stale = []
+        tenants = Tenant.objects.filter(hub_id=hub_code, provisioned_at__isnull=False)
+        for tenant_id, schedule, provisioned_at in tenants.values_list("pk", "snapshot_schedule", "provisioned_at"):
+            allowed = 2 * SCHEDULE_INTERVALS.get(schedule, SCHEDULE_INTERVALS["hourly"])
+            newest = last_taken.get(tenant_id) or provisioned_at
+            if newest is not None and now - newest > allowed:
+                stale.append(tenant_id)
+        if stale:
+            shown = ", ".join(map(str, stale[:IDS_SHOWN]))
+            return Check(ok=False, detail=f"{len(stale)} tenants without a recent scheduled snapshot: {shown}")
+        return Check(ok=True, detail=f"{len(tenants)} tenants' scheduled snapshots fresh")
+
+    return check
+
+
+def store_probes(hub_code: str | None) -> list[Probe]:
+    if hub_code is None:
+        return []
+    return [
+        Probe("database.write", hub_code, "database", CRITICAL, hub_database_write_check(hub_code)),
+        Probe("replication.backlog", hub_code, "replication", WARNING, replication_backlog_check(hub_code)),
+        Probe("restores.stalled", hub_code, "restores", WARNING, restores_stalled_check(hub_code)),
+        Probe("snapshots.freshness", hub_code, "snapshots", WARNING, snapshot_freshness_check(hub_code)),
+    ]
