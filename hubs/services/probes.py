@@ -1,5 +1,5 @@
 """A round of probes: run every probe of a hub (or of the control plane) and
-record one row per probe, in one transaction. Queues nothing, so the probe
+record one row per probe and weigh the round for incidents, in one transaction. Queues nothing, so the probe
 task imports it without importing itself back."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from hubs.models import Heartbeat, ProbeResult
 from hubs.monitoring.probes import probes_for
+from hubs.services.incidents import Observation, incidents_observe
 
 # Raw rows of two days: enough for the on-call engineer to read what happened
 # last night; uptime keeps its own roll-ups.
@@ -46,8 +47,25 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
     at = timezone.now()
     for row in rows:
         row.at = at
+    # The round's rows and what they mean for incidents commit together: a
+    # round is either recorded and weighed, or neither.
     with transaction.atomic():
         ProbeResult.objects.bulk_create(rows)
+        incidents_observe(
+            observations=[
+                Observation(
+                    hub_code=hub_code,
+                    name=row.name,
+                    component=row.component,
+                    severity=row.severity,
+                    ok=row.ok,
+                    detail=row.detail,
+                    at=at,
+                )
+                for row in rows
+            ],
+            now=at,
+        )
     return rows
 
 
