@@ -415,3 +415,46 @@ class ProbeStreak(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_id or 'control'}/{self.name}"
+
+
+class HubUptimeDay(models.Model):
+    """One UTC day of one hub's minutes as its probe rounds saw them, as two
+    bitmaps of 1,440 bits (bit i: the day's minute i, little-endian): ``observed``
+    (a round of the hub landed in the minute) and ``down`` (a critical probe
+    failed in one). Up = observed and not down; unknown = not observed;
+    maintenance is not stored, it is read from the windows. Kept 400 days.
+
+    A row per minute would be about 100 bytes a minute with its indexes on
+    PostgreSQL, 370 MB a year for seven hubs; these two bitmaps are some 450
+    bytes a hub a day (``manage.py bench_probes`` measures it)."""
+
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The UTC day; local days are cut from these by the readers.")
+    observed = models.BinaryField(max_length=180, editable=False)
+    down = models.BinaryField(max_length=180, editable=False)
+
+    class Meta:
+        ordering = ["hub", "day"]
+        verbose_name = "hub uptime day"
+        constraints = [models.UniqueConstraint(fields=["hub", "day"], name="hub_uptime_day_one_per_hub_day")]
+        indexes = [models.Index(fields=["day"], name="hub_uptime_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.hub_id} {self.day:%Y-%m-%d}"
+
+
+class ProbeFlip(models.Model):
+    """A probe changing from passing to failing or back (control plane), kept 400
+    days for incidents' timelines and audits. ``hub`` is null for the control plane."""
+
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    name = models.CharField(max_length=100)
+    ok = models.BooleanField(help_text="The state the probe flipped to.")
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["hub", "-at"], name="probe_flip_hub_at")]
+
+    def __str__(self) -> str:
+        return f"{self.hub_id or 'control'}/{self.name} {'passing' if self.ok else 'failing'} at {self.at:%Y-%m-%d %H:%M}"

@@ -21,6 +21,7 @@ from hubs.notices import notice_email
 from hubs.services.advance import maintenance_advance
 from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
+from hubs.services.uptime import uptime_expire
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +110,9 @@ def scheduler_heartbeat_task() -> str:
 def probe_results_expire_task() -> int:
     """Every hour: raw probe results older than 48 hours go."""
     return probe_results_expire()
+
+
+@shared_task(acks_late=True)
+def uptime_expire_task() -> dict[str, int]:
+    """Every day: uptime's day bitmaps and probe flips older than 400 days go."""
+    return uptime_expire()

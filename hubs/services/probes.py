@@ -1,5 +1,6 @@
 """A round of probes: run every probe of a hub (or of the control plane) and
-record one row per probe and weigh the round for incidents, in one transaction. Queues nothing, so the probe
+record one row per probe, count its minute for uptime and weigh the round for
+incidents, in one transaction. Queues nothing, so the probe
 task imports it without importing itself back."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.utils import timezone
 from hubs.models import Heartbeat, ProbeResult
 from hubs.monitoring.probes import probes_for
 from hubs.services.incidents import Observation, incidents_observe
+from hubs.services.uptime import RoundOutcome, uptime_round_record
 
 # Raw rows of two days: enough for the on-call engineer to read what happened
 # last night; uptime keeps its own roll-ups.
@@ -48,9 +50,15 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
     for row in rows:
         row.at = at
     # The round's rows and what they mean for incidents commit together: a
-    # round is either recorded and weighed, or neither.
+    # round is either recorded, counted for uptime and weighed, or none of them.
     with transaction.atomic():
         ProbeResult.objects.bulk_create(rows)
+        # Before incidents_observe: the flips compare with the streaks it moves on.
+        uptime_round_record(
+            hub_code=hub_code,
+            outcomes=[RoundOutcome(name=row.name, severity=row.severity, ok=row.ok) for row in rows],
+            at=at,
+        )
         incidents_observe(
             observations=[
                 Observation(

@@ -302,6 +302,11 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
 CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {"task": "hubs.tasks.scheduler_heartbeat_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["probe-round-control"] = {"task": "hubs.tasks.control_probe_round_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["probe-results-expire"] = {"task": "hubs.tasks.probe_results_expire_task", "schedule": 3600.0}
+# The status page and GET /api/v1/status/ reuse the uptime figures this long
+# (seconds): a year of seven hubs is counted from some 3,000 rows.
+HUBPORT_STATUS_CACHE_SECONDS = env.int("HUBPORT_STATUS_CACHE_SECONDS", default=60)
+# Uptime's minutes and flips are kept 400 days; a day's rows go in one pass a day.
+CELERY_BEAT_SCHEDULE["uptime-expire"] = {"task": "hubs.tasks.uptime_expire_task", "schedule": 24 * 3600.0}
 
 # SECTION: local folders
 # The folders the embedded default keeps its state in; the filesystem broker's
