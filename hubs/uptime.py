@@ -39,6 +39,20 @@ MINUTE = timedelta(minutes=1)
 # only slower, so a failure inside a degraded window is downtime.
 EXCUSING_IMPACTS = frozenset({"unavailable", "read_only"})
 
+# The definition in one paragraph, as the status page shows it (and
+# docs/architecture.md, "Uptime").
+AVAILABILITY_DEFINITION = (
+    "Each hub's availability for a day, a month or a year, counted in the hub's local time, is the number "
+    "of minutes the hub was up divided by the minutes in the period less its maintenance minutes, as a "
+    "percentage shown to two decimals and rounded down. A minute is maintenance only inside the planned "
+    "interval of a window announced before it began, not an emergency, that made the hub unavailable or "
+    "read-only; such minutes are left out whatever the probes saw. Every other minute is down if a critical "
+    "component failed, up if every critical probe passed, and unknown if there is no probe result for it; "
+    "unknown minutes count against availability, and the share of minutes that were not unknown is shown "
+    "beside it as measured coverage. A window's overrun, an emergency window and a degraded window are not "
+    "maintenance."
+)
+
 # Two decimals on the status page and in the API ("99.98"), as the issue asks.
 DISPLAY_STEP = Decimal("0.01")
 

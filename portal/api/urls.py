@@ -10,6 +10,7 @@ from portal.api.exceptions import api_not_found
 from portal.api.files import views as files_api
 from portal.api.maintenance import views as maintenance_api
 from portal.api.snapshots import views as snapshots_api
+from portal.api.status import views as status_api
 
 urlpatterns = [
     path("v1/me/", accounts_api.MeView.as_view(), name="api_me"),
@@ -44,6 +45,7 @@ urlpatterns = [
     path("v1/trash/restore", files_api.TrashRestoreView.as_view(), name="api_trash_restore"),
     path("v1/activity/", files_api.ActivityView.as_view(), name="api_activity"),
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
+    path("v1/status/", status_api.StatusView.as_view(), name="api_status"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[]), name="api_docs"),
     re_path(r"^.*$", api_not_found),

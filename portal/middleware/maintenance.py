@@ -69,6 +69,7 @@ class MaintenanceModeMiddleware:
             "/api/docs/",
             reverse("status"),
             reverse("api_maintenance"),
+            reverse("api_status"),
             reverse("logout"),
             # A member of several workspaces can still switch to one in another hub.
             reverse("tenant_choose"),

@@ -4,8 +4,9 @@ reach the portal because of it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,9 +19,24 @@ from hubs.links import absolute_url
 from hubs.models import Hub, MaintenanceWindow
 from hubs.notices import ICS_CONTENT_TYPE, ics_calendar
 from hubs.selectors import IMPACT_SEVERITY, Impact, State, effective_state, windows_for_hub
+from hubs.uptime import AVAILABILITY_DEFINITION, Availability
+from hubs.uptime_read import (
+    DayFigure,
+    HubState,
+    HubUptime,
+    hub_statuses,
+    hub_uptimes_cached,
+    incidents_public,
+)
 
 CALENDAR_PAST_DAYS = 90
 FEED_ITEMS = 50
+# One bar per day: 3 units wide with a 1-unit gap, 90 days in a 360 x 30 viewBox
+# the browser scales to the card's width (a phone's 320 px as well as a desk's).
+BAR_STEP, BAR_WIDTH, BAR_HEIGHT = 4, 3, 30
+# The promise is 99.98 %; below 99 % a day was a bad one.
+PROMISED = Decimal("99.98")
+POOR = Decimal("99.00")
 
 HUB_STATE_WORDS = {
     "operational": "Operational",
@@ -28,6 +44,13 @@ HUB_STATE_WORDS = {
     Impact.READ_ONLY: "Read-only: maintenance in progress",
     Impact.UNAVAILABLE: "Unavailable: maintenance in progress",
 }
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    band: str  # ok, short, poor, nodata, maintenance: the rect's CSS class
+    title: str
 
 
 @dataclass
@@ -38,6 +61,42 @@ class HubStatus:
     in_progress: list[MaintenanceWindow]
     upcoming: list[MaintenanceWindow]
     recent: list[MaintenanceWindow]
+    health: HubState = HubState.OPERATIONAL
+    uptime: HubUptime | None = None
+    bars: list[Bar] = field(default_factory=list)
+
+
+def percent_label(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value} %"
+
+
+def band_of(figures: Availability) -> str:
+    if figures.uptime_percent is None:
+        return "maintenance"
+    if figures.coverage_percent == 0:
+        return "nodata"
+    if figures.uptime_percent >= PROMISED:
+        return "ok"
+    return "short" if figures.uptime_percent >= POOR else "poor"
+
+
+def bar_title(figure: DayFigure) -> str:
+    figures = figure.figures
+    words = (
+        f"{figure.day:%a %d %b %Y}: {percent_label(figures.uptime_percent)} up, "
+        f"{figures.down} min down, {figures.maintenance} min maintenance, "
+        f"coverage {percent_label(figures.coverage_percent)}"
+    )
+    if figure.incidents:
+        words += "; incidents: " + "; ".join(figure.incidents)
+    return words
+
+
+def bars_of(uptime: HubUptime) -> list[Bar]:
+    return [
+        Bar(x=index * BAR_STEP, band=band_of(figure.figures), title=bar_title(figure))
+        for index, figure in enumerate(uptime.days)
+    ]
 
 
 def hub_status(hub: Hub, now: datetime) -> HubStatus:
@@ -60,7 +119,23 @@ def hub_status(hub: Hub, now: datetime) -> HubStatus:
 def status_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     statuses = [hub_status(hub, now) for hub in Hub.objects.order_by("sort_order", "code")]
-    return render(request, "hubs/status.html", {"statuses": statuses, "now": now})
+    health = hub_statuses(now=now)
+    uptimes = hub_uptimes_cached(now=now)
+    for status in statuses:
+        status.health = health[status.hub.code].status
+        status.uptime = uptimes[status.hub.code]
+        status.bars = bars_of(status.uptime)
+    incidents = incidents_public(now=now)
+    context = {
+        "statuses": statuses,
+        "now": now,
+        "open_incidents": [i for i in incidents if i.resolved_at is None],
+        "resolved_incidents": [i for i in incidents if i.resolved_at is not None],
+        "definition": AVAILABILITY_DEFINITION,
+        "bar_box": {"width": len(statuses[0].bars) * BAR_STEP if statuses else 0, "height": BAR_HEIGHT},
+        "bar_width": BAR_WIDTH,
+    }
+    return render(request, "hubs/status.html", context)
 
 
 @cache_control(max_age=300, public=True)

@@ -1,0 +1,1 @@
+"""The public status endpoint: every hub's status, uptime and components, the incidents and the maintenance."""
