@@ -363,6 +363,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "NodeKindEnum": "snapshots.models.Node.Kind",
         "SnapshotKindEnum": "snapshots.models.Snapshot.Kind",
+        "IncidentStateEnum": "hubs.models.Incident.State",
     },
 }
 

@@ -46,7 +46,7 @@ class StatusHubSerializer(serializers.Serializer):
 
 class StatusIncidentUpdateSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    state = serializers.ChoiceField(choices=Incident.State.values)
+    state = serializers.ChoiceField(choices=Incident.State.choices)
     body = serializers.CharField()
 
 
@@ -54,8 +54,8 @@ class StatusIncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     hub = serializers.CharField(allow_null=True, help_text="The hub's code; null for the control plane (every hub).")
     component = serializers.CharField()
-    severity = serializers.ChoiceField(choices=Incident.Severity.values)
-    state = serializers.ChoiceField(choices=Incident.State.values)
+    severity = serializers.ChoiceField(choices=Incident.Severity.choices)
+    state = serializers.ChoiceField(choices=Incident.State.choices)
     title = serializers.CharField()
     opened_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
@@ -66,7 +66,7 @@ class StatusMaintenanceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     description = serializers.CharField()
-    impact = serializers.ChoiceField(choices=MaintenanceWindow.Impact.values)
+    impact = serializers.ChoiceField(choices=MaintenanceWindow.Impact.choices)
     state = serializers.CharField(help_text="scheduled or in_progress (by the clock).")
     is_emergency = serializers.BooleanField()
     hubs = serializers.ListField(child=serializers.CharField())
