@@ -457,4 +457,6 @@ class ProbeFlip(models.Model):
         indexes = [models.Index(fields=["hub", "-at"], name="probe_flip_hub_at")]
 
     def __str__(self) -> str:
-        return f"{self.hub_id or 'control'}/{self.name} {'passing' if self.ok else 'failing'} at {self.at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.hub_id or 'control'}/{self.name} {'passing' if self.ok else 'failing'} at {self.at:%Y-%m-%d %H:%M}"
+        )

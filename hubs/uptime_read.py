@@ -323,7 +323,9 @@ def incidents_public(*, now: datetime | None = None, resolved_days: int = RECENT
         .select_related("hub")
         .prefetch_related(
             Prefetch(
-                "updates", queryset=IncidentUpdate.objects.filter(public=True).order_by("at", "pk"), to_attr="public_updates"
+                "updates",
+                queryset=IncidentUpdate.objects.filter(public=True).order_by("at", "pk"),
+                to_attr="public_updates",
             )
         )
         .order_by("-opened_at", "-pk")

@@ -50,7 +50,9 @@ def test_a_round_marks_its_minute_up_and_a_facility_replaced_by_a_file_marks_it_
         probe_round_run(hub_code="de")
     assert bits("de", "down") == 1 << 601
     assert list(
-        ProbeFlip.objects.filter(hub_id="de", name="storage.primary.round_trip").order_by("at").values_list("ok", flat=True)
+        ProbeFlip.objects.filter(hub_id="de", name="storage.primary.round_trip")
+        .order_by("at")
+        .values_list("ok", flat=True)
     ) == [False, True]
     # Up to 10:03: 10:00 and 10:02 up, 10:01 down, everything before 10:00 unknown.
     figures = hub_uptimes(now=T0 + timedelta(minutes=3), hub_codes=["de"])["de"].days[-1].figures

@@ -117,9 +117,7 @@ def test_stored_minutes_read_as_the_pure_arithmetic_counts_them(states, window_s
     expected = availability(
         roll_up(
             {
-                m: minute_state(
-                    minute=m, critical_failing=None if s is UNKNOWN else s is DOWN, windows=[terms]
-                )
+                m: minute_state(minute=m, critical_failing=None if s is UNKNOWN else s is DOWN, windows=[terms])
                 for m, s in minutes.items()
             }
             | {

@@ -8,7 +8,7 @@ from hubs.models import Incident, MaintenanceWindow
 from hubs.uptime_read import HubState
 
 PERCENT_HELP = (
-    "A percentage with two decimals, as a string (\"99.98\"), rounded down so it is never better than "
+    'A percentage with two decimals, as a string ("99.98"), rounded down so it is never better than '
     "measured; null when the period had no minute to count (all of it announced maintenance)."
 )
 
@@ -40,7 +40,9 @@ class StatusHubSerializer(serializers.Serializer):
         help_text="Availability of the hub's current local day, month and year so far: up minutes / (minutes "
         "in the period - announced maintenance minutes) x 100; minutes with no probe result count as not up."
     )
-    coverage = StatusPeriodsSerializer(help_text="Share of the period's minutes with a probe result (measured coverage).")
+    coverage = StatusPeriodsSerializer(
+        help_text="Share of the period's minutes with a probe result (measured coverage)."
+    )
     components = StatusComponentSerializer(many=True)
 
 

@@ -30,8 +30,12 @@ def status(make_tenant) -> dict:
         maintenance_schedule(hubs=hubs("uk", "ae"), title="Storage upgrade", starts_at=START, ends_at=END)
     for minute in range(10):
         uptime_minute_record(hub_code="nz", at=NOW - timedelta(minutes=10 - minute), critical_failing=minute == 0)
-    incident = Incident.objects.create(hub_id="nz", component="database", title="Auckland: database failing", opened_at=NOW)
-    IncidentUpdate.objects.create(incident=incident, at=NOW, state="investigating", body="Looking into it.", public=True)
+    incident = Incident.objects.create(
+        hub_id="nz", component="database", title="Auckland: database failing", opened_at=NOW
+    )
+    IncidentUpdate.objects.create(
+        incident=incident, at=NOW, state="investigating", body="Looking into it.", public=True
+    )
     IncidentUpdate.objects.create(incident=incident, at=NOW, state="investigating", body="private note", public=False)
     with time_machine.travel(NOW, tick=False):
         response = Client().get("/api/v1/status/")
@@ -51,7 +55,15 @@ def test_the_shape_is_exactly_the_one_promised(status: dict) -> None:
         assert {"database", "storage.primary", "storage.alternate", "broker"} <= {c["name"] for c in hub["components"]}
     [incident] = status["incidents"]
     assert set(incident) == {
-        "id", "hub", "component", "severity", "state", "title", "opened_at", "resolved_at", "updates"
+        "id",
+        "hub",
+        "component",
+        "severity",
+        "state",
+        "title",
+        "opened_at",
+        "resolved_at",
+        "updates",
     }
     assert incident["updates"] == [{"at": "2026-11-30T12:00:00Z", "state": "investigating", "body": "Looking into it."}]
     [window] = status["maintenance"]

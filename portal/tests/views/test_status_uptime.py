@@ -28,19 +28,40 @@ SVG = "{http://www.w3.org/2000/svg}"
 def page(make_tenant) -> str:
     make_tenant()  # the hubs are seeded
     for minute in range(60):
-        uptime_minute_record(hub_code="uk", at=NOW - timedelta(hours=2) + timedelta(minutes=minute), critical_failing=minute < 3)
+        uptime_minute_record(
+            hub_code="uk", at=NOW - timedelta(hours=2) + timedelta(minutes=minute), critical_failing=minute < 3
+        )
     storage = Incident.objects.create(
-        hub_id="uk", component="storage.primary", title="London: storage.primary failing", opened_at=NOW - timedelta(hours=2)
+        hub_id="uk",
+        component="storage.primary",
+        title="London: storage.primary failing",
+        opened_at=NOW - timedelta(hours=2),
     )
-    IncidentUpdate.objects.create(incident=storage, at=NOW - timedelta(hours=1), state="identified", body="A disk shelf failed.", public=True)
-    IncidentUpdate.objects.create(incident=storage, at=NOW - timedelta(hours=1), state="identified", body="Internal: shelf 7, rack B", public=False)
-    Incident.objects.create(
-        hub_id="de", component="database", title="Frankfurt: database failing", state="resolved",
-        opened_at=NOW - timedelta(days=3), resolved_at=NOW - timedelta(days=3) + timedelta(minutes=20),
+    IncidentUpdate.objects.create(
+        incident=storage, at=NOW - timedelta(hours=1), state="identified", body="A disk shelf failed.", public=True
+    )
+    IncidentUpdate.objects.create(
+        incident=storage,
+        at=NOW - timedelta(hours=1),
+        state="identified",
+        body="Internal: shelf 7, rack B",
+        public=False,
     )
     Incident.objects.create(
-        hub_id="de", component="broker", title="Frankfurt: an old one", state="resolved",
-        opened_at=NOW - timedelta(days=30), resolved_at=NOW - timedelta(days=29),
+        hub_id="de",
+        component="database",
+        title="Frankfurt: database failing",
+        state="resolved",
+        opened_at=NOW - timedelta(days=3),
+        resolved_at=NOW - timedelta(days=3) + timedelta(minutes=20),
+    )
+    Incident.objects.create(
+        hub_id="de",
+        component="broker",
+        title="Frankfurt: an old one",
+        state="resolved",
+        opened_at=NOW - timedelta(days=30),
+        resolved_at=NOW - timedelta(days=29),
     )
     with time_machine.travel(NOW, tick=False):
         response = Client().get("/status/")
@@ -63,8 +84,11 @@ def test_every_hub_has_90_bars_with_a_title_each(page: str) -> None:
         assert root.get("viewBox") == "0 0 360 30"
     uk = hub_section(page, "uk")
     # Today in London: 57 minutes up, 3 down of the 720 so far: 7.91 %, coverage 8.33 %.
-    assert "Mon 30 Nov 2026: 7.91 % up, 3 min down, 0 min maintenance, coverage 8.33 %; incidents: London: storage.primary failing" in uk
-    assert 'uptime-bar--poor' in uk and 'uptime-bar--nodata' in uk
+    assert (
+        "Mon 30 Nov 2026: 7.91 % up, 3 min down, 0 min maintenance, coverage 8.33 %; "
+        "incidents: London: storage.primary failing" in uk
+    )
+    assert "uptime-bar--poor" in uk and "uptime-bar--nodata" in uk
     de = hub_section(page, "de")
     assert "Fri 27 Nov 2026: 0.00 % up" in de and "incidents: Frankfurt: database failing" in de
 
