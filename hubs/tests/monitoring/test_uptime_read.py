@@ -201,3 +201,22 @@ def test_statuses_of_every_hub_with_components_and_the_control_plane(frozen) -> 
     # The control plane serves every hub: its broker failing is every hub's major outage.
     Incident.objects.create(hub_id=None, component="broker", title="Control plane: broker failing", opened_at=now)
     assert {s.status for s in hub_statuses(now=now).values()} == {HubState.MAJOR_OUTAGE}
+
+
+def test_cached_figures_are_reused_within_their_minute_only(settings) -> None:
+    from django.core.cache import cache
+
+    from hubs.uptime_read import hub_uptimes_cached
+
+    settings.HUBPORT_STATUS_CACHE_SECONDS = 60
+    cache.clear()
+    now = at(2026, 11, 30, 10, 0)
+    store_minutes("uk", {now - MINUTE: UP})
+    assert hub_uptimes_cached(now=now)["uk"].day.up == 1
+    store_minutes("uk", {now - MINUTE: UP, now - 2 * MINUTE: UP})
+    assert hub_uptimes_cached(now=now + timedelta(seconds=30))["uk"].day.up == 1, "the same minute: cached"
+    assert hub_uptimes_cached(now=now + MINUTE)["uk"].day.up == 2
+    settings.HUBPORT_STATUS_CACHE_SECONDS = 0
+    store_minutes("uk", {now - MINUTE: UP, now - 2 * MINUTE: UP, now - 3 * MINUTE: UP})
+    assert hub_uptimes_cached(now=now)["uk"].day.up == 3
+    cache.clear()
