@@ -31,7 +31,9 @@ FACILITY_ROLES: tuple[str, ...] = ("primary", "alternate")
 # SECTION: core
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="embedded-default-insecure-key-not-for-production")
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off everywhere unless asked for (DJANGO_DEBUG=true, for development): a debug
+# 404 lists every URL pattern and a debug 500 shows settings and local values.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -377,5 +379,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own defaults give "django" a console handler of its own (when
+    # DEBUG is on) and "django.server" another: both would print request lines
+    # past the filter. Configuring the loggers here removes those handlers, so
+    # every record reaches the root's filtered console and nothing else.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
