@@ -29,7 +29,6 @@ migrate: $(VENV)/.run-installed
 # starts the web server, the worker and beat, and Ctrl-C stops all three.
 run: migrate
 	$(PY) manage.py seed_demo
-	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@bash bin/run-embedded || test $$? -eq 130  # 130: stopped by Ctrl-C, as asked
 
 test: $(VENV)/.dev-installed

@@ -17,6 +17,7 @@ from django.utils.http import http_date
 
 from portal.problems import problem_response
 from snapshots.blobs import blob_open
+from snapshots.paths import without_refused_characters
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -65,7 +66,9 @@ def entity_tags(header: str) -> list[str]:
 
 def content_disposition(name: str) -> str:
     """``attachment`` with an ASCII fallback ``filename`` and the exact UTF-8 name
-    in ``filename*`` (RFC 6266 section 4.3, RFC 8187 encoding)."""
+    in ``filename*`` (RFC 6266 section 4.3, RFC 8187 encoding). A name stored
+    before the name rule refused bidi and invisible characters loses them here."""
+    name = without_refused_characters(name)
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     ascii_name = re.sub(r'[^\x20-\x7e]|["\\%]', "_", ascii_name).strip() or "download"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

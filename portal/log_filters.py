@@ -38,7 +38,14 @@ class WithholdCustomerNames(logging.Filter):
             record.exc_info = None
             record.exc_text = None
             return True
-        if record.name in ("django.server", "django.request", "celery.app.trace"):
-            record.msg = redact_paths(record.getMessage())
+        # Every other line: any logger may quote a request line or a URL
+        # (gunicorn's access log, Django's request warnings, a task's arguments).
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed call; the handler reports it as logging does
+        redacted = redact_paths(message)
+        if redacted != message:
+            record.msg = redacted
             record.args = ()
         return True

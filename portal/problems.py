@@ -64,6 +64,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # HTTP itself: what the edges refuse before any domain code runs
     "invalid_input": 400,
     "malformed_body": 400,
+    "body_too_large": 413,
     "not_authenticated": 401,
     "authentication_failed": 401,
     "forbidden": 403,

@@ -11,6 +11,56 @@ MAX_NAME_BYTES = 255
 MAX_PATH_DEPTH = 256
 
 
+# Characters a name may not hold, because a reader cannot see them or they make
+# a name read as another (``invoice\u202etxt.exe`` shows as "invoiceexe.txt"):
+# control characters (C0, DEL, C1), the bidirectional controls and marks,
+# zero-width spaces and the byte-order mark, surrogates (not text on their own)
+# and Unicode's noncharacters. The zero-width joiner and non-joiner (U+200D,
+# U+200C) stay allowed: Persian, Arabic and Indic words and emoji sequences
+# need them, and they cannot reorder a name.
+_REFUSED_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0000, 0x001F, "a control character"),
+    (0x007F, 0x009F, "a control character"),
+    (0x061C, 0x061C, "a bidirectional mark"),
+    (0x180E, 0x180E, "a zero-width character"),
+    (0x200B, 0x200B, "a zero-width character"),
+    (0x200E, 0x200F, "a bidirectional mark"),
+    (0x202A, 0x202E, "a bidirectional control"),
+    (0x2060, 0x2060, "a zero-width character"),
+    (0x2066, 0x2069, "a bidirectional control"),
+    (0xD800, 0xDFFF, "a lone surrogate"),
+    (0xFDD0, 0xFDEF, "a noncharacter"),
+    (0xFEFF, 0xFEFF, "a zero-width character"),
+)
+
+
+def _refused_kind(code_point: int) -> str | None:
+    if code_point & 0xFFFE == 0xFFFE:  # U+FFFE, U+FFFF, U+1FFFE, ... U+10FFFF
+        return "a noncharacter"
+    for first, last, kind in _REFUSED_RANGES:
+        if first <= code_point <= last:
+            return kind
+    return None
+
+
+def refused_character(name: str) -> str | None:
+    """The first character ``name`` may not hold, described by its code point
+    ("U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control"), or None."""
+    for ch in name:
+        kind = _refused_kind(ord(ch))
+        if kind is not None:
+            label = unicodedata.name(ch, "")
+            return f"U+{ord(ch):04X}{' ' + label if label else ''}, {kind}"
+    return None
+
+
+def without_refused_characters(name: str) -> str:
+    """``name`` with every character ``refused_character`` names taken out: for
+    a name stored before the rule (a download's file name, say), so that a
+    right-to-left override never reaches a customer's browser."""
+    return "".join(ch for ch in name if _refused_kind(ord(ch)) is None) or "_"
+
+
 def validate_name(name: str) -> str:
     """A valid file or folder name, NFC-normalised, or InvalidPath saying why."""
     if not isinstance(name, str) or name == "":
@@ -18,8 +68,9 @@ def validate_name(name: str) -> str:
     name = unicodedata.normalize("NFC", name)
     if "/" in name:
         raise InvalidPath(f"A name cannot contain '/': {name!r}.")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise InvalidPath("A name cannot contain NUL or other control characters.")
+    refused = refused_character(name)
+    if refused is not None:
+        raise InvalidPath(f"A name cannot contain {refused}.")
     if name in (".", ".."):
         raise InvalidPath("'.' and '..' are not valid names.")
     if name != name.strip():

@@ -24,6 +24,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from portal.security.attempts import failure_record, token_limit, wait_seconds
 from portal.selectors import display_zone_for
 from portal.services.provisioning import tenant_ensure_provisioned
 from portal.tokens import api_token_check
@@ -45,6 +46,19 @@ class BearerTokenAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].decode("latin-1").lower() != BEARER_KEYWORD.lower():
             return None
+        address = request.META.get("REMOTE_ADDR", "")
+        wait = wait_seconds(token_limit(), address)
+        if wait:
+            raise exceptions.Throttled(
+                wait=wait, detail=f"Too many failed token authentications from your address; retry in {wait} s."
+            )
+        try:
+            return self._authenticate_bearer(request, header)
+        except exceptions.AuthenticationFailed:
+            failure_record(token_limit(), address)
+            raise
+
+    def _authenticate_bearer(self, request: Request, header: list[bytes]) -> tuple[Any, Any]:
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 "The Authorization header must be 'Bearer <token>', with the token and no spaces in it."

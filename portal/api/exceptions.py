@@ -17,13 +17,16 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
 from hubs.errors import DomainError
+from portal.api.parsers import BodyTooLarge, body_too_large
 from portal.problems import problem_response, refusal_response
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 _DRF_PROBLEMS: list[tuple[type[exceptions.APIException], str, str, str | None]] = [
     (exceptions.ValidationError, "Invalid input", "invalid_input", None),
     (exceptions.ParseError, "Malformed request body", "malformed_body", None),
+    (BodyTooLarge, "Request body too large", "body_too_large", None),
     (
         exceptions.NotAuthenticated,
         "Authentication required",
@@ -102,6 +106,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
         return problem_response(
             code="invalid_input", title="Invalid input", detail=" ".join(_flatten(messages)), errors=messages
         )
+    if isinstance(exc, RequestDataTooBig):
+        return _from_api_exception(body_too_large())
     if isinstance(exc, exceptions.APIException):
         return _from_api_exception(exc)
     view = context.get("view")
@@ -122,8 +128,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
     )
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Any URL under /api/ that names no endpoint."""
+    """Any URL under /api/ that names no endpoint, for every method: exempt from
+    CSRF, so a session-authenticated POST gets this problem, not the HTML CSRF page."""
     return problem_response(
         code="not_found",
         title="Not found",

@@ -31,7 +31,9 @@ FACILITY_ROLES: tuple[str, ...] = ("primary", "alternate")
 # SECTION: core
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="embedded-default-insecure-key-not-for-production")
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off everywhere unless asked for (DJANGO_DEBUG=true, for development): a debug
+# 404 lists every URL pattern and a debug 500 shows settings and local values.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -55,6 +57,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later step (throttles, sign-in counting, logs) sees the
+    # client's address as decided from HUBPORT_TRUSTED_PROXIES.
+    "portal.middleware.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -196,6 +201,24 @@ LOGOUT_REDIRECT_URL = "login"
 OTP_TOTP_ISSUER = "Hubport"
 # Staff who can view devices in the admin must not see other people's TOTP keys.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# django-otp's own throttle counts wrong codes per device, so anyone who knows
+# the password could lock the owner's device for everybody. Off: wrong codes
+# are counted per account and address instead (portal.security.attempts).
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
+# SECTION: attacks slowed (portal.security)
+# X-Forwarded-For is believed only from these proxies (CIDRs, comma-separated).
+HUBPORT_TRUSTED_PROXIES = env.list("HUBPORT_TRUSTED_PROXIES", default=[])
+# Failed sign-ins in a rolling window start a slow-down (429 with Retry-After,
+# 30 s, 1, 5, then 15 min per further failure), never a lock: 5 of one account
+# from one address, or 20 from one address across any accounts, in 15 minutes.
+HUBPORT_SIGN_IN_WINDOW_MINUTES = env.int("HUBPORT_SIGN_IN_WINDOW_MINUTES", default=15)
+HUBPORT_SIGN_IN_FAILURES_PER_ACCOUNT_ADDRESS = env.int("HUBPORT_SIGN_IN_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
+HUBPORT_SIGN_IN_FAILURES_PER_ADDRESS = env.int("HUBPORT_SIGN_IN_FAILURES_PER_ADDRESS", default=20)
+HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS = env.int("HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
+# Failed bearer-token authentications from one address in a minute, then 429.
+HUBPORT_TOKEN_FAILURES_PER_ADDRESS = env.int("HUBPORT_TOKEN_FAILURES_PER_ADDRESS", default=20)
 
 # SECTION: internationalisation
 
@@ -331,9 +354,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.problem_exception_handler",
+    # REMOTE_ADDR is the client as ClientAddressMiddleware decided it; DRF must
+    # not read X-Forwarded-For on its own (its default believes anyone's).
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -383,5 +409,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own defaults give "django" a console handler of its own (when
+    # DEBUG is on) and "django.server" another: both would print request lines
+    # past the filter. Configuring the loggers here removes those handlers, so
+    # every record reaches the root's filtered console and nothing else.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

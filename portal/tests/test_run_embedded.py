@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 
 # Start-up takes about 5 s on a 2-core machine (Django set-up once for the queue
-# names, then the worker, beat and runserver in parallel); 45 s leaves room for
+# names, then the worker, beat and gunicorn in parallel); 45 s leaves room for
 # a machine busy with other test runs.
 START_DEADLINE_S = 45
 STOP_DEADLINE_S = 25
@@ -81,7 +81,7 @@ def _roles(members: dict[int, str]) -> set[str]:
             roles.add("worker")
         if " beat " in f"{cmdline} ":
             roles.add("beat")
-        if " runserver " in f"{cmdline} ":
+        if "gunicorn" in cmdline:
             roles.add("web")
     return roles
 

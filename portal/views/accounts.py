@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LogoutView
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -27,6 +27,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from hubs.models import Hub
 from portal.forms.accounts import CodeForm, LoginForm, ProfileForm, SignupForm, TenantChoiceForm
 from portal.middleware.tenant import SESSION_TENANT_KEY
+from portal.security.guards import code_guard, sign_in_guard, slowed_down
 from portal.selectors import membership_for, memberships_for_user
 from portal.services.accounts import user_time_zone_set
 from portal.services.tenants import tenant_create
@@ -189,7 +190,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponseRedirect(safe_next_url(request, next_url))
     form = LoginForm(request, data=request.POST or None)
+    guard = sign_in_guard(request, email=request.POST.get("email", ""))
+    if request.method == "POST" and guard.wait:
+        # Slowed down: the password is not even looked at, so guessing on
+        # learns nothing; from another address the right one still works.
+        return slowed_down(
+            request, "registration/login.html", {"form": LoginForm(request), "next": next_url}, guard.wait
+        )
+    if request.method == "POST" and not form.is_valid() and form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+        guard.failed()
     if request.method == "POST" and form.is_valid():
+        guard.succeeded()
         user = form.get_user()
         request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
         if user_has_any_device(user=user):
@@ -236,11 +247,17 @@ def login_code(request: HttpRequest) -> HttpResponse:
         user = pending_user
         next_url = pending["next"] if pending else ""
     form = CodeForm(request.POST or None)
+    context = {"form": form, "next": next_url, "signed_in": pending is None, "email": user.email}
+    guard = code_guard(request, user_id=user.pk)
+    if request.method == "POST" and guard.wait:
+        return slowed_down(request, "registration/login_code.html", {**context, "form": CodeForm()}, guard.wait)
     if request.method == "POST" and form.is_valid():
         check = code_verify(user=user, code=form.cleaned_data["code"])
         if check.device is None:
+            guard.failed()
             form.add_error("code", check.error)
         else:
+            guard.succeeded()
             if pending is not None:
                 request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
                 auth_login(request, user, backend=pending.get("backend") or MODEL_BACKEND)
@@ -252,11 +269,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                     "If you have lost your phone, set up your authenticator app again.",
                 )
             return HttpResponseRedirect(safe_next_url(request, next_url))
-    return render(
-        request,
-        "registration/login_code.html",
-        {"form": form, "next": next_url, "signed_in": pending is None, "email": user.email},
-    )
+    return render(request, "registration/login_code.html", context)
 
 
 class HubportLogoutView(LogoutView):

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snapshots.errors import InvalidPath
-from snapshots.paths import restored_name, validate_name
+from snapshots.paths import refused_character, restored_name, validate_name, without_refused_characters
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,35 @@ def test_a_restored_name_is_always_a_valid_name_other_than_the_original(name, is
     restored = restored_name(name, is_folder=is_folder, moment="2026-11-24 10:42", attempt=attempt)
     assert validate_name(restored) == restored
     assert restored != name
+
+
+REFUSED_EXAMPLES = [chr(cp) for cp in (0x00, 0x1F, 0x7F, 0x85, 0x9F, 0x061C, 0x200B, 0x200E, 0x202A, 0x202E)] + [
+    chr(cp) for cp in (0x2060, 0x2066, 0x2069, 0xFDD0, 0xFDEF, 0xFEFF, 0xFFFE, 0xFFFF, 0x1FFFE, 0x10FFFF)
+]
+
+
+ANY_BUT_SLASH = st.characters(blacklist_categories=("Cs",), blacklist_characters="/")
+
+
+@given(st.text(ANY_BUT_SLASH, max_size=20), st.sampled_from(REFUSED_EXAMPLES), st.text(ANY_BUT_SLASH, max_size=20))
+def test_a_name_holding_a_refused_character_is_refused_naming_its_code_point(before, refused, after):
+    with pytest.raises(InvalidPath) as caught:
+        validate_name(f"x{before}{refused}{after}x")
+    assert "U+" in str(caught.value)
+
+
+@given(st.text(st.characters(whitelist_categories=("L", "N", "P", "S", "Zs")), min_size=1, max_size=40))
+def test_visible_text_is_never_refused_for_its_characters(text):
+    name = f"a{text}z"
+    assert refused_character(name) is None
+    assert without_refused_characters(name) == name
+
+
+@pytest.mark.parametrize("name", ["می\u200cخواهم", "👩\u200d💻 notes", "Zürich Q3.xlsx", "日本語.txt"])
+def test_joiners_and_scripts_that_need_them_are_allowed(name):
+    assert validate_name(name)
+
+
+def test_a_download_name_loses_what_the_rule_refuses():
+    assert without_refused_characters("invoice\u202etxt.exe") == "invoicetxt.exe"
+    assert without_refused_characters("\u200b") == "_"

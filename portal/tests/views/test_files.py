@@ -339,7 +339,8 @@ def test_new_folder(signed_in: Client, owner) -> None:
         ("..", "'.' and '..'"),
         ("", "Give the new folder a name."),
         ("x" * 300, "at most 255"),
-        ("bad\x01name", "control characters"),
+        ("bad\x01name", "U+0001, a control character"),
+        ("invoice\u202etxt.exe", "U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control"),
         ("Existing", "already exists"),
     ],
 )

@@ -234,12 +234,10 @@ def test_wrong_code_is_refused(client: Client, owner) -> None:
         assert response.status_code == 200
         assert "not right" in " ".join(response.context["form"].errors["code"])
         assert not is_signed_in(client)
-        # Straight after a failure django-otp throttles the device (1 s, doubling).
-        throttled = client.post(reverse("login_code"), {"code": right})
-        assert "Wait" in " ".join(throttled.context["form"].errors["code"])
-        assert not is_signed_in(client)
-    with time_machine.travel(T0 + timedelta(minutes=1, seconds=2), tick=False):
-        assert client.post(reverse("login_code"), {"code": code_for(device)}).status_code == 302
+        # One wrong code costs nothing more: the device is never throttled
+        # (that would let anyone who knows the password lock its owner out);
+        # wrong codes are counted per account and address (tests/security).
+        assert client.post(reverse("login_code"), {"code": right}).status_code == 302
         assert is_signed_in(client)
 
 
