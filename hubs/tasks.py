@@ -21,6 +21,7 @@ from hubs.notices import notice_email
 from hubs.services.advance import maintenance_advance
 from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
+from hubs.services.worker_pings import worker_pong_record
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +110,12 @@ def scheduler_heartbeat_task() -> str:
 def probe_results_expire_task() -> int:
     """Every hour: raw probe results older than 48 hours go."""
     return probe_results_expire()
+
+
+# hub_scoped: the ping travels through the hub's own queue, so only a worker of
+# that hub can answer it.
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def worker_ping_task(*, hub_code: str, token: str) -> str:
+    """The answer to workers.round_trip: the ``worker.<code>`` heartbeat carries the ping's token."""
+    worker_pong_record(hub_code=hub_code, token=token)
+    return "pong"

@@ -35,7 +35,9 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
     for probe, outcome in zip(probes, outcomes, strict=True):
         rows.append(
             ProbeResult(
-                hub_id=hub_code,
+                # The probe's hub, not the round's: the control round's
+                # workers.round_trip probes speak for each hub's workers.
+                hub_id=probe.hub_code,
                 name=probe.name,
                 component=probe.component,
                 severity=probe.severity,
@@ -54,7 +56,7 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
         incidents_observe(
             observations=[
                 Observation(
-                    hub_code=hub_code,
+                    hub_code=row.hub_id,
                     name=row.name,
                     component=row.component,
                     severity=row.severity,
