@@ -22,3 +22,8 @@ if not env.str("CACHE_URL", default=""):
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["TEST"] = {"NAME": str(DATA_DIR / f"test_{_alias}.sqlite3")}
+
+# Without a worker, the probes that wait for one give up in seconds, so a
+# test's round stays short; tests with the real worker allow more.
+HUBPORT_PROBE_WORKER_WAIT_SECONDS = 2.0
+HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = 3.0

@@ -24,7 +24,11 @@ def run(*arguments: str) -> str:
     return stdout.getvalue()
 
 
-def test_a_full_round_covers_every_hub_and_the_control_plane_in_json() -> None:
+def test_a_full_round_covers_every_hub_and_the_control_plane_in_json(celery_worker, settings) -> None:
+    # The command runs the round in this process; the worker answers the pings
+    # and runs the file transactions' restores on the hubs' queues.
+    settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS = 15.0
+    settings.HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = 20.0
     heartbeat_record(name="scheduler")
 
     printed = json.loads(run("--json"))
@@ -46,3 +50,9 @@ def test_one_hub_in_text() -> None:
     assert len(printed) == len(probes_for("ae")) + 1
     assert printed[-1].startswith(f"{len(probes_for('ae'))} probes, ")
     assert set(ProbeResult.objects.values_list("hub_id", flat=True)) == {"ae"}
+    # No worker in this test: the file transaction's restore is queued on
+    # hub.ae and nobody runs it, which the probe says instead of running it inline.
+    transaction = ProbeResult.objects.get(name="file_transaction")
+    assert not transaction.ok
+    assert transaction.detail.startswith("step restore: job ")
+    assert "(no worker of hub.ae ran it in 3 s)" in transaction.detail
