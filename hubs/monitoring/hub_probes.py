@@ -20,9 +20,9 @@ from django.utils import timezone
 from kombu import Connection
 
 from hubs.models import Heartbeat, NoticeDelivery
+from hubs.monitoring.probes import CRITICAL, WARNING, Check, Probe, Severity
 from hubs.monitoring.sign_ins import FAILED, sign_in_events_count
 from hubs.monitoring.web_stats import web_stats_read
-from hubs.monitoring.probes import CRITICAL, WARNING, Check, Probe, Severity
 from hubs.routing import hub_database_alias
 from hubs.selectors import heartbeat_at
 from hubs.services.probes import heartbeat_record

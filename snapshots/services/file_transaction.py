@@ -145,7 +145,9 @@ def transaction_finish(*, tenant: Tenant, begun: Begun) -> str:
         if job.state != RestoreJob.State.SUCCEEDED:
             raise StepFailed("restore", f"job {job.pk} state {job.state}")
         if job.finished_at is not None and waited > limit.total_seconds():
-            raise StepFailed("restore", f"job {job.pk} finished after {waited:.0f} s (allowed {limit.total_seconds():g} s)")
+            raise StepFailed(
+                "restore", f"job {job.pk} finished after {waited:.0f} s (allowed {limit.total_seconds():g} s)"
+            )
         snapshot = job.snapshot
         if snapshot is None or not snapshot.label.startswith(SNAPSHOT_LABEL_PREFIX):
             raise StepFailed("compare", f"job {job.pk} lost its snapshot")
@@ -198,6 +200,8 @@ def file_transaction_check(hub_code: str) -> Check:
                 return Check(ok=False, detail=f"{failed} (while beginning the next transaction)")
             return found_check
         probe_tenant_tidy(tenant=tenant, keep_job_id=following.job.pk)
-        return Check(ok=found_check.ok, detail=f"{found_check.detail}; job {following.job.pk} queued for the next round")
+        return Check(
+            ok=found_check.ok, detail=f"{found_check.detail}; job {following.job.pk} queued for the next round"
+        )
     finally:
         cache.delete(lock)

@@ -28,7 +28,11 @@ def test_a_version_past_its_retention_fails_after_the_grace_and_passes_once_expi
     with time_machine.travel(start, tick=False):
         for content in (b"first", b"second"):  # the second write closes the first version
             services.file_write(
-                tenant=tenant, path="/report.txt", stream=io.BytesIO(content), content_length=len(content), acting_user=None
+                tenant=tenant,
+                path="/report.txt",
+                stream=io.BytesIO(content),
+                content_length=len(content),
+                acting_user=None,
             )
     assert lag_probe().severity == "warning" and lag_probe().component == "snapshots"
     assert lag_probe().run().ok

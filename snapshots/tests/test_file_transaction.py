@@ -91,4 +91,3 @@ def test_without_a_worker_on_the_hubs_queue_the_restore_step_fails_saying_so(cel
     assert not outcome.ok
     assert outcome.detail.startswith("step restore: job ")
     assert "(no worker of hub.us ran it in 3 s)" in outcome.detail
-

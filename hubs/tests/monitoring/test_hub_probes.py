@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 
 from hubs.models import MaintenanceWindow, NoticeDelivery
 from hubs.monitoring.probes import Probe, probes_for

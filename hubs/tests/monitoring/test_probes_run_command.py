@@ -6,7 +6,6 @@ import json
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from hubs.models import ProbeResult

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
 def worker_probe(hub_code: str) -> Probe:
-    return next(probe for probe in probes_for(None) if probe.name == "workers.round_trip" and probe.hub_code == hub_code)
+    return next(
+        probe for probe in probes_for(None) if probe.name == "workers.round_trip" and probe.hub_code == hub_code
+    )
 
 
 def test_every_hub_has_a_critical_worker_probe_in_the_control_round() -> None:
