@@ -122,7 +122,7 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> tuple[str, ...]:
         # The hub is chosen once, explicitly, on the add form: its data never leaves it.
         if obj is None:
-            return ("created_at", "provisioned_at")
+            return ("created_at", "provisioned_at", "is_probe")
         return ("hub", "created_at", "provisioned_at", "live_usage", "is_probe")
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
