@@ -43,14 +43,15 @@ def test_a_full_round_covers_every_hub_and_the_control_plane_in_json(celery_work
     assert all(isinstance(probe["latency_ms"], float) and probe["latency_ms"] >= 0 for probe in printed["probes"])
 
 
-def test_one_hub_in_text() -> None:
-    printed = run("--hub", "ae").splitlines()
+def test_one_hub_in_text(celery_worker) -> None:
+    with celery_worker.queue_unserved("hub.ae"):
+        printed = run("--hub", "ae").splitlines()
 
     assert len(printed) == len(probes_for("ae")) + 1
     assert printed[-1].startswith(f"{len(probes_for('ae'))} probes, ")
     assert set(ProbeResult.objects.values_list("hub_id", flat=True)) == {"ae"}
-    # No worker in this test: the file transaction's restore is queued on
-    # hub.ae and nobody runs it, which the probe says instead of running it inline.
+    # Nobody serves hub.ae: the file transaction's restore is queued there and
+    # nobody runs it, which the probe says instead of running it inline.
     transaction = ProbeResult.objects.get(name="file_transaction")
     assert not transaction.ok
     assert transaction.detail.startswith("step restore: job ")
