@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,18 @@ class WorkerHandle:
 
     finished: dict[str, dict[str, Any]] = field(default_factory=dict)
     condition: threading.Condition = field(default_factory=threading.Condition)
+    worker: Any = None
+
+    @contextmanager
+    def queue_unserved(self, queue: str) -> Iterator[None]:
+        """The worker stops consuming ``queue`` (as if the hub's workers were
+        gone) and takes it up again afterwards."""
+        consumer = self.worker.consumer
+        consumer.cancel_task_queue(queue)
+        try:
+            yield
+        finally:
+            consumer.add_task_queue(queue)
 
     def wait_for(self, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
         with self.condition:
@@ -142,7 +155,8 @@ def celery_worker_session(django_db_setup, django_db_blocker) -> Iterator[Worker
             perform_ping_check=False,
             shutdown_timeout=30,
             loglevel="WARNING",
-        ):
+        ) as worker:
+            handle.worker = worker
             yield handle
     task_postrun.disconnect(on_postrun)
     task_failure.disconnect(on_failure)

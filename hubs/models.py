@@ -71,6 +71,11 @@ class TenantModelQuerySet(models.QuerySet):
             raise HubChangeError("A tenant's hub cannot be changed: its data never leaves the hub chosen at signup.")
         return super().update(**kwargs)
 
+    def customers(self) -> TenantModelQuerySet:
+        """Tenants of customers: every count, list, quota sum, schedule and
+        notice leaves out the probe tenants monitoring keeps in each hub."""
+        return self.filter(is_probe=False)
+
 
 class Tenant(models.Model):
     """A customer business. Control plane: holds no file names and no content."""
@@ -99,6 +104,12 @@ class Tenant(models.Model):
     )
     max_file_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="Largest single file; empty means the default (HUBPORT_MAX_FILE_BYTES)."
+    )
+    is_probe = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Monitoring's own tenant (the emulated file transaction): no members, hidden from customers' "
+        "lists, counts, quotas, schedules and notices.",
     )
 
     objects = TenantModelQuerySet.as_manager()
@@ -325,6 +336,9 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     at = models.DateTimeField()
+    # What the last beat carried: a worker ping's nonce, so the prober that sent
+    # it knows the answer is to its own ping.
+    token = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

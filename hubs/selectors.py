@@ -100,6 +100,7 @@ def notice_recipients(hub_codes: Iterable[str]) -> list[tuple[int, str]]:
     rows = (
         Membership.objects.filter(
             tenant__hub_id__in=list(hub_codes),
+            tenant__is_probe=False,
             role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
             user__is_active=True,
         )

@@ -22,6 +22,7 @@ from hubs.services.advance import maintenance_advance
 from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
 from hubs.services.uptime import uptime_expire
+from hubs.services.worker_pings import worker_pong_record
 
 logger = logging.getLogger(__name__)
 
@@ -116,3 +117,10 @@ def probe_results_expire_task() -> int:
 def uptime_expire_task() -> dict[str, int]:
     """Every day: uptime's day bitmaps and probe flips older than 400 days go."""
     return uptime_expire()
+# hub_scoped: the ping travels through the hub's own queue, so only a worker of
+# that hub can answer it.
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def worker_ping_task(*, hub_code: str, token: str) -> str:
+    """The answer to workers.round_trip: the ``worker.<code>`` heartbeat carries the ping's token."""
+    worker_pong_record(hub_code=hub_code, token=token)
+    return "pong"

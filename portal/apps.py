@@ -7,6 +7,13 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Customers"
 
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_login_failed
+
+        from portal.sign_in_failures import sign_in_failed_receiver
+
+        user_login_failed.connect(sign_in_failed_receiver, dispatch_uid="portal.sign_in_failed")
+
 
 class HubportAdminConfig(admin_apps.AdminConfig):
     """The Django admin as an OTP admin site: staff need a verified device."""

@@ -1,7 +1,7 @@
 """The probes that need the store, registered with hubs' probe registry in
 SnapshotsConfig.ready: the hub database's write, the replication backlog,
-stalled restore jobs and scheduled snapshots' freshness. Details carry counts
-and ids, never file names."""
+stalled restore jobs, scheduled snapshots' freshness, expiry's lag and the
+emulated file transaction. Details carry counts and ids, never file names."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from hubs.models import Tenant
 from hubs.monitoring.probes import CRITICAL, WARNING, Check, Probe
-from snapshots.models import Blob, Snapshot
+from snapshots.models import Blob, NodeVersion, Snapshot
 from snapshots.replication import replication_backlog
+from snapshots.services.file_transaction import file_transaction_check
 from snapshots.services.hub_heartbeat import hub_heartbeat_record
 from snapshots.services.restore_runs import restores_stalled
 from snapshots.services.snapshots import SCHEDULE_INTERVALS
@@ -24,6 +25,9 @@ from snapshots.services.snapshots import SCHEDULE_INTERVALS
 # runs, which is a facility down or a repair failing, not a blob in flight.
 REPLICATION_WAIT_LIMIT = timedelta(minutes=30)
 IDS_SHOWN = 10
+# The whole transaction: upload, snapshot, delete, restore (read from the
+# previous round, or waited for), read back, purge, and the next one begun.
+FILE_TRANSACTION_TIMEOUT_SECONDS = 60.0
 
 
 def hub_database_write_check(hub_code: str) -> Callable[[], Check]:
@@ -76,7 +80,7 @@ def snapshot_freshness_check(hub_code: str) -> Callable[[], Check]:
             .values_list("tenant_id", "last")
         )
         stale = []
-        tenants = Tenant.objects.filter(hub_id=hub_code, provisioned_at__isnull=False)
+        tenants = Tenant.objects.customers().filter(hub_id=hub_code, provisioned_at__isnull=False)
         for tenant_id, schedule, provisioned_at in tenants.values_list("pk", "snapshot_schedule", "provisioned_at"):
             allowed = 2 * SCHEDULE_INTERVALS.get(schedule, SCHEDULE_INTERVALS["hourly"])
             newest = last_taken.get(tenant_id) or provisioned_at
@@ -90,6 +94,34 @@ def snapshot_freshness_check(hub_code: str) -> Callable[[], Check]:
     return check
 
 
+def expiry_lag_check(hub_code: str) -> Callable[[], Check]:
+    """The oldest version row or snapshot past its retention, beyond a grace:
+    expiry runs daily, so one still there two days after its due time means
+    expiry is not running (or not finishing)."""
+
+    def check() -> Check:
+        now = timezone.now()
+        due_before = now - timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
+        grace = timedelta(hours=settings.HUBPORT_PROBE_EXPIRY_GRACE_HOURS)
+        oldest_version = (
+            NodeVersion.objects.for_hub(hub_code).filter(closed_at__lt=due_before).aggregate(oldest=Min("closed_at"))
+        )["oldest"]
+        oldest_snapshot = (
+            Snapshot.objects.for_hub(hub_code).filter(taken_at__lt=due_before).aggregate(oldest=Min("taken_at"))
+        )["oldest"]
+        overdue = [moment for moment in (oldest_version, oldest_snapshot) if moment is not None]
+        if not overdue:
+            return Check(ok=True, detail="nothing past its retention")
+        lag = due_before - min(overdue)
+        hours = lag.total_seconds() / 3600
+        return Check(
+            ok=lag <= grace,
+            detail=f"oldest row past its retention by {hours:.0f} h (fails above {grace.total_seconds() / 3600:.0f} h)",
+        )
+
+    return check
+
+
 def store_probes(hub_code: str | None) -> list[Probe]:
     if hub_code is None:
         return []
@@ -98,4 +130,15 @@ def store_probes(hub_code: str | None) -> list[Probe]:
         Probe("replication.backlog", hub_code, "replication", WARNING, replication_backlog_check(hub_code)),
         Probe("restores.stalled", hub_code, "restores", WARNING, restores_stalled_check(hub_code)),
         Probe("snapshots.freshness", hub_code, "snapshots", WARNING, snapshot_freshness_check(hub_code)),
+        # Warning: a late expiry keeps history longer than promised and grows
+        # the store, but loses nothing and stops no one.
+        Probe("snapshots.expiry_lag", hub_code, "snapshots", WARNING, expiry_lag_check(hub_code)),
+        Probe(
+            "file_transaction",
+            hub_code,
+            "file_transaction",
+            CRITICAL,
+            lambda: file_transaction_check(hub_code),
+            timeout_seconds=FILE_TRANSACTION_TIMEOUT_SECONDS,
+        ),
     ]

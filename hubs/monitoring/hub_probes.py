@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,12 +19,16 @@ from django.db import connections
 from django.utils import timezone
 from kombu import Connection
 
-from hubs.models import NoticeDelivery
+from hubs.models import Heartbeat, NoticeDelivery
 from hubs.monitoring.probes import CRITICAL, WARNING, Check, Probe, Severity
+from hubs.monitoring.sign_ins import FAILED, sign_in_events_count
+from hubs.monitoring.web_stats import web_stats_read
 from hubs.routing import hub_database_alias
 from hubs.selectors import heartbeat_at
 from hubs.services.probes import heartbeat_record
+from hubs.services.worker_pings import worker_heartbeat_name
 from hubs.storage import facility_storage
+from hubs.tasks import worker_ping_task
 
 # Beat records its heartbeat every minute; silent for two intervals is dead.
 SCHEDULER_HEARTBEAT = "scheduler"
@@ -34,6 +39,9 @@ SPACE_THRESHOLDS: dict[Severity, float] = {WARNING: 0.80, CRITICAL: 0.95}
 ROUND_TRIP_BYTES = 64
 PROBE_KEY_PREFIX = "probes/"
 NOTICES_FAILING_WINDOW = timedelta(hours=1)
+# The worker ping's answer is read every 0.2 s: a worker's answer is seen within
+# 0.2 s of its commit, and a 20 s wait costs at most 100 small reads.
+PING_POLL_SECONDS = 0.2
 
 
 def database_read_check(alias: str) -> Callable[[], Check]:
@@ -140,6 +148,77 @@ def notices_failing_check(hub_code: str) -> Callable[[], Check]:
     return check
 
 
+def worker_round_trip_check(hub_code: str) -> Callable[[], Check]:
+    """A ping through the hub's own queue, answered by one of its workers.
+
+    Sent by the control plane's round, not the hub's: a hub whose workers are
+    all gone runs no round of its own, and this is what says so; it also
+    never waits on a slot of the worker it measures."""
+
+    def check() -> Check:
+        wait = settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS
+        token = secrets.token_hex(16)
+        sent = time.monotonic()
+        # Expires with the wait: a ping nobody took in time is not worth running later.
+        worker_ping_task.apply_async(kwargs={"hub_code": hub_code, "token": token}, expires=wait)
+        name = worker_heartbeat_name(hub_code)
+        while True:
+            if Heartbeat.objects.filter(name=name, token=token).exists():
+                return Check(ok=True, detail=f"a worker of hub.{hub_code} answered in {time.monotonic() - sent:.1f} s")
+            if time.monotonic() - sent >= wait:
+                return Check(ok=False, detail=f"no worker of hub.{hub_code} answered within {wait:g} s")
+            time.sleep(PING_POLL_SECONDS)
+
+    return check
+
+
+def web_error_rate_check(hub_code: str | None) -> Callable[[], Check]:
+    def check() -> Check:
+        minutes = settings.HUBPORT_PROBE_WEB_WINDOW_MINUTES
+        stats = web_stats_read(hub_code=hub_code, minutes=minutes)
+        limit = settings.HUBPORT_PROBE_WEB_ERROR_RATE
+        detail = f"{stats.server_errors} of {stats.requests} requests failed in {minutes} min (fails above {limit:.0%})"
+        if stats.requests < settings.HUBPORT_PROBE_WEB_MIN_REQUESTS:
+            return Check(ok=True, detail=f"{detail}; too few requests to judge")
+        return Check(ok=stats.error_rate <= limit, detail=detail)
+
+    return check
+
+
+def web_latency_check(hub_code: str | None) -> Callable[[], Check]:
+    def check() -> Check:
+        minutes = settings.HUBPORT_PROBE_WEB_WINDOW_MINUTES
+        stats = web_stats_read(hub_code=hub_code, minutes=minutes)
+        limit = settings.HUBPORT_PROBE_WEB_P95_MS
+        p95 = stats.latency_percentile_ms(0.95)
+        shown = "none" if p95 is None else ("over 10000 ms" if p95 == float("inf") else f"at most {p95:g} ms")
+        detail = f"p95 {shown} over {stats.requests} requests in {minutes} min (fails above {limit:g} ms)"
+        if p95 is None or stats.requests < settings.HUBPORT_PROBE_WEB_MIN_REQUESTS:
+            return Check(ok=True, detail=f"{detail}; too few requests to judge")
+        return Check(ok=p95 <= limit, detail=detail)
+
+    return check
+
+
+def failed_sign_ins_check(hub_code: str | None) -> Callable[[], Check]:
+    def check() -> Check:
+        minutes = settings.HUBPORT_PROBE_FAILED_SIGN_INS_MINUTES
+        limit = settings.HUBPORT_PROBE_FAILED_SIGN_INS
+        failed = sign_in_events_count(hub_code=hub_code, kind=FAILED, minutes=minutes)
+        return Check(ok=failed <= limit, detail=f"{failed} failed sign-ins in {minutes} min (fails above {limit})")
+
+    return check
+
+
+def edge_probes(hub_code: str | None) -> list[Probe]:
+    """What the web tier saw of a hub (or of the control plane's pages)."""
+    return [
+        Probe("web.error_rate", hub_code, "web", WARNING, web_error_rate_check(hub_code)),
+        Probe("web.latency_p95", hub_code, "web", WARNING, web_latency_check(hub_code)),
+        Probe("security.failed_sign_ins", hub_code, "security", WARNING, failed_sign_ins_check(hub_code)),
+    ]
+
+
 def hub_probes(hub_code: str | None) -> list[Probe]:
     """hubs' own probes of one hub, or of the control plane for None."""
     if hub_code is None:
@@ -148,8 +227,22 @@ def hub_probes(hub_code: str | None) -> list[Probe]:
             Probe("control_database.write", None, "database", CRITICAL, control_database_write_check),
             Probe("broker.round_trip", None, "broker", CRITICAL, broker_round_trip_check),
             Probe("scheduler.heartbeat", None, "scheduler", CRITICAL, scheduler_heartbeat_check),
+            *edge_probes(None),
+            *(
+                Probe(
+                    "workers.round_trip",
+                    code,
+                    "workers",
+                    CRITICAL,
+                    worker_round_trip_check(code),
+                    # The runner's bound leaves the check time to say it waited.
+                    timeout_seconds=settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS + 5,
+                )
+                for code in settings.HUB_CODES
+            ),
         ]
     probes = [
+        *edge_probes(hub_code),
         Probe("database.read", hub_code, "database", CRITICAL, database_read_check(hub_database_alias(hub_code))),
         # The hub's workers need the control database and the broker too.
         Probe("control_database.read", hub_code, "database", CRITICAL, database_read_check("default")),

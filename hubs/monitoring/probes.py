@@ -89,8 +89,10 @@ def probes_for(hub_code: str | None) -> list[Probe]:
             probes.extend(factory(hub_code))
         except Exception as exc:  # noqa: BLE001 - one app's broken factory must not silence the others' probes
             probes.append(_factory_failed_probe(key, hub_code, exc))
-    names = [probe.name for probe in probes]
-    duplicated = {name for name in names if names.count(name) > 1}
+    # A control round may carry probes that speak for a hub (a hub's workers
+    # are pinged from the control plane), so a name is unique per hub it names.
+    keys = [(probe.hub_code or "", probe.name) for probe in probes]
+    duplicated = {key for key in keys if keys.count(key) > 1}
     if duplicated:
         raise ValueError(f"Probe names must be unique per hub: {sorted(duplicated)}")
     return probes

@@ -37,7 +37,9 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
     for probe, outcome in zip(probes, outcomes, strict=True):
         rows.append(
             ProbeResult(
-                hub_id=hub_code,
+                # The probe's hub, not the round's: the control round's
+                # workers.round_trip probes speak for each hub's workers.
+                hub_id=probe.hub_code,
                 name=probe.name,
                 component=probe.component,
                 severity=probe.severity,
@@ -56,13 +58,15 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
         # Before incidents_observe: the flips compare with the streaks it moves on.
         uptime_round_record(
             hub_code=hub_code,
-            outcomes=[RoundOutcome(name=row.name, severity=row.severity, ok=row.ok) for row in rows],
+            outcomes=[
+                RoundOutcome(name=row.name, severity=row.severity, ok=row.ok, hub_code=row.hub_id) for row in rows
+            ],
             at=at,
         )
         incidents_observe(
             observations=[
                 Observation(
-                    hub_code=hub_code,
+                    hub_code=row.hub_id,
                     name=row.name,
                     component=row.component,
                     severity=row.severity,

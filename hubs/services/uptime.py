@@ -5,11 +5,13 @@ Called by ``probe_round_run`` inside the transaction that records the round,
 so a round is recorded, weighed and counted together or not at all. Queues
 nothing.
 
-The control plane's round marks no hub's minute: every hub round probes what
-the hub's workers need of the control plane (``control_database.read``,
-``broker.round_trip``), so a control outage that customers feel shows in each
-hub's minutes already; and a dead scheduler runs no hub rounds, so its minutes
-are unknown, which counts against availability anyway.
+The control plane's round marks no hub's minute of its own: every hub round
+probes what the hub's workers need of the control plane
+(``control_database.read``, ``broker.round_trip``), so a control outage that
+customers feel shows in each hub's minutes already. The exception is a hub's
+probe that runs in the control round, ``workers.round_trip``: when it fails,
+that hub's minute is down, because a hub whose workers are all dead runs no
+round of its own and would otherwise show only unknown minutes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class RoundOutcome:
     name: str
     severity: str
     ok: bool
+    # The probe's hub (None: control plane). Usually the round's; the control
+    # round's workers.round_trip probes speak for each hub's workers.
+    hub_code: str | None = None
 
 
 def minute_of(moment: datetime) -> tuple[date, int]:
@@ -90,11 +95,21 @@ def probe_flips_record(*, hub_code: str | None, outcomes: Sequence[RoundOutcome]
 
 
 def uptime_round_record(*, hub_code: str | None, outcomes: Sequence[RoundOutcome], at: datetime) -> None:
-    """Everything uptime keeps of one round: the flips, and for a hub its minute."""
-    probe_flips_record(hub_code=hub_code, outcomes=outcomes, at=at)
-    if hub_code is not None:
-        critical_failing = any(not o.ok for o in outcomes if o.severity == "critical")
-        uptime_minute_record(hub_code=hub_code, at=at, critical_failing=critical_failing)
+    """Everything uptime keeps of one round: the flips of each probe's hub, the
+    round's own hub's minute, and, for a hub's probe in another round that
+    failed a critical check, that hub's minute as down: a hub whose workers are
+    all dead runs no round of its own, and the control round's ping says so."""
+    by_hub: dict[str | None, list[RoundOutcome]] = {}
+    for outcome in outcomes:
+        by_hub.setdefault(outcome.hub_code, []).append(outcome)
+    for probe_hub, group in by_hub.items():
+        probe_flips_record(hub_code=probe_hub, outcomes=group, at=at)
+    for probe_hub, group in by_hub.items():
+        if probe_hub is None:
+            continue
+        critical_failing = any(not o.ok for o in group if o.severity == "critical")
+        if probe_hub == hub_code or critical_failing:
+            uptime_minute_record(hub_code=probe_hub, at=at, critical_failing=critical_failing)
 
 
 def uptime_expire(*, now: datetime | None = None) -> dict[str, int]:

@@ -91,14 +91,15 @@ class TenantAdminForm(forms.ModelForm):
 @admin.register(Tenant)
 class TenantAdmin(AuditedModelAdmin[Tenant]):
     form = TenantAdminForm
-    list_display = ("name", "slug", "hub", "owner_email", "created_at", "is_provisioned", tenant_data_links)
-    list_filter = ("hub", "require_two_factor")
+    # Monitoring's probe tenants stay visible to staff, labelled and filterable.
+    list_display = ("name", "slug", "hub", "owner_email", "created_at", "is_provisioned", "is_probe", tenant_data_links)
+    list_filter = ("hub", "require_two_factor", "is_probe")
     search_fields = ("name", "slug", "memberships__user__email")
     search_help_text = "Search by name, slug or a member's email address."
     list_select_related = ("hub",)
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("name", "slug", "hub", "require_two_factor", "created_at", "provisioned_at")}),
+        (None, {"fields": ("name", "slug", "hub", "require_two_factor", "created_at", "provisioned_at", "is_probe")}),
         ("Storage and snapshots", {"fields": ("quota_bytes", "max_file_bytes", "snapshot_schedule", "live_usage")}),
     )
     prepopulated_fields = {"slug": ("name",)}
@@ -121,8 +122,8 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> tuple[str, ...]:
         # The hub is chosen once, explicitly, on the add form: its data never leaves it.
         if obj is None:
-            return ("created_at", "provisioned_at")
-        return ("hub", "created_at", "provisioned_at", "live_usage")
+            return ("created_at", "provisioned_at", "is_probe")
+        return ("hub", "created_at", "provisioned_at", "live_usage", "is_probe")
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
         if obj is not None:

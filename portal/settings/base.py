@@ -57,7 +57,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every later step (throttles, sign-in counting, logs) sees the
+    # Outermost: it times the whole answer and sees every 500 the layers below made.
+    "portal.middleware.web_stats.WebStatsMiddleware",
+    # Next: every later step (throttles, sign-in counting, logs) sees the
     # client's address as decided from HUBPORT_TRUSTED_PROXIES.
     "portal.middleware.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -163,6 +165,24 @@ RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 # Blob bytes are flushed to disk before the row that references them commits.
 # Monitoring: the replication backlog probe warns above this many waiting blobs.
 HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
+# workers.round_trip: a ping on hub.<code> answered within 20 s (a busy worker
+# finishes a restore batch, ~0.3 s, or a probe round, ~1 s, well inside it).
+HUBPORT_PROBE_WORKER_WAIT_SECONDS = env.float("HUBPORT_PROBE_WORKER_WAIT_SECONDS", default=20.0)
+# file_transaction: the restore job must have finished this long after it was
+# queued (the check reads the previous round's job, so it rarely waits at all).
+HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = env.float("HUBPORT_PROBE_FILE_TRANSACTION_SECONDS", default=45.0)
+# snapshots.expiry_lag: expiry runs daily; a version row past its retention by
+# more than two days means two runs were missed.
+HUBPORT_PROBE_EXPIRY_GRACE_HOURS = env.int("HUBPORT_PROBE_EXPIRY_GRACE_HOURS", default=48)
+# web.error_rate and web.latency_p95 over the last 5 minutes, judged only from
+# 20 requests up (two errors in a quiet hour are not an outage).
+HUBPORT_PROBE_WEB_WINDOW_MINUTES = env.int("HUBPORT_PROBE_WEB_WINDOW_MINUTES", default=5)
+HUBPORT_PROBE_WEB_MIN_REQUESTS = env.int("HUBPORT_PROBE_WEB_MIN_REQUESTS", default=20)
+HUBPORT_PROBE_WEB_ERROR_RATE = env.float("HUBPORT_PROBE_WEB_ERROR_RATE", default=0.05)
+HUBPORT_PROBE_WEB_P95_MS = env.float("HUBPORT_PROBE_WEB_P95_MS", default=2000.0)
+# security.failed_sign_ins: more than 50 failed sign-ins in 15 minutes.
+HUBPORT_PROBE_FAILED_SIGN_INS = env.int("HUBPORT_PROBE_FAILED_SIGN_INS", default=50)
+HUBPORT_PROBE_FAILED_SIGN_INS_MINUTES = env.int("HUBPORT_PROBE_FAILED_SIGN_INS_MINUTES", default=15)
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
 
 # SECTION: links

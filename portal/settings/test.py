@@ -26,3 +26,7 @@ for _alias, _db in DATABASES.items():
 # Tests freeze the clock: figures cached by the minute would outlive the rows
 # one test wrote and another test reads.
 HUBPORT_STATUS_CACHE_SECONDS = 0
+# Without a worker, the probes that wait for one give up in seconds, so a
+# test's round stays short; tests with the real worker allow more.
+HUBPORT_PROBE_WORKER_WAIT_SECONDS = 2.0
+HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = 3.0

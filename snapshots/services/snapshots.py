@@ -75,7 +75,7 @@ def snapshots_take_scheduled(*, hub_code: str, now: datetime | None = None) -> i
         .annotate(last=Max("taken_at"))
         .values_list("tenant_id", "last")
     )
-    tenants = Tenant.objects.filter(hub_id=hub_code, provisioned_at__isnull=False).select_related("hub")
+    tenants = Tenant.objects.customers().filter(hub_id=hub_code, provisioned_at__isnull=False).select_related("hub")
     for tenant in tenants.iterator(chunk_size=500):
         interval = SCHEDULE_INTERVALS.get(tenant.snapshot_schedule, SCHEDULE_INTERVALS["hourly"])
         last = last_taken.get(tenant.pk)

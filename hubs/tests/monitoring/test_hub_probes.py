@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 
 from hubs.models import MaintenanceWindow, NoticeDelivery
 from hubs.monitoring.probes import Probe, probes_for
@@ -78,7 +77,9 @@ def test_the_scheduler_heartbeat_fails_after_two_silent_intervals() -> None:
     assert late.detail == "last heartbeat 121 s ago (fails after 120 s)"
 
 
-def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts() -> None:
+def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts(celery_worker, settings) -> None:
+    settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS = 15.0
+    settings.HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = 20.0
     heartbeat_record(name="scheduler")
 
     hub_rows = probe_round_run(hub_code="au")
@@ -99,11 +100,15 @@ def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts() -> No
         "restores.stalled",
         "notices.failing",
     } <= names
-    assert {row.name for row in control_rows} == {
-        "control_database.read",
-        "control_database.write",
-        "broker.round_trip",
-        "scheduler.heartbeat",
+    assert {(row.hub_id, row.name) for row in control_rows} == {
+        (None, "control_database.read"),
+        (None, "control_database.write"),
+        (None, "broker.round_trip"),
+        (None, "scheduler.heartbeat"),
+        (None, "web.error_rate"),
+        (None, "web.latency_p95"),
+        (None, "security.failed_sign_ins"),
+        *((code, "workers.round_trip") for code in settings.HUB_CODES),
     }
     assert len(hub_rows) * len(settings.HUB_CODES) + len(control_rows) > 100
 

@@ -29,13 +29,18 @@ def test_a_hub_round_runs_once_on_the_hubs_own_queue_through_the_real_worker(cel
     assert not ProbeResult.objects.filter(hub_id="hk", ok=False).exclude(name__contains=".space.").exists()
 
 
-def test_the_heartbeat_task_keeps_the_control_rounds_scheduler_probe_green(celery_worker) -> None:
+def test_the_heartbeat_task_keeps_the_control_rounds_scheduler_probe_green(celery_worker, settings) -> None:
+    settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS = 15.0
     celery_worker.wait_for(scheduler_heartbeat_task.delay().id)
     outcome = celery_worker.wait_for(control_probe_round_task.delay().id)
 
     assert outcome["queue"] == "control"
-    assert outcome["retval"] == {"count": 4, "failed": 0}
+    assert outcome["retval"] == {"count": len(probes_for(None)), "failed": 0}
     assert ProbeResult.objects.get(hub=None, name="scheduler.heartbeat").ok
+    # The control round speaks for each hub's workers, under that hub.
+    assert set(ProbeResult.objects.filter(name="workers.round_trip", ok=True).values_list("hub_id", flat=True)) == set(
+        settings.HUB_CODES
+    )
 
 
 def test_beat_schedules_a_round_a_minute_for_every_hub_and_the_control_plane() -> None:

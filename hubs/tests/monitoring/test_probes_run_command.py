@@ -6,7 +6,6 @@ import json
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from hubs.models import ProbeResult
@@ -24,7 +23,11 @@ def run(*arguments: str) -> str:
     return stdout.getvalue()
 
 
-def test_a_full_round_covers_every_hub_and_the_control_plane_in_json() -> None:
+def test_a_full_round_covers_every_hub_and_the_control_plane_in_json(celery_worker, settings) -> None:
+    # The command runs the round in this process; the worker answers the pings
+    # and runs the file transactions' restores on the hubs' queues.
+    settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS = 15.0
+    settings.HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = 20.0
     heartbeat_record(name="scheduler")
 
     printed = json.loads(run("--json"))
@@ -40,9 +43,16 @@ def test_a_full_round_covers_every_hub_and_the_control_plane_in_json() -> None:
     assert all(isinstance(probe["latency_ms"], float) and probe["latency_ms"] >= 0 for probe in printed["probes"])
 
 
-def test_one_hub_in_text() -> None:
-    printed = run("--hub", "ae").splitlines()
+def test_one_hub_in_text(celery_worker) -> None:
+    with celery_worker.queue_unserved("hub.ae"):
+        printed = run("--hub", "ae").splitlines()
 
     assert len(printed) == len(probes_for("ae")) + 1
     assert printed[-1].startswith(f"{len(probes_for('ae'))} probes, ")
     assert set(ProbeResult.objects.values_list("hub_id", flat=True)) == {"ae"}
+    # Nobody serves hub.ae: the file transaction's restore is queued there and
+    # nobody runs it, which the probe says instead of running it inline.
+    transaction = ProbeResult.objects.get(name="file_transaction")
+    assert not transaction.ok
+    assert transaction.detail.startswith("step restore: job ")
+    assert "(no worker of hub.ae ran it in 3 s)" in transaction.detail

@@ -27,7 +27,9 @@ def bits(hub: str, field: str) -> int:
     return int.from_bytes(bytes(getattr(row, field)), "little")
 
 
-def test_a_round_marks_its_minute_up_and_a_facility_replaced_by_a_file_marks_it_down() -> None:
+def test_a_round_marks_its_minute_up_and_a_facility_replaced_by_a_file_marks_it_down(celery_worker, settings) -> None:
+    # The round's file transaction restores through the real worker.
+    settings.HUBPORT_PROBE_FILE_TRANSACTION_SECONDS = 20.0
     folder = Path(facility_storage("de", "primary").location)
     with time_machine.travel(T0 + timedelta(seconds=5), tick=True):
         probe_round_run(hub_code="de")
@@ -60,10 +62,20 @@ def test_a_round_marks_its_minute_up_and_a_facility_replaced_by_a_file_marks_it_
     assert figures.unknown == 11 * 60  # Berlin's day began at 23:00 UTC
 
 
-def test_control_plane_round_records_no_hub_minute() -> None:
+def test_the_control_round_marks_a_hubs_minute_only_through_that_hubs_failed_worker_ping() -> None:
+    # Whether a worker answers here depends on the session (the test settings
+    # wait 2 s): the hubs whose ping failed, and only they, have their minute
+    # down; nothing else of the control round (its database, broker,
+    # scheduler) marks a hub, and a passing ping marks nothing.
+    from hubs.models import ProbeResult
+
     with time_machine.travel(T0, tick=True):
         probe_round_run(hub_code=None)
-    assert not HubUptimeDay.objects.exists()
+    pings = dict(ProbeResult.objects.filter(name="workers.round_trip").values_list("hub_id", "ok"))
+    assert len(pings) == 7
+    failed = {hub for hub, ok in pings.items() if not ok}
+    assert set(HubUptimeDay.objects.values_list("hub_id", flat=True)) == failed
+    assert all(bits(hub, "down") == 1 << 600 for hub in failed)
 
 
 def test_two_rounds_in_one_minute_down_wins_whatever_the_order() -> None:
