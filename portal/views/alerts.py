@@ -58,7 +58,7 @@ def incident_acknowledge_page(request: HttpRequest, token: str) -> HttpResponse:
     if incident is None or user is None:
         refusal = AlertLinkInvalid("This link no longer works: the incident or the staff account is gone.")
         return _page(request, {"refusal": refusal.detail}, status=status_for(refusal.code))
-    form = AcknowledgeForm(request.POST or None)
+    form = AcknowledgeForm(request.POST if request.method == "POST" else None)
     status = 200
     problem = ""
     if request.method == "POST" and form.is_valid():
