@@ -39,7 +39,7 @@ INCIDENT_FIELDS = (
     "acknowledged_at",
     "acknowledged_by",
     "resolved_at",
-    "paging",
+    "escalation",
     "timeline",
 )
 
@@ -131,7 +131,7 @@ class IncidentAdmin(AuditedModelAdmin[Incident]):
             obj.refresh_from_db()
 
     @admin.display(description="Escalation")
-    def paging(self, obj: Incident) -> str:
+    def escalation(self, obj: Incident) -> str:
         paging = IncidentPaging.objects.filter(incident=obj).first()
         if paging is None:
             return "-"
