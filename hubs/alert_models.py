@@ -70,7 +70,9 @@ class RotaOverride(models.Model):
     class Meta:
         ordering = ["rota", "-starts_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="rota_override_ends_after")
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="rota_override_ends_after"
+            )
         ]
 
     def __str__(self) -> str:
@@ -103,7 +105,9 @@ class EscalationStep(models.Model):
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(default=0)
     rota = models.ForeignKey(OnCallRota, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     wait_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Empty: HUBPORT_ALERT_ESCALATE_AFTER_MINUTES (15 by default)."
     )
@@ -112,7 +116,9 @@ class EscalationStep(models.Model):
         ordering = ["policy", "position", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(rota__isnull=False, user__isnull=True) | models.Q(rota__isnull=True, user__isnull=False)),
+                condition=(
+                    models.Q(rota__isnull=False, user__isnull=True) | models.Q(rota__isnull=True, user__isnull=False)
+                ),
                 name="escalation_step_one_target",
             )
         ]

@@ -115,7 +115,7 @@ def alert_facts(incident: Incident, *, event: str) -> AlertFacts:
         ("State", incident.get_state_display()),
         ("Affected probes", ", ".join(incident.affected) or "none named (opened by staff)"),
     ]
-    latest = {}
+    latest: dict[str, ProbeResult] = {}
     for result in ProbeResult.objects.filter(hub=incident.hub, name__in=incident.affected, ok=False).order_by("-at")[
         :50
     ]:
@@ -125,7 +125,9 @@ def alert_facts(incident: Incident, *, event: str) -> AlertFacts:
     if paging is not None:
         lines.append(("Paged", _people(paging.paged_user_ids)))
         if paging.policy_name:
-            lines.append(("Escalation policy", f"{paging.policy_name}, step {paging.step + 1}, pass {paging.cycle + 1}"))
+            lines.append(
+                ("Escalation policy", f"{paging.policy_name}, step {paging.step + 1}, pass {paging.cycle + 1}")
+            )
     if incident.acknowledged_at:
         who = incident.acknowledged_by.email if incident.acknowledged_by else "someone"
         lines.append(("Acknowledged", f"by {who} at {_moment(incident.acknowledged_at, incident)}"))
@@ -285,6 +287,8 @@ def incident_timeline(incident: Incident) -> list[TimelineEntry]:
         tries = f", {alert.attempts} attempt{'s' if alert.attempts != 1 else ''}" if alert.attempts else ""
         error = f": {alert.last_error[:120]}" if alert.last_error and alert.state != AlertDelivery.State.SENT else ""
         entries.append(
-            TimelineEntry(when, "alert", f"{alert.event} by {alert.channel} to {alert.recipient}: {state}{tries}{error}")
+            TimelineEntry(
+                when, "alert", f"{alert.event} by {alert.channel} to {alert.recipient}: {state}{tries}{error}"
+            )
         )
     return sorted(entries, key=lambda entry: entry.at)

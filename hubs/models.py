@@ -428,4 +428,3 @@ from hubs.alert_models import (  # noqa: E402, F401 - re-exported
     RotaOverride,
     RotaParticipant,
 )
-

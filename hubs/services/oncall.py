@@ -60,7 +60,11 @@ def policy_steps_snapshot(policy: EscalationPolicy | None) -> list[dict[str, Any
         return []
     steps = []
     for step in EscalationStep.objects.filter(policy=policy).select_related("rota", "user").order_by("position", "id"):
-        label = f"on-call of {step.rota.name}" if step.rota else (step.user.email or step.user.get_username())
+        if step.rota is not None:
+            label = f"on-call of {step.rota.name}"
+        else:
+            assert step.user is not None  # the check constraint: a rota or a user
+            label = step.user.email or step.user.get_username()
         steps.append(
             {
                 "rota_id": step.rota_id,
@@ -77,7 +81,7 @@ def step_user_ids(step: dict[str, Any], *, at: datetime) -> list[int]:
     if step.get("user_id"):
         active = get_user_model().objects.filter(pk=step["user_id"], is_active=True).exists()
         return [step["user_id"]] if active else []
-    rota = OnCallRota.objects.filter(pk=step.get("rota_id")).first()
+    rota = OnCallRota.objects.filter(pk=step["rota_id"]).first() if step.get("rota_id") else None
     if rota is None:
         return []
     user_id = on_call_user_id(rota=rota, at=at)

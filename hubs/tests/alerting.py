@@ -101,7 +101,7 @@ class SignallingHandler(RecordingHandler):
 
 
 @pytest.fixture
-def smtp_server(settings) -> Iterator[SignallingHandler]:
+def smtp_receiver(settings) -> Iterator[SignallingHandler]:
     handler = SignallingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()

@@ -20,7 +20,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from hubs.alerts import incident_timeline
-
 from hubs.errors import IncidentRefused
 from hubs.models import Incident, IncidentPaging, IncidentUpdate
 from hubs.services.incidents import incident_acknowledge, incident_update_add

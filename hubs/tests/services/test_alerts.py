@@ -20,9 +20,9 @@ from conftest import all_databases
 from hubs.alerts import acknowledge_token_read
 from hubs.models import AlertDelivery, EscalationStep, Incident, IncidentPaging, RotaOverride, RotaParticipant
 from hubs.services.alerts import alert_deliveries_lost, alert_deliveries_retry, alerts_advance
-from hubs.services.incidents import incident_acknowledge, incident_open
+from hubs.services.incidents import incident_acknowledge, incident_open, incidents_observe
 from hubs.services.oncall import on_call_user_id
-from hubs.tests.alerting import T0, duty, open_incident, recover, webhook_receiver  # noqa: F401 - fixtures
+from hubs.tests.alerting import T0, failing, open_incident, recover
 from hubs.tests.windows import person
 
 pytestmark = all_databases
@@ -119,12 +119,9 @@ def test_a_staff_opened_incident_pages_as_an_automatic_one(duty, clock, sending,
     assert IncidentPaging.objects.get(incident=incident).steps[0]["rota_id"] == duty.rota.pk
 
 
-def test_an_observer_that_loses_nothing_opens_one_paging_per_incident(duty, clock, sending, webhook_receiver):
+def test_a_third_failed_round_joins_the_incident_and_pages_nobody_again(duty, clock, sending, webhook_receiver):
     sending(open_incident)
     # A third failed round joins the open incident: nobody is paged again.
-    from hubs.services.incidents import incidents_observe
-    from hubs.tests.alerting import failing
-
     sending(lambda: incidents_observe(observations=[failing(at=T0 + timedelta(minutes=1))], now=T0))
     assert len(mail.outbox) == 1 and webhook_receiver.events == ["incident.opened"]
 
@@ -141,9 +138,7 @@ def test_a_webhook_answering_500_first_is_retried_and_every_attempt_recorded(dut
     assert received.signature_valid()
 
 
-def test_a_webhook_that_keeps_failing_is_marked_failed_and_staff_send_it_again(
-    duty, clock, sending, webhook_receiver
-):
+def test_a_webhook_that_keeps_failing_is_marked_failed_and_staff_send_it_again(duty, clock, sending, webhook_receiver):
     from hubs.tasks import ALERT_MAX_RETRIES
 
     webhook_receiver.answers = [500] * (ALERT_MAX_RETRIES + 1)
@@ -288,7 +283,9 @@ def test_the_rota_hands_over_and_an_override_wins(duty):
 
 def test_an_override_pages_instead_of_the_rotation(duty, clock, sending):
     cover = person("cover@ops.test")
-    RotaOverride.objects.create(rota=duty.rota, user=cover, starts_at=T0 - timedelta(hours=1), ends_at=T0 + timedelta(hours=1))
+    RotaOverride.objects.create(
+        rota=duty.rota, user=cover, starts_at=T0 - timedelta(hours=1), ends_at=T0 + timedelta(hours=1)
+    )
     sending(open_incident)
     assert [m.to for m in mail.outbox] == [["cover@ops.test"]]
 

@@ -14,7 +14,7 @@ from conftest import all_databases
 from hubs.models import AlertDelivery, EscalationPolicy, OnCallRota, RotaOverride, StaffAuditEntry
 from hubs.services.alerts import alerts_advance
 from hubs.services.incidents import incident_acknowledge
-from hubs.tests.alerting import T0, duty, open_incident  # noqa: F401 - a fixture
+from hubs.tests.alerting import T0, open_incident
 from hubs.tests.windows import person
 from portal.tests.admin.test_accounts import login_verified
 

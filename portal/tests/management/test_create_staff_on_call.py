@@ -13,7 +13,6 @@ from conftest import all_databases
 from hubs.models import EscalationPolicy, OnCallRota, RotaParticipant
 from hubs.services.oncall import on_call_user_id
 from hubs.tests.alerting import T0, open_incident
-from hubs.tests.conftest import eager_tasks  # noqa: F401 - a fixture
 
 pytestmark = all_databases
 

@@ -19,8 +19,7 @@ from hubs.alerts import acknowledge_token_make
 from hubs.models import AlertDelivery, Incident, IncidentPaging, StaffAuditEntry
 from hubs.services.alerts import alerts_advance
 from hubs.services.incidents import incident_acknowledge
-from hubs.tests.alerting import T0, duty, open_incident, recover, webhook_receiver  # noqa: F401 - fixtures
-from hubs.tests.conftest import eager_tasks  # noqa: F401 - a fixture
+from hubs.tests.alerting import T0, open_incident, recover
 
 pytestmark = all_databases
 
@@ -63,7 +62,9 @@ def test_posting_the_form_acknowledges_stops_escalation_and_tells_the_webhooks(
     token = page.context["csrf_token"]
     clock.move_to(T0 + timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(link(opened, duty.first), {"note": "Looking at the switch", "csrfmiddlewaretoken": token})
+        response = client.post(
+            link(opened, duty.first), {"note": "Looking at the switch", "csrfmiddlewaretoken": token}
+        )
     assert response.status_code == 302
     opened.refresh_from_db()
     assert opened.acknowledged_by == duty.first
@@ -131,7 +132,7 @@ def test_an_incident_acknowledged_already_says_so(opened, duty):
     page = Client().get(link(opened, duty.first))
     assert page.status_code == 200
     assert "acknowledged already by second@ops.test" in page.content.decode()
-    assert "<form method=\"post\"" not in page.content.decode()
+    assert '<form method="post"' not in page.content.decode()
     response = Client().post(link(opened, duty.first), {"note": "me too"})
     assert response.status_code == 409
     assert "was acknowledged already" in response.content.decode()
