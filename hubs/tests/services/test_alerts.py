@@ -6,8 +6,10 @@ real; so is the retry of one that answers 500."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -22,6 +24,7 @@ from hubs.models import AlertDelivery, EscalationStep, Incident, IncidentPaging,
 from hubs.services.alerts import alert_deliveries_lost, alert_deliveries_retry, alerts_advance
 from hubs.services.incidents import incident_acknowledge, incident_open, incidents_observe
 from hubs.services.oncall import on_call_user_id
+from hubs.tasks import ALERT_MAX_RETRIES, alert_deliver_task, alerts_advance_task
 from hubs.tests.alerting import T0, failing, open_incident, recover
 from hubs.tests.windows import person
 
@@ -50,8 +53,6 @@ def emails_to(address: str) -> list[mail.EmailMessage]:
 
 
 def advance_at(clock, moment, sending):  # type: ignore[no-untyped-def]
-    from hubs.tasks import alerts_advance_task
-
     clock.move_to(moment)
     return sending(lambda: alerts_advance_task.apply().get())
 
@@ -131,16 +132,36 @@ def test_a_third_failed_round_joins_the_incident_and_pages_nobody_again(duty, cl
 
 def test_a_webhook_answering_500_first_is_retried_and_every_attempt_recorded(duty, clock, sending, webhook_receiver):
     webhook_receiver.answers = [500]
-    incident = sending(open_incident)
+    countdowns: list[int] = []
+    real_retry = alert_deliver_task.retry
+
+    def spy_retry(*args, **kwargs):  # type: ignore[no-untyped-def]
+        countdowns.append(kwargs["countdown"])
+        return real_retry(*args, **kwargs)
+
+    with mock.patch.object(alert_deliver_task, "retry", spy_retry):
+        incident = sending(open_incident)
     delivery = AlertDelivery.objects.get(incident=incident, channel="webhook")
     assert (delivery.state, delivery.attempts, delivery.last_error) == ("sent", 2, "")
+    assert countdowns == [30]  # backoff: 30 s, then 1, 2, 4, 8 minutes
     [received] = webhook_receiver.received
     assert received.signature_valid()
 
 
-def test_a_webhook_that_keeps_failing_is_marked_failed_and_staff_send_it_again(duty, clock, sending, webhook_receiver):
-    from hubs.tasks import ALERT_MAX_RETRIES
+def test_a_receiver_that_never_answers_times_out_and_the_attempt_is_recorded(duty, clock, sending, settings):
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.HUBPORT_ALERT_WEBHOOK_URLS = [f"http://127.0.0.1:{silent.getsockname()[1]}/hook"]
+        settings.HUBPORT_ALERT_WEBHOOK_TIMEOUT_SECONDS = 0.2
+        with mock.patch.object(alert_deliver_task, "max_retries", 0):  # one attempt, no waiting
+            incident = sending(open_incident)
+    delivery = AlertDelivery.objects.get(incident=incident, channel="webhook")
+    assert (delivery.state, delivery.attempts) == ("failed", 1)
+    assert "timed out" in delivery.last_error
 
+
+def test_a_webhook_that_keeps_failing_is_marked_failed_and_staff_send_it_again(duty, clock, sending, webhook_receiver):
     webhook_receiver.answers = [500] * (ALERT_MAX_RETRIES + 1)
     incident = sending(open_incident)
     delivery = AlertDelivery.objects.get(incident=incident, channel="webhook")
