@@ -10,3 +10,10 @@ class HubsConfig(AppConfig):
         from hubs.monitoring.probes import probe_register
 
         probe_register(hub_probes, key="hubs")
+
+        # The alert services queue their deliveries after commit through the
+        # task module's sender; registered here, so they never import it.
+        from hubs.services.alerts import alert_sender_register
+        from hubs.tasks import alert_deliveries_send
+
+        alert_sender_register(alert_deliveries_send)

@@ -90,3 +90,10 @@ class IncidentRefused(DomainError):
 
     code = "incident_refused"
     title = "Incident change refused"
+
+
+class AlertLinkInvalid(DomainError):
+    """A signed acknowledge link that was altered, made for another purpose, or has expired."""
+
+    code = "alert_link_invalid"
+    title = "This acknowledge link cannot be used"

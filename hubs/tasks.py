@@ -17,8 +17,10 @@ from collections.abc import Iterable
 
 from celery import Task, shared_task
 
+from hubs.alerts import alert_delivery_send
 from hubs.notices import notice_email
 from hubs.services.advance import maintenance_advance
+from hubs.services.alerts import alert_delivery_claim, alert_delivery_failed, alert_delivery_sent, alerts_advance
 from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
 from hubs.services.uptime import uptime_expire
@@ -77,6 +79,49 @@ def maintenance_advance_task() -> dict[str, int]:
     }
 
 
+# SECTION: alerts (the duty engineer)
+
+# 30 s, 1, 2, 4, 8 min, as the notices: a receiver restarting is ridden out,
+# and the longest wait stays under the 15 minutes after which alerts_advance
+# queues a delivery again.
+ALERT_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, acks_late=True, max_retries=ALERT_MAX_RETRIES)
+def alert_deliver_task(self: Task, *, delivery_id: int) -> str:
+    """Send one alert (email or webhook). Safe to run twice: a sent alert is never sent again."""
+    delivery = alert_delivery_claim(delivery_id=delivery_id)
+    if delivery is None:
+        return "nothing to send"
+    try:
+        alert_delivery_send(delivery=delivery)
+    except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried
+        assert self.max_retries is not None  # the decorator sets ALERT_MAX_RETRIES
+        final = self.request.retries >= self.max_retries
+        alert_delivery_failed(delivery=delivery, error=f"{type(exc).__name__}: {exc}", final=final)
+        if final:
+            logger.warning("Alert delivery %s failed for good after %s attempts", delivery_id, delivery.attempts)
+            return "failed"
+        raise self.retry(exc=exc, countdown=notice_retry_countdown(self.request.retries)) from exc
+    alert_delivery_sent(delivery=delivery)
+    return "sent"
+
+
+def alert_deliveries_send(delivery_ids: Iterable[int]) -> None:
+    """Queue one alert task per id; callers queue after their commit (hubs.apps
+    registers this as the alert services' sender)."""
+    for delivery_id in delivery_ids:
+        alert_deliver_task.delay(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def alerts_advance_task() -> dict[str, int]:
+    """Every minute (beat): unacknowledged incidents escalate, lost alerts are queued again."""
+    result = alerts_advance()
+    alert_deliveries_send(result.deliveries)
+    return {"escalated": len(result.escalated), "stopped": len(result.stopped), "requeued": result.requeued}
+
+
 def _round_summary(hub_code: str | None) -> dict[str, int]:
     # Probes run during maintenance too: a window is when things break.
     rows = probe_round_run(hub_code=hub_code)
@@ -117,6 +162,8 @@ def probe_results_expire_task() -> int:
 def uptime_expire_task() -> dict[str, int]:
     """Every day: uptime's day bitmaps and probe flips older than 400 days go."""
     return uptime_expire()
+
+
 # hub_scoped: the ping travels through the hub's own queue, so only a worker of
 # that hub can answer it.
 @shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]

@@ -56,6 +56,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "failover_refused": 409,
     "hub_immutable": 409,
     "incident_refused": 409,
+    "alert_link_invalid": 403,
     "maintenance": 503,
     "maintenance_read_only": 503,
     # Uploads (portal.uploads)

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from hubs.errors import IncidentRefused
 from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak
+from hubs.services.alerts import alerts_incident_acknowledged, alerts_incident_opened, alerts_incident_resolved
 from hubs.services.audit import audit_record, audit_snapshot
 
 if TYPE_CHECKING:
@@ -169,6 +170,8 @@ def _incident_open_or_join(
                 IncidentUpdate.objects.create(
                     incident=incident, at=now, state=incident.state, body=f"Opened: {probe_name}: {detail}".strip()
                 )
+                # Inside the savepoint: an observer that loses the race pages nobody.
+                alerts_incident_opened(incident=incident, now=now)
             return incident, True
         except IntegrityError:
             # Another observer opened it first; join theirs.
@@ -199,9 +202,13 @@ def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now:
 
 
 def _state_change(incident: Incident, *, state: str, now: datetime) -> None:
+    """Move the state; a resolution is announced to whoever was paged (after commit)."""
+    resolving = state == Incident.State.RESOLVED and incident.state != Incident.State.RESOLVED
     incident.state = state
     incident.resolved_at = now if state == Incident.State.RESOLVED else None
     incident.save(update_fields=["state", "resolved_at"])
+    if resolving:
+        alerts_incident_resolved(incident=incident, now=now)
 
 
 def incident_acknowledge(*, incident: Incident, acting_user: User, note: str = "") -> Incident:
@@ -213,11 +220,14 @@ def incident_acknowledge(*, incident: Incident, acting_user: User, note: str = "
         if incident.acknowledged_at is not None:
             raise IncidentRefused(f"Incident {incident.pk} was acknowledged already.")
         before = audit_snapshot(incident)
-        incident.acknowledged_at, incident.acknowledged_by = timezone.now(), acting_user
+        now = timezone.now()
+        incident.acknowledged_at, incident.acknowledged_by = now, acting_user
         incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        # Escalation stops here; the others paged and the webhooks hear of it after commit.
+        alerts_incident_acknowledged(incident=incident, acting_user=acting_user, now=now)
         if note:
             IncidentUpdate.objects.create(
-                incident=incident, at=incident.acknowledged_at, state=incident.state, body=note, author=acting_user
+                incident=incident, at=now, state=incident.state, body=note, author=acting_user
             )
         audit_record(
             actor=acting_user,
@@ -227,6 +237,44 @@ def incident_acknowledge(*, incident: Incident, acting_user: User, note: str = "
             after=audit_snapshot(incident),
             reason=note,
         )
+    return incident
+
+
+def incident_open(
+    *,
+    hub: Hub | None,
+    component: str,
+    title: str,
+    body: str,
+    acting_user: User,
+    severity: str = Incident.Severity.CRITICAL,
+    public: bool = True,
+) -> Incident:
+    """Staff open an incident themselves (one unresolved per hub and component);
+    it pages the duty engineer as an automatic one does."""
+    if not component.strip() or not title.strip() or not body.strip():
+        raise IncidentRefused("Give the incident a component, a title and a first update.")
+    if severity not in Incident.Severity.values:
+        raise IncidentRefused(f"{severity!r} is not an incident severity.")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                hub=hub,
+                component=component.strip(),
+                severity=severity,
+                state=Incident.State.INVESTIGATING,
+                title=title.strip(),
+                automatic=False,
+                opened_at=now,
+            )
+            IncidentUpdate.objects.create(
+                incident=incident, at=now, state=incident.state, body=body, public=public, author=acting_user
+            )
+            audit_record(actor=acting_user, action="incident.open", target=incident, after=audit_snapshot(incident))
+            alerts_incident_opened(incident=incident, now=now)
+    except IntegrityError as exc:
+        raise IncidentRefused(f"An incident is open for {component} on this hub already; update that one.") from exc
     return incident
 
 

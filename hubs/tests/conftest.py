@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hubs.models import Membership
+from hubs.tests.alerting import duty, smtp_receiver, webhook_receiver  # noqa: F401 - fixtures
 from hubs.tests.windows import frozen, person  # noqa: F401 - frozen is a fixture
 
 

@@ -16,9 +16,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from hubs.alerts import incident_timeline
 from hubs.errors import IncidentRefused
-from hubs.models import Incident, IncidentUpdate
+from hubs.models import Incident, IncidentPaging, IncidentUpdate
 from hubs.services.incidents import incident_acknowledge, incident_update_add
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
 from portal.signed_in import signed_in_user
@@ -35,6 +38,8 @@ INCIDENT_FIELDS = (
     "acknowledged_at",
     "acknowledged_by",
     "resolved_at",
+    "escalation",
+    "timeline",
 )
 
 
@@ -123,6 +128,30 @@ class IncidentAdmin(AuditedModelAdmin[Incident]):
             self.message_user(request, f"Incident {obj.pk} was not updated: {exc.detail}", messages.ERROR)
         else:
             obj.refresh_from_db()
+
+    @admin.display(description="Escalation")
+    def escalation(self, obj: Incident) -> str:
+        paging = IncidentPaging.objects.filter(incident=obj).first()
+        if paging is None:
+            return "-"
+        policy = paging.policy_name or "no policy (only webhooks were told)"
+        where = f"step {paging.step + 1} of {len(paging.steps)}, pass {paging.cycle + 1} of {paging.repeat_limit + 1}"
+        if paging.next_at:
+            return f"{policy}: {where}; next step at {paging.next_at:%Y-%m-%d %H:%M} UTC"
+        return f"{policy}: {where}; stopped ({paging.stopped_reason or 'not started'})"
+
+    @admin.display(description="Timeline (UTC): updates, alerts, acknowledgement, escalations")
+    def timeline(self, obj: Incident) -> SafeString:
+        if obj.pk is None:
+            return format_html("{}", "-")
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li><strong>{}</strong> {}: {}</li>",
+                ((entry.at.strftime("%Y-%m-%d %H:%M:%S"), entry.kind, entry.text) for entry in incident_timeline(obj)),
+            ),
+        )
 
     @admin.action(description="Acknowledge the selected incidents")
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hubs.models import Tenant
 from hubs.services import audit_record, audit_snapshot
+from hubs.services.oncall import rota_participant_add
 from portal.models import User
 from portal.services.provisioning import tenant_provision
 from portal.services.tenant_settings import snapshot_schedule_refusal
@@ -166,12 +167,13 @@ class StaffEnrolment:
     created_device: bool
 
 
-def staff_user_ensure(*, email: str, password: str, superuser: bool = False) -> StaffEnrolment:
+def staff_user_ensure(*, email: str, password: str, superuser: bool = False, on_call: bool = False) -> StaffEnrolment:
     """Make ``email`` a staff user with a confirmed TOTP device; idempotent.
 
     Run again for an existing user, it keeps the password (a script re-run must
     not reset a password the person has since changed), only ever grants staff
     or superuser status, and returns the device the user already has.
+    ``on_call`` puts the user on the default on-call rota (``hubs.services.oncall``).
     """
     email = email.strip().lower()
     try:
@@ -217,4 +219,6 @@ def staff_user_ensure(*, email: str, password: str, superuser: bool = False) -> 
                 after={"user": user.pk, "name": device.name, "confirmed": True},
                 reason="create_staff",
             )
+        if on_call:
+            rota_participant_add(user=user)
     return StaffEnrolment(user=user, device=device, created_user=created_user, created_device=created_device)

@@ -193,6 +193,22 @@ HUBPORT_BASE_URL = env.str(
     "HUBPORT_BASE_URL", default=f"http://127.0.0.1:{env.str('HUBPORT_PORT', default='') or '8000'}"
 ).rstrip("/")
 
+# SECTION: alerts (the duty engineer)
+# An incident pages step 1 of the default escalation policy at once (email) and
+# tells every webhook; an unacknowledged incident moves to the next step after
+# the step's wait, this many minutes when the step names none.
+HUBPORT_ALERT_ESCALATE_AFTER_MINUTES = env.int("HUBPORT_ALERT_ESCALATE_AFTER_MINUTES", default=15)
+# Receivers of incident.opened/acknowledged/escalated/resolved as a JSON POST
+# (comma-separated), each signed "X-Hubport-Signature: sha256=<hex>", an
+# HMAC-SHA256 of the exact body with the secret below. Production requires the
+# secret when any URL is set.
+HUBPORT_ALERT_WEBHOOK_URLS = env.list("HUBPORT_ALERT_WEBHOOK_URLS", default=[])
+HUBPORT_ALERT_WEBHOOK_SECRET = env.str("HUBPORT_ALERT_WEBHOOK_SECRET", default="")
+# A receiver that does not answer within this many seconds has failed (retried with backoff).
+HUBPORT_ALERT_WEBHOOK_TIMEOUT_SECONDS = env.int("HUBPORT_ALERT_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# How long an alert email's signed acknowledge link works.
+HUBPORT_ALERT_ACK_LINK_HOURS = env.int("HUBPORT_ALERT_ACK_LINK_HOURS", default=24)
+
 # SECTION: maintenance windows
 # A window must start at least this long after it is announced (the promise: 5 days).
 MAINTENANCE_NOTICE_HOURS = env.int("MAINTENANCE_NOTICE_HOURS", default=120)
@@ -338,6 +354,9 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
     "task": "hubs.tasks.maintenance_advance_task",
     "schedule": 60.0,
 }
+# Alerts: unacknowledged incidents escalate, lost alert deliveries are queued
+# again; every minute, on the control queue.
+CELERY_BEAT_SCHEDULE["alerts-advance"] = {"task": "hubs.tasks.alerts_advance_task", "schedule": 60.0}
 # Monitoring on the control queue: the control plane's probes and beat's own
 # heartbeat every minute (its probe fails after two silent minutes), and the
 # expiry of raw probe results (kept 48 hours) every hour. The heartbeat comes

@@ -82,6 +82,18 @@ if _base_url.scheme not in {"http", "https"} or not _base_url.hostname or any(_b
         "is not (a scheme and a host name, with no path, query or fragment)."
     )
 
+# SECTION: alerts
+# Webhook receivers check the signature; sending them unsigned (or signed with
+# a guessable key) would let anyone forge an incident.
+_webhook_urls = env.list("HUBPORT_ALERT_WEBHOOK_URLS", default=[])
+if _webhook_urls and len(env.str("HUBPORT_ALERT_WEBHOOK_SECRET", default="")) < 32:
+    raise ImproperlyConfigured(
+        "HUBPORT_ALERT_WEBHOOK_URLS is set, so HUBPORT_ALERT_WEBHOOK_SECRET must be at least 32 random characters."
+    )
+for _url in _webhook_urls:
+    if urlsplit(_url).scheme not in {"http", "https"} or not urlsplit(_url).hostname:
+        raise ImproperlyConfigured(f"HUBPORT_ALERT_WEBHOOK_URLS: {_url!r} is not an http:// or https:// URL.")
+
 # SECTION: HTTPS and cookies
 # TLS ends at the load balancer, which sets X-Forwarded-Proto.
 

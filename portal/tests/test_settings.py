@@ -189,6 +189,20 @@ def test_a_cache_the_web_servers_would_not_share_is_refused_in_production(produc
     assert f"CACHE_URL uses {cache_url.split(':')[0]}://" in result.stderr
 
 
+def test_webhook_urls_without_a_long_secret_stop_start_up(production_env):
+    production_env["HUBPORT_ALERT_WEBHOOK_URLS"] = "https://hooks.example.com/hubport"
+    production_env["HUBPORT_ALERT_WEBHOOK_SECRET"] = "short"
+    result = _manage(production_env, "check")
+    assert result.returncode != 0
+    assert "HUBPORT_ALERT_WEBHOOK_SECRET must be at least 32" in result.stderr
+
+    production_env["HUBPORT_ALERT_WEBHOOK_SECRET"] = "x" * 40
+    production_env["HUBPORT_ALERT_WEBHOOK_URLS"] = "file:///etc/passwd"
+    result = _manage(production_env, "check")
+    assert result.returncode != 0
+    assert "is not an http:// or https:// URL" in result.stderr
+
+
 # SECTION: the embedded default
 
 

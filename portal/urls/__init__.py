@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("settings/api-tokens/", include("portal.urls.tokens")),
     path("", include("portal.urls.status")),
+    path("", include("portal.urls.alerts")),
 ]

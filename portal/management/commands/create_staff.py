@@ -1,6 +1,8 @@
 """Create a support staff user with a confirmed TOTP device.
 
-Prints the device's otpauth:// URL so the person can add it to an
+With ``--on-call`` the person joins the default on-call rota (made, with the
+default escalation policy, when missing), so a small install has a duty
+engineer at once. Prints the device's otpauth:// URL so the person can add it to an
 authenticator app; the admin refuses staff without a verified device. Run
 again, it changes nothing and prints the existing device's URL.
 """
@@ -22,11 +24,19 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True, help="The staff member's email address; also their username.")
         parser.add_argument("--password", required=True, help="Their password (kept if the user already exists).")
         parser.add_argument("--superuser", action="store_true", help="Make the user a superuser.")
+        parser.add_argument(
+            "--on-call",
+            action="store_true",
+            help="Put the user on the default on-call rota (made, with the default escalation policy, if missing).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             enrolment = staff_user_ensure(
-                email=options["email"], password=options["password"], superuser=options["superuser"]
+                email=options["email"],
+                password=options["password"],
+                superuser=options["superuser"],
+                on_call=options["on_call"],
             )
         except ValidationError as exc:
             reasons = [f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages]
@@ -34,3 +44,5 @@ class Command(BaseCommand):
         if not enrolment.created_user:
             self.stderr.write(f"{enrolment.user.email} already exists; password left unchanged.")
         self.stdout.write(enrolment.device.config_url)
+        if options["on_call"]:
+            self.stderr.write(f"{enrolment.user.email} is on the default on-call rota.")
