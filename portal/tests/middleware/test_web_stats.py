@@ -43,6 +43,18 @@ def test_requests_count_for_the_tenants_hub_and_anonymous_ones_for_control(make_
     assert web_stats_read(hub_code="uk", minutes=5).requests == 0
 
 
+def test_an_api_request_with_a_token_counts_for_the_tokens_hub(make_tenant) -> None:
+    # The token's tenant is found by DRF, after the middleware has passed it
+    # down; the count is made on the way back, when the request knows it.
+    from portal.tokens import api_token_create
+
+    owner = make_tenant(hub="hk")
+    _, raw = api_token_create(user=owner.user, tenant=owner.tenant, name="sync")
+    assert Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    assert web_stats_read(hub_code="hk", minutes=5).requests == 1
+    assert web_stats_read(hub_code=None, minutes=5).requests == 0
+
+
 def test_server_errors_over_the_rate_fail_the_probe_from_twenty_requests(settings) -> None:
     client = Client(raise_request_exception=False)
     for _ in range(18):
