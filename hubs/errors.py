@@ -90,3 +90,17 @@ class IncidentRefused(DomainError):
 
     code = "incident_refused"
     title = "Incident change refused"
+
+
+class StatusSubscriptionRefused(DomainError):
+    """A subscription that cannot be made: no hub chosen, or a hub that does not exist."""
+
+    code = "subscription_refused"
+    title = "Subscription refused"
+
+
+class StatusLinkInvalid(DomainError):
+    """A confirmation or unsubscribe link that was altered, has expired, or names nothing."""
+
+    code = "status_link_invalid"
+    title = "This link does not work"

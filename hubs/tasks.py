@@ -13,14 +13,18 @@ import ``notice_deliveries_send`` from here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from celery import Task, shared_task
+from django.core.mail import EmailMessage
 
+from hubs.models import NoticeDelivery, StatusDelivery
 from hubs.notices import notice_email
+from hubs.selectors import status_delivery_wanted
 from hubs.services.advance import maintenance_advance
-from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
+from hubs.services.notices import notice_delivery_claim, outbox_claim, outbox_failed, outbox_lost, outbox_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
+from hubs.status_emails import status_email
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +44,47 @@ def maintenance_notice_deliver_task(self: Task, *, delivery_id: int) -> str:
     delivery = notice_delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return "nothing to send"
+    return _outbox_send(self, delivery, lambda: notice_email(delivery=delivery))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=NOTICE_MAX_RETRIES)
+def status_delivery_send_task(self: Task, *, delivery_id: int) -> str:
+    """Send one status email (queued by name from hubs.services.status_subscriptions)."""
+    delivery = outbox_claim(StatusDelivery, delivery_id=delivery_id)
+    if delivery is None:
+        return "nothing to send"
+    if delivery.kind != StatusDelivery.Kind.CONFIRMATION and not status_delivery_wanted(delivery):
+        outbox_failed(delivery, error="unsubscribed", final=True)
+        return "unsubscribed"
+    return _outbox_send(self, delivery, lambda: status_email(delivery=delivery))
+
+
+def _outbox_send(task: Task, delivery: NoticeDelivery | StatusDelivery, email: Callable[[], EmailMessage]) -> str:
+    """Send a claimed delivery of either outbox; a failure is recorded and retried
+    with the countdown above, and given up after the last retry."""
     try:
-        notice_email(delivery=delivery).send(fail_silently=False)
+        email().send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried
-        assert self.max_retries is not None  # the decorator sets NOTICE_MAX_RETRIES
-        final = self.request.retries >= self.max_retries
-        notice_delivery_failed(delivery=delivery, error=f"{type(exc).__name__}: {exc}", final=final)
+        assert task.max_retries is not None  # the decorator sets NOTICE_MAX_RETRIES
+        final = task.request.retries >= task.max_retries
+        outbox_failed(delivery, error=f"{type(exc).__name__}: {exc}", final=final)
         if final:
-            logger.warning("Notice delivery %s failed for good after %s attempts", delivery_id, delivery.attempts)
+            logger.warning(
+                "%s %s failed for good after %s attempts", type(delivery).__name__, delivery.pk, delivery.attempts
+            )
             return "failed"
-        raise self.retry(exc=exc, countdown=notice_retry_countdown(self.request.retries)) from exc
-    notice_delivery_sent(delivery=delivery)
+        raise task.retry(exc=exc, countdown=notice_retry_countdown(task.request.retries)) from exc
+    outbox_sent(delivery)
     return "sent"
+
+
+@shared_task(acks_late=True)
+def status_deliveries_requeue_task() -> int:
+    """Every five minutes (beat): status emails whose task was lost are queued again."""
+    lost = outbox_lost(StatusDelivery)
+    for delivery_id in lost:
+        status_delivery_send_task.delay(delivery_id=delivery_id)
+    return len(lost)
 
 
 def notice_deliveries_send(delivery_ids: Iterable[int]) -> None:

@@ -56,6 +56,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "failover_refused": 409,
     "hub_immutable": 409,
     "incident_refused": 409,
+    "subscription_refused": 400,
+    "status_link_invalid": 400,
     "maintenance": 503,
     "maintenance_read_only": 503,
     # Uploads (portal.uploads)

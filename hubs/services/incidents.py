@@ -32,11 +32,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hubs.errors import IncidentRefused
-from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak
+from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak, StatusDelivery
 from hubs.services.audit import audit_record, audit_snapshot
+from hubs.services.status_subscriptions import status_notices_for_incident
 
 if TYPE_CHECKING:
     from portal.models import User
+
+News = StatusDelivery.Kind
 
 STORAGE_COMPONENTS = ("storage.primary", "storage.alternate")
 
@@ -166,9 +169,10 @@ def _incident_open_or_join(
                     opened_at=now,
                     affected=[probe_name],
                 )
-                IncidentUpdate.objects.create(
+                update = IncidentUpdate.objects.create(
                     incident=incident, at=now, state=incident.state, body=f"Opened: {probe_name}: {detail}".strip()
                 )
+                status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_OPENED)
             return incident, True
         except IntegrityError:
             # Another observer opened it first; join theirs.
@@ -192,9 +196,10 @@ def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now:
     if not streaks.filter(consecutive_passes=_resolve_after()).exists():
         return None
     _state_change(incident, state=Incident.State.RESOLVED, now=now)
-    IncidentUpdate.objects.create(
+    update = IncidentUpdate.objects.create(
         incident=incident, at=now, state=incident.state, body="Resolved: every probe passed again."
     )
+    status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_RESOLVED)
     return incident
 
 
@@ -257,6 +262,11 @@ def incident_update_add(
         update = IncidentUpdate.objects.create(
             incident=incident, at=now, state=state, body=body, public=public, author=acting_user
         )
+        # Subscribers hear of every resolution, and of other steps when they are public.
+        if state == Incident.State.RESOLVED:
+            status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_RESOLVED)
+        elif public:
+            status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_UPDATED)
         audit_record(
             actor=acting_user,
             action="incident.update",

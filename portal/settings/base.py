@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.tenant_context",
+                "portal.context_processors.incident_banner",
             ],
         },
     },
@@ -302,6 +303,12 @@ CELERY_BEAT_SCHEDULE["maintenance-advance"] = {
 CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {"task": "hubs.tasks.scheduler_heartbeat_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["probe-round-control"] = {"task": "hubs.tasks.control_probe_round_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["probe-results-expire"] = {"task": "hubs.tasks.probe_results_expire_task", "schedule": 3600.0}
+# Status emails to subscribers whose task was lost are queued again (they are
+# queued after commit, so only a lost broker message leaves one behind).
+CELERY_BEAT_SCHEDULE["status-deliveries-requeue"] = {
+    "task": "hubs.tasks.status_deliveries_requeue_task",
+    "schedule": 300.0,
+}
 
 # SECTION: local folders
 # The folders the embedded default keeps its state in; the filesystem broker's
