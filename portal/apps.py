@@ -7,6 +7,11 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Customers"
 
+    def ready(self) -> None:
+        from portal.metrics import metrics_collector_register
+
+        metrics_collector_register()
+
 
 class HubportAdminConfig(admin_apps.AdminConfig):
     """The Django admin as an OTP admin site: staff need a verified device."""

@@ -10,9 +10,7 @@ from hubs.models import Hub
 class StatusSubscribeForm(forms.Form):
     email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     all_hubs = forms.BooleanField(label="All hubs", required=False)
-    hubs = forms.MultipleChoiceField(
-        label="Hubs", required=False, widget=forms.CheckboxSelectMultiple, choices=()
-    )
+    hubs = forms.MultipleChoiceField(label="Hubs", required=False, widget=forms.CheckboxSelectMultiple, choices=())
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -49,12 +49,16 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "hubs",
     "portal",
     "snapshots",
 ]
 
+# django-prometheus's two middlewares wrap every other one, so its request
+# figures count whatever they answer (maintenance refusals included).
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +72,7 @@ MIDDLEWARE = [
     "portal.middleware.time_zone.DisplayZoneMiddleware",
     "portal.middleware.two_factor.TwoFactorEnforcementMiddleware",
     "portal.middleware.maintenance.MaintenanceModeMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # Messages can name customer files; by default big ones go to the session (control DB), here to a signed cookie.
@@ -159,6 +164,8 @@ RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 # Blob bytes are flushed to disk before the row that references them commits.
 # Monitoring: the replication backlog probe warns above this many waiting blobs.
 HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
+# /metrics answers loopback, or this bearer token (empty: loopback only).
+HUBPORT_METRICS_TOKEN = env.str("HUBPORT_METRICS_TOKEN", default="")
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
 
 # SECTION: links

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.metrics import metrics_view
 from portal.views import accounts as views
 
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("settings/api-tokens/", include("portal.urls.tokens")),
     path("", include("portal.urls.status")),
+    path("metrics", metrics_view, name="metrics"),
 ]
