@@ -26,13 +26,13 @@ def sparkline_svg(results: Sequence[ProbeResult]) -> SafeString:
     )
     marks = format_html_join(
         "",
-        '<rect class="sparkline__{}" x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}"><title>{}</title></rect>',
+        '<rect class="sparkline__{}" x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
         (
             (
                 "ok" if result.ok else "fail",
-                index * step,
+                f"{index * step:.1f}",
                 HEIGHT - MARK,
-                max(step - 1, 1),
+                f"{max(step - 1, 1):.1f}",
                 MARK,
                 "#2e7d32" if result.ok else "#c62828",
                 f"{result.at:%H:%M:%S} UTC: {'ok' if result.ok else 'failed'}, {result.latency_ms:.0f} ms",

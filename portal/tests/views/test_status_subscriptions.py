@@ -134,6 +134,7 @@ def test_the_answer_never_says_whether_an_address_is_subscribed(client):
     known = client.post(reverse("status_subscribe"), {"email": "known@example.test", "hubs": ["uk"]})
     fresh = client.post(reverse("status_subscribe"), {"email": "fresh@example.test", "hubs": ["uk"]})
     assert known.status_code == fresh.status_code == 200
+
     def main(response) -> str:  # type: ignore[no-untyped-def]
         return response.content.decode().split('<main id="main"')[1].split("</main>")[0]
 
@@ -212,9 +213,7 @@ def test_public_updates_are_told_with_their_text_and_private_ones_are_not(admin_
         incident=incident, state="monitoring", body="A fix is in place.", public=True, acting_user=admin_user
     )
     incident_update_add(incident=incident, state="resolved", body="Done.", public=False, acting_user=admin_user)
-    kinds = list(
-        StatusDelivery.objects.exclude(kind="confirmation").order_by("pk").values_list("kind", flat=True)
-    )
+    kinds = list(StatusDelivery.objects.exclude(kind="confirmation").order_by("pk").values_list("kind", flat=True))
     assert kinds == ["incident_opened", "incident_updated", "incident_resolved"]
     bodies = [status_email(delivery=d).body for d in StatusDelivery.objects.exclude(kind="confirmation")]
     assert any("A fix is in place." in body for body in bodies)
