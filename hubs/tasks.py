@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from celery import Task, shared_task
 from django.core.mail import EmailMessage
 
-from hubs.models import NoticeDelivery, StatusDelivery
+from hubs.models import StatusDelivery
 from hubs.notices import notice_email
 from hubs.selectors import status_delivery_wanted
 from hubs.services.advance import maintenance_advance
-from hubs.services.notices import notice_delivery_claim, outbox_claim, outbox_failed, outbox_lost, outbox_sent
+from hubs.services.notices import Delivery, notice_delivery_claim, outbox_claim, outbox_failed, outbox_lost, outbox_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
 from hubs.status_emails import status_email
 
@@ -59,7 +59,7 @@ def status_delivery_send_task(self: Task, *, delivery_id: int) -> str:
     return _outbox_send(self, delivery, lambda: status_email(delivery=delivery))
 
 
-def _outbox_send(task: Task, delivery: NoticeDelivery | StatusDelivery, email: Callable[[], EmailMessage]) -> str:
+def _outbox_send(task: Task, delivery: Delivery, email: Callable[[], EmailMessage]) -> str:
     """Send a claimed delivery of either outbox; a failure is recorded and retried
     with the countdown above, and given up after the last retry."""
     try:
