@@ -232,3 +232,17 @@ def test_the_status_page_links_to_the_subscription_form(client):
     response = client.get(reverse("status"))
     assert reverse("status_subscribe") in response.content.decode()
     assert client.get(reverse("status_subscribe")).status_code == 200
+
+
+def test_an_announced_window_is_told_to_its_hubs_subscribers():
+    from hubs.tests.windows import NOW, schedule
+
+    with time_machine.travel(NOW, tick=False):
+        uk_only = confirmed("uk@example.test", ["uk"])
+        confirmed("de@example.test", ["de"])
+        window = schedule("uk")
+    [delivery] = StatusDelivery.objects.filter(kind="maintenance")
+    assert (delivery.subscription_id, delivery.window_id) == (uk_only.pk, window.pk)
+    message = status_email(delivery=delivery).message()
+    assert "Storage upgrade" in message["Subject"]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
