@@ -2,12 +2,16 @@
 ``control`` queue, which sends the notices and moves windows on time; a hub's
 probe round is hub-scoped and runs on that hub's queue, the control plane's
 round, the scheduler's heartbeat and the expiry of probe results on
-``control``. Messages carry ids.
+``control``. Messages carry ids. The status emails to subscribers go out
+through the same send-and-retry function as the maintenance notices.
 
 This module imports only services that never queue a task (the outbox's
 claim, sent and failed, and the minute's job, which returns what to send), so
 nothing it imports comes back to it; the services that announce a change
-import ``notice_deliveries_send`` from here.
+import ``notice_deliveries_send`` from here. The one exception,
+``hubs.services.status_subscriptions`` (reached through the probe round and
+the incidents it opens), queues its emails after commit by the task's name,
+so it imports nothing from here either.
 """
 
 from __future__ import annotations

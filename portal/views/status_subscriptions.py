@@ -29,7 +29,7 @@ from portal.problems import log_refusal, status_for
 
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
-    form = StatusSubscribeForm(request.POST or None)
+    form = StatusSubscribeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             status_subscribe(
