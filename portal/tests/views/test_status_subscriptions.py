@@ -98,10 +98,10 @@ def test_subscribe_confirm_notify_and_unsubscribe_end_to_end(celery_worker, smtp
     failing_rounds("uk")
     incident = Incident.objects.get(hub_id="uk")
     [_, news] = wait_for_messages(smtp_server, 2)
-    assert incident.title in news["Subject"]
+    assert incident.title in news["Subject"].replace("\r\n", "")
     text = body_of(news)
     assert "State: Investigating" in text and "OSError" not in text, "no probe details to subscribers"
-    leave = news["List-Unsubscribe"].strip("<>")
+    leave = news["List-Unsubscribe"].replace("\r\n", "").strip().strip("<>")
     assert news["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f"Unsubscribe: {leave}" in text
 
