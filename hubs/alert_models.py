@@ -21,6 +21,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from hubs.outbox_state import DeliveryState
+
 
 class OnCallRota(models.Model):
     """Who carries the pager when. Exactly one rota may be the default."""
@@ -169,11 +171,7 @@ class AlertDelivery(models.Model):
         EMAIL = "email", "Email"
         WEBHOOK = "webhook", "Webhook"
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+    State = DeliveryState
 
     incident = models.ForeignKey("hubs.Incident", on_delete=models.CASCADE, related_name="alerts")
     event = models.CharField(max_length=32, choices=Event.choices)

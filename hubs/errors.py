@@ -97,3 +97,17 @@ class AlertLinkInvalid(DomainError):
 
     code = "alert_link_invalid"
     title = "This acknowledge link cannot be used"
+
+
+class StatusSubscriptionRefused(DomainError):
+    """A subscription that cannot be made: no hub chosen, or a hub that does not exist."""
+
+    code = "subscription_refused"
+    title = "Subscription refused"
+
+
+class StatusLinkInvalid(DomainError):
+    """A confirmation or unsubscribe link that was altered, has expired, or names nothing."""
+
+    code = "status_link_invalid"
+    title = "This link does not work"

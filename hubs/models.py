@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from hubs.errors import HubChangeError
+from hubs.outbox_state import DeliveryState
 
 
 class Hub(models.Model):
@@ -269,11 +270,7 @@ class NoticeDelivery(models.Model):
         STARTED = "started", "Start"
         COMPLETED = "completed", "Completion"
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+    State = DeliveryState
 
     window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="deliveries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -487,3 +484,6 @@ from hubs.alert_models import (  # noqa: E402, F401 - re-exported
     RotaOverride,
     RotaParticipant,
 )
+
+# Status-page subscribers and their outbox, beside this module too (hubs/status_models.py).
+from hubs.status_models import StatusDelivery, StatusSubscription  # noqa: E402, F401 - re-exported

@@ -11,10 +11,19 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from hubs.models import Heartbeat, Incident, MaintenanceWindow, Membership, ProbeResult
+from hubs.models import (
+    Heartbeat,
+    Incident,
+    MaintenanceWindow,
+    Membership,
+    ProbeResult,
+    StatusDelivery,
+    StatusSubscription,
+)
 
 Impact = MaintenanceWindow.Impact
 State = MaintenanceWindow.State
@@ -139,3 +148,76 @@ def incidents_listed(*, open_only: bool = False) -> QuerySet[Incident]:
     if open_only:
         incidents = incidents.exclude(state=Incident.State.RESOLVED)
     return incidents
+
+
+# SECTION: open incidents for the customer banner, probe results for metrics and the admin
+
+# The banner is on every portal page of a hub's customers: one indexed query
+# per hub per 30 seconds at most, and the subscribers' hook
+# (hubs.services.status_subscriptions) clears it when an incident changes.
+OPEN_INCIDENTS_CACHE_SECONDS = 30
+
+
+def open_incidents_cache_key(hub_code: str | None) -> str:
+    return f"hubport:open-incidents:{hub_code or 'control'}"
+
+
+def open_incidents_for_hub(hub_code: str) -> list[dict[str, object]]:
+    """The hub's unresolved incidents, newest first, as the banner shows them
+    (id, title, state and its label, opened_at): public fields only."""
+    key = open_incidents_cache_key(hub_code)
+    cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    rows = [
+        {"id": pk, "title": title, "state": state, "state_label": Incident.State(state).label, "opened_at": opened}
+        for pk, title, state, opened in Incident.objects.filter(hub_id=hub_code)
+        .exclude(state=Incident.State.RESOLVED)
+        .order_by("-opened_at", "-id")
+        .values_list("pk", "title", "state", "opened_at")
+    ]
+    cache.set(key, rows, OPEN_INCIDENTS_CACHE_SECONDS)
+    return rows
+
+
+def probe_results_latest_all() -> list[ProbeResult]:
+    """The last result of every probe of every hub and of the control plane:
+    two queries (last moment per hub and name, then those rows), for /metrics."""
+    last = ProbeResult.objects.values("hub_id", "name").annotate(last=Max("at")).values_list("hub_id", "name", "last")
+    pairs = Q()
+    wanted = set()
+    for hub_id, name, at in last:
+        pairs |= Q(hub_id=hub_id, name=name, at=at) if hub_id else Q(hub__isnull=True, name=name, at=at)
+        wanted.add((hub_id, name))
+    if not wanted:
+        return []
+    latest: dict[tuple[str | None, str], ProbeResult] = {}
+    for result in ProbeResult.objects.filter(pairs).order_by("hub_id", "name", "-pk"):
+        latest.setdefault((result.hub_id, result.name), result)
+    return list(latest.values())
+
+
+def probe_results_recent(*, hub_code: str | None, name: str, limit: int = 60) -> list[ProbeResult]:
+    """A probe's last ``limit`` results, oldest first (the admin's sparkline)."""
+    results = ProbeResult.objects.filter(name=name)
+    results = results.filter(hub_id=hub_code) if hub_code else results.filter(hub__isnull=True)
+    return list(reversed(results.order_by("-at", "-pk")[:limit]))
+
+
+def open_critical_incidents_by_hub() -> dict[str | None, int]:
+    """Unresolved critical incidents per hub code (None: the control plane)."""
+    rows = (
+        Incident.objects.filter(severity=Incident.Severity.CRITICAL)
+        .exclude(state=Incident.State.RESOLVED)
+        .values_list("hub_id")
+        .annotate(count=Count("pk"))
+        .values_list("hub_id", "count")
+    )
+    return dict(rows)
+
+
+def status_delivery_wanted(delivery: StatusDelivery) -> bool:
+    """Whether a subscriber's news still goes: the subscription is active."""
+    return StatusSubscription.objects.filter(
+        pk=delivery.subscription_id, state=StatusSubscription.State.ACTIVE
+    ).exists()

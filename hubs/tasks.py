@@ -2,29 +2,37 @@
 ``control`` queue, which sends the notices and moves windows on time; a hub's
 probe round is hub-scoped and runs on that hub's queue, the control plane's
 round, the scheduler's heartbeat and the expiry of probe results on
-``control``. Messages carry ids.
+``control``. Messages carry ids. The status emails to subscribers go out
+through the same send-and-retry function as the maintenance notices.
 
 This module imports only services that never queue a task (the outbox's
 claim, sent and failed, and the minute's job, which returns what to send), so
 nothing it imports comes back to it; the services that announce a change
-import ``notice_deliveries_send`` from here.
+import ``notice_deliveries_send`` from here. The one exception,
+``hubs.services.status_subscriptions`` (reached through the probe round and
+the incidents it opens), queues its emails after commit by the task's name,
+so it imports nothing from here either.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from celery import Task, shared_task
+from django.core.mail import EmailMessage
 
 from hubs.alerts import alert_delivery_send
+from hubs.models import StatusDelivery
 from hubs.notices import notice_email
+from hubs.selectors import status_delivery_wanted
 from hubs.services.advance import maintenance_advance
 from hubs.services.alerts import alert_delivery_claim, alert_delivery_failed, alert_delivery_sent, alerts_advance
-from hubs.services.notices import notice_delivery_claim, notice_delivery_failed, notice_delivery_sent
+from hubs.services.notices import Delivery, notice_delivery_claim, outbox_claim, outbox_failed, outbox_lost, outbox_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
 from hubs.services.uptime import uptime_expire
 from hubs.services.worker_pings import worker_pong_record
+from hubs.status_emails import status_email
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +52,47 @@ def maintenance_notice_deliver_task(self: Task, *, delivery_id: int) -> str:
     delivery = notice_delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return "nothing to send"
+    return _outbox_send(self, delivery, lambda: notice_email(delivery=delivery))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=NOTICE_MAX_RETRIES)
+def status_delivery_send_task(self: Task, *, delivery_id: int) -> str:
+    """Send one status email (queued by name from hubs.services.status_subscriptions)."""
+    delivery = outbox_claim(StatusDelivery, delivery_id=delivery_id)
+    if delivery is None:
+        return "nothing to send"
+    if delivery.kind != StatusDelivery.Kind.CONFIRMATION and not status_delivery_wanted(delivery):
+        outbox_failed(delivery, error="unsubscribed", final=True)
+        return "unsubscribed"
+    return _outbox_send(self, delivery, lambda: status_email(delivery=delivery))
+
+
+def _outbox_send(task: Task, delivery: Delivery, email: Callable[[], EmailMessage]) -> str:
+    """Send a claimed delivery of either outbox; a failure is recorded and retried
+    with the countdown above, and given up after the last retry."""
     try:
-        notice_email(delivery=delivery).send(fail_silently=False)
+        email().send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried
-        assert self.max_retries is not None  # the decorator sets NOTICE_MAX_RETRIES
-        final = self.request.retries >= self.max_retries
-        notice_delivery_failed(delivery=delivery, error=f"{type(exc).__name__}: {exc}", final=final)
+        assert task.max_retries is not None  # the decorator sets NOTICE_MAX_RETRIES
+        final = task.request.retries >= task.max_retries
+        outbox_failed(delivery, error=f"{type(exc).__name__}: {exc}", final=final)
         if final:
-            logger.warning("Notice delivery %s failed for good after %s attempts", delivery_id, delivery.attempts)
+            logger.warning(
+                "%s %s failed for good after %s attempts", type(delivery).__name__, delivery.pk, delivery.attempts
+            )
             return "failed"
-        raise self.retry(exc=exc, countdown=notice_retry_countdown(self.request.retries)) from exc
-    notice_delivery_sent(delivery=delivery)
+        raise task.retry(exc=exc, countdown=notice_retry_countdown(task.request.retries)) from exc
+    outbox_sent(delivery)
     return "sent"
+
+
+@shared_task(acks_late=True)
+def status_deliveries_requeue_task() -> int:
+    """Every five minutes (beat): status emails whose task was lost are queued again."""
+    lost = outbox_lost(StatusDelivery)
+    for delivery_id in lost:
+        status_delivery_send_task.delay(delivery_id=delivery_id)
+    return len(lost)
 
 
 def notice_deliveries_send(delivery_ids: Iterable[int]) -> None:

@@ -13,6 +13,9 @@ class PortalConfig(AppConfig):
         from portal.sign_in_failures import sign_in_failed_receiver
 
         user_login_failed.connect(sign_in_failed_receiver, dispatch_uid="portal.sign_in_failed")
+        from portal.metrics import metrics_collector_register
+
+        metrics_collector_register()
 
 
 class HubportAdminConfig(admin_apps.AdminConfig):

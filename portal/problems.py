@@ -57,6 +57,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "hub_immutable": 409,
     "incident_refused": 409,
     "alert_link_invalid": 403,
+    "subscription_refused": 400,
+    "status_link_invalid": 400,
     "maintenance": 503,
     "maintenance_read_only": 503,
     # Uploads (portal.uploads)

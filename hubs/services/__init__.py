@@ -8,7 +8,9 @@
 - ``notices``: the notice outbox (rows made, claimed, sent, failed);
 - ``advance``: the minute's job that moves windows on time;
 - ``incidents``: probe observations into incidents, and staff's steps on them
-  (imported from its module, like the two before it).
+  (imported from its module, like the two before it);
+- ``status_subscriptions``: subscribers by email, double opt-in, and the rows
+  that tell them of incidents and maintenance (imported from its module).
 
 The functions of ``audit``, ``hubs`` and ``memberships`` are imported from
 here. Those of ``maintenance``, ``notices`` and ``advance`` are imported from

@@ -32,12 +32,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hubs.errors import IncidentRefused
-from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak
+from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak, StatusDelivery
 from hubs.services.alerts import alerts_incident_acknowledged, alerts_incident_opened, alerts_incident_resolved
 from hubs.services.audit import audit_record, audit_snapshot
+from hubs.services.status_subscriptions import status_notices_for_incident
 
 if TYPE_CHECKING:
     from portal.models import User
+
+News = StatusDelivery.Kind
 
 STORAGE_COMPONENTS = ("storage.primary", "storage.alternate")
 
@@ -167,11 +170,12 @@ def _incident_open_or_join(
                     opened_at=now,
                     affected=[probe_name],
                 )
-                IncidentUpdate.objects.create(
+                update = IncidentUpdate.objects.create(
                     incident=incident, at=now, state=incident.state, body=f"Opened: {probe_name}: {detail}".strip()
                 )
                 # Inside the savepoint: an observer that loses the race pages nobody.
                 alerts_incident_opened(incident=incident, now=now)
+                status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_OPENED)
             return incident, True
         except IntegrityError:
             # Another observer opened it first; join theirs.
@@ -195,9 +199,10 @@ def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now:
     if not streaks.filter(consecutive_passes=_resolve_after()).exists():
         return None
     _state_change(incident, state=Incident.State.RESOLVED, now=now)
-    IncidentUpdate.objects.create(
+    update = IncidentUpdate.objects.create(
         incident=incident, at=now, state=incident.state, body="Resolved: every probe passed again."
     )
+    status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_RESOLVED)
     return incident
 
 
@@ -268,11 +273,12 @@ def incident_open(
                 automatic=False,
                 opened_at=now,
             )
-            IncidentUpdate.objects.create(
+            update = IncidentUpdate.objects.create(
                 incident=incident, at=now, state=incident.state, body=body, public=public, author=acting_user
             )
             audit_record(actor=acting_user, action="incident.open", target=incident, after=audit_snapshot(incident))
             alerts_incident_opened(incident=incident, now=now)
+            status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_OPENED)
     except IntegrityError as exc:
         raise IncidentRefused(f"An incident is open for {component} on this hub already; update that one.") from exc
     return incident
@@ -305,6 +311,11 @@ def incident_update_add(
         update = IncidentUpdate.objects.create(
             incident=incident, at=now, state=state, body=body, public=public, author=acting_user
         )
+        # Subscribers hear of every resolution, and of other steps when they are public.
+        if state == Incident.State.RESOLVED:
+            status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_RESOLVED)
+        elif public:
+            status_notices_for_incident(incident=incident, update=update, kind=News.INCIDENT_UPDATED)
         audit_record(
             actor=acting_user,
             action="incident.update",

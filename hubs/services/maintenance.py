@@ -33,6 +33,7 @@ from hubs.models import Hub, MaintenanceWindow, NoticeDelivery
 from hubs.selectors import ACTIVE_STATES, IMPACT_SEVERITY, Impact, State, effective_state
 from hubs.services.audit import audit_record, audit_snapshot
 from hubs.services.notices import notices_create
+from hubs.services.status_subscriptions import status_notices_for_window
 from hubs.tasks import notice_deliveries_send
 from hubs.weekends import EMERGENCY_NEEDS_REASON, maintenance_rule_refusals, notice_words
 
@@ -158,6 +159,7 @@ def maintenance_schedule(
             reason=reason,
         )
         _notices_announce(window=window, kind=Kind.ANNOUNCED, hub_codes=[hub.code for hub in hubs])
+        status_notices_for_window(window=window, hub_codes=[hub.code for hub in hubs])
     return window
 
 

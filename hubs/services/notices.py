@@ -6,19 +6,29 @@ Nothing here queues a task. The delivery task imports this module, so a
 queue call from here would make ``hubs.tasks`` import itself back; the
 services that announce (``hubs.services.maintenance``) queue after commit, and
 the minute's job (``hubs.services.advance``) hands its ids to its task.
+
+The status emails to subscribers (``StatusDelivery``) are a second outbox with
+the same fields and states; ``outbox_claim``, ``outbox_sent``,
+``outbox_failed`` and ``outbox_lost`` serve both, and the task module sends
+both through one function with one retry countdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hubs.models import MaintenanceWindow, NoticeDelivery
+from hubs.models import MaintenanceWindow, NoticeDelivery, StatusDelivery
 from hubs.selectors import notice_recipients
+
+# The two outboxes share their fields and states: maintenance notices to members
+# and status emails to subscribers; the functions below serve both.
+Delivery = TypeVar("Delivery", NoticeDelivery, StatusDelivery)
 
 # A delivery claimed by a worker that then died is tried again after this long;
 # the longest retry countdown (8 min) stays below it.
@@ -47,11 +57,19 @@ def notices_create(*, window: MaintenanceWindow, kind: str, hub_codes: Iterable[
 
 
 def notice_delivery_claim(*, delivery_id: int, now: datetime | None = None) -> NoticeDelivery | None:
+    return outbox_claim(NoticeDelivery, delivery_id=delivery_id, now=now)
+
+
+def notice_deliveries_lost(*, now: datetime | None = None) -> list[int]:
+    return outbox_lost(NoticeDelivery, now=now)
+
+
+def outbox_claim(model: type[Delivery], *, delivery_id: int, now: datetime | None = None) -> Delivery | None:
     """Mark a delivery as being sent and count the attempt; None when there is
     nothing to send (gone, already sent, given up, or another worker is on it)."""
     now = now or timezone.now()
     with transaction.atomic(using="default"):
-        delivery = NoticeDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        delivery = model.objects.select_for_update().filter(pk=delivery_id).first()
         if delivery is None or delivery.state in (NoticeDelivery.State.SENT, NoticeDelivery.State.FAILED):
             return None
         if (
@@ -67,7 +85,7 @@ def notice_delivery_claim(*, delivery_id: int, now: datetime | None = None) -> N
     return delivery
 
 
-def notice_delivery_sent(*, delivery: NoticeDelivery) -> NoticeDelivery:
+def outbox_sent(delivery: Delivery) -> Delivery:
     delivery.state = NoticeDelivery.State.SENT
     delivery.sent_at = timezone.now()
     delivery.last_error = ""
@@ -75,7 +93,7 @@ def notice_delivery_sent(*, delivery: NoticeDelivery) -> NoticeDelivery:
     return delivery
 
 
-def notice_delivery_failed(*, delivery: NoticeDelivery, error: str, final: bool) -> NoticeDelivery:
+def outbox_failed(delivery: Delivery, *, error: str, final: bool) -> Delivery:
     """Record a failed attempt: pending again (a retry follows) or failed for good."""
     delivery.state = NoticeDelivery.State.FAILED if final else NoticeDelivery.State.PENDING
     delivery.last_error = error[:2000]
@@ -83,11 +101,11 @@ def notice_delivery_failed(*, delivery: NoticeDelivery, error: str, final: bool)
     return delivery
 
 
-def notice_deliveries_lost(*, now: datetime | None = None) -> list[int]:
+def outbox_lost(model: type[Delivery], *, now: datetime | None = None) -> list[int]:
     """Deliveries whose task was lost: pending for 15 minutes with no attempt since,
     or claimed by a worker that has not finished within 15 minutes."""
     now = now or timezone.now()
-    stale = NoticeDelivery.objects.filter(
+    stale = model.objects.filter(
         Q(state=NoticeDelivery.State.PENDING, created_at__lte=now - STALE_DELIVERY_AFTER)
         & (Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=now - STALE_DELIVERY_AFTER))
         | Q(state=NoticeDelivery.State.SENDING, last_attempt_at__lte=now - STALE_DELIVERY_AFTER)

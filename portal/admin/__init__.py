@@ -1,3 +1,11 @@
 """The staff admin, one module per domain; importing them registers their ModelAdmins."""
 
-from portal.admin import accounts, alerts, hubs, memberships, monitoring, tenant_data  # noqa: F401
+from portal.admin import (  # noqa: F401
+    accounts,
+    alerts,
+    hubs,
+    memberships,
+    monitoring,
+    status_subscriptions,
+    tenant_data,
+)

@@ -1,4 +1,5 @@
-"""The staff admin for incidents: the list, the timeline, updates and acknowledging.
+"""The staff admin for incidents (the list, the timeline, updates and
+acknowledging) and the probes' overview (last results and a sparkline).
 
 Every field of an incident is read-only here. The change page's form adds one
 step to the timeline (a public or private update, possibly moving the state,
@@ -21,10 +22,14 @@ from django.utils.safestring import SafeString
 
 from hubs.alerts import incident_timeline
 from hubs.errors import IncidentRefused
-from hubs.models import Incident, IncidentPaging, IncidentUpdate
+from hubs.models import Incident, IncidentPaging, IncidentUpdate, ProbeResult, ProbeStreak
+from hubs.selectors import probe_results_recent
 from hubs.services.incidents import incident_acknowledge, incident_update_add
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
+from portal.admin.sparkline import sparkline_svg
 from portal.signed_in import signed_in_user
+
+SPARKLINE_RESULTS = 60
 
 INCIDENT_FIELDS = (
     "hub",
@@ -162,3 +167,71 @@ class IncidentAdmin(AuditedModelAdmin[Incident]):
                 self.message_user(request, f"Incident {incident.pk}: {exc.detail}", messages.WARNING)
             else:
                 self.message_user(request, f"Incident {incident.pk} is acknowledged.", messages.SUCCESS)
+
+
+# SECTION: probes, their last results and a sparkline
+
+
+@admin.register(ProbeStreak)
+class ProbeOverviewAdmin(AuditedModelAdmin[ProbeStreak]):
+    """One row per hub and probe: its last result, latency and detail, and its last
+    60 results drawn as a sparkline (one indexed query per row shown)."""
+
+    list_display = ("hub_label", "name", "component", "severity", "last_result", "latency", "detail", "sparkline")
+    list_filter = ("hub", "severity", "last_ok")
+    search_fields = ("name", "component")
+    list_per_page = 50
+    readonly_fields = (
+        "hub",
+        "name",
+        "component",
+        "severity",
+        "consecutive_failures",
+        "consecutive_passes",
+        "last_ok",
+        "last_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProbeStreak]:
+        return super().get_queryset(request).select_related("hub")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ProbeStreak | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ProbeStreak | None = None) -> bool:
+        return False
+
+    def _recent(self, obj: ProbeStreak) -> list[ProbeResult]:
+        cached = getattr(obj, "_recent_results", None)
+        if cached is None:
+            cached = probe_results_recent(hub_code=obj.hub_id, name=obj.name, limit=SPARKLINE_RESULTS)
+            obj._recent_results = cached  # type: ignore[attr-defined]
+        return cached
+
+    @admin.display(description="Hub", ordering="hub")
+    def hub_label(self, obj: ProbeStreak) -> str:
+        return obj.hub_id or "control"
+
+    @admin.display(description="Last result", ordering="last_ok")
+    def last_result(self, obj: ProbeStreak) -> str:
+        recent = self._recent(obj)
+        if not recent:
+            return "ok" if obj.last_ok else "failed"
+        return f"{'ok' if recent[-1].ok else 'failed'} at {recent[-1].at:%Y-%m-%d %H:%M:%S} UTC"
+
+    @admin.display(description="Latency")
+    def latency(self, obj: ProbeStreak) -> str:
+        recent = self._recent(obj)
+        return f"{recent[-1].latency_ms:.0f} ms" if recent else "-"
+
+    @admin.display(description="Detail")
+    def detail(self, obj: ProbeStreak) -> str:
+        recent = self._recent(obj)
+        return recent[-1].detail if recent else ""
+
+    @admin.display(description=f"Last {SPARKLINE_RESULTS} results")
+    def sparkline(self, obj: ProbeStreak) -> SafeString:
+        return sparkline_svg(self._recent(obj))

@@ -51,13 +51,18 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "hubs",
     "portal",
     "snapshots",
 ]
 
+# django-prometheus's two middlewares wrap every other one, so its request
+# figures count whatever they answer (maintenance refusals included).
 MIDDLEWARE = [
-    # Outermost: it times the whole answer and sees every 500 the layers below made.
+    # Prometheus's request figures span everything (its After middleware is last).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Outermost of ours: it times the whole answer and sees every 500 the layers below made.
     "portal.middleware.web_stats.WebStatsMiddleware",
     # Next: every later step (throttles, sign-in counting, logs) sees the
     # client's address as decided from HUBPORT_TRUSTED_PROXIES.
@@ -75,6 +80,7 @@ MIDDLEWARE = [
     "portal.middleware.time_zone.DisplayZoneMiddleware",
     "portal.middleware.two_factor.TwoFactorEnforcementMiddleware",
     "portal.middleware.maintenance.MaintenanceModeMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # Messages can name customer files; by default big ones go to the session (control DB), here to a signed cookie.
@@ -94,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.tenant_context",
+                "portal.context_processors.incident_banner",
             ],
         },
     },
@@ -183,6 +190,8 @@ HUBPORT_PROBE_WEB_P95_MS = env.float("HUBPORT_PROBE_WEB_P95_MS", default=2000.0)
 # security.failed_sign_ins: more than 50 failed sign-ins in 15 minutes.
 HUBPORT_PROBE_FAILED_SIGN_INS = env.int("HUBPORT_PROBE_FAILED_SIGN_INS", default=50)
 HUBPORT_PROBE_FAILED_SIGN_INS_MINUTES = env.int("HUBPORT_PROBE_FAILED_SIGN_INS_MINUTES", default=15)
+# /metrics answers loopback, or this bearer token (empty: loopback only).
+HUBPORT_METRICS_TOKEN = env.str("HUBPORT_METRICS_TOKEN", default="")
 HUBPORT_BLOB_FSYNC = env.bool("HUBPORT_BLOB_FSYNC", default=True)
 
 # SECTION: links
@@ -369,6 +378,12 @@ CELERY_BEAT_SCHEDULE["probe-results-expire"] = {"task": "hubs.tasks.probe_result
 HUBPORT_STATUS_CACHE_SECONDS = env.int("HUBPORT_STATUS_CACHE_SECONDS", default=60)
 # Uptime's minutes and flips are kept 400 days; a day's rows go in one pass a day.
 CELERY_BEAT_SCHEDULE["uptime-expire"] = {"task": "hubs.tasks.uptime_expire_task", "schedule": 24 * 3600.0}
+# Status emails to subscribers whose task was lost are queued again (they are
+# queued after commit, so only a lost broker message leaves one behind).
+CELERY_BEAT_SCHEDULE["status-deliveries-requeue"] = {
+    "task": "hubs.tasks.status_deliveries_requeue_task",
+    "schedule": 300.0,
+}
 
 # SECTION: local folders
 # The folders the embedded default keeps its state in; the filesystem broker's

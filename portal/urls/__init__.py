@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.metrics import metrics_view
 from portal.views import accounts as views
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
     path("settings/api-tokens/", include("portal.urls.tokens")),
     path("", include("portal.urls.status")),
     path("", include("portal.urls.alerts")),
+    path("metrics", metrics_view, name="metrics"),
 ]

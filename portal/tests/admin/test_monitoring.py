@@ -79,3 +79,29 @@ def test_the_acknowledge_action_goes_through_the_service(staff_client, incident)
     )
     assert "acknowledged already" in response.content.decode()
     assert StaffAuditEntry.objects.filter(action="incident.acknowledge").count() == 1
+
+
+# SECTION: the probes' overview
+
+
+def test_the_probe_overview_draws_a_sparkline_of_recent_results(staff_client):
+    from datetime import timedelta
+
+    from hubs.models import ProbeResult
+    from hubs.services.incidents import Observation, incidents_observe
+
+    for minute in range(5):
+        at = T0 + timedelta(minutes=minute)
+        ok = minute != 3
+        ProbeResult.objects.create(
+            hub_id="uk", name="database.read", component="database", severity="critical", ok=ok,
+            latency_ms=2.0 + minute, detail="" if ok else "OperationalError", at=at,
+        )  # fmt: skip
+        incidents_observe(observations=[Observation("uk", "database.read", "database", "critical", ok, "", at)], now=at)
+    incidents_observe(observations=[Observation("de", "database.read", "database", "critical", True, "", T0)])
+    response = staff_client.get("/admin/hubs/probestreak/?hub__code__exact=uk")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count('<svg class="sparkline"') == 1, "the hub filter leaves one probe"
+    assert page.count('class="sparkline__ok"') == 4 and page.count('class="sparkline__fail"') == 1
+    assert "<polyline" in page and "6 ms" in page
