@@ -10,9 +10,9 @@ automatic incidents from the streaks alone, never from raw results:
   reaches two failures in a row, so it opens nothing;
 - the incident resolves when every probe of that hub and component has passed
   ``HUBPORT_INCIDENT_RESOLVE_AFTER`` rounds in a row (default 2);
-- while a hub's storage round trip is failing, probes whose component needs
-  that storage (``DEPENDS_ON``) open nothing of their own and are named in the
-  storage incident's ``affected`` instead;
+- while a critical probe of a hub's database, broker, workers or storage is
+  failing, probes whose component needs it (``DEPENDS_ON``) open nothing of
+  their own and are named in that incident's ``affected`` instead;
 - warning probes only count their streaks.
 
 One unresolved incident per hub and component is a database constraint; an
@@ -44,11 +44,13 @@ News = StatusDelivery.Kind
 
 STORAGE_COMPONENTS = ("storage.primary", "storage.alternate")
 
-# A component's failures are noise while one of these storages is failing on the
-# same hub: a file transaction or a replication cannot pass without both.
+# A component's failures are noise while one of these is failing on the same
+# hub: a replication needs the hub database and both storages; a file
+# transaction needs those, the broker and a worker of the hub too. The engineer
+# is paged once, for the cause, and the incident names the rest as affected.
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
-    "replication": STORAGE_COMPONENTS,
-    "file_transaction": STORAGE_COMPONENTS,
+    "replication": ("database", *STORAGE_COMPONENTS),
+    "file_transaction": ("database", "broker", "workers", *STORAGE_COMPONENTS),
 }
 
 
@@ -95,11 +97,11 @@ def incidents_observe(*, observations: Sequence[Observation], now: datetime | No
     with transaction.atomic():
         streaks = [_streak_count(observation) for observation in observations]
         details = {(o.hub_code, o.name): o.detail for o in observations}
-        # Storages first, so a probe that needs one finds its incident opened this round.
+        # Causes first, so a probe that needs one finds its incident opened this round.
         for streak in sorted(streaks, key=lambda streak: streak.component in DEPENDS_ON):
             if streak.severity != Incident.Severity.CRITICAL or streak.consecutive_failures < _open_after():
                 continue
-            target = _suppressing_storage(streak) or streak.component
+            target = _suppressing_cause(streak) or streak.component
             incident, opened = _incident_open_or_join(
                 hub_code=streak.hub_id,
                 component=target,
@@ -139,13 +141,16 @@ def _streak_count(observation: Observation) -> ProbeStreak:
     return streak
 
 
-def _suppressing_storage(streak: ProbeStreak) -> str | None:
-    """The storage component whose failure explains this probe's, if any."""
+def _suppressing_cause(streak: ProbeStreak) -> str | None:
+    """The component whose failure explains this probe's, if any: one whose
+    critical probe on the same hub failed in its latest round."""
     if streak.hub_id is None:
         return None
-    for storage in DEPENDS_ON.get(streak.component, ()):
-        if ProbeStreak.objects.filter(hub_id=streak.hub_id, component=storage, last_ok=False).exists():
-            return storage
+    for cause in DEPENDS_ON.get(streak.component, ()):
+        if ProbeStreak.objects.filter(
+            hub_id=streak.hub_id, component=cause, severity=Incident.Severity.CRITICAL, last_ok=False
+        ).exists():
+            return cause
     return None
 
 

@@ -47,6 +47,8 @@ class WebhookReceiver:
     url: str
     received: list[Received] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)  # statuses to give first, then 204
+    # Released once per accepted POST, so a test waits on a worker's webhook without sleeping.
+    arrived: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
 
     @property
     def events(self) -> list[str]:
@@ -69,6 +71,8 @@ def webhook_receiver(settings) -> Iterator[WebhookReceiver]:
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            if status < 300:
+                receiver.arrived.release()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return
