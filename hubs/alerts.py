@@ -20,7 +20,7 @@ import hmac
 import json
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +34,7 @@ from django.utils.html import escape, format_html
 from hubs.errors import AlertLinkInvalid
 from hubs.formatting import format_local, format_utc
 from hubs.links import absolute_url
-from hubs.models import AlertDelivery, Incident, IncidentPaging, ProbeResult
+from hubs.models import AlertDelivery, Incident, IncidentPaging, ProbeFlip, ProbeResult
 
 Event = AlertDelivery.Event
 
@@ -261,6 +261,11 @@ def alert_delivery_send(*, delivery: AlertDelivery) -> None:
 # SECTION: the timeline (admin)
 
 
+# An incident opens after consecutive failed rounds (a minute apart): its first
+# flip is a few minutes older than it.
+FLIPS_BEFORE_OPENING = timedelta(minutes=10)
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
@@ -269,7 +274,8 @@ class TimelineEntry:
 
 
 def incident_timeline(incident: Incident) -> list[TimelineEntry]:
-    """Updates (escalations among them), acknowledgement and alerts, oldest first."""
+    """Updates (escalations among them), the affected probes' flips, the
+    acknowledgement and alerts, oldest first."""
     entries = [
         TimelineEntry(
             update.at,
@@ -291,4 +297,14 @@ def incident_timeline(incident: Incident) -> list[TimelineEntry]:
                 when, "alert", f"{alert.event} by {alert.channel} to {alert.recipient}: {state}{tries}{error}"
             )
         )
+    # The flips that led to it (its first failures came rounds before it opened)
+    # and happened while it lasted.
+    flips = ProbeFlip.objects.filter(
+        hub_id=incident.hub_id,
+        name__in=list(incident.affected or []),
+        at__gte=incident.opened_at - FLIPS_BEFORE_OPENING,
+        at__lte=incident.resolved_at or timezone.now(),
+    ).order_by("at", "pk")
+    for flip in flips:
+        entries.append(TimelineEntry(flip.at, "flip", f"{flip.name} {'passing' if flip.ok else 'failing'}"))
     return sorted(entries, key=lambda entry: entry.at)

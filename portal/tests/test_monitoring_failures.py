@@ -18,6 +18,7 @@ import time_machine
 from django.db import connections
 from django.test import Client
 
+from hubs.alerts import incident_timeline
 from hubs.models import Heartbeat, Incident
 from hubs.routing import hub_database_alias
 from hubs.services.probes import probe_round_run
@@ -104,6 +105,12 @@ def test_an_unwritable_facility_pages_escalates_is_acknowledged_and_resolves(
     events = [item.payload["event"] for item in webhook_receiver.received]
     assert events == ["incident.opened", "incident.escalated", "incident.acknowledged", "incident.resolved"]
     assert all(item.signature_valid() for item in webhook_receiver.received)
+    # The admin's timeline tells the whole night: flips, pages, acknowledgement, resolution.
+    timeline = [(entry.kind, entry.text) for entry in incident_timeline(incident)]
+    assert ("flip", "storage.primary.round_trip failing") in timeline
+    assert ("flip", "storage.primary.round_trip passing") in timeline
+    assert [kind for kind, _ in timeline].count("alert") >= 6
+    assert ("acknowledged", f"Acknowledged by {duty.second.email}") in timeline
 
 
 @pytest.fixture
