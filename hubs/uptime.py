@@ -50,7 +50,8 @@ AVAILABILITY_DEFINITION = (
     "component failed, up if every critical probe passed, and unknown if there is no probe result for it; "
     "unknown minutes count against availability, and the share of minutes that were not unknown is shown "
     "beside it as measured coverage. A window's overrun, an emergency window and a degraded window are not "
-    "maintenance."
+    "maintenance. A period is counted from the hub's first probe round: before monitoring began there is "
+    "nothing to count, and a hub not yet probed shows n/a."
 )
 
 # Two decimals on the status page and in the API ("99.98"), as the issue asks.

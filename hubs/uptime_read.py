@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Prefetch, Q
+from django.db.models import Min, Prefetch, Q
 from django.utils import timezone
 
 from hubs.models import Hub, HubUptimeDay, Incident, IncidentUpdate, MaintenanceWindow
@@ -150,8 +150,9 @@ def _incident_spans(since: datetime, now: datetime) -> list[tuple[str | None, st
 def hub_uptimes(*, now: datetime | None = None, hub_codes: Iterable[str] | None = None) -> dict[str, HubUptime]:
     """Every hub's availability for its current local day, month and year so far
     (up to the last whole minute: the minute under way has no round yet), and its
-    last ``BAR_DAYS`` local days, by hub code. Three queries (hubs, days,
-    windows) and one for the incidents named on the days."""
+    last ``BAR_DAYS`` local days, by hub code, each counted from the hub's first
+    observed minute. Four queries (hubs, days, each hub's first day, windows)
+    and one for the incidents named on the days."""
     end = floor_minute(now or timezone.now())
     hubs = list(Hub.objects.filter(code__in=list(hub_codes)) if hub_codes is not None else Hub.objects.all())
     if not hubs:
@@ -174,6 +175,16 @@ def hub_uptimes(*, now: datetime | None = None, hub_codes: Iterable[str] | None 
     for hub_id, day, observed, down in rows.values_list("hub_id", "day", "observed", "down"):
         minutes[hub_id].observed[day] = int.from_bytes(bytes(observed), "little")
         minutes[hub_id].down[day] = int.from_bytes(bytes(down), "little")
+    # Counted from the hub's first observed minute: a period that began before
+    # monitoring did counts only what came after (a hub first probed in
+    # November does not show a year of unknown minutes); from then on every
+    # unknown minute counts. A hub never probed has nothing to count ("n/a").
+    first_days = HubUptimeDay.objects.filter(hub__in=hubs).values("hub_id").annotate(first=Min("day"))
+    since: dict[str, datetime] = {}
+    for hub_id, first_day in first_days.values_list("hub_id", "first"):
+        first_bits = minutes[hub_id].observed.get(first_day, 0)
+        first_minute = (first_bits & -first_bits).bit_length() - 1 if first_bits else 0
+        since[hub_id] = _utc_day_start(first_day) + first_minute * MINUTE
     windows = (
         MaintenanceWindow.objects.filter(hubs__in=hubs, ends_at__gt=earliest, starts_at__lt=end)
         .exclude(state=MaintenanceWindow.State.CANCELLED)
@@ -195,10 +206,14 @@ def hub_uptimes(*, now: datetime | None = None, hub_codes: Iterable[str] | None 
 
     result = {}
     for hub in hubs:
-        hub_minutes, hub_periods = minutes[hub.code], periods[hub.code]
+        hub_minutes, hub_periods, began = minutes[hub.code], periods[hub.code], since.get(hub.code, end)
 
-        def so_far(bounds: tuple[datetime, datetime], counted: _HubMinutes = hub_minutes) -> Availability:
-            return counted.count(bounds[0], min(bounds[1], end))
+        def so_far(
+            bounds: tuple[datetime, datetime], counted: _HubMinutes = hub_minutes, measured_from: datetime = began
+        ) -> Availability:
+            stop = min(bounds[1], end)
+            start = min(max(bounds[0], measured_from), stop)
+            return counted.count(start, stop)
 
         days = []
         for day in bar_days[hub.code]:

@@ -71,6 +71,8 @@ def percent_label(value: Decimal | None) -> str:
 
 
 def band_of(figures: Availability) -> str:
+    if figures.total == 0:
+        return "nodata"  # before the hub's first probe round
     if figures.uptime_percent is None:
         return "maintenance"
     if figures.coverage_percent == 0:
@@ -86,6 +88,8 @@ def bar_title(figure: DayFigure) -> str:
         f"{figure.day:%a %d %b %Y}: {percent_label(figures.uptime_percent)} up, "
         f"{figures.down} min down, {figures.maintenance} min maintenance, "
         f"coverage {percent_label(figures.coverage_percent)}"
+        if figures.total
+        else f"{figure.day:%a %d %b %Y}: not measured (before monitoring began)"
     )
     if figure.incidents:
         words += "; incidents: " + "; ".join(figure.incidents)

@@ -83,21 +83,24 @@ def test_every_hub_has_90_bars_with_a_title_each(page: str) -> None:
         assert all(rect.find(f"{SVG}title") is not None for rect in rects)
         assert root.get("viewBox") == "0 0 360 30"
     uk = hub_section(page, "uk")
-    # Today in London: 57 minutes up, 3 down of the 720 so far: 7.91 %, coverage 8.33 %.
+    # Today in London, counted from uk's first round at 10:00: 57 minutes up,
+    # 3 down and 60 unknown of the 120 so far: 47.50 %, coverage 50.00 %.
     assert (
-        "Mon 30 Nov 2026: 7.91 % up, 3 min down, 0 min maintenance, coverage 8.33 %; "
+        "Mon 30 Nov 2026: 47.50 % up, 3 min down, 0 min maintenance, coverage 50.00 %; "
         "incidents: London: storage.primary failing" in uk
     )
     assert "uptime-bar--poor" in uk and "uptime-bar--nodata" in uk
+    assert "Sun 29 Nov 2026: not measured (before monitoring began)" in uk
     de = hub_section(page, "de")
-    assert "Fri 27 Nov 2026: 0.00 % up" in de and "incidents: Frankfurt: database failing" in de
+    assert "Fri 27 Nov 2026: not measured (before monitoring began); incidents: Frankfurt: database failing" in de
 
 
 def test_health_figures_incidents_and_definition(page: str) -> None:
     assert 'data-hub-status="partial_outage"' in hub_section(page, "uk")
     assert 'data-hub-status="operational"' in hub_section(page, "de")
-    # November so far in London: 57 up of 41,760 minutes.
-    assert '<dd data-uptime="month">0.13 %</dd>' in hub_section(page, "uk")
+    # November so far in London, from uk's first round: 57 up of 120 minutes.
+    assert '<dd data-uptime="month">47.50 %</dd>' in hub_section(page, "uk")
+    assert '<dd data-uptime="month">n/a</dd>' in hub_section(page, "de")  # never probed
     incidents = page.split('id="incidents"')[1].split("</section>")[0]
     assert "London: storage.primary failing" in incidents and "A disk shelf failed." in incidents
     assert "shelf 7" not in page, "a private update stays private"
