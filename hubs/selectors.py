@@ -158,6 +158,11 @@ def incidents_listed(*, open_only: bool = False) -> QuerySet[Incident]:
 OPEN_INCIDENTS_CACHE_SECONDS = 30
 
 
+def incident_unresolved_exists(*, hub_code: str | None, component: str) -> bool:
+    """Whether an incident is open for this hub (None: the control plane) and component."""
+    return Incident.objects.filter(hub_id=hub_code, component=component).exclude(state=Incident.State.RESOLVED).exists()
+
+
 def open_incidents_cache_key(hub_code: str | None) -> str:
     return f"hubport:open-incidents:{hub_code or 'control'}"
 

@@ -149,6 +149,21 @@ def alerts_incident_opened(*, incident: Incident, now: datetime) -> list[int]:
     return ids
 
 
+def alerts_incident_reopened(*, incident: Incident, now: datetime) -> list[int]:
+    """A resolved incident that comes back is paged again from its policy's first
+    step, as a new one would be (PagerDuty's re-trigger): whoever acknowledged it
+    before must take it again."""
+    paging = _paging_of(incident)
+    steps = paging.steps
+    paging.step, paging.cycle = 0, 0
+    paging.next_at = now + timedelta(minutes=steps[0]["wait_minutes"]) if steps else None
+    paging.stopped_reason = "" if steps else "no_policy"
+    users = step_user_ids(steps[0], at=now) if steps else []
+    ids = _emit(paging, event=Event.OPENED, user_ids=users, now=now)
+    alert_deliveries_queue(ids)
+    return ids
+
+
 def alerts_incident_acknowledged(*, incident: Incident, acting_user: User | None, now: datetime) -> list[int]:
     """Stop the escalation; tell the others who were paged, and the webhooks."""
     paging = _paging_of(incident)
