@@ -9,7 +9,17 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from portal.security.attempts import Limit, code_limit, failure_record, failures_clear, longest_wait, sign_in_limits
+from portal.security.attempts import (
+    Limit,
+    code_limit,
+    failure_record,
+    failures_clear,
+    longest_wait,
+    password_reset_limits,
+    sign_in_limits,
+    signup_limit,
+    window_wait_seconds,
+)
 
 
 @dataclass
@@ -46,18 +56,49 @@ def code_guard(request: HttpRequest, *, user_id: int) -> Guard:
     return Guard(checks=checks, cleared_on_success=checks, wait=longest_wait(checks))
 
 
+@dataclass
+class RateGuard:
+    """Requests (not failures) counted in a rolling window: over the limit, the
+    request waits until its oldest counted ones leave the window."""
+
+    checks: list[tuple[Limit, str]]
+    wait: int = 0
+
+    def counted(self) -> None:
+        for limit, key in self.checks:
+            failure_record(limit, key)
+
+
+def _rate_guard(checks: list[tuple[Limit, str]]) -> RateGuard:
+    return RateGuard(checks=checks, wait=max((window_wait_seconds(limit, key) for limit, key in checks), default=0))
+
+
+def password_reset_guard(request: HttpRequest, *, email: str) -> RateGuard:
+    """Per email (whether or not it has an account, so a 429 tells nothing) and per address."""
+    per_email, per_address = password_reset_limits()
+    return _rate_guard([(per_email, email.strip().lower()), (per_address, _address(request))])
+
+
+def signup_guard(request: HttpRequest) -> RateGuard:
+    return _rate_guard([(signup_limit(), _address(request))])
+
+
 def wait_words(seconds: int) -> str:
     if seconds < 90:
         return f"{seconds} seconds"
     return f"{(seconds + 59) // 60} minutes"
 
 
-def slowed_down(request: HttpRequest, template: str, context: dict[str, Any], wait: int) -> HttpResponse:
-    """The page again, answered 429 with Retry-After, saying how long to wait."""
+def slowed_down(
+    request: HttpRequest, template: str, context: dict[str, Any], wait: int, *, message: str | None = None
+) -> HttpResponse:
+    """The page again, answered 429 with Retry-After, saying how long to wait
+    (``message`` may use ``{wait}``)."""
     message = (
-        f"Too many failed attempts from your network. Wait {wait_words(wait)} and try again; "
+        message
+        or "Too many failed attempts from your network. Wait {wait} and try again; "
         "nothing is locked, and signing in from elsewhere still works."
-    )
+    ).format(wait=wait_words(wait))
     response = render(request, template, {**context, "slowed_down": message}, status=429)
     response["Retry-After"] = str(wait)
     return response

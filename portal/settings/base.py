@@ -264,6 +264,14 @@ HUBPORT_SIGN_IN_FAILURES_PER_ADDRESS = env.int("HUBPORT_SIGN_IN_FAILURES_PER_ADD
 HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS = env.int("HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
 # Failed bearer-token authentications from one address in a minute, then 429.
 HUBPORT_TOKEN_FAILURES_PER_ADDRESS = env.int("HUBPORT_TOKEN_FAILURES_PER_ADDRESS", default=20)
+# Requests, not failures, in a rolling hour: password resets per email (known
+# or not) and per address, signups per address; over them, 429 until the
+# oldest leaves the window.
+HUBPORT_PASSWORD_RESETS_PER_EMAIL = env.int("HUBPORT_PASSWORD_RESETS_PER_EMAIL", default=5)
+HUBPORT_PASSWORD_RESETS_PER_ADDRESS = env.int("HUBPORT_PASSWORD_RESETS_PER_ADDRESS", default=20)
+HUBPORT_PASSWORD_RESET_WINDOW_MINUTES = env.int("HUBPORT_PASSWORD_RESET_WINDOW_MINUTES", default=60)
+HUBPORT_SIGNUPS_PER_ADDRESS = env.int("HUBPORT_SIGNUPS_PER_ADDRESS", default=10)
+HUBPORT_SIGNUP_WINDOW_MINUTES = env.int("HUBPORT_SIGNUP_WINDOW_MINUTES", default=60)
 
 # SECTION: internationalisation
 

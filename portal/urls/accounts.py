@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import accounts, two_factor
+from portal.views import accounts, password_reset, two_factor
 
 urlpatterns = [
     path("signup/", accounts.signup, name="signup"),
@@ -12,7 +12,7 @@ urlpatterns = [
     path("logout/", accounts.HubportLogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        password_reset.ThrottledPasswordResetView.as_view(
             template_name="registration/password_reset_form.html",
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
