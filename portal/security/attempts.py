@@ -98,6 +98,11 @@ def _digest(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16, key=settings.SECRET_KEY.encode()[:64]).hexdigest()
 
 
+def key_digest(key: str) -> str:
+    """A key as the cache holds it: keyed BLAKE2b, never the email or token itself."""
+    return _digest(key)
+
+
 def _minute(now: datetime) -> int:
     return int(now.timestamp() // 60)
 

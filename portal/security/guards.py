@@ -20,6 +20,7 @@ from portal.security.attempts import (
     signup_limit,
     window_wait_seconds,
 )
+from portal.security.sign_in_link import account_failure_record, account_failures_clear, link_required
 
 
 @dataclass
@@ -29,14 +30,25 @@ class Guard:
     # own count (one good password must not wash out a spray of bad ones).
     cleared_on_success: list[tuple[Limit, str]] = field(default_factory=list)
     wait: int = 0
+    # The sign-in step's account (its email), counted across every address
+    # for the account's high threshold (portal.security.sign_in_link).
+    account: str = ""
 
     def failed(self) -> None:
         for limit, key in self.checks:
             failure_record(limit, key)
+        if self.account:
+            account_failure_record(self.account)
 
     def succeeded(self) -> None:
         for limit, key in self.cleared_on_success:
             failures_clear(limit, key)
+        if self.account:
+            account_failures_clear(self.account)
+
+    def link_required(self) -> bool:
+        """Past the account's high threshold: the right password sends a link instead of signing in."""
+        return bool(self.account) and link_required(self.account)
 
 
 def _address(request: HttpRequest) -> str:
@@ -48,7 +60,9 @@ def sign_in_guard(request: HttpRequest, *, email: str) -> Guard:
     address = _address(request)
     pair_key = f"{email.strip().lower()}|{address}"
     checks = [(pair, pair_key), (per_address, address)]
-    return Guard(checks=checks, cleared_on_success=[(pair, pair_key)], wait=longest_wait(checks))
+    return Guard(
+        checks=checks, cleared_on_success=[(pair, pair_key)], wait=longest_wait(checks), account=email.strip().lower()
+    )
 
 
 def code_guard(request: HttpRequest, *, user_id: int) -> Guard:

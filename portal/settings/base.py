@@ -272,6 +272,11 @@ HUBPORT_PASSWORD_RESETS_PER_ADDRESS = env.int("HUBPORT_PASSWORD_RESETS_PER_ADDRE
 HUBPORT_PASSWORD_RESET_WINDOW_MINUTES = env.int("HUBPORT_PASSWORD_RESET_WINDOW_MINUTES", default=60)
 HUBPORT_SIGNUPS_PER_ADDRESS = env.int("HUBPORT_SIGNUPS_PER_ADDRESS", default=10)
 HUBPORT_SIGNUP_WINDOW_MINUTES = env.int("HUBPORT_SIGNUP_WINDOW_MINUTES", default=60)
+# NIST SP 800-63B's high threshold: from this many consecutive failures of one
+# account (any addresses), the right password sends a one-time link, valid
+# HUBPORT_SIGN_IN_LINK_MINUTES, that finishes the sign-in (portal.security.sign_in_link).
+HUBPORT_SIGN_IN_ACCOUNT_LINK_THRESHOLD = env.int("HUBPORT_SIGN_IN_ACCOUNT_LINK_THRESHOLD", default=100)
+HUBPORT_SIGN_IN_LINK_MINUTES = env.int("HUBPORT_SIGN_IN_LINK_MINUTES", default=15)
 
 # SECTION: internationalisation
 

@@ -28,6 +28,7 @@ from hubs.models import Hub
 from portal.forms.accounts import CodeForm, LoginForm, ProfileForm, SignupForm, TenantChoiceForm
 from portal.middleware.tenant import SESSION_TENANT_KEY
 from portal.security.guards import code_guard, sign_in_guard, signup_guard, slowed_down
+from portal.security.sign_in_link import link_sent_response
 from portal.selectors import membership_for, memberships_for_user
 from portal.services.accounts import user_time_zone_set
 from portal.services.tenants import tenant_create
@@ -204,6 +205,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not form.is_valid() and form.has_error(NON_FIELD_ERRORS, "invalid_login"):
         guard.failed()
     if request.method == "POST" and form.is_valid():
+        if guard.link_required():
+            # Past the account's high threshold: the password alone is not enough.
+            return link_sent_response(request, user=form.get_user(), next_url=next_url, form=LoginForm(request))
         guard.succeeded()
         user = form.get_user()
         request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
