@@ -150,10 +150,12 @@ def sign_in_link_peek(token: str) -> LinkCheck:
         return LinkCheck(refusal="This sign-in link is not valid. Sign in again to get a new one.")
     if not isinstance(data, dict) or not isinstance(data.get("n"), str):
         return LinkCheck(refusal="This sign-in link is not valid. Sign in again to get a new one.")
-    nonce = data["n"]
-    if cache.get(_used_key(nonce)) is not None or cache.get(_issued_key(nonce)) != data.get("u"):
+    nonce, user_id = data["n"], data.get("u")
+    if not isinstance(user_id, int):
+        return LinkCheck(refusal="This sign-in link is not valid. Sign in again to get a new one.")
+    if cache.get(_used_key(nonce)) is not None or cache.get(_issued_key(nonce)) != user_id:
         return LinkCheck(refusal="This sign-in link has been used already. Sign in again to get a new one.")
-    user = get_user_model()._default_manager.filter(pk=data.get("u"), is_active=True).first()
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
     if user is None:
         return LinkCheck(refusal="This sign-in link is not valid. Sign in again to get a new one.")
     return LinkCheck(user=user, next_url=str(data.get("next") or ""))
