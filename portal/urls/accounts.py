@@ -3,16 +3,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import accounts, credentials, two_factor
+from portal.views import accounts, credentials, password_reset, sign_in_link, two_factor
 
 urlpatterns = [
     path("signup/", accounts.signup, name="signup"),
     path("login/", accounts.login_view, name="login"),
     path("login/code/", accounts.login_code, name="login_code"),
+    path("login/link/<str:token>/", sign_in_link.login_link, name="login_link"),
     path("logout/", accounts.HubportLogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        password_reset.ThrottledPasswordResetView.as_view(
             template_name="registration/password_reset_form.html",
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
