@@ -29,13 +29,14 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 
 from hubs.links import absolute_url
 from portal.security.attempts import KEY_PREFIX, Limit, failure_record, key_digest, window_wait_seconds
+from portal.security.devices import event_details
+from portal.security.notice_emails import AccountNotice
+from portal.security.notices import account_notice_send
 
 LINK_SALT = "hubport.sign-in-link"
 # A count kept a month after the latest failure: long enough that slow
@@ -107,28 +108,29 @@ def sign_in_link_issue(*, user: Any, next_url: str) -> str:
     return signing.dumps({"u": user.pk, "n": nonce, "next": next_url}, salt=LINK_SALT, compress=True)
 
 
-def sign_in_link_send(*, user: Any, next_url: str) -> bool:
-    """Email a link to the account's own address; at most ``LINK_MAILS`` in
-    ``LINK_MAIL_WINDOW_MINUTES`` per account (False: not sent, the earlier links still work)."""
+def sign_in_link_send(*, request: HttpRequest, user: Any, next_url: str) -> bool:
+    """Email a link to the account's own address, through the one path of
+    security emails (queued, sent by a worker, retried; saying when, from where
+    and on what); at most ``LINK_MAILS`` in ``LINK_MAIL_WINDOW_MINUTES`` per
+    account (False: not sent, the earlier links still work)."""
     limit = Limit("sign_in.link_mail", LINK_MAILS, LINK_MAIL_WINDOW_MINUTES)
     if window_wait_seconds(limit, str(user.pk)):
         return False
     failure_record(limit, str(user.pk))
     token = sign_in_link_issue(user=user, next_url=next_url)
-    context = {"email": user.email, "link": absolute_url("login_link", token=token), "minutes": link_minutes()}
-    send_mail(
-        subject=render_to_string("registration/sign_in_link_subject.txt", context).strip(),
-        message=render_to_string("registration/sign_in_link_email.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    details = {
+        **event_details(request=request, user=user),
+        "link": absolute_url("login_link", token=token),
+        "valid_for": f"{link_minutes()} minutes",
+    }
+    account_notice_send(user=user, kind=AccountNotice.SIGN_IN_LINK, details=details)
     return True
 
 
 def link_sent_response(request: HttpRequest, *, user: Any, next_url: str, form: Any) -> HttpResponse:
     """The sign-in page again, saying a link was emailed (whether this attempt
     sent one or an earlier one still stands): nobody is signed in."""
-    sign_in_link_send(user=user, next_url=next_url)
+    sign_in_link_send(request=request, user=user, next_url=next_url)
     messages.info(request, LINK_SENT_MESSAGE.format(minutes=link_minutes()))
     return render(request, "registration/login.html", {"form": form, "next": next_url})
 
