@@ -4,9 +4,11 @@ computed in the test and time-machine stepping past the 30-second window."""
 from __future__ import annotations
 
 import re
+from base64 import b32decode
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import segno
 import time_machine
 from django.conf import settings
 from django.core import mail
@@ -179,6 +181,35 @@ def test_enrolment_shows_a_server_side_qr_code_and_the_secret_then_confirms_with
         again = client.get(reverse("two_factor_backup_codes"))
         assert again.context["codes"] is None, "backup codes are shown once"
         assert codes[0] not in again.content.decode()
+
+
+def test_the_secret_the_page_shows_is_what_an_app_needs_and_is_stored_only_encrypted(client: Client, owner) -> None:
+    """As a person who types the secret into their app: the code it then shows
+    confirms the set-up, the QR code carries the same secret, and the database
+    holds neither the secret nor its hex."""
+    client.force_login(owner)
+    with time_machine.travel(T0, tick=False):
+        page = client.get(reverse("two_factor_setup"))
+        shown = page.context["enrolment"].secret_grouped.replace(" ", "")
+        assert re.fullmatch(r"[A-Z2-7]{32}", shown)
+        secret = b32decode(shown)
+        device = AuthenticatorDevice.objects.get(user=owner)
+        assert f"secret={shown}" in device.config_url
+        assert page.context["qr_svg"] == segno.make(device.config_url, error="m").svg_inline(
+            scale=5,
+            border=2,
+            dark="#111827",
+            light="#ffffff",
+            omitsize=True,
+            title="QR code for your authenticator app",
+            svgclass="qr-code",
+        )
+        stored = AuthenticatorDevice.objects.filter(pk=device.pk).values_list("sealed_key", flat=True).get()
+        assert shown not in stored and secret.hex() not in stored
+        app_code = f"{totp(secret):06d}"
+        response = client.post(reverse("two_factor_setup"), {"device_id": device.pk, "code": app_code})
+        assert response["Location"] == reverse("two_factor_backup_codes")
+    assert AuthenticatorDevice.objects.get(pk=device.pk).confirmed
 
 
 def test_enrolment_confirm_refuses_another_persons_device(client: Client, make_tenant) -> None:
