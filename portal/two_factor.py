@@ -287,6 +287,10 @@ UNREADABLE_KEY_MESSAGE = (
     "Sign in with one of your backup codes, then set up your authenticator app again "
     "under Two-factor authentication."
 )
+UNREADABLE_BACKUP_MESSAGE = (
+    "Your backup codes can no longer be checked here. Sign in with the code from your authenticator app, "
+    "then make new backup codes under Two-factor authentication."
+)
 
 
 def code_verify(*, user: User, code: str, notice_details: dict[str, str]) -> CodeCheck:
@@ -311,7 +315,8 @@ def code_verify(*, user: User, code: str, notice_details: dict[str, str]) -> Cod
         return CodeCheck(device=None, error="That code is not right.")
     readable = [device for device in devices if _secret_readable(device)]
     if not readable:
-        return CodeCheck(device=None, error=UNREADABLE_KEY_MESSAGE)
+        is_app = isinstance(devices[0], AuthenticatorDevice)
+        return CodeCheck(device=None, error=UNREADABLE_KEY_MESSAGE if is_app else UNREADABLE_BACKUP_MESSAGE)
     with transaction.atomic(using="default"):
         for device in readable:
             locked = type(device).objects.select_for_update().get(pk=device.pk)

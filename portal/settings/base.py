@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_otp",
+    # Hubport's own devices (portal.models) replace these two, whose keys and
+    # codes were plaintext; they stay installed only because migration portal
+    # 0003 reads their historical models to move the rows. Their tables are empty.
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "rest_framework",

@@ -19,7 +19,7 @@ from conftest import all_databases
 from portal.models import AuthenticatorDevice, BackupCodeDevice
 from portal.security.encryption import secret_decrypt, secret_is_current
 from portal.tests.views.test_two_factor import PASSWORD, T0, code_for, enrol, is_signed_in, password_step
-from portal.two_factor import UNREADABLE_KEY_MESSAGE
+from portal.two_factor import UNREADABLE_BACKUP_MESSAGE, UNREADABLE_KEY_MESSAGE
 
 pytestmark = all_databases
 
@@ -114,6 +114,10 @@ def test_a_sign_in_with_an_unreadable_key_tells_the_person_what_to_do(client: Cl
     assert AuthenticatorDevice.objects.filter(pk=device.pk).exists()
     # The admin's sign-in form checks the same device: refused, not a 500.
     assert not AuthenticatorDevice.objects.get(pk=device.pk).verify_token(code)
+    with time_machine.travel(T0 + timedelta(minutes=2), tick=False):
+        backup = client.post(reverse("login_code"), {"code": backup_codes[0]})
+    assert backup.status_code == 200 and UNREADABLE_BACKUP_MESSAGE in backup.content.decode()
+    assert not is_signed_in(client)
 
 
 def test_a_person_whose_app_key_is_lost_signs_in_with_a_backup_code_and_sets_up_again(
