@@ -136,8 +136,11 @@ def test_a_person_whose_app_key_is_lost_signs_in_with_a_backup_code_and_sets_up_
         refused = client.post(reverse("login_code"), {"code": "123456"})
         assert UNREADABLE_KEY_MESSAGE in refused.content.decode()
         assert client.post(reverse("login_code"), {"code": backup_codes[0]}).status_code == 302
+        overview = client.get(reverse("two_factor")).content.decode()
+        assert "This app can no longer be checked here" in overview
         assert client.get(reverse("two_factor_setup")).status_code == 200
         fresh = AuthenticatorDevice.objects.get(user=user, confirmed=False)
         done = client.post(reverse("two_factor_setup"), {"device_id": fresh.pk, "code": code_for(fresh)})
         assert done.status_code == 302
     assert list(AuthenticatorDevice.objects.filter(user=user).values_list("pk", flat=True)) == [fresh.pk]
+    assert "This app can no longer be checked here" not in client.get(reverse("two_factor")).content.decode()
