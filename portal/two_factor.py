@@ -27,7 +27,7 @@ from django_otp.models import Device, VerifyNotAllowed
 from hubs.models import Membership, Tenant
 from hubs.services import audit_record
 from portal.models import AuthenticatorDevice, BackupCode, BackupCodeDevice, User
-from portal.security.encryption import SecretUnreadable, backup_code_hash, secret_decrypt
+from portal.security.encryption import SecretUnreadable, backup_code_hash, new_backup_hash_key_sealed, secret_decrypt
 from portal.security.notice_emails import AccountNotice
 from portal.security.notices import account_notice_send
 
@@ -156,7 +156,8 @@ def totp_enrolment_start(*, user: User) -> TotpEnrolment:
         device = None
         for candidate in pending:
             created = candidate.created_at.timestamp() if candidate.created_at else 0
-            if device is None and created >= stale_before:
+            # A pending secret under a key since removed cannot be shown: replaced too.
+            if device is None and created >= stale_before and candidate.key_readable:
                 device = candidate
             else:
                 candidate.delete()
@@ -222,6 +223,9 @@ def _backup_codes_replace(*, user: User) -> list[str]:
         device.save(update_fields=["confirmed"])
     BackupCodeDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.codes.all().delete()
+    # New codes, new hashing key: also mends a device whose key is no longer readable.
+    device.sealed_hash_key = new_backup_hash_key_sealed()
+    device.save(update_fields=["sealed_hash_key"])
     codes: set[str] = set()
     while len(codes) < BACKUP_CODE_COUNT:
         codes.add(new_backup_code())

@@ -144,3 +144,29 @@ def test_a_person_whose_app_key_is_lost_signs_in_with_a_backup_code_and_sets_up_
         assert done.status_code == 302
     assert list(AuthenticatorDevice.objects.filter(user=user).values_list("pk", flat=True)) == [fresh.pk]
     assert "This app can no longer be checked here" not in client.get(reverse("two_factor")).content.decode()
+
+
+def test_set_up_and_new_backup_codes_work_when_the_old_key_is_gone(client: Client, settings, people) -> None:
+    """A set-up page left open, and backup codes, from before the old key was
+    removed without re-encrypting: a fresh secret and fresh codes, no 500."""
+    user, device, _ = people[0]
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        password_step(client, user)
+        assert client.post(reverse("login_code"), {"code": code_for(device)}).status_code == 302
+        assert client.get(reverse("two_factor_setup")).status_code == 200
+        stale = AuthenticatorDevice.objects.get(user=user, confirmed=False)
+    settings.HUBPORT_ENCRYPTION_KEYS = [NEW_KEY]
+    with time_machine.travel(T0 + timedelta(minutes=2), tick=False):
+        assert client.get(reverse("two_factor_setup")).status_code == 200
+        fresh = AuthenticatorDevice.objects.get(user=user, confirmed=False)
+        assert fresh.pk != stale.pk and secret_is_current(fresh.sealed_key)
+        assert client.post(reverse("two_factor_backup_codes")).status_code == 302
+        codes = client.get(reverse("two_factor_backup_codes")).context["codes"]
+        assert secret_is_current(BackupCodeDevice.objects.get(user=user).sealed_hash_key)
+        done = client.post(reverse("two_factor_setup"), {"device_id": fresh.pk, "code": code_for(fresh)})
+        assert done.status_code == 302
+        client.post(reverse("logout"))
+    with time_machine.travel(T0 + timedelta(minutes=3), tick=False):
+        password_step(client, user)
+        assert client.post(reverse("login_code"), {"code": codes[0]}).status_code == 302
+        assert is_signed_in(client)
