@@ -11,7 +11,8 @@ import time_machine
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django_otp.oath import totp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from hubs.tests.windows import person
@@ -34,7 +35,7 @@ moments = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2100, 
 secrets_ = st.binary(min_size=10, max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(max_examples=200, deadline=None)
 @given(plaintext=st.binary(max_size=256))
 def test_what_is_sealed_opens_again_and_is_not_readable_as_it_was(plaintext):
     sealed = secret_encrypt(plaintext)
@@ -44,9 +45,9 @@ def test_what_is_sealed_opens_again_and_is_not_readable_as_it_was(plaintext):
         assert plaintext.hex() not in sealed and b32encode(plaintext).decode() not in sealed
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plaintext=st.binary(max_size=64))
-def test_a_rotated_key_still_opens_old_secrets_and_rotate_moves_them_to_the_newest(plaintext, settings):  # noqa: F811
+def test_a_rotated_key_still_opens_old_secrets_and_rotate_moves_them_to_the_newest(plaintext, settings):
     settings.HUBPORT_ENCRYPTION_KEYS = [OLD_KEY]
     sealed = secret_encrypt(plaintext)
     settings.HUBPORT_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
@@ -60,7 +61,7 @@ def test_a_rotated_key_still_opens_old_secrets_and_rotate_moves_them_to_the_newe
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(secret=secrets_, other=secrets_, moment=moments)
 def test_a_sealed_totp_key_verifies_its_own_codes_and_no_other_secrets(secret, other, moment):
     user = User.objects.filter(email="prop@example.test").first() or person("prop@example.test")
