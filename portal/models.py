@@ -1,11 +1,28 @@
 from __future__ import annotations
 
+import logging
+import time
+from base64 import b32encode
+from urllib.parse import quote, urlencode
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from portal.security.encryption import (
+    SecretUnreadable,
+    backup_code_hash,
+    new_backup_hash_key_sealed,
+    new_totp_key_sealed,
+    secret_decrypt,
+)
+
+logger = logging.getLogger(__name__)
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp ships no types for its DeviceManager
     """A person. Signs in with their email address, which is also the username."""
 
     email = models.EmailField(unique=True)
@@ -39,3 +56,139 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (RFC 6238), as django-otp's TOTPDevice but with the
+    key encrypted at rest (``portal.security.encryption``; django-otp keeps it as
+    plaintext hex). Verification is django-otp's: the same tolerance, clock
+    drift and refusal of any code at or before the last used time step."""
+
+    sealed_key = models.TextField(
+        default=new_totp_key_sealed, help_text="The TOTP key, encrypted under HUBPORT_ENCRYPTION_KEYS."
+    )
+    step = models.PositiveSmallIntegerField(default=30, help_text="The time step in seconds.")
+    t0 = models.BigIntegerField(default=0, help_text="The Unix time at which to begin counting steps.")
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(
+        default=1, help_text="The number of time steps in the past or future to allow."
+    )
+    drift = models.SmallIntegerField(
+        default=0, help_text="The number of time steps the prover is known to deviate from our clock."
+    )
+    last_t = models.BigIntegerField(
+        default=-1, help_text="The time step of the last verified code; the next must be later."
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    @property
+    def bin_key(self) -> bytes:
+        """The key itself; SecretUnreadable when no configured key opens it."""
+        return secret_decrypt(self.sealed_key)
+
+    @property
+    def key_readable(self) -> bool:
+        try:
+            self.bin_key  # noqa: B018 - decrypting is the check
+        except SecretUnreadable:
+            return False
+        return True
+
+    def verify_token(self, token: object) -> bool:
+        verify_allowed, _ = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        try:
+            key = self.bin_key
+        except SecretUnreadable:
+            # Not a wrong code: nothing the person types can match. Said once
+            # here for the operator; the sign-in page tells the person.
+            logger.error("TOTP device %s: its key is encrypted under none of HUBPORT_ENCRYPTION_KEYS", self.pk)
+            return False
+        try:
+            number = int(str(token))
+        except ValueError:
+            verified = False
+        else:
+            totp = TOTP(key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = totp.verify(number, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                if getattr(settings, "OTP_TOTP_SYNC", True):
+                    self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URL an authenticator app reads from the QR code."""
+        label = str(self.user.get_username())
+        params = urlencode(
+            {"secret": b32encode(self.bin_key), "algorithm": "SHA1", "digits": self.digits, "period": self.step}
+        )
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        if issuer:
+            label = f"{issuer}:{label}"
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"
+
+
+class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A person's backup codes, as django-otp's StaticDevice, but each code is
+    kept only as an HMAC-SHA256 under this device's own hashing key, which is
+    itself encrypted (``portal.security.encryption.backup_code_hash`` says why
+    not a slow hash). A code is deleted when used."""
+
+    sealed_hash_key = models.TextField(
+        default=new_backup_hash_key_sealed,
+        help_text="The key the codes are hashed with, encrypted under HUBPORT_ENCRYPTION_KEYS.",
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = "backup codes"
+
+    def code_hash(self, code: str) -> str:
+        return backup_code_hash(hash_key=secret_decrypt(self.sealed_hash_key), code=code)
+
+    def verify_token(self, token: object) -> bool:
+        verify_allowed, _ = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        try:
+            digest = self.code_hash(str(token).lower())
+        except SecretUnreadable:
+            logger.error("Backup codes %s: their key is encrypted under none of HUBPORT_ENCRYPTION_KEYS", self.pk)
+            match = None
+        else:
+            match = self.codes.filter(code_hash=digest).first()
+        if match is not None:
+            match.delete()
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+        else:
+            self.throttle_increment()
+        return match is not None
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))
+
+
+class BackupCode(models.Model):
+    """One unused backup code, as its keyed hash."""
+
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="backup_code_unique_per_device")]

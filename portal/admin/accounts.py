@@ -25,9 +25,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django.utils.html import format_html
-from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hubs.display import bytes_label
@@ -35,7 +33,7 @@ from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.admin.audit import AuditedModelAdmin, StaffAuditMixin, audit_mark_done, audit_set_verb
 from portal.admin.memberships import MembershipInline, memberships_save_formset
 from portal.admin.tenant_data import TenantDataViews, take_snapshot_now, tenant_data_links
-from portal.models import User
+from portal.models import AuthenticatorDevice, BackupCodeDevice, User
 from portal.services.staff import MAX_LIMIT_BYTES, tenant_admin_change, tenant_admin_create, tenant_admin_provision
 from portal.services.tenants import RESERVED_SLUGS
 from portal.signed_in import signed_in_user
@@ -293,22 +291,37 @@ class GroupAdmin(StaffAuditMixin, DjangoGroupAdmin):
 
 
 # SECTION: two-factor devices
-# django-otp registers its own device admins on the default site; they are
-# replaced by audited versions so that a staff change to anyone's device is logged.
+# Hubport's own devices (portal.models), audited. Staff see whose device it is
+# and when it was used, never a key or a code: the sealed columns are not shown,
+# so a device can be renamed, unconfirmed or deleted, not read. django-otp's
+# TOTPDevice and StaticDevice hold nothing since migration portal 0003.
 
 for _device_model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_device_model):
         admin.site.unregister(_device_model)
 
 
-@admin.register(TOTPDevice)
-class AuditedTOTPDeviceAdmin(StaffAuditMixin, TOTPDeviceAdmin):
-    pass
+@admin.register(AuthenticatorDevice)
+class AuthenticatorDeviceAdmin(StaffAuditMixin, admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__email", "name")
+    raw_id_fields = ("user",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+    readonly_fields = ("created_at", "last_used_at", "throttling_failure_count")
 
 
-@admin.register(StaticDevice)
-class AuditedStaticDeviceAdmin(StaffAuditMixin, StaticDeviceAdmin):
-    pass
+@admin.register(BackupCodeDevice)
+class BackupCodeDeviceAdmin(StaffAuditMixin, admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "codes_left", "last_used_at")
+    search_fields = ("user__email", "name")
+    raw_id_fields = ("user",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = ("created_at", "last_used_at")
+
+    @admin.display(description="codes left")
+    def codes_left(self, obj: BackupCodeDevice) -> int:
+        return obj.codes.count()
 
 
 # SECTION: staff audit log (read only)

@@ -35,7 +35,7 @@ from hubs.models import Tenant
 from hubs.services import audit_record, audit_snapshot
 
 # Never copied into the audit log: password hashes, TOTP keys, backup codes.
-AUDIT_SECRET_FIELDS = frozenset({"password", "key", "bin_key", "token"})
+AUDIT_SECRET_FIELDS = frozenset({"password", "key", "bin_key", "token", "sealed_key", "sealed_hash_key", "code_hash"})
 
 _BEFORE_ATTR = "_staff_audit_before"
 _DONE_ATTR = "_staff_audit_done"

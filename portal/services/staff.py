@@ -14,12 +14,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hubs.models import Tenant
 from hubs.services import audit_record, audit_snapshot
 from hubs.services.oncall import rota_participant_add
-from portal.models import User
+from portal.models import AuthenticatorDevice, User
 from portal.services.provisioning import tenant_provision
 from portal.services.tenant_settings import snapshot_schedule_refusal
 from portal.services.tenants import RESERVED_SLUGS
@@ -162,7 +161,7 @@ def tenant_admin_change(
 @dataclass(frozen=True)
 class StaffEnrolment:
     user: User
-    device: TOTPDevice
+    device: AuthenticatorDevice
     created_user: bool
     created_device: bool
 
@@ -207,10 +206,10 @@ def staff_user_ensure(*, email: str, password: str, superuser: bool = False, on_
                 after=audit_snapshot(user),
                 reason="create_staff",
             )
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+        device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
         created_device = device is None
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name=STAFF_DEVICE_NAME, confirmed=True)
+            device = AuthenticatorDevice.objects.create(user=user, name=STAFF_DEVICE_NAME, confirmed=True)
             # The key is a secret: the audit entry says a device was made, not its key.
             audit_record(
                 actor=None,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import environ
 
+from portal.security.encryption import development_key, keys_check
+
 # SECTION: paths and environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -46,6 +48,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_otp",
+    # Hubport's own devices (portal.models) replace these two, whose keys and
+    # codes were plaintext; they stay installed only because migration portal
+    # 0003 reads their historical models to move the rows. Their tables are empty.
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "rest_framework",
@@ -251,6 +256,14 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # are counted per account and address instead (portal.security.attempts).
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+
+# SECTION: secrets at rest (portal.security.encryption)
+# TOTP keys and backup-code hashing keys are encrypted with these Fernet keys,
+# newest first: the first encrypts, any of them decrypts, so a key can rotate
+# (README.md, "Rotating the encryption keys"). Production requires the
+# variable; without it (the embedded default and the tests, for development
+# only) one key is derived from SECRET_KEY. A malformed key stops start-up.
+HUBPORT_ENCRYPTION_KEYS = keys_check(env.list("HUBPORT_ENCRYPTION_KEYS", default=[]) or [development_key(SECRET_KEY)])
 
 # SECTION: attacks slowed (portal.security)
 # X-Forwarded-For is believed only from these proxies (CIDRs, comma-separated).

@@ -27,6 +27,9 @@ REQUIRED_VARIABLES: list[str] = [
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
     "HUBPORT_BASE_URL",
+    # TOTP keys are encrypted with these; the embedded default derives one from
+    # SECRET_KEY, which production must not (portal.security.encryption).
+    "HUBPORT_ENCRYPTION_KEYS",
 ]
 _missing = [name for name in REQUIRED_VARIABLES if not env.str(name, default="").strip()]
 if _missing:

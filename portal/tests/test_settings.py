@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -38,6 +39,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
         "DEFAULT_FROM_EMAIL": "Hubport <noreply@portal.example.com>",
         "HUBPORT_BASE_URL": "https://portal.example.com",
+        "HUBPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LOG_LEVEL": "WARNING",
     }
     for code in settings.HUB_CODES:
@@ -62,6 +64,7 @@ REQUIRED_IN_PRODUCTION = [
     "EMAIL_URL",
     "DEFAULT_FROM_EMAIL",
     "HUBPORT_BASE_URL",
+    "HUBPORT_ENCRYPTION_KEYS",
 ]
 
 
@@ -116,6 +119,7 @@ def test_production_settings_use_the_environment(production_env):
         "CELERY_BROKER_URL",
         "CACHE_URL",
         "HUBPORT_BASE_URL",
+        "HUBPORT_ENCRYPTION_KEYS",
     ],
 )
 def test_a_missing_variable_stops_start_up_and_is_named(production_env, variable):
@@ -289,3 +293,21 @@ def test_importing_the_settings_creates_no_folder(production_env, tmp_path, modu
 
 def test_the_embedded_default_allows_the_demo(tmp_path):
     assert _setting(_embedded_env(tmp_path), "s.HUBPORT_DEMO_ALLOWED") == "True"
+
+
+@pytest.mark.parametrize("keys", ["not-a-key", "{good},too-short", "{good}, "])
+def test_malformed_encryption_keys_stop_start_up_and_say_which(production_env, keys):
+    good = Fernet.generate_key().decode()
+    production_env["HUBPORT_ENCRYPTION_KEYS"] = keys.format(good=good)
+
+    result = _manage(production_env, "check")
+
+    if keys.endswith(", "):
+        # A trailing comma is not a second key: the one good key is enough.
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "ImproperlyConfigured" in last and "HUBPORT_ENCRYPTION_KEYS: key " in last
+    assert "is not a Fernet key" in last
+    assert "not-a-key" not in last and "too-short" not in last, "the key material itself is never printed"

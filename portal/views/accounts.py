@@ -22,11 +22,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from hubs.models import Hub
 from portal.forms.accounts import CodeForm, LoginForm, ProfileForm, SignupForm, TenantChoiceForm
 from portal.middleware.tenant import SESSION_TENANT_KEY
+from portal.models import BackupCodeDevice
+from portal.security.devices import event_details
 from portal.security.guards import code_guard, sign_in_guard, signup_guard, slowed_down
 from portal.security.sign_in_link import link_sent_response
 from portal.selectors import membership_for, memberships_for_user
@@ -260,7 +261,9 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and guard.wait:
         return slowed_down(request, "registration/login_code.html", {**context, "form": CodeForm()}, guard.wait)
     if request.method == "POST" and form.is_valid():
-        check = code_verify(user=user, code=form.cleaned_data["code"])
+        check = code_verify(
+            user=user, code=form.cleaned_data["code"], notice_details=event_details(request=request, user=user)
+        )
         if check.device is None:
             guard.failed()
             form.add_error("code", check.error)
@@ -270,7 +273,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
                 auth_login(request, user, backend=pending.get("backend") or MODEL_BACKEND)
             django_otp.login(request, check.device)
-            if isinstance(check.device, StaticDevice):
+            if isinstance(check.device, BackupCodeDevice):
                 messages.warning(
                     request,
                     "You signed in with a backup code; it cannot be used again. "

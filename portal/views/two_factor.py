@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from portal.forms.accounts import DeviceRemoveForm, EnrolmentConfirmForm, RequireTwoFactorForm
+from portal.security.devices import event_details
 from portal.signed_in import signed_in_user
 from portal.two_factor import (
     backup_codes_regenerate,
@@ -86,6 +87,7 @@ def setup(request: HttpRequest) -> HttpResponse:
                     user=user,
                     device_id=form.cleaned_data["device_id"],
                     code=form.cleaned_data["code"],
+                    notice_details=event_details(request=request, user=user),
                 )
             except ValidationError as error:
                 field_messages = error.message_dict.get("code", []) if hasattr(error, "error_dict") else []
@@ -129,7 +131,8 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     """GET shows codes made a moment ago, once; POST makes ten new ones."""
     if request.method == "POST":
         try:
-            codes = backup_codes_regenerate(user=signed_in_user(request))
+            user = signed_in_user(request)
+            codes = backup_codes_regenerate(user=user, notice_details=event_details(request=request, user=user))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("two_factor")
@@ -162,7 +165,11 @@ def remove(request: HttpRequest) -> HttpResponse:
     form = DeviceRemoveForm(request.POST or None, user=user, initial={"device_id": device.pk})
     if request.method == "POST" and form.is_valid():
         try:
-            totp_device_remove(user=user, device_id=form.cleaned_data["device_id"])
+            totp_device_remove(
+                user=user,
+                device_id=form.cleaned_data["device_id"],
+                notice_details=event_details(request=request, user=user),
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

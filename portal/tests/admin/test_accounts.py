@@ -12,12 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
 from hubs.models import StaffAuditEntry, Tenant
-from portal.models import User
+from portal.models import AuthenticatorDevice, BackupCodeDevice, User
 from portal.services.staff import staff_user_ensure
 from portal.two_factor import backup_codes_regenerate
 from snapshots.models import TenantClock
@@ -30,7 +28,7 @@ STAFF_PASSWORD = "staff-pass-phrase-2026"
 # SECTION: helpers shared with the hubs admin tests
 
 
-def totp_code(device: TOTPDevice) -> str:
+def totp_code(device: AuthenticatorDevice) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
 
@@ -162,7 +160,7 @@ def test_staff_sign_in_at_the_first_attempt_with_password_and_code(client):
 
 def test_staff_with_an_app_and_backup_codes_sign_in_with_either_at_the_first_attempt(client):
     enrolment = staff_user_ensure(email="both@hubport.test", password=STAFF_PASSWORD)
-    backup_code = backup_codes_regenerate(user=enrolment.user)[0]
+    backup_code = backup_codes_regenerate(user=enrolment.user, notice_details={})[0]
     login = {"username": "both@hubport.test", "password": STAFF_PASSWORD}
 
     response = client.post("/admin/login/?next=/admin/", {**login, "otp_token": totp_code(enrolment.device)})
@@ -172,12 +170,14 @@ def test_staff_with_an_app_and_backup_codes_sign_in_with_either_at_the_first_att
     response = client.post("/admin/login/?next=/admin/", {**login, "otp_token": backup_code})
     assert response.status_code == 302, response.context["form"].errors
     assert client.get("/admin/").status_code == 200
-    assert backup_code.replace("-", "") not in StaticToken.objects.values_list("token", flat=True), "used once"
+    device = BackupCodeDevice.objects.get(user=enrolment.user)
+    assert not device.codes.filter(code_hash=device.code_hash(backup_code.replace("-", ""))).exists(), "used once"
+    assert device.codes.count() == 9
 
 
 def test_staff_with_two_authenticator_apps_are_asked_which_one(client):
     enrolment = staff_user_ensure(email="two@hubport.test", password=STAFF_PASSWORD)
-    second = TOTPDevice.objects.create(user=enrolment.user, name="Spare phone", confirmed=True)
+    second = AuthenticatorDevice.objects.create(user=enrolment.user, name="Spare phone", confirmed=True)
     login = {"username": "two@hubport.test", "password": STAFF_PASSWORD}
 
     response = client.post("/admin/login/?next=/admin/", {**login, "otp_token": totp_code(second)})
@@ -457,9 +457,11 @@ def test_password_change_by_staff_is_audited_without_the_password(staff_client, 
 
 def test_device_admins_are_audited_and_keep_keys_out_of_the_log(staff_client, make_tenant):
     user = make_tenant().user
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    url = f"/admin/otp_totp/totpdevice/{device.pk}/change/"
-    data = changeform_data(staff_client.get(url))
+    device = AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)
+    url = f"/admin/portal/authenticatordevice/{device.pk}/change/"
+    page = staff_client.get(url)
+    changeform_page = page.content.decode()
+    data = changeform_data(page)
     data.pop("confirmed")  # an unticked checkbox is not posted
 
     response = staff_client.post(url, data)
@@ -467,14 +469,16 @@ def test_device_admins_are_audited_and_keep_keys_out_of_the_log(staff_client, ma
     assert response.status_code == 302, response.context["adminform"].form.errors
     device.refresh_from_db()
     assert device.confirmed is False
-    [entry] = audit_entries("totpdevice.change", target_id=str(device.pk))
+    [entry] = audit_entries("authenticatordevice.change", target_id=str(device.pk))
     assert (entry.before["confirmed"], entry.after["confirmed"]) == (True, False)
-    assert "key" not in entry.before and "key" not in entry.after
-    assert device.key not in str(entry.before) + str(entry.after)
+    assert "sealed_key" not in entry.before and "sealed_key" not in entry.after
+    logged = str(entry.before) + str(entry.after)
+    assert device.sealed_key not in logged and device.bin_key.hex() not in logged
+    assert device.sealed_key not in changeform_page, "staff never see the key, not even encrypted"
 
-    response = staff_client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+    response = staff_client.post(f"/admin/portal/authenticatordevice/{device.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
-    assert len(audit_entries("totpdevice.delete", target_id=str(device.pk))) == 1
+    assert len(audit_entries("authenticatordevice.delete", target_id=str(device.pk))) == 1
 
 
 # SECTION: the audit log itself
@@ -515,11 +519,10 @@ def test_audit_log_is_read_only_filterable_and_searchable(staff_client, make_ten
 
 def test_every_registered_admin_page_answers(staff_client, make_tenant):
     from django.contrib import admin
-    from django_otp.plugins.otp_static.models import StaticDevice
 
     owner = make_tenant().user
-    TOTPDevice.objects.create(user=owner, name="phone", confirmed=True)
-    StaticDevice.objects.create(user=owner, name="backup", confirmed=True).token_set.create(token="abc123")
+    AuthenticatorDevice.objects.create(user=owner, name="phone", confirmed=True)
+    BackupCodeDevice.objects.create(user=owner, name="backup", confirmed=True).codes.create(code_hash="0" * 64)
     StaffAuditEntry.objects.create(action="test.entry", target_type="x", target_id="1")
     for model, model_admin in admin.site._registry.items():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.throttling import UserRateThrottle
 
 from conftest import all_databases
 from hubs.models import Membership
 from portal.middleware.tenant import SESSION_TENANT_KEY
+from portal.models import AuthenticatorDevice
 from portal.tests.api.conftest import problem
 
 pytestmark = all_databases
@@ -126,7 +126,7 @@ def test_the_browser_session_works_with_csrf(api):
 
 
 def test_a_session_that_owes_its_two_factor_code_is_refused(api):
-    TOTPDevice.objects.create(user=api.user, name="phone", confirmed=True)
+    AuthenticatorDevice.objects.create(user=api.user, name="phone", confirmed=True)
     session = Client()
     session.force_login(api.user)
     assert "two-factor" in problem(session.get("/api/v1/me/"), 401)["detail"]

@@ -7,11 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
 from hubs.models import Membership, Tenant
-from portal.models import User
+from portal.models import AuthenticatorDevice, User
 from snapshots.models import TenantClock
 
 pytestmark = all_databases
@@ -115,7 +114,7 @@ def test_create_staff_makes_a_staff_user_with_a_confirmed_device_and_is_idempote
     assert user.username == "ops@hubport.test"
     assert user.is_staff and not user.is_superuser
     assert user.check_password("a-long-staff-pass")
-    device = TOTPDevice.objects.get(user=user)
+    device = AuthenticatorDevice.objects.get(user=user)
     assert device.confirmed
     assert first.strip() == device.config_url
     assert first.startswith("otpauth://totp/Hubport%3Aops%40hubport.test?secret=")
@@ -125,7 +124,7 @@ def test_create_staff_makes_a_staff_user_with_a_confirmed_device_and_is_idempote
     assert second == first
     assert "already exists" in note
     assert User.objects.filter(email="ops@hubport.test").count() == 1
-    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert AuthenticatorDevice.objects.filter(user=user).count() == 1
     user.refresh_from_db()
     assert user.check_password("a-long-staff-pass"), "a re-run does not reset the password"
 
@@ -134,7 +133,7 @@ def test_create_staff_superuser_upgrades_an_existing_staff_user():
     run("create_staff", "--email", "lead@hubport.test", "--password", "a-long-staff-pass")
     run("create_staff", "--email", "lead@hubport.test", "--password", "a-long-staff-pass", "--superuser")
     assert User.objects.get(email="lead@hubport.test").is_superuser
-    assert TOTPDevice.objects.filter(user__email="lead@hubport.test").count() == 1
+    assert AuthenticatorDevice.objects.filter(user__email="lead@hubport.test").count() == 1
 
 
 def test_create_staff_refuses_a_weak_password_and_a_bad_email():

@@ -4,9 +4,11 @@ computed in the test and time-machine stepping past the 30-second window."""
 from __future__ import annotations
 
 import re
+from base64 import b32decode
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import segno
 import time_machine
 from django.conf import settings
 from django.core import mail
@@ -14,11 +16,10 @@ from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import all_databases
 from hubs.models import Membership, StaffAuditEntry, Tenant
+from portal.models import AuthenticatorDevice, BackupCode, BackupCodeDevice
 from portal.two_factor import totp_enrolment_confirm, totp_enrolment_start
 from portal.views.accounts import PENDING_LOGIN_SESSION_KEY
 
@@ -28,17 +29,32 @@ T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 
 
-def code_for(device: TOTPDevice) -> str:
+def code_for(device: AuthenticatorDevice) -> str:
     """The code an authenticator app shows right now (time-machine's now)."""
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
 
 
-def enrol(user) -> tuple[TOTPDevice, list[str]]:
+def enrol(user) -> tuple[AuthenticatorDevice, list[str]]:
     """Enrol a TOTP device through the services, at T0."""
     with time_machine.travel(T0, tick=False):
         device = totp_enrolment_start(user=user).device
-        result = totp_enrolment_confirm(user=user, device_id=device.pk, code=code_for(device))
+        result = totp_enrolment_confirm(
+            user=user, device_id=device.pk, code=code_for(device), notice_details=NOTICE_DETAILS
+        )
     return result.device, result.backup_codes
+
+
+# What an edge gives a service to put in the person's email.
+NOTICE_DETAILS = {"time": "2 Mar 2026, 09:00 UTC", "address": "203.0.113.9", "device": "a test"}
+
+
+def backup_code_hashes(user) -> set[str]:
+    """The stored hashes of the person's unused backup codes."""
+    return set(BackupCode.objects.filter(device__user=user).values_list("code_hash", flat=True))
+
+
+def backup_code_hash_of(user, code: str) -> str:
+    return BackupCodeDevice.objects.get(user=user).code_hash(code.replace("-", ""))
 
 
 def password_step(client: Client, user, next_url: str = ""):
@@ -128,7 +144,7 @@ def test_enrolment_shows_a_server_side_qr_code_and_the_secret_then_confirms_with
         assert page.status_code == 200
         html = page.content.decode()
         assert "<svg" in html and 'class="qr-code"' in html
-        device = TOTPDevice.objects.get(user=owner)
+        device = AuthenticatorDevice.objects.get(user=owner)
         assert not device.confirmed
         assert page.context["enrolment"].secret_grouped.replace(" ", "") in html.replace(" ", "")
         assert "otpauth://" not in html, "the QR code is drawn on the server, not by script from a URL"
@@ -136,7 +152,7 @@ def test_enrolment_shows_a_server_side_qr_code_and_the_secret_then_confirms_with
 
         # Reloading the page keeps the same secret (the app may already have it).
         client.get(reverse("two_factor_setup"))
-        assert TOTPDevice.objects.filter(user=owner).count() == 1
+        assert AuthenticatorDevice.objects.filter(user=owner).count() == 1
 
         wrong = client.post(reverse("two_factor_setup"), {"device_id": device.pk, "code": "000000"})
         assert wrong.status_code == 200
@@ -158,12 +174,42 @@ def test_enrolment_shows_a_server_side_qr_code_and_the_secret_then_confirms_with
         assert len(codes) == 10 and len(set(codes)) == 10
         for code in codes:
             assert code in shown.content.decode()
-        stored = set(StaticToken.objects.filter(device__user=owner).values_list("token", flat=True))
-        assert {code.replace("-", "") for code in codes} == stored
+        stored = backup_code_hashes(owner)
+        assert {backup_code_hash_of(owner, code) for code in codes} == stored
+        assert not {code.replace("-", "") for code in codes} & stored, "only hashes are stored"
 
         again = client.get(reverse("two_factor_backup_codes"))
         assert again.context["codes"] is None, "backup codes are shown once"
         assert codes[0] not in again.content.decode()
+
+
+def test_the_secret_the_page_shows_is_what_an_app_needs_and_is_stored_only_encrypted(client: Client, owner) -> None:
+    """As a person who types the secret into their app: the code it then shows
+    confirms the set-up, the QR code carries the same secret, and the database
+    holds neither the secret nor its hex."""
+    client.force_login(owner)
+    with time_machine.travel(T0, tick=False):
+        page = client.get(reverse("two_factor_setup"))
+        shown = page.context["enrolment"].secret_grouped.replace(" ", "")
+        assert re.fullmatch(r"[A-Z2-7]{32}", shown)
+        secret = b32decode(shown)
+        device = AuthenticatorDevice.objects.get(user=owner)
+        assert f"secret={shown}" in device.config_url
+        assert page.context["qr_svg"] == segno.make(device.config_url, error="m").svg_inline(
+            scale=5,
+            border=2,
+            dark="#111827",
+            light="#ffffff",
+            omitsize=True,
+            title="QR code for your authenticator app",
+            svgclass="qr-code",
+        )
+        stored = AuthenticatorDevice.objects.filter(pk=device.pk).values_list("sealed_key", flat=True).get()
+        assert shown not in stored and secret.hex() not in stored
+        app_code = f"{totp(secret):06d}"
+        response = client.post(reverse("two_factor_setup"), {"device_id": device.pk, "code": app_code})
+        assert response["Location"] == reverse("two_factor_backup_codes")
+    assert AuthenticatorDevice.objects.get(pk=device.pk).confirmed
 
 
 def test_enrolment_confirm_refuses_another_persons_device(client: Client, make_tenant) -> None:
@@ -179,7 +225,7 @@ def test_enrolment_confirm_refuses_another_persons_device(client: Client, make_t
     assert "expired" in " ".join(response.context["form"].errors["code"])
     alices_device.refresh_from_db()
     assert not alices_device.confirmed
-    assert not TOTPDevice.objects.filter(user=mallory, confirmed=True).exists()
+    assert not AuthenticatorDevice.objects.filter(user=mallory, confirmed=True).exists()
 
 
 @pytest.mark.parametrize("code", ["", "abc", "12345", "1234567", "x" * 500])
@@ -189,7 +235,7 @@ def test_enrolment_with_malformed_code_is_a_form_error(client: Client, owner, co
     response = client.post(reverse("two_factor_setup"), {"device_id": device.pk, "code": code})
     assert response.status_code == 200
     assert response.context["form"].errors
-    assert not TOTPDevice.objects.filter(user=owner, confirmed=True).exists()
+    assert not AuthenticatorDevice.objects.filter(user=owner, confirmed=True).exists()
 
 
 def test_enrolment_with_garbage_device_id_is_not_a_500(client: Client, owner) -> None:
@@ -279,7 +325,7 @@ def test_the_enrolment_code_cannot_be_replayed_to_sign_in(client: Client, owner)
     with time_machine.travel(T0, tick=False):
         device = totp_enrolment_start(user=owner).device
         code = code_for(device)
-        totp_enrolment_confirm(user=owner, device_id=device.pk, code=code)
+        totp_enrolment_confirm(user=owner, device_id=device.pk, code=code, notice_details=NOTICE_DETAILS)
         password_step(client, owner)
         response = client.post(reverse("login_code"), {"code": code})
         assert response.status_code == 200
@@ -295,8 +341,8 @@ def test_a_backup_code_works_once(client: Client, owner) -> None:
         response = client.post(reverse("login_code"), {"code": code.upper()})
         assert response.status_code == 302
         assert is_signed_in(client)
-        assert client.session[DEVICE_ID_SESSION_KEY] == StaticDevice.objects.get(user=owner).persistent_id
-        assert StaticToken.objects.filter(device__user=owner).count() == 9
+        assert client.session[DEVICE_ID_SESSION_KEY] == BackupCodeDevice.objects.get(user=owner).persistent_id
+        assert BackupCode.objects.filter(device__user=owner).count() == 9
         client.post(reverse("logout"))
 
     with time_machine.travel(T0 + timedelta(minutes=2), tick=False):
@@ -304,7 +350,7 @@ def test_a_backup_code_works_once(client: Client, owner) -> None:
         again = client.post(reverse("login_code"), {"code": code})
         assert again.status_code == 200
         assert not is_signed_in(client)
-        assert StaticToken.objects.filter(device__user=owner).count() == 9
+        assert BackupCode.objects.filter(device__user=owner).count() == 9
 
     with time_machine.travel(T0 + timedelta(minutes=3), tick=False):
         assert client.post(reverse("login_code"), {"code": backup_codes[4].replace("-", "")}).status_code == 302
@@ -350,11 +396,11 @@ def test_removing_the_device_needs_the_password_and_removes_backup_codes(client:
         client.post(reverse("login_code"), {"code": code_for(device)})
         wrong = client.post(reverse("two_factor_remove"), {"device_id": device.pk, "password": "nope"})
         assert wrong.status_code == 200
-        assert TOTPDevice.objects.filter(user=owner).exists()
+        assert AuthenticatorDevice.objects.filter(user=owner).exists()
         response = client.post(reverse("two_factor_remove"), {"device_id": device.pk, "password": PASSWORD})
         assert response["Location"] == reverse("two_factor")
-    assert not TOTPDevice.objects.filter(user=owner).exists()
-    assert not StaticDevice.objects.filter(user=owner).exists()
+    assert not AuthenticatorDevice.objects.filter(user=owner).exists()
+    assert not BackupCodeDevice.objects.filter(user=owner).exists()
     client.post(reverse("logout"))
     assert password_step(client, owner)["Location"] == reverse("home")
 
@@ -367,7 +413,7 @@ def test_device_pages_need_a_verified_session(client: Client, owner) -> None:
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login_code"))
     assert client.post(reverse("two_factor_backup_codes")).status_code == 302
-    assert StaticToken.objects.filter(device__user=owner).count() == 10
+    assert BackupCode.objects.filter(device__user=owner).count() == 10
 
 
 # SECTION: a signed-in session that is not verified
@@ -422,7 +468,7 @@ def test_required_two_factor_lets_the_member_in_after_enrolment(client: Client, 
     client.force_login(member_of_strict_tenant)
     with time_machine.travel(T0, tick=False):
         client.get(reverse("two_factor_setup"))
-        device = TOTPDevice.objects.get(user=member_of_strict_tenant)
+        device = AuthenticatorDevice.objects.get(user=member_of_strict_tenant)
         client.post(reverse("two_factor_setup"), {"device_id": device.pk, "code": code_for(device)})
         assert client.get(reverse("home")).status_code == 200
 
@@ -434,7 +480,7 @@ def test_required_two_factor_refuses_removing_the_device(client: Client, member_
         client.post(reverse("login_code"), {"code": code_for(device)})
         response = client.post(reverse("two_factor_remove"), {"device_id": device.pk, "password": PASSWORD})
         assert response.status_code == 200
-    assert TOTPDevice.objects.filter(user=member_of_strict_tenant, confirmed=True).exists()
+    assert AuthenticatorDevice.objects.filter(user=member_of_strict_tenant, confirmed=True).exists()
 
 
 def test_owner_requires_two_factor_on_the_security_page(client: Client, make_tenant) -> None:
@@ -471,7 +517,7 @@ def test_only_an_owner_can_change_the_policy(client: Client, make_tenant) -> Non
     enrol(member)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
         password_step(client, member)
-        client.post(reverse("login_code"), {"code": code_for(TOTPDevice.objects.get(user=member))})
+        client.post(reverse("login_code"), {"code": code_for(AuthenticatorDevice.objects.get(user=member))})
         page = client.get(reverse("tenant_security"))
         assert page.status_code == 200 and not page.context["is_owner"]
         assert client.post(reverse("tenant_security"), {"required": "on"}).status_code == 403
