@@ -182,6 +182,15 @@ def test_every_admin_list_and_the_tenant_pages_carry_the_strict_policy(client: C
     for url in pages:
         response = client.get(url)
         assert_strict_html_page(response, url)
+    # Every add form the admin offers (the widgets' scripts included).
+    added = 0
+    for model in admin.site._registry:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/add/"
+        response = client.get(url)
+        if response.status_code == 200:
+            assert_strict_html_page(response, url)
+            added += 1
+    assert added >= 3
     probes = client.get("/admin/hubs/probestreak/").content.decode()
     assert '<svg class="sparkline"' in probes, "the sparkline was checked too"
 

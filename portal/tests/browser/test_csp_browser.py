@@ -39,6 +39,19 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+INDICATOR = """() => {
+  const indicator = document.createElement("span");
+  indicator.className = "htmx-indicator";
+  document.body.append(indicator);
+  const idle = getComputedStyle(indicator).visibility;
+  document.body.classList.add("htmx-request");
+  const busy = getComputedStyle(indicator).visibility;
+  document.body.classList.remove("htmx-request");
+  indicator.remove();
+  return [idle, busy];
+}"""
+
+
 class Violations:
     """Every CSP violation and console CSP error the pages of one browser context report."""
 
@@ -156,6 +169,8 @@ def test_customer_pages_render_and_work_with_no_violation(live_server, make_tena
     page.fill("#restore-folder", "/Elsewhere")
     page.wait_for_function("() => document.querySelector('#restore-preview').innerText.includes('/Elsewhere/Reports')")
     settle(page)
+    # htmx's indicator rules, now from hubport.css: hidden, shown while a request runs.
+    assert page.evaluate(INDICATOR) == ["hidden", "visible"]
 
     # The job pages: a finished job's bar is full, a queued one's empty and polled.
     visit(page, f"{base}/restores/{done.pk}/", "h1", violations)
