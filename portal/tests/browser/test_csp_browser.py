@@ -251,6 +251,12 @@ def test_admin_pages_render_with_no_violation(live_server, make_tenant, chromium
     visit(page, f"{base}/admin/hubs/probestreak/", "#content h1", violations)
     assert page.locator("svg.sparkline rect").count() == 5
     visit(page, f"{base}/admin/hubs/incident/", "#content h1", violations)
+    # An add form with the admin's date widgets: their scripts run and fill a field.
+    visit(page, f"{base}/admin/hubs/maintenancewindow/add/", "#content h1", violations)
+    page.locator(".datetimeshortcuts a", has_text="Today").first.click()
+    assert str(timezone.now().year) in page.locator("input.vDateField").first.input_value()
+    page.locator(".datetimeshortcuts a.clock-icon, .datetimeshortcuts a[id^=clocklink]").first.click()
+    page.locator(".clockbox", has_text="Noon").first.wait_for(state="visible")
 
     assert violations.seen == [], "\n".join(violations.seen)
     context.close()
