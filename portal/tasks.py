@@ -3,8 +3,10 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from django.contrib.auth import get_user_model
 
 from hubs.models import Tenant
+from portal.security.notice_emails import AccountNotice, account_notice_email
 from portal.services.provisioning import tenant_provision
 
 logger = logging.getLogger(__name__)
@@ -23,3 +25,16 @@ def tenant_provision_task(self: Task, *, tenant_id: int) -> None:
         tenant_provision(tenant=tenant)
     except Exception as exc:  # noqa: BLE001 - any failure is retried with a countdown
         raise self.retry(exc=exc) from exc
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=60, autoretry_for=(OSError,))
+def account_notice_email_task(*, user_id: int, kind: str, details: dict[str, str], to: str = "") -> str:
+    """Send one security email to a person (control queue): queued by
+    ``portal.security.notices.account_notice_send``; a mail server that is down
+    is retried five times a minute apart."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not (to or user.email):
+        logger.info("Account notice %s for user %s: nobody to send it to", kind, user_id)
+        return "nobody"
+    account_notice_email(user=user, kind=AccountNotice(kind), details=details, to=to).send(fail_silently=False)
+    return "sent"
