@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from conftest import all_databases
 from hubs.models import ProbeResult
 from hubs.services.incidents import Observation, incidents_observe
+from portal.security.sign_in_link import sign_in_link_issue
 from portal.templatetags.fill import fill_class
 from portal.tests.admin.test_accounts import login_verified
 from snapshots import services
@@ -193,6 +194,12 @@ def test_every_admin_list_and_the_tenant_pages_carry_the_strict_policy(client: C
     assert added >= 3
     probes = client.get("/admin/hubs/probestreak/").content.decode()
     assert '<svg class="sparkline"' in probes, "the sparkline was checked too"
+
+
+@all_databases
+def test_the_emailed_sign_in_link_page_carries_it(client: Client, customer) -> None:
+    url = f"/login/link/{sign_in_link_issue(user=customer.user, next_url='/')}/"
+    assert_strict_html_page(client.get(url), url)
 
 
 @all_databases
