@@ -1,8 +1,9 @@
 """/api/: the v1 endpoints, the OpenAPI schema and its interactive docs.
 Any other URL under /api/ answers a 404 problem, not an HTML page."""
 
+from csp.decorators import csp_update
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal.api import schema as _schema_extensions  # noqa: F401  (registers the auth schemes)
 from portal.api.accounts import views as accounts_api
@@ -11,6 +12,16 @@ from portal.api.files import views as files_api
 from portal.api.maintenance import views as maintenance_api
 from portal.api.snapshots import views as snapshots_api
 from portal.api.status import views as status_api
+
+# Swagger UI under the site's Content-Security-Policy: the split view serves its
+# start-up script from this same URL (?script) instead of inline, the template
+# has no <style>, and only this page adds data: images (Swagger UI's stylesheet
+# draws its icons as data: URLs).
+api_docs = csp_update({"img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(
+        url_name="api_schema", authentication_classes=[], template_name="portal/api/swagger_ui.html"
+    )
+)
 
 urlpatterns = [
     path("v1/me/", accounts_api.MeView.as_view(), name="api_me"),
@@ -47,6 +58,6 @@ urlpatterns = [
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("v1/status/", status_api.StatusView.as_view(), name="api_status"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[]), name="api_docs"),
+    path("docs/", api_docs, name="api_docs"),
     re_path(r"^.*$", api_not_found),
 ]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "csp",
     "hubs",
     "portal",
     "snapshots",
@@ -73,6 +74,9 @@ MIDDLEWARE = [
     # client's address as decided from HUBPORT_TRUSTED_PROXIES.
     "portal.middleware.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every answer carries the Content-Security-Policy below, the refusals of
+    # the middlewares after this one included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +114,25 @@ TEMPLATES = [
         },
     },
 ]
+
+# SECTION: Content-Security-Policy (django-csp)
+# Only our own origin, and nothing inline: no script element without src, no style
+# element, no style or on* attribute on any page (portal/tests/test_csp.py greps the
+# templates; the browser test listens for violations). Dynamic widths are
+# classes (static/css/fill.css), behaviour is in static/js/. The API docs page
+# alone adds data: images (Swagger UI's icons), in portal/api/urls.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # SECTION: databases
 # `default` is the control plane. Each hub has its own data-plane database,

@@ -1,13 +1,15 @@
 """The real web server (gunicorn with gunicorn.conf.py, as `make run` and
 production start it) on a migrated data folder of its own: request smuggling
-shapes refused, DEBUG off, and a whole flow that leaves a marker file's name
-in no log line (issue 10, "A real web server, everywhere")."""
+shapes refused, DEBUG off, the Content-Security-Policy on its pages, and a
+whole flow that leaves a marker file's name in no log line (issue 10, "A real
+web server, everywhere")."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -172,3 +174,21 @@ def test_a_whole_flow_leaves_the_marker_name_in_no_log_line(server: Server) -> N
     assert '"PUT /api/v1/files/content?path=[withheld]' in log  # the access log is on, and filtered
     hits = [line for line in log.splitlines() if MARKER in line or quote(MARKER) in line]
     assert hits == []
+
+
+def test_pages_carry_the_content_security_policy_and_their_stylesheets_are_served(server: Server) -> None:
+    """Through gunicorn, with the manifest static storage: the policy header on a
+    page and on the API docs, and every stylesheet and script they link answers."""
+    for url, images in (("/login/", "img-src 'self'"), ("/api/docs/", "img-src 'self' data:")):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            connection.request("GET", url)
+            response = connection.getresponse()
+            policy, body = response.getheader("Content-Security-Policy") or "", response.read().decode()
+        finally:
+            connection.close()
+        assert response.status == 200, url
+        assert "style-src 'self'" in policy and "script-src 'self'" in policy and images in policy, policy
+        assert "unsafe" not in policy, policy
+        for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', body):
+            assert server.request("GET", asset)[0] == 200, asset

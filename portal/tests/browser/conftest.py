@@ -3,6 +3,11 @@
 Playwright's sync API runs an asyncio event loop in the test thread, and Django
 refuses database access from a thread with a running loop unless told it is
 safe; here it is, since the loop only drives the browser.
+
+Pages run under the site's Content-Security-Policy (no 'unsafe-eval'): give
+``page.wait_for_function`` a function (``"() => ..."``), since Playwright
+evaluates a bare expression with the page's own ``eval``, which the policy
+refuses. ``page.evaluate`` and locators are not affected.
 """
 
 from __future__ import annotations

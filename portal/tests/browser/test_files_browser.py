@@ -176,7 +176,7 @@ def test_load_more_appends_rows_in_place(live_server, make_tenant, chromium, mon
     assert page.locator("tr.file-row").count() == 2
     for expected in (4, 5):
         page.click("tr.load-more-row a")
-        page.wait_for_function(f"document.querySelectorAll('tr.file-row').length === {expected}")
+        page.wait_for_function(f"() => document.querySelectorAll('tr.file-row').length === {expected}")
     assert page.url.endswith("/files/"), "Load more stays on the page"
     assert page.locator("tr.load-more-row").count() == 0
     names = page.locator("tr.file-row .file-link__name").all_inner_texts()

@@ -131,9 +131,9 @@ def test_restore_a_deleted_folder_from_yesterdays_snapshot(
     # Changing an option refreshes the preview in place.
     page.check("input[name=target][value=folder]")
     page.fill("#restore-folder", "/Recovered")
-    page.wait_for_function("document.querySelector('#restore-preview').innerText.includes('/Recovered/Projects')")
+    page.wait_for_function("() => document.querySelector('#restore-preview').innerText.includes('/Recovered/Projects')")
     page.check("input[name=target][value=original]")
-    page.wait_for_function("!document.querySelector('#restore-preview').innerText.includes('/Recovered')")
+    page.wait_for_function("() => !document.querySelector('#restore-preview').innerText.includes('/Recovered')")
     page.screenshot(path=str(screenshot_dir / "restore-dialog-desktop.png"), full_page=True)
     assert RestoreJob.objects.for_tenant(owner.tenant).count() == 0
     page.click("[data-confirm-restore]")
