@@ -157,6 +157,8 @@ def test_customer_pages_carry_the_strict_policy(client: Client, customer) -> Non
         "/recently-deleted/",
         "/settings/api-tokens/",
         "/settings/profile/",
+        "/settings/password/",
+        "/settings/email/",
         "/settings/security/",
         "/tenants/choose/",
         "/account/two-factor/",
