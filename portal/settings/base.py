@@ -265,6 +265,15 @@ HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS = env.int("HUBPORT_CODE_FAILURES_PER_A
 # Failed bearer-token authentications from one address in a minute, then 429.
 HUBPORT_TOKEN_FAILURES_PER_ADDRESS = env.int("HUBPORT_TOKEN_FAILURES_PER_ADDRESS", default=20)
 
+# SECTION: sign-in history and sessions (portal.services.sign_ins, .sessions)
+# Each person's sign-in attempts are kept this many days; a new device or
+# network is judged against their successful sign-ins in the same span.
+HUBPORT_SIGN_IN_HISTORY_DAYS = env.int("HUBPORT_SIGN_IN_HISTORY_DAYS", default=90)
+# This many wrong two-factor codes after the right password, within the window
+# and since the person's last sign-in, email them (once a window).
+HUBPORT_WRONG_CODES_NOTICE_AFTER = env.int("HUBPORT_WRONG_CODES_NOTICE_AFTER", default=3)
+HUBPORT_WRONG_CODES_WINDOW_MINUTES = env.int("HUBPORT_WRONG_CODES_WINDOW_MINUTES", default=15)
+
 # SECTION: internationalisation
 
 LANGUAGE_CODE = "en-gb"
@@ -383,6 +392,12 @@ CELERY_BEAT_SCHEDULE["uptime-expire"] = {"task": "hubs.tasks.uptime_expire_task"
 CELERY_BEAT_SCHEDULE["status-deliveries-requeue"] = {
     "task": "hubs.tasks.status_deliveries_requeue_task",
     "schedule": 300.0,
+}
+# Sign-in events past HUBPORT_SIGN_IN_HISTORY_DAYS, and the session list's rows
+# of sessions that expired, go every hour, in batches (control queue).
+CELERY_BEAT_SCHEDULE["sign-in-history-expire"] = {
+    "task": "portal.tasks.sign_in_history_expire_task",
+    "schedule": 3600.0,
 }
 
 # SECTION: local folders

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import accounts, two_factor
+from portal.views import accounts, security, two_factor
 
 urlpatterns = [
     path("signup/", accounts.signup, name="signup"),
@@ -45,4 +45,5 @@ urlpatterns = [
     path("account/two-factor/remove/", two_factor.remove, name="two_factor_remove"),
     path("settings/security/", two_factor.tenant_security, name="tenant_security"),
     path("settings/profile/", accounts.profile, name="profile"),
+    path("account/security/", security.account_security, name="account_security"),
 ]
