@@ -82,3 +82,30 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} at {self.created_at:%Y-%m-%d %H:%M} UTC"
+
+
+class UserSession(models.Model):
+    """One signed-in browser session of a person, for Settings → Sign-ins and
+    sessions (``portal.services.sessions``): made at sign-in, seen at most
+    once a minute by ``portal.middleware.sessions``, gone at sign-out, when
+    ended from the list, or (hourly) once its session has expired.
+
+    ``key_hash`` (SHA-256 of the session key) is the only name of a session
+    that pages, forms and URLs carry. ``session_key`` is kept to end the
+    session in the session store; Django's session table beside it holds the
+    same keys, so hashing them here would protect nothing at rest."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_sessions")
+    key_hash = models.CharField(max_length=64, unique=True)
+    session_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.device or 'session'} since {self.created_at:%Y-%m-%d %H:%M} UTC"

@@ -1,7 +1,9 @@
 """Django's auth signals feed the sign-in history (``portal.services.sign_ins``):
 ``user_logged_in`` for every successful sign-in, ``user_login_failed`` for a
-wrong password. Connected in PortalConfig.ready. The code step reports wrong
-codes and slow-downs itself (no signal exists for them)."""
+wrong password; and the session list (``portal.services.sessions``):
+``user_logged_in`` makes a session's row, ``user_logged_out`` drops it.
+Connected in PortalConfig.ready. The code step reports wrong codes
+and slow-downs itself (no signal exists for them)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from portal.models import SignInEvent
+from portal.services.sessions import user_session_forget, user_session_record
 from portal.services.sign_ins import sign_in_failure_record, sign_in_success_record
 from portal.two_factor import BACKUP_CODE_PATTERN, normalise_code
 
@@ -44,6 +47,13 @@ def signed_in_receiver(sender: Any, request: HttpRequest | None = None, user: An
         return
     assert request is not None
     sign_in_success_record(user=user, request=request, method=sign_in_method(request))
+    user_session_record(user=user, request=request)
+
+
+def signed_out_receiver(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    session = getattr(request, "session", None)
+    if session is not None:
+        user_session_forget(session_key=session.session_key)
 
 
 def wrong_password_receiver(

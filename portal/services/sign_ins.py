@@ -18,7 +18,6 @@ Two emails come from here, both through ``account_notice_send``:
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from django.utils import timezone
 
 from portal.models import SignInEvent
 from portal.security.devices import device_label, event_details, request_address, request_user_agent
+from portal.security.networks import address_network, valid_address
 from portal.security.notice_emails import AccountNotice
 from portal.security.notices import account_notice_send
 from portal.services.sign_in_retention import history_days
@@ -41,36 +41,6 @@ Outcome = SignInEvent.Outcome
 Method = SignInEvent.Method
 SLOWED_DOWN = Outcome.SLOWED_DOWN
 
-# Networks a "new network" is judged by. IPv4 /24: a home or office line
-# whose provider hands out a new address now and then usually stays within
-# its /24, while a different provider, city or VPN exit does not. IPv6 /48:
-# the largest prefix RFC 6177 has providers delegate to one site; the low 64
-# bits change daily with privacy addresses (RFC 8981), and many providers
-# rotate the /64 within the site's /56 or /48, so anything narrower would
-# call every day's address new.
-IPV4_PREFIX = 24
-IPV6_PREFIX = 48
-
-
-def address_network(address: str) -> str:
-    """The /24 (IPv4) or /48 (IPv6) an address belongs to, as text; blank
-    for anything that is not an address."""
-    try:
-        parsed = ipaddress.ip_address((address or "").strip())
-    except ValueError:
-        return ""
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
-    prefix = IPV4_PREFIX if parsed.version == 4 else IPV6_PREFIX
-    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
-
-
-def _valid_address(address: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address((address or "").strip()))
-    except ValueError:
-        return None
-
 
 def sign_in_event_record(
     *, user: User, request: HttpRequest | None, outcome: str, method: str = "", moment: datetime | None = None
@@ -81,7 +51,7 @@ def sign_in_event_record(
     return SignInEvent.objects.create(
         user=user,
         created_at=moment or timezone.now(),
-        address=_valid_address(address),
+        address=valid_address(address),
         network=address_network(address),
         user_agent=user_agent,
         device=device_label(user_agent)[:200],

@@ -46,4 +46,6 @@ urlpatterns = [
     path("settings/security/", two_factor.tenant_security, name="tenant_security"),
     path("settings/profile/", accounts.profile, name="profile"),
     path("account/security/", security.account_security, name="account_security"),
+    path("account/security/sessions/end-others/", security.sessions_end_others, name="sessions_end_others"),
+    path("account/security/sessions/<str:key_hash>/end/", security.session_end, name="session_end"),
 ]

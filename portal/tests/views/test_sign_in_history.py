@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from conftest import all_databases
 from portal.models import SignInEvent
+from portal.security.networks import address_network
 from portal.services.sign_in_retention import sign_in_events_expire
-from portal.services.sign_ins import address_network, sign_in_event_record
+from portal.services.sign_ins import sign_in_event_record
 from portal.tasks import sign_in_history_expire_task
 from portal.tests.views.test_two_factor import PASSWORD, code_for, enrol, is_signed_in
 
