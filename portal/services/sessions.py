@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import timedelta
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -79,24 +80,33 @@ def user_session_record(*, user: User, request: HttpRequest) -> UserSession | No
             **_where_from(request),
         },
     )
-    cache.set(f"hubport:session-seen:{key_hash}", 1, SEEN_EVERY_SECONDS)
+    cache.set(f"hubport:session-seen:{key_hash}", now.timestamp(), SEEN_EVERY_SECONDS * 2)
     return row
 
 
 def user_session_touch(*, user: User, request: HttpRequest) -> None:
     """Note that ``request``'s session was used, at most once a minute; a
-    session signed in before its row existed gets one now."""
+    session signed in before its row existed gets one now.
+
+    The cache remembers when each session was last written, so most requests
+    make no query; the UPDATE itself only matches a row not written in the
+    last minute, so two requests at once (or a cache that lost the key)
+    still write once."""
     session_key = request.session.session_key
     if not session_key:
         return
     key_hash = session_key_hash(session_key)
-    # cache.add is atomic: of a burst of requests, one writes.
-    if not cache.add(f"hubport:session-seen:{key_hash}", 1, SEEN_EVERY_SECONDS):
+    cache_key = f"hubport:session-seen:{key_hash}"
+    now = timezone.now()
+    written = cache.get(cache_key)
+    if isinstance(written, (int, float)) and 0 <= now.timestamp() - written < SEEN_EVERY_SECONDS:
         return
-    updated = UserSession.objects.filter(key_hash=key_hash, user=user).update(
-        last_seen_at=timezone.now(), **_where_from(request)
+    cache.set(cache_key, now.timestamp(), SEEN_EVERY_SECONDS * 2)
+    rows = UserSession.objects.filter(key_hash=key_hash, user=user)
+    updated = rows.filter(last_seen_at__lte=now - timedelta(seconds=SEEN_EVERY_SECONDS)).update(
+        last_seen_at=now, **_where_from(request)
     )
-    if not updated:
+    if not updated and not rows.exists():
         user_session_record(user=user, request=request)
 
 
