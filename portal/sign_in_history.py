@@ -24,7 +24,9 @@ def sign_in_method(request: HttpRequest) -> str:
     code step the code was checked just before, by its shape (six digits: the
     app; eight letters and digits: a backup code; ``portal.two_factor``)."""
     match = getattr(request, "resolver_match", None)
-    page = match.url_name if match is not None else ""
+    page = match.view_name if match is not None else ""
+    if match is not None and match.app_name == "admin" and match.url_name == "login":
+        return Method.PASSWORD_CODE  # the staff admin's form takes both at once
     if page == "signup":
         return Method.SIGNUP
     if page == "login":

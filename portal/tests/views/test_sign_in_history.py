@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import all_databases
 from portal.models import SignInEvent
@@ -257,3 +259,20 @@ def test_staff_see_the_list_read_only(client, owner):
     assert listing.status_code == 200
     assert owner.email in listing.content.decode()
     assert client.get(reverse("admin:portal_signinevent_add")).status_code == 403
+    staff_sign_in = SignInEvent.objects.exclude(user=owner).get()
+    assert (staff_sign_in.outcome, staff_sign_in.method) == (Outcome.SUCCESS, Method.PASSWORD_CODE)
+
+
+@given(st.ip_addresses())
+def test_every_address_lies_in_its_network(address):
+    import ipaddress
+
+    plain = getattr(address, "ipv4_mapped", None) or address
+    network = ipaddress.ip_network(address_network(str(address)))
+    assert network.prefixlen == (24 if plain.version == 4 else 48)
+    assert plain in network
+
+
+@given(st.text(max_size=100))
+def test_address_network_never_fails(text):
+    assert isinstance(address_network(text), str)
