@@ -42,6 +42,17 @@ def isolated_storages(tmp_path, settings) -> Iterator[None]:
     facility_storage.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Every test starts with an empty cache: the throttles count per address,
+    and the test client is always 127.0.0.1, so one test's signups or resets
+    would otherwise slow the next one down."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def ensure_hubs_seeded() -> None:
     """Transactional tests flush every table afterwards, the seeded hubs too;
     put them back as their data migration made them."""

@@ -11,6 +11,10 @@ class HubsConfig(AppConfig):
 
         probe_register(hub_probes, key="hubs")
 
+        from hubs.monitoring.security_probes import security_probes
+
+        probe_register(security_probes, key="hubs.security")
+
         # The alert services queue their deliveries after commit through the
         # task module's sender; registered here, so they never import it.
         from hubs.services.alerts import alert_sender_register

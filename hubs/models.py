@@ -373,12 +373,19 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
+            # Two partial indexes rather than one with nulls_distinct=False:
+            # SQLite cannot make that one at all (Django skips it there), and
+            # these hold on both databases.
             models.UniqueConstraint(
                 fields=["hub", "component"],
                 condition=~models.Q(state="resolved"),
                 name="incident_one_unresolved_per_hub_component",
-                nulls_distinct=False,
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["component"],
+                condition=models.Q(hub__isnull=True) & ~models.Q(state="resolved"),
+                name="incident_one_unresolved_per_control_component",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,7 @@ from hubs.models import (
     StatusDelivery,
     StatusSubscription,
 )
+from hubs.monitoring.probes import STAFF_ONLY_COMPONENTS
 
 Impact = MaintenanceWindow.Impact
 State = MaintenanceWindow.State
@@ -158,6 +159,11 @@ def incidents_listed(*, open_only: bool = False) -> QuerySet[Incident]:
 OPEN_INCIDENTS_CACHE_SECONDS = 30
 
 
+def incident_unresolved_exists(*, hub_code: str | None, component: str) -> bool:
+    """Whether an incident is open for this hub (None: the control plane) and component."""
+    return Incident.objects.filter(hub_id=hub_code, component=component).exclude(state=Incident.State.RESOLVED).exists()
+
+
 def open_incidents_cache_key(hub_code: str | None) -> str:
     return f"hubport:open-incidents:{hub_code or 'control'}"
 
@@ -173,6 +179,7 @@ def open_incidents_for_hub(hub_code: str) -> list[dict[str, object]]:
         {"id": pk, "title": title, "state": state, "state_label": Incident.State(state).label, "opened_at": opened}
         for pk, title, state, opened in Incident.objects.filter(hub_id=hub_code)
         .exclude(state=Incident.State.RESOLVED)
+        .exclude(component__in=STAFF_ONLY_COMPONENTS)
         .order_by("-opened_at", "-id")
         .values_list("pk", "title", "state", "opened_at")
     ]
@@ -205,10 +212,12 @@ def probe_results_recent(*, hub_code: str | None, name: str, limit: int = 60) ->
 
 
 def open_critical_incidents_by_hub() -> dict[str | None, int]:
-    """Unresolved critical incidents per hub code (None: the control plane)."""
+    """Unresolved critical incidents per hub code (None: the control plane);
+    staff-only ones (an attack detected) are not the hub down."""
     rows = (
         Incident.objects.filter(severity=Incident.Severity.CRITICAL)
         .exclude(state=Incident.State.RESOLVED)
+        .exclude(component__in=STAFF_ONLY_COMPONENTS)
         .values_list("hub_id")
         .annotate(count=Count("pk"))
         .values_list("hub_id", "count")

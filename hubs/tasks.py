@@ -20,14 +20,13 @@ import logging
 from collections.abc import Callable, Iterable
 
 from celery import Task, shared_task
-from django.core.mail import EmailMessage
 
 from hubs.alerts import alert_delivery_send
-from hubs.models import StatusDelivery
+from hubs.models import AlertDelivery, StatusDelivery
 from hubs.notices import notice_email
 from hubs.selectors import status_delivery_wanted
 from hubs.services.advance import maintenance_advance
-from hubs.services.alerts import alert_delivery_claim, alert_delivery_failed, alert_delivery_sent, alerts_advance
+from hubs.services.alerts import alerts_advance
 from hubs.services.notices import Delivery, notice_delivery_claim, outbox_claim, outbox_failed, outbox_lost, outbox_sent
 from hubs.services.probes import heartbeat_record, probe_results_expire, probe_round_run
 from hubs.services.uptime import uptime_expire
@@ -52,7 +51,7 @@ def maintenance_notice_deliver_task(self: Task, *, delivery_id: int) -> str:
     delivery = notice_delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return "nothing to send"
-    return _outbox_send(self, delivery, lambda: notice_email(delivery=delivery))
+    return _outbox_send(self, delivery, lambda: notice_email(delivery=delivery).send(fail_silently=False))
 
 
 @shared_task(bind=True, acks_late=True, max_retries=NOTICE_MAX_RETRIES)
@@ -64,16 +63,17 @@ def status_delivery_send_task(self: Task, *, delivery_id: int) -> str:
     if delivery.kind != StatusDelivery.Kind.CONFIRMATION and not status_delivery_wanted(delivery):
         outbox_failed(delivery, error="unsubscribed", final=True)
         return "unsubscribed"
-    return _outbox_send(self, delivery, lambda: status_email(delivery=delivery))
+    return _outbox_send(self, delivery, lambda: status_email(delivery=delivery).send(fail_silently=False))
 
 
-def _outbox_send(task: Task, delivery: Delivery, email: Callable[[], EmailMessage]) -> str:
-    """Send a claimed delivery of either outbox; a failure is recorded and retried
-    with the countdown above, and given up after the last retry."""
+def _outbox_send(task: Task, delivery: Delivery, send: Callable[[], object]) -> str:
+    """Send a claimed delivery of any outbox (notices, status emails, alerts); a
+    failure is recorded and retried with the countdown above, and given up after
+    the last retry."""
     try:
-        email().send(fail_silently=False)
+        send()
     except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried
-        assert task.max_retries is not None  # the decorator sets NOTICE_MAX_RETRIES
+        assert task.max_retries is not None  # every outbox task sets max_retries
         final = task.request.retries >= task.max_retries
         outbox_failed(delivery, error=f"{type(exc).__name__}: {exc}", final=final)
         if final:
@@ -127,21 +127,10 @@ ALERT_MAX_RETRIES = 5
 @shared_task(bind=True, acks_late=True, max_retries=ALERT_MAX_RETRIES)
 def alert_deliver_task(self: Task, *, delivery_id: int) -> str:
     """Send one alert (email or webhook). Safe to run twice: a sent alert is never sent again."""
-    delivery = alert_delivery_claim(delivery_id=delivery_id)
+    delivery = outbox_claim(AlertDelivery, delivery_id=delivery_id)
     if delivery is None:
         return "nothing to send"
-    try:
-        alert_delivery_send(delivery=delivery)
-    except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried
-        assert self.max_retries is not None  # the decorator sets ALERT_MAX_RETRIES
-        final = self.request.retries >= self.max_retries
-        alert_delivery_failed(delivery=delivery, error=f"{type(exc).__name__}: {exc}", final=final)
-        if final:
-            logger.warning("Alert delivery %s failed for good after %s attempts", delivery_id, delivery.attempts)
-            return "failed"
-        raise self.retry(exc=exc, countdown=notice_retry_countdown(self.request.retries)) from exc
-    alert_delivery_sent(delivery=delivery)
-    return "sent"
+    return _outbox_send(self, delivery, lambda: alert_delivery_send(delivery=delivery))
 
 
 def alert_deliveries_send(delivery_ids: Iterable[int]) -> None:

@@ -27,7 +27,7 @@ from django.db.models import Min, Prefetch, Q
 from django.utils import timezone
 
 from hubs.models import Hub, HubUptimeDay, Incident, IncidentUpdate, MaintenanceWindow
-from hubs.monitoring.probes import probes_for
+from hubs.monitoring.probes import STAFF_ONLY_COMPONENTS, component_is_public, probes_for
 from hubs.services.uptime import MINUTES_A_DAY
 from hubs.uptime import MINUTE, Availability, MinuteState, WindowTerms, availability, day_bounds, month_bounds
 from hubs.uptime import year_bounds as local_year_bounds
@@ -138,7 +138,9 @@ def _ceil_minute(moment: datetime) -> datetime:
 
 
 def _incident_spans(since: datetime, now: datetime) -> list[tuple[str | None, str, datetime, datetime]]:
-    rows = Incident.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=since), opened_at__lt=now)
+    rows = Incident.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=since), opened_at__lt=now).exclude(
+        component__in=STAFF_ONLY_COMPONENTS
+    )
     return [
         (hub_id, title, opened_at, resolved_at or now)
         for hub_id, title, opened_at, resolved_at in rows.order_by("opened_at", "pk").values_list(
@@ -293,7 +295,9 @@ def hub_statuses(*, now: datetime | None = None) -> dict[str, HubStatus]:
     now = now or timezone.now()
     hubs = list(Hub.objects.all())
     open_incidents: dict[str | None, list[Incident]] = defaultdict(list)
-    for incident in Incident.objects.exclude(state=Incident.State.RESOLVED):
+    for incident in Incident.objects.exclude(state=Incident.State.RESOLVED).exclude(
+        component__in=STAFF_ONLY_COMPONENTS
+    ):
         open_incidents[incident.hub_id].append(incident)
     running = set(
         MaintenanceWindow.objects.filter(starts_at__lte=now, ends_at__gt=now)
@@ -305,7 +309,8 @@ def hub_statuses(*, now: datetime | None = None) -> dict[str, HubStatus]:
     for hub in hubs:
         own = open_incidents.get(hub.code, [])
         in_maintenance = hub.code in running
-        names = sorted({probe.component for probe in probes_for(hub.code)} | {i.component for i in own})
+        watched = {probe.component for probe in probes_for(hub.code) if component_is_public(probe.component)}
+        names = sorted(watched | {i.component for i in own})
         components = []
         for name in names:
             component = _component_status([i for i in own if i.component == name])
@@ -335,6 +340,7 @@ def incidents_public(*, now: datetime | None = None, resolved_days: int = RECENT
     since = now - timedelta(days=resolved_days)
     return list(
         Incident.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=since))
+        .exclude(component__in=STAFF_ONLY_COMPONENTS)
         .select_related("hub")
         .prefetch_related(
             Prefetch(

@@ -57,6 +57,7 @@ class SignInEvent(models.Model):
         PASSWORD = "password", "Password"
         PASSWORD_CODE = "password_code", "Password and app code"
         BACKUP_CODE = "backup_code", "Password and backup code"
+        EMAIL_LINK = "email_link", "Password and emailed link"
         SIGNUP = "signup", "Signing up"
         OTHER = "other", "Other"
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from hubs.models import Tenant
+from hubs.monitoring.attacks import sign_in_failure_observe
 from hubs.monitoring.sign_ins import FAILED, sign_in_event_record
 
 
@@ -32,3 +33,8 @@ def sign_in_failed_receiver(sender: Any, credentials: dict[str, Any], request: A
     hub_codes: list[str | None] = list(hubs_of_email(email)) if isinstance(email, str) and email else []
     for hub_code in hub_codes or [None]:
         sign_in_event_record(hub_code=hub_code, kind=FAILED)
+    # The detectors: spraying (one address, many accounts) and stuffing (one
+    # account, many addresses), from the address ClientAddressMiddleware decided.
+    address = getattr(request, "META", {}).get("REMOTE_ADDR", "") if request is not None else ""
+    if isinstance(email, str) and email:
+        sign_in_failure_observe(address=address, account=email, hub_codes=hub_codes)

@@ -31,6 +31,8 @@ def sign_in_method(request: HttpRequest) -> str:
         return Method.SIGNUP
     if page == "login":
         return Method.PASSWORD
+    if page == "login_link":
+        return Method.EMAIL_LINK
     if page == "login_code":
         code = normalise_code(request.POST.get("code", ""))
         return Method.BACKUP_CODE if BACKUP_CODE_PATTERN.match(code) else Method.PASSWORD_CODE

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -148,7 +149,37 @@ def notices_failing_check(hub_code: str) -> Callable[[], Check]:
     return check
 
 
-def worker_round_trip_check(hub_code: str) -> Callable[[], Check]:
+class WorkerPings:
+    """One ping to each hub's workers, all sent by whichever of the control
+    round's checks runs first, so the round waits once for the slowest hub
+    rather than for each hub in turn. Each ping's time counts from its own send."""
+
+    def __init__(self, hub_codes: list[str]) -> None:
+        self.hub_codes = hub_codes
+        self.sent: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def send(self, hub_code: str) -> tuple[str, float]:
+        with self._lock:
+            if not self.sent:
+                for code in self.hub_codes:
+                    self.sent[code] = _ping_send(code)
+            if hub_code not in self.sent:
+                self.sent[hub_code] = _ping_send(hub_code)
+            return self.sent[hub_code]
+
+
+def _ping_send(hub_code: str) -> tuple[str, float]:
+    token = secrets.token_hex(16)
+    sent = time.monotonic()
+    # Expires with the wait: a ping nobody took in time is not worth running later.
+    worker_ping_task.apply_async(
+        kwargs={"hub_code": hub_code, "token": token}, expires=settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS
+    )
+    return token, sent
+
+
+def worker_round_trip_check(hub_code: str, pings: WorkerPings | None = None) -> Callable[[], Check]:
     """A ping through the hub's own queue, answered by one of its workers.
 
     Sent by the control plane's round, not the hub's: a hub whose workers are
@@ -157,10 +188,7 @@ def worker_round_trip_check(hub_code: str) -> Callable[[], Check]:
 
     def check() -> Check:
         wait = settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS
-        token = secrets.token_hex(16)
-        sent = time.monotonic()
-        # Expires with the wait: a ping nobody took in time is not worth running later.
-        worker_ping_task.apply_async(kwargs={"hub_code": hub_code, "token": token}, expires=wait)
+        token, sent = pings.send(hub_code) if pings is not None else _ping_send(hub_code)
         name = worker_heartbeat_name(hub_code)
         while True:
             if Heartbeat.objects.filter(name=name, token=token).exists():
@@ -222,6 +250,7 @@ def edge_probes(hub_code: str | None) -> list[Probe]:
 def hub_probes(hub_code: str | None) -> list[Probe]:
     """hubs' own probes of one hub, or of the control plane for None."""
     if hub_code is None:
+        pings = WorkerPings(list(settings.HUB_CODES))
         return [
             Probe("control_database.read", None, "database", CRITICAL, database_read_check("default")),
             Probe("control_database.write", None, "database", CRITICAL, control_database_write_check),
@@ -234,7 +263,7 @@ def hub_probes(hub_code: str | None) -> list[Probe]:
                     code,
                     "workers",
                     CRITICAL,
-                    worker_round_trip_check(code),
+                    worker_round_trip_check(code, pings),
                     # The runner's bound leaves the check time to say it waited.
                     timeout_seconds=settings.HUBPORT_PROBE_WORKER_WAIT_SECONDS + 5,
                 )

@@ -27,6 +27,18 @@ WARNING: Severity = "warning"
 # a hub stays well inside the minute between rounds.
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
+# Components only staff see: their probes and incidents page the duty engineer
+# like any other, but never reach the public status page or API, the
+# customers' banner or subscribers, and never mark an uptime minute down
+# (an attack detected is not the service down; what it breaks, the other
+# probes see).
+SECURITY = "security"
+STAFF_ONLY_COMPONENTS = frozenset({SECURITY})
+
+
+def component_is_public(component: str) -> bool:
+    return component not in STAFF_ONLY_COMPONENTS
+
 
 @dataclass(frozen=True)
 class Check:

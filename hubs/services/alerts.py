@@ -149,6 +149,21 @@ def alerts_incident_opened(*, incident: Incident, now: datetime) -> list[int]:
     return ids
 
 
+def alerts_incident_reopened(*, incident: Incident, now: datetime) -> list[int]:
+    """A resolved incident that comes back is paged again from its policy's first
+    step, as a new one would be (PagerDuty's re-trigger): whoever acknowledged it
+    before must take it again."""
+    paging = _paging_of(incident)
+    steps = paging.steps
+    paging.step, paging.cycle = 0, 0
+    paging.next_at = now + timedelta(minutes=steps[0]["wait_minutes"]) if steps else None
+    paging.stopped_reason = "" if steps else "no_policy"
+    users = step_user_ids(steps[0], at=now) if steps else []
+    ids = _emit(paging, event=Event.OPENED, user_ids=users, now=now)
+    alert_deliveries_queue(ids)
+    return ids
+
+
 def alerts_incident_acknowledged(*, incident: Incident, acting_user: User | None, now: datetime) -> list[int]:
     """Stop the escalation; tell the others who were paged, and the webhooks."""
     paging = _paging_of(incident)
@@ -240,41 +255,6 @@ def _escalate(paging: IncidentPaging, *, incident: Incident, now: datetime) -> l
 
 
 # SECTION: the outbox
-
-
-def alert_delivery_claim(*, delivery_id: int, now: datetime | None = None) -> AlertDelivery | None:
-    """Mark a delivery as being sent and count the attempt; None when there is
-    nothing to send (gone, sent, given up, or another worker is on it)."""
-    now = now or timezone.now()
-    with transaction.atomic(using="default"):
-        delivery = AlertDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-        if delivery is None or delivery.state in (State.SENT, State.FAILED):
-            return None
-        if (
-            delivery.state == State.SENDING
-            and delivery.last_attempt_at is not None
-            and now - delivery.last_attempt_at < STALE_DELIVERY_AFTER
-        ):
-            return None
-        delivery.state = State.SENDING
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        delivery.save(update_fields=["state", "attempts", "last_attempt_at"])
-    return delivery
-
-
-def alert_delivery_sent(*, delivery: AlertDelivery) -> AlertDelivery:
-    delivery.state, delivery.sent_at, delivery.last_error = State.SENT, timezone.now(), ""
-    delivery.save(update_fields=["state", "sent_at", "last_error"])
-    return delivery
-
-
-def alert_delivery_failed(*, delivery: AlertDelivery, error: str, final: bool) -> AlertDelivery:
-    """Record a failed attempt: pending again (a retry follows) or failed for good."""
-    delivery.state = State.FAILED if final else State.PENDING
-    delivery.last_error = error[:2000]
-    delivery.save(update_fields=["state", "last_error"])
-    return delivery
 
 
 def alert_deliveries_lost(*, now: datetime | None = None) -> list[int]:

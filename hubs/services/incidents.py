@@ -33,7 +33,12 @@ from django.utils import timezone
 
 from hubs.errors import IncidentRefused
 from hubs.models import Hub, Incident, IncidentUpdate, ProbeStreak, StatusDelivery
-from hubs.services.alerts import alerts_incident_acknowledged, alerts_incident_opened, alerts_incident_resolved
+from hubs.services.alerts import (
+    alerts_incident_acknowledged,
+    alerts_incident_opened,
+    alerts_incident_reopened,
+    alerts_incident_resolved,
+)
 from hubs.services.audit import audit_record, audit_snapshot
 from hubs.services.status_subscriptions import status_notices_for_incident
 
@@ -212,13 +217,21 @@ def _incident_resolve_if_recovered(*, hub_code: str | None, component: str, now:
 
 
 def _state_change(incident: Incident, *, state: str, now: datetime) -> None:
-    """Move the state; a resolution is announced to whoever was paged (after commit)."""
+    """Move the state; a resolution is announced to whoever was paged, and a
+    reopened incident is paged again and needs acknowledging again (after commit)."""
     resolving = state == Incident.State.RESOLVED and incident.state != Incident.State.RESOLVED
+    reopening = incident.state == Incident.State.RESOLVED and state != Incident.State.RESOLVED
     incident.state = state
     incident.resolved_at = now if state == Incident.State.RESOLVED else None
-    incident.save(update_fields=["state", "resolved_at"])
+    fields = ["state", "resolved_at"]
+    if reopening:
+        incident.acknowledged_at, incident.acknowledged_by = None, None
+        fields += ["acknowledged_at", "acknowledged_by"]
+    incident.save(update_fields=fields)
     if resolving:
         alerts_incident_resolved(incident=incident, now=now)
+    if reopening:
+        alerts_incident_reopened(incident=incident, now=now)
 
 
 def incident_acknowledge(*, incident: Incident, acting_user: User, note: str = "") -> Incident:

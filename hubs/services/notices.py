@@ -23,12 +23,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hubs.models import MaintenanceWindow, NoticeDelivery, StatusDelivery
+from hubs.models import AlertDelivery, MaintenanceWindow, NoticeDelivery, StatusDelivery
 from hubs.selectors import notice_recipients
 
 # The two outboxes share their fields and states: maintenance notices to members
 # and status emails to subscribers; the functions below serve both.
-Delivery = TypeVar("Delivery", NoticeDelivery, StatusDelivery)
+Delivery = TypeVar("Delivery", NoticeDelivery, StatusDelivery, AlertDelivery)
 
 # A delivery claimed by a worker that then died is tried again after this long;
 # the longest retry countdown (8 min) stays below it.

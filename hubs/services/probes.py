@@ -59,7 +59,10 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
         uptime_round_record(
             hub_code=hub_code,
             outcomes=[
-                RoundOutcome(name=row.name, severity=row.severity, ok=row.ok, hub_code=row.hub_id) for row in rows
+                RoundOutcome(
+                    name=row.name, severity=row.severity, ok=row.ok, hub_code=row.hub_id, component=row.component
+                )
+                for row in rows
             ],
             at=at,
         )

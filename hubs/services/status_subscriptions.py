@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from hubs.errors import StatusLinkInvalid, StatusSubscriptionRefused
 from hubs.models import Hub, Incident, IncidentUpdate, MaintenanceWindow, StatusDelivery, StatusSubscription
+from hubs.monitoring.probes import component_is_public
 from hubs.selectors import open_incidents_cache_key
 from hubs.services.audit import audit_record
 from hubs.status_links import ConfirmationRequest, confirmation_read, unsubscribe_read
@@ -162,6 +163,8 @@ def status_notices_for_incident(*, incident: Incident, update: IncidentUpdate, k
     # The customer banner reads open incidents through a short cache; news changes it.
     hub_code = incident.hub_id
     transaction.on_commit(lambda: cache.delete(open_incidents_cache_key(hub_code)), using="default")
+    if not component_is_public(incident.component):
+        return []  # staff-only (security): the duty engineer is paged, subscribers hear nothing
     subscribers = _subscribers(None if hub_code is None else [hub_code])
     StatusDelivery.objects.bulk_create(
         [

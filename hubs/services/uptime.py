@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubs.models import HubUptimeDay, ProbeFlip, ProbeStreak
+from hubs.monitoring.probes import component_is_public
 
 # Minutes and flips of 400 days: a whole year to compare with the year before,
 # and a month to spare for a late audit.
@@ -42,6 +43,7 @@ class RoundOutcome:
     # The probe's hub (None: control plane). Usually the round's; the control
     # round's workers.round_trip probes speak for each hub's workers.
     hub_code: str | None = None
+    component: str = ""
 
 
 def minute_of(moment: datetime) -> tuple[date, int]:
@@ -107,7 +109,8 @@ def uptime_round_record(*, hub_code: str | None, outcomes: Sequence[RoundOutcome
     for probe_hub, group in by_hub.items():
         if probe_hub is None:
             continue
-        critical_failing = any(not o.ok for o in group if o.severity == "critical")
+        # A staff-only probe (an attack detected) never marks a minute down.
+        critical_failing = any(not o.ok for o in group if o.severity == "critical" and component_is_public(o.component))
         if probe_hub == hub_code or critical_failing:
             uptime_minute_record(hub_code=probe_hub, at=at, critical_failing=critical_failing)
 

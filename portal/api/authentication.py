@@ -24,6 +24,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from hubs.monitoring.attacks import token_failure_observe
 from portal.security.attempts import failure_record, token_limit, wait_seconds
 from portal.selectors import display_zone_for
 from portal.services.provisioning import tenant_ensure_provisioned
@@ -56,6 +57,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             return self._authenticate_bearer(request, header)
         except exceptions.AuthenticationFailed:
             failure_record(token_limit(), address)
+            token_failure_observe()  # the token-guessing detector, across every address
             raise
 
     def _authenticate_bearer(self, request: Request, header: list[bytes]) -> tuple[Any, Any]:

@@ -215,3 +215,56 @@ class ProfileForm(forms.Form):
         field = self.fields["time_zone"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", default), *((name, name) for name in time_zone_names())]
+
+
+class PasswordChangeForm(forms.Form):
+    """The current password, then the new one twice; the service judges its strength."""
+
+    old_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        max_length=128,
+        help_text="At least 10 characters; not a common password and not all digits.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label="New password again",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        password = self.cleaned_data["old_password"]
+        if not self.user.check_password(password):
+            raise ValidationError("That is not your current password.", code="password_incorrect")
+        return password
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", "The two new passwords differ.")
+        return cleaned
+
+
+class EmailChangeForm(PasswordConfirmForm):
+    """A new address, confirmed with the current password before a link goes to it."""
+
+    new_email = forms.EmailField(
+        label="New email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    field_order = ["new_email", "password"]
+
+    def clean_new_email(self) -> str:
+        return self.cleaned_data["new_email"].strip().lower()

@@ -75,8 +75,32 @@ def token_limit() -> Limit:
     return Limit("token.address", _setting("HUBPORT_TOKEN_FAILURES_PER_ADDRESS", 20), 1, tiers=(60, 120, 300, 900))
 
 
+def password_reset_limits() -> tuple[Limit, Limit]:
+    """Reset requests (not failures: every request counts) for one email, and
+    from one address across any emails, in an hour: 5 and 20 by default."""
+    window = _setting("HUBPORT_PASSWORD_RESET_WINDOW_MINUTES", 60)
+    return (
+        Limit("password_reset.email", _setting("HUBPORT_PASSWORD_RESETS_PER_EMAIL", 5), window),
+        Limit("password_reset.address", _setting("HUBPORT_PASSWORD_RESETS_PER_ADDRESS", 20), window),
+    )
+
+
+def signup_limit() -> Limit:
+    """Signup attempts (every POST) from one address: 10 an hour by default."""
+    return Limit(
+        "signup.address",
+        _setting("HUBPORT_SIGNUPS_PER_ADDRESS", 10),
+        _setting("HUBPORT_SIGNUP_WINDOW_MINUTES", 60),
+    )
+
+
 def _digest(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16, key=settings.SECRET_KEY.encode()[:64]).hexdigest()
+
+
+def key_digest(key: str) -> str:
+    """A key as the cache holds it: keyed BLAKE2b, never the email or token itself."""
+    return _digest(key)
 
 
 def _minute(now: datetime) -> int:
@@ -129,6 +153,28 @@ def wait_seconds(limit: Limit, key: str, *, now: datetime | None = None) -> int:
     tier = limit.tiers[min(count - limit.threshold, len(limit.tiers) - 1)]
     remaining = float(last) + tier - now.timestamp()
     return max(0, math.ceil(remaining))
+
+
+def window_wait_seconds(limit: Limit, key: str, *, now: datetime | None = None) -> int:
+    """A plain rolling-window rate: seconds until the key's count in the window
+    falls below the threshold again, as its oldest attempts leave the window (0:
+    go). For requests that are not failures (a reset, a signup), where a growing
+    tier would punish the owner for the attacker's requests."""
+    now = now or timezone.now()
+    keys = _bucket_keys(limit, _digest(key), now)
+    values = cache.get_many(keys)
+    counts = [int(values.get(bucket, 0)) for bucket in keys]  # oldest minute first
+    remaining = sum(counts)
+    if remaining < limit.threshold:
+        return 0
+    first_minute = _minute(now) - limit.window_minutes + 1
+    for offset, count in enumerate(counts):
+        remaining -= count
+        if remaining < limit.threshold:
+            # That minute's attempts leave the window when it is window_minutes old.
+            leaves_at = (first_minute + offset + limit.window_minutes) * 60
+            return max(1, math.ceil(leaves_at - now.timestamp()))
+    return 0  # pragma: no cover - the loop empties the window
 
 
 def longest_wait(checks: Sequence[tuple[Limit, str]], *, now: datetime | None = None) -> int:

@@ -18,12 +18,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import router, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from portal.models import UserSession
 from portal.security.devices import device_label, request_address, request_user_agent
@@ -47,10 +48,21 @@ def session_store(session_key: str | None = None) -> SessionBase:
     return engine.SessionStore(session_key=session_key)
 
 
-def session_is_alive(*, session_key: str, user_id: int) -> bool:
-    """Whether the store still holds this session, unexpired and signed in as ``user_id``."""
+def session_is_alive(*, session_key: str, user: User) -> bool:
+    """Whether the store still holds this session, unexpired, signed in as
+    ``user`` and still valid for them: a changed password ends every session
+    whose stored password hash no longer matches (as Django's get_user judges)."""
     data = session_store(session_key).load()
-    return str(data.get(SESSION_KEY, "")) == str(user_id)
+    if str(data.get(SESSION_KEY, "")) != str(user.pk):
+        return False
+    stored = data.get(HASH_SESSION_KEY)
+    if not isinstance(stored, str):
+        return False
+    valid = [user.get_session_auth_hash()]
+    fallback_hash = getattr(user, "_get_session_auth_hash", None)
+    if fallback_hash is not None:
+        valid += [fallback_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS]
+    return any(constant_time_compare(stored, candidate) for candidate in valid)
 
 
 def _where_from(request: HttpRequest) -> dict[str, object]:
@@ -148,7 +160,7 @@ def user_sessions_prune(*, user: User) -> list[UserSession]:
     alive: list[int] = []
     dead: list[int] = []
     for row in UserSession.objects.filter(user=user).order_by("-last_seen_at", "-id"):
-        (alive if session_is_alive(session_key=row.session_key, user_id=user.pk) else dead).append(row.pk)
+        (alive if session_is_alive(session_key=row.session_key, user=user) else dead).append(row.pk)
     if dead:
         UserSession.objects.filter(pk__in=dead).delete()
     return [row for row in UserSession.objects.filter(pk__in=alive).order_by("-last_seen_at", "-id")]
@@ -156,17 +168,14 @@ def user_sessions_prune(*, user: User) -> list[UserSession]:
 
 def user_sessions_expire(*, batch_rows: int = EXPIRE_BATCH_ROWS) -> int:
     """Hourly: drop the rows of sessions the store no longer holds (expired,
-    or ended without a sign-out), a batch at a time; how many went."""
+    ended without a sign-out, or ended by a password change), a batch at a
+    time; how many went."""
     removed, after = 0, 0
     while True:
-        batch = list(
-            UserSession.objects.filter(pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", "session_key", "user_id")[:batch_rows]
-        )
+        batch = list(UserSession.objects.filter(pk__gt=after).select_related("user").order_by("pk")[:batch_rows])
         if not batch:
             return removed
-        after = batch[-1][0]
-        dead = [pk for pk, key, user_id in batch if not session_is_alive(session_key=key, user_id=user_id)]
+        after = batch[-1].pk
+        dead = [row.pk for row in batch if not session_is_alive(session_key=row.session_key, user=row.user)]
         if dead:
             removed += UserSession.objects.filter(pk__in=dead).delete()[0]

@@ -266,6 +266,30 @@ HUBPORT_SIGN_IN_FAILURES_PER_ADDRESS = env.int("HUBPORT_SIGN_IN_FAILURES_PER_ADD
 HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS = env.int("HUBPORT_CODE_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
 # Failed bearer-token authentications from one address in a minute, then 429.
 HUBPORT_TOKEN_FAILURES_PER_ADDRESS = env.int("HUBPORT_TOKEN_FAILURES_PER_ADDRESS", default=20)
+# Requests, not failures, in a rolling hour: password resets per email (known
+# or not) and per address, signups per address; over them, 429 until the
+# oldest leaves the window.
+HUBPORT_PASSWORD_RESETS_PER_EMAIL = env.int("HUBPORT_PASSWORD_RESETS_PER_EMAIL", default=5)
+HUBPORT_PASSWORD_RESETS_PER_ADDRESS = env.int("HUBPORT_PASSWORD_RESETS_PER_ADDRESS", default=20)
+HUBPORT_PASSWORD_RESET_WINDOW_MINUTES = env.int("HUBPORT_PASSWORD_RESET_WINDOW_MINUTES", default=60)
+HUBPORT_SIGNUPS_PER_ADDRESS = env.int("HUBPORT_SIGNUPS_PER_ADDRESS", default=10)
+HUBPORT_SIGNUP_WINDOW_MINUTES = env.int("HUBPORT_SIGNUP_WINDOW_MINUTES", default=60)
+# NIST SP 800-63B's high threshold: from this many consecutive failures of one
+# account (any addresses), the right password sends a one-time link, valid
+# HUBPORT_SIGN_IN_LINK_MINUTES, that finishes the sign-in (portal.security.sign_in_link).
+HUBPORT_SIGN_IN_ACCOUNT_LINK_THRESHOLD = env.int("HUBPORT_SIGN_IN_ACCOUNT_LINK_THRESHOLD", default=100)
+HUBPORT_SIGN_IN_LINK_MINUTES = env.int("HUBPORT_SIGN_IN_LINK_MINUTES", default=15)
+# Attacks detected (hubs.monitoring.attacks, security_probes): critical probes of
+# the staff-only security component, paging the duty engineer.
+HUBPORT_DETECT_WINDOW_MINUTES = env.int("HUBPORT_DETECT_WINDOW_MINUTES", default=15)
+HUBPORT_DETECT_RECENT_MINUTES = env.int("HUBPORT_DETECT_RECENT_MINUTES", default=5)
+HUBPORT_DETECT_SPRAYING_ACCOUNTS = env.int("HUBPORT_DETECT_SPRAYING_ACCOUNTS", default=10)
+HUBPORT_DETECT_STUFFING_ADDRESSES = env.int("HUBPORT_DETECT_STUFFING_ADDRESSES", default=10)
+HUBPORT_DETECT_TOKEN_FAILURES = env.int("HUBPORT_DETECT_TOKEN_FAILURES", default=100)
+HUBPORT_DETECT_DOS_FACTOR = env.float("HUBPORT_DETECT_DOS_FACTOR", default=10.0)
+HUBPORT_DETECT_DOS_MIN_RATE = env.float("HUBPORT_DETECT_DOS_MIN_RATE", default=60.0)
+HUBPORT_DETECT_DOS_LEARN_MINUTES = env.int("HUBPORT_DETECT_DOS_LEARN_MINUTES", default=60)
+HUBPORT_DETECT_DOS_BASELINE_MINUTES = env.int("HUBPORT_DETECT_DOS_BASELINE_MINUTES", default=60)
 
 # SECTION: sign-in history and sessions (portal.services.sign_ins, .sessions)
 # Each person's sign-in attempts are kept this many days; a new device or
@@ -317,6 +341,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu waits a second between looks at empty folders by default, which
+        # a ping through eight queues pays up to eight times; a tenth of a
+        # second costs a directory listing, and no server.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ALWAYS_EAGER = False
 # Workers log through LOGGING above, whose filter withholds customers' file names.

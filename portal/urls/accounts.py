@@ -3,16 +3,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import accounts, security, two_factor
+from portal.views import accounts, credentials, password_reset, security, sign_in_link, two_factor
 
 urlpatterns = [
     path("signup/", accounts.signup, name="signup"),
     path("login/", accounts.login_view, name="login"),
     path("login/code/", accounts.login_code, name="login_code"),
+    path("login/link/<str:token>/", sign_in_link.login_link, name="login_link"),
     path("logout/", accounts.HubportLogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        password_reset.ThrottledPasswordResetView.as_view(
             template_name="registration/password_reset_form.html",
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
@@ -27,10 +28,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="registration/password_reset_confirm.html",
-            success_url=reverse_lazy("password_reset_complete"),
-        ),
+        credentials.HubportPasswordResetConfirmView.as_view(success_url=reverse_lazy("password_reset_complete")),
         name="password_reset_confirm",
     ),
     path(
@@ -48,4 +46,7 @@ urlpatterns = [
     path("account/security/", security.account_security, name="account_security"),
     path("account/security/sessions/end-others/", security.sessions_end_others, name="sessions_end_others"),
     path("account/security/sessions/<str:key_hash>/end/", security.session_end, name="session_end"),
+    path("settings/password/", credentials.password_change, name="password_change"),
+    path("settings/email/", credentials.email_change, name="email_change"),
+    path("settings/email/confirm/<str:token>/", credentials.email_change_confirm, name="email_change_confirm"),
 ]

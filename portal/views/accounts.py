@@ -27,7 +27,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from hubs.models import Hub
 from portal.forms.accounts import CodeForm, LoginForm, ProfileForm, SignupForm, TenantChoiceForm
 from portal.middleware.tenant import SESSION_TENANT_KEY
-from portal.security.guards import code_guard, sign_in_guard, slowed_down
+from portal.security.guards import code_guard, sign_in_guard, signup_guard, slowed_down
+from portal.security.sign_in_link import link_sent_response
 from portal.selectors import membership_for, memberships_for_user
 from portal.services.accounts import user_time_zone_set
 from portal.services.sign_ins import (
@@ -45,6 +46,7 @@ PENDING_LOGIN_SESSION_KEY = "hubport_pending_login"
 # typed on a shared computer and walked away from is soon worthless.
 PENDING_LOGIN_MAX_AGE_SECONDS = 5 * 60
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SIGNUP_SLOWED = "Too many signups from your network. Wait {wait} and try again."
 
 
 def safe_next_url(request: HttpRequest, candidate: str | None, default: str = "home") -> str:
@@ -142,6 +144,13 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.info(request, "You are signed in already. Sign out first to create another company's account.")
         return redirect("home")
     form = SignupForm(request.POST or None)
+    context = {"form": form, "hubs": Hub.objects.order_by("sort_order", "code")}
+    if request.method == "POST":
+        guard = signup_guard(request)
+        if guard.wait:
+            context["form"] = SignupForm()
+            return slowed_down(request, "portal/accounts/signup.html", context, guard.wait, message=SIGNUP_SLOWED)
+        guard.counted()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -166,11 +175,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 f"Welcome to Hubport. {result.tenant.name}'s files will live in {result.tenant.hub.label}.",
             )
             return redirect("home")
-    return render(
-        request,
-        "portal/accounts/signup.html",
-        {"form": form, "hubs": Hub.objects.order_by("sort_order", "code")},
-    )
+    return render(request, "portal/accounts/signup.html", context)
 
 
 # SECTION: signing in
@@ -207,6 +212,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not form.is_valid() and form.has_error(NON_FIELD_ERRORS, "invalid_login"):
         guard.failed()
     if request.method == "POST" and form.is_valid():
+        if guard.link_required():
+            # Past the account's high threshold: the password alone is not enough.
+            return link_sent_response(request, user=form.get_user(), next_url=next_url, form=LoginForm(request))
         guard.succeeded()
         user = form.get_user()
         request.session.pop(PENDING_LOGIN_SESSION_KEY, None)

@@ -99,6 +99,8 @@ def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts(celery_
         "replication.backlog",
         "restores.stalled",
         "notices.failing",
+        "security.credential_stuffing",
+        "security.request_rate",
     } <= names
     assert {(row.hub_id, row.name) for row in control_rows} == {
         (None, "control_database.read"),
@@ -108,6 +110,10 @@ def test_a_round_of_a_hub_and_of_the_control_plane_pass_on_healthy_parts(celery_
         (None, "web.error_rate"),
         (None, "web.latency_p95"),
         (None, "security.failed_sign_ins"),
+        (None, "security.credential_stuffing"),
+        (None, "security.request_rate"),
+        (None, "security.password_spraying"),
+        (None, "security.token_guessing"),
         *((code, "workers.round_trip") for code in settings.HUB_CODES),
     }
     assert len(hub_rows) * len(settings.HUB_CODES) + len(control_rows) > 100

@@ -22,7 +22,7 @@ from conftest import all_databases
 from hubs.alerts import acknowledge_token_read
 from hubs.models import AlertDelivery, EscalationStep, Incident, IncidentPaging, RotaOverride, RotaParticipant
 from hubs.services.alerts import alert_deliveries_lost, alert_deliveries_retry, alerts_advance
-from hubs.services.incidents import incident_acknowledge, incident_open, incidents_observe
+from hubs.services.incidents import incident_acknowledge, incident_open, incident_update_add, incidents_observe
 from hubs.services.oncall import on_call_user_id
 from hubs.tasks import ALERT_MAX_RETRIES, alert_deliver_task, alerts_advance_task
 from hubs.tests.alerting import T0, failing, open_incident, recover
@@ -125,6 +125,30 @@ def test_a_third_failed_round_joins_the_incident_and_pages_nobody_again(duty, cl
     # A third failed round joins the open incident: nobody is paged again.
     sending(lambda: incidents_observe(observations=[failing(at=T0 + timedelta(minutes=1))], now=T0))
     assert len(mail.outbox) == 1 and webhook_receiver.events == ["incident.opened"]
+
+
+def test_a_reopened_incident_is_paged_again_and_must_be_acknowledged_again(duty, clock, sending, webhook_receiver):
+    incident = sending(open_incident)
+    incident_acknowledge(incident=incident, acting_user=duty.first)
+    sending(lambda: recover(at=T0 + timedelta(minutes=2)))
+    incident.refresh_from_db()
+    assert incident.state == "resolved"
+    mail.outbox.clear()
+    staff = person("lead@ops.test")
+    sending(
+        lambda: incident_update_add(
+            incident=incident, state="investigating", body="It is back", public=False, acting_user=staff
+        )
+    )
+    incident.refresh_from_db()
+    assert incident.state == "investigating" and incident.acknowledged_at is None
+    assert [m.to for m in mail.outbox] == [["first@ops.test"]]
+    assert webhook_receiver.events[-1] == "incident.opened"
+    paging = IncidentPaging.objects.get(incident=incident)
+    assert paging.stopped_reason == "" and paging.next_at is not None and (paging.step, paging.cycle) == (0, 0)
+    # Unacknowledged, it escalates again after the first step's wait.
+    assert advance_at(clock, paging.next_at, sending)["escalated"] == 1
+    assert mail.outbox[-1].to == ["second@ops.test"]
 
 
 # SECTION: webhooks fail and are retried

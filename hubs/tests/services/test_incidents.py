@@ -241,3 +241,16 @@ def test_a_reopened_automatic_incident_is_not_resolved_again_by_passes_alone() -
     rounds(False, True, True)
     incident.refresh_from_db()
     assert incident.state == "resolved"
+
+
+@pytest.mark.parametrize("hub", [None, "uk"])
+def test_the_database_keeps_one_unresolved_incident_per_hub_and_component(hub) -> None:
+    """For a hub and for the control plane (no hub) alike, on SQLite and PostgreSQL."""
+    from django.db import IntegrityError, transaction
+
+    Incident.objects.create(hub_id=hub, component="web", title="first", opened_at=T0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Incident.objects.create(hub_id=hub, component="web", title="second", opened_at=T0)
+    Incident.objects.filter(component="web").update(state="resolved")
+    Incident.objects.create(hub_id=hub, component="web", title="third", opened_at=T0)
+    assert Incident.objects.filter(component="web").exclude(state="resolved").count() == 1

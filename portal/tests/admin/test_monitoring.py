@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core import mail
 
 from conftest import all_databases
 from hubs.models import Incident, IncidentUpdate, StaffAuditEntry
+from hubs.tests.alerting import duty as duty  # a fixture
 from portal.tests.admin.test_accounts import login_verified
 
 pytestmark = all_databases
@@ -67,6 +69,42 @@ def test_an_update_is_saved_through_the_service(staff_client, incident):
     assert update.public and update.author == staff_client.staff_user
     assert StaffAuditEntry.objects.get(action="incident.update").actor == staff_client.staff_user
     assert StaffAuditEntry.objects.filter(target_type="hubs.Incident").count() == 1
+
+
+def test_staff_open_an_incident_from_the_add_page_and_it_pages(
+    staff_client, duty, eager_tasks, django_capture_on_commit_callbacks
+):
+    assert staff_client.get("/admin/hubs/incident/add/").status_code == 200
+    form = {
+        "open_hub": "hk",
+        "open_component": "web",
+        "open_severity": "critical",
+        "open_title": "Hong Kong: uploads fail for some customers",
+        "open_body": "Customers report failed uploads; investigating.",
+        "open_public": "on",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post("/admin/hubs/incident/add/", form)
+    [incident] = Incident.objects.all()
+    assert response.status_code == 302 and response["Location"].endswith(f"/admin/hubs/incident/{incident.pk}/change/")
+    assert (incident.hub_id, incident.component, incident.automatic) == ("hk", "web", False)
+    assert incident.updates.get().public and incident.updates.get().author == staff_client.staff_user
+    assert StaffAuditEntry.objects.filter(action="incident.open", target_type="hubs.Incident").count() == 1
+    assert StaffAuditEntry.objects.filter(target_type="hubs.Incident").count() == 1
+    assert [m.to for m in mail.outbox if "Hong Kong" in m.subject] == [["first@ops.test"]]
+    # A second one for the same hub and component is refused on the form, not with an error page.
+    again = staff_client.post("/admin/hubs/incident/add/", form)
+    assert again.status_code == 200 and "update that one" in again.content.decode()
+    assert Incident.objects.count() == 1
+
+
+def test_the_add_page_refuses_a_malformed_component(staff_client):
+    response = staff_client.post(
+        "/admin/hubs/incident/add/",
+        {"open_component": "Web Tier!", "open_severity": "critical", "open_title": "x", "open_body": "y"},
+    )
+    assert response.status_code == 200 and "lower-case letters" in response.content.decode()
+    assert not Incident.objects.exists()
 
 
 def test_the_acknowledge_action_goes_through_the_service(staff_client, incident):

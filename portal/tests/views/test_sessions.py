@@ -196,3 +196,18 @@ def test_the_page_has_no_inline_script_style_or_handlers(owner):
     assert "<style" not in html
     assert not re.search(r"\sstyle=", html)
     assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_changing_the_password_drops_the_other_sessions_from_the_list(owner):
+    laptop = signed_in(owner)
+    phone = signed_in(owner, address="198.51.100.7", user_agent=CHROME_ON_WINDOWS)
+    new_password = "an entirely new passphrase 42"
+    response = laptop.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert response.status_code == 302
+    sessions = laptop.get(reverse("account_security")).context["sessions"]
+    assert [s.key_hash for s in sessions] == [key_hash_of(laptop)], "the kept session, under its new key"
+    assert not can_open_a_page(phone)
+    assert user_sessions_expire() == 0

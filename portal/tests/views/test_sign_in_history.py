@@ -276,3 +276,22 @@ def test_every_address_lies_in_its_network(address):
 @given(st.text(max_size=100))
 def test_address_network_never_fails(text):
     assert isinstance(address_network(text), str)
+
+
+def test_a_sign_in_by_emailed_link_says_so(owner, settings, eager_tasks, django_capture_on_commit_callbacks):
+    import re
+
+    from django.core import mail
+
+    settings.HUBPORT_SIGN_IN_ACCOUNT_LINK_THRESHOLD = 2
+    for n in range(2):
+        sign_in(browser(address=f"198.51.100.{n + 1}"), owner.email, "wrong")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(browser(), owner.email)
+    assert b"We emailed you a link" in response.content
+    match = re.search(r"https?://\S+(/login/link/\S+/)", mail.outbox[-1].body)
+    assert match is not None
+    client = browser()
+    client.post(match.group(1))
+    assert is_signed_in(client)
+    assert events(owner)[-1] == (Outcome.SUCCESS, Method.EMAIL_LINK)
