@@ -13,6 +13,13 @@ class PortalConfig(AppConfig):
         from portal.sign_in_failures import sign_in_failed_receiver
 
         user_login_failed.connect(sign_in_failed_receiver, dispatch_uid="portal.sign_in_failed")
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+        from portal.sign_in_history import signed_in_receiver, signed_out_receiver, wrong_password_receiver
+
+        user_logged_in.connect(signed_in_receiver, dispatch_uid="portal.sign_in_history.signed_in")
+        user_login_failed.connect(wrong_password_receiver, dispatch_uid="portal.sign_in_history.wrong_password")
+        user_logged_out.connect(signed_out_receiver, dispatch_uid="portal.sign_in_history.signed_out")
         from portal.metrics import metrics_collector_register
 
         metrics_collector_register()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.db.models import QuerySet
 
 from hubs.models import Membership, Tenant
-from portal.models import User
+from portal.models import SignInEvent, User
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +56,11 @@ def display_zone_for(*, user: User | None, tenant: Tenant | None) -> ZoneInfo:
                 # rather than fail every page.
                 logger.warning("Unknown time zone %r; falling back", name)
     return ZoneInfo("UTC")
+
+
+# SECTION: the person's sign-ins
+
+
+def sign_in_events_for(*, user: User) -> QuerySet[SignInEvent]:
+    """The person's own sign-in attempts, newest first (never anyone else's)."""
+    return SignInEvent.objects.filter(user=user).order_by("-created_at", "-id")

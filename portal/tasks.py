@@ -38,3 +38,13 @@ def account_notice_email_task(*, user_id: int, kind: str, details: dict[str, str
         return "nobody"
     account_notice_email(user=user, kind=AccountNotice(kind), details=details, to=to).send(fail_silently=False)
     return "sent"
+
+
+@shared_task(acks_late=True)
+def sign_in_history_expire_task() -> dict[str, int]:
+    """Hourly (beat): sign-in events past their 90 days go, and the session
+    list's rows of sessions the store no longer holds; both in batches."""
+    from portal.services.sessions import user_sessions_expire
+    from portal.services.sign_in_retention import sign_in_events_expire
+
+    return {"sign_in_events": sign_in_events_expire(), "user_sessions": user_sessions_expire()}

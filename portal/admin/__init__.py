@@ -6,6 +6,7 @@ from portal.admin import (  # noqa: F401
     hubs,
     memberships,
     monitoring,
+    sign_ins,
     status_subscriptions,
     tenant_data,
 )

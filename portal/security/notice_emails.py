@@ -52,7 +52,7 @@ def account_notice_email(*, user: User, kind: AccountNotice, details: dict[str, 
         "user": user,
         "details": details,
         "reset_url": absolute_url("password_reset"),
-        "security_url": absolute_url("profile"),
+        "security_url": absolute_url("account_security"),
     }
     body = render_to_string(f"emails/account/{kind.value}.txt", context)
     return EmailMessage(subject=SUBJECTS[kind], body=body, to=[to or user.email])

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The person's session list: each session seen at most once a minute.
+    "portal.middleware.sessions.UserSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.tenant.TenantMiddleware",
@@ -325,6 +327,15 @@ HUBPORT_DETECT_DOS_MIN_RATE = env.float("HUBPORT_DETECT_DOS_MIN_RATE", default=6
 HUBPORT_DETECT_DOS_LEARN_MINUTES = env.int("HUBPORT_DETECT_DOS_LEARN_MINUTES", default=60)
 HUBPORT_DETECT_DOS_BASELINE_MINUTES = env.int("HUBPORT_DETECT_DOS_BASELINE_MINUTES", default=60)
 
+# SECTION: sign-in history and sessions (portal.services.sign_ins, .sessions)
+# Each person's sign-in attempts are kept this many days; a new device or
+# network is judged against their successful sign-ins in the same span.
+HUBPORT_SIGN_IN_HISTORY_DAYS = env.int("HUBPORT_SIGN_IN_HISTORY_DAYS", default=90)
+# This many wrong two-factor codes after the right password, within the window
+# and since the person's last sign-in, email them (once a window).
+HUBPORT_WRONG_CODES_NOTICE_AFTER = env.int("HUBPORT_WRONG_CODES_NOTICE_AFTER", default=3)
+HUBPORT_WRONG_CODES_WINDOW_MINUTES = env.int("HUBPORT_WRONG_CODES_WINDOW_MINUTES", default=15)
+
 # SECTION: internationalisation
 
 LANGUAGE_CODE = "en-gb"
@@ -447,6 +458,12 @@ CELERY_BEAT_SCHEDULE["uptime-expire"] = {"task": "hubs.tasks.uptime_expire_task"
 CELERY_BEAT_SCHEDULE["status-deliveries-requeue"] = {
     "task": "hubs.tasks.status_deliveries_requeue_task",
     "schedule": 300.0,
+}
+# Sign-in events past HUBPORT_SIGN_IN_HISTORY_DAYS, and the session list's rows
+# of sessions that expired, go every hour, in batches (control queue).
+CELERY_BEAT_SCHEDULE["sign-in-history-expire"] = {
+    "task": "portal.tasks.sign_in_history_expire_task",
+    "schedule": 3600.0,
 }
 
 # SECTION: local folders

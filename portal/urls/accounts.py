@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import accounts, credentials, password_reset, sign_in_link, two_factor
+from portal.views import accounts, credentials, password_reset, security, sign_in_link, two_factor
 
 urlpatterns = [
     path("signup/", accounts.signup, name="signup"),
@@ -43,6 +43,9 @@ urlpatterns = [
     path("account/two-factor/remove/", two_factor.remove, name="two_factor_remove"),
     path("settings/security/", two_factor.tenant_security, name="tenant_security"),
     path("settings/profile/", accounts.profile, name="profile"),
+    path("account/security/", security.account_security, name="account_security"),
+    path("account/security/sessions/end-others/", security.sessions_end_others, name="sessions_end_others"),
+    path("account/security/sessions/<str:key_hash>/end/", security.session_end, name="session_end"),
     path("settings/password/", credentials.password_change, name="password_change"),
     path("settings/email/", credentials.email_change, name="email_change"),
     path("settings/email/confirm/<str:token>/", credentials.email_change_confirm, name="email_change_confirm"),

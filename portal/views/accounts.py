@@ -32,6 +32,12 @@ from portal.security.guards import code_guard, sign_in_guard, signup_guard, slow
 from portal.security.sign_in_link import link_sent_response
 from portal.selectors import membership_for, memberships_for_user
 from portal.services.accounts import user_time_zone_set
+from portal.services.sign_ins import (
+    SLOWED_DOWN,
+    sign_in_code_failure_record,
+    sign_in_event_record,
+    sign_in_failure_record,
+)
 from portal.services.tenants import tenant_create
 from portal.signed_in import signed_in_user
 from portal.two_factor import code_verify, user_has_any_device, user_has_two_factor
@@ -200,6 +206,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and guard.wait:
         # Slowed down: the password is not even looked at, so guessing on
         # learns nothing; from another address the right one still works.
+        sign_in_failure_record(email=request.POST.get("email", ""), request=request, outcome=SLOWED_DOWN)
         return slowed_down(
             request, "registration/login.html", {"form": LoginForm(request), "next": next_url}, guard.wait
         )
@@ -259,6 +266,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "next": next_url, "signed_in": pending is None, "email": user.email}
     guard = code_guard(request, user_id=user.pk)
     if request.method == "POST" and guard.wait:
+        sign_in_event_record(user=user, request=request, outcome=SLOWED_DOWN)
         return slowed_down(request, "registration/login_code.html", {**context, "form": CodeForm()}, guard.wait)
     if request.method == "POST" and form.is_valid():
         check = code_verify(
@@ -266,6 +274,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         )
         if check.device is None:
             guard.failed()
+            sign_in_code_failure_record(user=user, request=request)
             form.add_error("code", check.error)
         else:
             guard.succeeded()
