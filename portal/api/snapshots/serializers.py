@@ -15,11 +15,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hubs.models import Tenant
-from portal.api.fields import cursor_field, limit_field, path_field
+from portal.api.fields import (
+    MAX_PATH_LENGTH,
+    PATH_PATTERN,
+    BodySerializer,
+    PathField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    cursor_field,
+    limit_field,
+    path_field,
+    query_path_field,
+)
 from portal.api.files.serializers import NodeSerializer
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.selectors import LISTING_ORDERS, restorable_until
 from snapshots.services import RestoreRequest, snapshot_expires_at
+from snapshots.services.restore_request import MAX_RESTORE_PATHS
 
 
 def _datetime(value: datetime | None) -> str | None:
@@ -35,29 +48,29 @@ class PageQuerySerializer(serializers.Serializer):
 
 
 class SnapshotFolderQuerySerializer(serializers.Serializer):
-    path = path_field(required=False, default="/", help_text="A folder as it was when the snapshot was taken.")
+    path = query_path_field(required=False, default="/", help_text="A folder as it was when the snapshot was taken.")
     cursor = cursor_field()
     limit = limit_field(200)
     order = serializers.ChoiceField(choices=list(LISTING_ORDERS), required=False, default="name")
 
 
 class SnapshotFileQuerySerializer(serializers.Serializer):
-    path = path_field(help_text="A file as it was when the snapshot was taken.")
+    path = query_path_field(help_text="A file as it was when the snapshot was taken.")
 
 
 class FileVersionsQuerySerializer(serializers.Serializer):
-    path = path_field(help_text="A file, or the path of a file deleted from there within the retention period.")
+    path = query_path_field(help_text="A file, or the path of a file deleted from there within the retention period.")
     cursor = cursor_field()
     limit = limit_field(100)
 
 
-class SnapshotCreateSerializer(serializers.Serializer):
-    label = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.label
+class SnapshotCreateSerializer(BodySerializer):
+    label = StrictCharField(  # type: ignore[assignment]  # a declared field, not Field.label
         required=False, allow_blank=True, default="", max_length=200, help_text="A note to find the snapshot by."
     )
 
 
-class SnapshotScheduleSerializer(serializers.Serializer):
+class SnapshotScheduleSerializer(BodySerializer):
     schedule = serializers.ChoiceField(
         choices=Tenant.SnapshotSchedule.choices,
         help_text="How often a scheduled snapshot is taken: hourly, every 4 hours (4h) or daily.",
@@ -74,16 +87,23 @@ class MomentField(serializers.DateTimeField):
 
 
 @extend_schema_field(serializers.ChoiceField(choices=RestoreJob.Conflict.choices))
-class ConflictField(serializers.CharField):
+class ConflictField(StrictCharField):
     """A conflict policy, passed on as sent: the restore service knows the policies."""
 
 
-class RestoreRequestSerializer(serializers.Serializer):
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": f"^original$|{PATH_PATTERN}"})
+class RestoreTargetField(PathField):
+    """ "original", or the absolute path of a folder to restore into."""
+
+
+class RestoreRequestSerializer(BodySerializer):
     """A restore request, parsed; the restore service decides every rule about
     it, as it does for the pages and the admin. Unknown fields are refused: a
     misspelt ``paths`` would otherwise restore everything."""
 
-    snapshot = serializers.IntegerField(required=False, help_text="Restore from this snapshot's id ...")
+    one_of_required = (("snapshot",), ("at",))
+
+    snapshot = StrictIntegerField(required=False, help_text="Restore from this snapshot's id ...")
     at = MomentField(
         required=False,
         help_text=f"... or from this moment (ISO 8601 with a time zone), within the last "
@@ -93,12 +113,21 @@ class RestoreRequestSerializer(serializers.Serializer):
         child=path_field(),
         required=False,
         allow_empty=False,
+        min_length=1,
+        max_length=MAX_RESTORE_PATHS,
+        error_messages={
+            "max_length": f"Restore at most {MAX_RESTORE_PATHS:,} paths at once, or restore their common folder."
+        },
         help_text="Files and folders to restore, as they were then (at most 1,000). Leave out to restore everything.",
     )
-    target = path_field(
+    target = RestoreTargetField(
         required=False,
         default="original",
-        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_PATH_LENGTH,
+        error_messages={
+            "blank": "Give the folder to restore into, e.g. /Restored; leave target out for the original place."
+        },
         help_text='"original" (the default) puts items back where they were; a folder path restores into that folder.',
     )
     conflict = ConflictField(
@@ -107,17 +136,9 @@ class RestoreRequestSerializer(serializers.Serializer):
         help_text='When a name is taken: "rename" keeps both, "overwrite" replaces it (a pre-restore snapshot '
         'keeps what was there), "skip" leaves it.',
     )
-    dry_run = serializers.BooleanField(
+    dry_run = StrictBooleanField(
         required=False, default=False, help_text="Answer what the restore would do, and change nothing."
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["Unknown field; the fields are " + ", ".join(self.fields) + "."] for name in unknown}
-            )
-        return attrs
 
 
 def restore_request_of_body(body: dict[str, Any]) -> RestoreRequest:
@@ -285,7 +306,7 @@ class RestorePreviewItemSerializer(serializers.Serializer):
 
 
 class RestorePreviewSerializer(serializers.Serializer):
-    dry_run = serializers.BooleanField(help_text="Always true: nothing was changed.")
+    dry_run = StrictBooleanField(help_text="Always true: nothing was changed.")
     counts = RestoreSummarySerializer()
     total_items = serializers.IntegerField()
     items = RestorePreviewItemSerializer(many=True, help_text="The first 1,000 items, in the order they would go.")
