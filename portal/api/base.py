@@ -92,7 +92,16 @@ def validated_query(serializer_class: type[serializers.Serializer], request: Req
     # A plain dict (the last value of each name), not the QueryDict: DRF reads a
     # blank optional value in a QueryDict as absent, so ?path= listed the root
     # and ?order= sorted by name; a value sent is judged as sent.
-    serializer = serializer_class(data=request.query_params.dict())
+    params = request.query_params.dict()
+    serializer = serializer_class(data=params)
+    # As a body member (portal.api.fields.BodySerializer): a misspelt ?limt=
+    # is refused, not ignored.
+    unknown = sorted(set(params) - set(serializer.fields))
+    if unknown:
+        known = ", ".join(serializer.fields)
+        raise serializers.ValidationError(
+            {name: [f"Unknown query parameter; the parameters are {known}."] for name in unknown}
+        )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

@@ -30,7 +30,13 @@ MAX_PATH_LENGTH = 256 * 256
 # PATH_MAX, leaves room for the other parameters.
 MAX_QUERY_PATH_LENGTH = 4096
 MAX_DATABASE_ID = 2**63 - 1
-PATH_PATTERN = r"^/"
+# Starts with / and holds no NUL (DRF refuses NUL in any string), spelt so that
+# Schemathesis' folding of minLength and maxLength into a pattern keeps its
+# meaning (it would read "^/" as "slashes only").
+PATH_PATTERN = r"^/[^\x00]*$"
+# Any other text: no NUL. "+": a blank value is the other branch of the oneOf
+# drf-spectacular writes for a field that allows blank.
+TEXT_PATTERN = r"^[^\x00]+$"
 
 
 class StrictCharField(serializers.CharField):
@@ -40,6 +46,11 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "pattern": TEXT_PATTERN})
+class TextField(StrictCharField):
+    """Free text (a label, a search): a string without NUL, as the schema says."""
 
 
 class StrictIntegerField(serializers.IntegerField):

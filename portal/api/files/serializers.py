@@ -14,6 +14,7 @@ from portal.api.fields import (
     MAX_DATABASE_ID,
     BodySerializer,
     StrictIntegerField,
+    TextField,
     cursor_field,
     limit_field,
     path_field,
@@ -38,7 +39,7 @@ class FolderListQuerySerializer(serializers.Serializer):
 
 class TrashQuerySerializer(serializers.Serializer):
     path = query_path_field(required=False, help_text="Only items deleted from this (live) folder.")
-    q = serializers.CharField(
+    q = TextField(
         required=False, allow_blank=True, max_length=255, help_text="Only items whose name contains this text."
     )
     cursor = cursor_field()

@@ -23,6 +23,7 @@ from portal.api.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    TextField,
     cursor_field,
     limit_field,
     path_field,
@@ -65,7 +66,7 @@ class FileVersionsQuerySerializer(serializers.Serializer):
 
 
 class SnapshotCreateSerializer(BodySerializer):
-    label = StrictCharField(  # type: ignore[assignment]  # a declared field, not Field.label
+    label = TextField(  # type: ignore[assignment]  # a declared field, not Field.label
         required=False, allow_blank=True, default="", max_length=200, help_text="A note to find the snapshot by."
     )
 

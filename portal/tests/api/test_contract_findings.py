@@ -47,6 +47,25 @@ def test_a_blank_cursor_is_still_the_first_page(api: Any) -> None:
     assert [item["name"] for item in response.json()["items"]] == ["a.txt"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/files/?limt=5", "/api/v1/files/content?path=/a.txt&verison=2", "/api/v1/activity/?page=2"],
+)
+def test_an_unknown_query_parameter_is_refused_not_ignored(api: Any, url: str) -> None:
+    api.write("/a.txt")
+    found = problem(api.get(url), 400)
+    unknown = url.rsplit("&", 1)[-1].split("?")[-1].split("=")[0]
+    assert found["errors"][unknown][0].startswith("Unknown query parameter; the parameters are ")
+
+
+def test_an_upload_with_an_unknown_query_parameter_stores_nothing(api: Any) -> None:
+    response = api.client.generic(
+        "PUT", "/api/v1/files/content?path=/a.txt&overwrite=1", data=b"x", content_type="application/octet-stream"
+    )
+    assert "overwrite" in problem(response, 400)["errors"]
+    assert "/a.txt" not in api.tree()
+
+
 # SECTION: a value of another type is refused, not converted
 
 
