@@ -92,9 +92,24 @@ class ConflictField(StrictCharField):
     """A conflict policy, passed on as sent: the restore service knows the policies."""
 
 
-@extend_schema_field({"type": "string", "minLength": 1, "pattern": f"^original$|{PATH_PATTERN}"})
+@extend_schema_field({"type": "string", "pattern": f"^original$|{PATH_PATTERN}"})
 class RestoreTargetField(PathField):
-    """ "original", or the absolute path of a folder to restore into."""
+    """Either "original" or the absolute path of a folder to restore into. A
+    blank one is the restore service's to refuse, with its reason, as it does
+    for the page and the admin (docs/style.md, one input per use case)."""
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_LENGTH, "pattern": PATH_PATTERN},
+        "minItems": 1,
+        "maxItems": MAX_RESTORE_PATHS,
+    }
+)
+class RestorePathsField(serializers.ListField):
+    """The schema says at most 1,000; the restore service refuses more, with
+    its reason, for every edge alike."""
 
 
 class RestoreRequestSerializer(BodySerializer):
@@ -110,15 +125,10 @@ class RestoreRequestSerializer(BodySerializer):
         help_text=f"... or from this moment (ISO 8601 with a time zone), within the last "
         f"{settings.SNAPSHOT_RETENTION_DAYS} days. Give exactly one of snapshot and at.",
     )
-    paths = serializers.ListField(
+    paths = RestorePathsField(
         child=path_field(),
         required=False,
         allow_empty=False,
-        min_length=1,
-        max_length=MAX_RESTORE_PATHS,
-        error_messages={
-            "max_length": f"Restore at most {MAX_RESTORE_PATHS:,} paths at once, or restore their common folder."
-        },
         help_text="Files and folders to restore, as they were then (at most 1,000). Leave out to restore everything.",
     )
     target = RestoreTargetField(
@@ -126,9 +136,7 @@ class RestoreRequestSerializer(BodySerializer):
         default="original",
         trim_whitespace=False,
         max_length=MAX_PATH_LENGTH,
-        error_messages={
-            "blank": "Give the folder to restore into, e.g. /Restored; leave target out for the original place."
-        },
+        allow_blank=True,
         help_text='"original" (the default) puts items back where they were; a folder path restores into that folder.',
     )
     conflict = ConflictField(

@@ -130,15 +130,6 @@ def test_a_folder_with_an_unknown_member_is_not_made(api: Any) -> None:
 # SECTION: restore targets and paths
 
 
-def test_a_blank_restore_target_is_refused_by_its_member(api: Any) -> None:
-    api.write("/a.txt")
-    snapshot = api.post("/api/v1/snapshots/", {}).json()
-    found = problem(api.post("/api/v1/restores/", {"snapshot": snapshot["id"], "target": "", "dry_run": True}), 400)
-    assert found["errors"]["target"] == [
-        "Give the folder to restore into, e.g. /Restored; leave target out for the original place."
-    ]
-
-
 def test_an_empty_restore_path_list_is_refused(api: Any) -> None:
     snapshot = api.post("/api/v1/snapshots/", {}).json()
     found = problem(api.post("/api/v1/restores/", {"snapshot": snapshot["id"], "paths": []}), 400)

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connections
 
 from portal.tokens import api_token_create
+from snapshots.models import Snapshot
 from snapshots.services import RestoreRequest, file_write, folder_create, node_delete, restore_start, snapshot_create
 
 REPO = Path(__file__).resolve().parents[3]
@@ -100,6 +101,7 @@ def _server_env(data_dir: Path, port: int) -> dict[str, str]:
 
 @dataclass
 class Seeded:
+    tenant: Any
     token: str
     snapshot_ids: list[int]
     version_ids: list[int]
@@ -149,6 +151,7 @@ def _seed(make_tenant: Any) -> Seeded:
         acting_user=owner,
     )
     return Seeded(
+        tenant=tenant,
         token=api_token_create(user=owner, tenant=tenant, name="contract")[1],
         snapshot_ids=[first.pk, second.pk],
         version_ids=versions,
@@ -286,3 +289,5 @@ def test_every_operation_keeps_the_schema(contract_server, tmp_path):
     # links between operations were followed); the schema has no examples to run.
     assert phases["examples"] in ("success", "skip"), phases
     assert [phases[phase] for phase in ("coverage", "fuzzing", "stateful")] == ["success"] * 3, phases
+    # The server wrote to the databases this test reads: the run took snapshots of its own.
+    assert Snapshot.objects.for_tenant(seeded.tenant).count() > len(seeded.snapshot_ids)
