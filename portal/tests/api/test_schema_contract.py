@@ -111,19 +111,29 @@ class Seeded:
     def config_text(self) -> str:
         """schemathesis.toml, plus the seeded ids and paths as dictionaries that
         generation draws from half the time: the operations on one snapshot,
-        version or job then reach real ones, not only 404s."""
+        version or job, and the restores, moves and downloads, then reach real
+        ones, not only 404s."""
         dictionaries = {
-            "snapshot_ids": ("path.snapshot_id", self.snapshot_ids, 0.5),
-            "version_ids": ("path.version_id", self.version_ids, 0.5),
-            "restore_job_ids": ("path.job_id", self.restore_job_ids, 0.5),
-            "paths": ("query.path", self.paths, 0.5),
+            "snapshot_ids": self.snapshot_ids,
+            "version_ids": self.version_ids,
+            "restore_job_ids": self.restore_job_ids,
+            "paths": self.paths,
+        }
+        bindings = {
+            "path.snapshot_id": "snapshot_ids",
+            "path.version_id": "version_ids",
+            "path.job_id": "restore_job_ids",
+            "query.path": "paths",
+            "body.snapshot": "snapshot_ids",
+            "body.id": "version_ids",
+            "body.from": "paths",
+            "body.paths[*]": "paths",
         }
         lines = [CONFIG.read_text(), ""]
-        for name, (_, values, _) in dictionaries.items():
+        for name, values in dictionaries.items():
             lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
         lines.append("[parameters]")
-        for name, (key, _, probability) in dictionaries.items():
-            lines.append(f'"{key}" = {{ dictionary = "{name}", probability = {probability} }}')
+        lines += [f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}' for key, name in bindings.items()]
         return "\n".join(lines) + "\n"
 
 
@@ -268,6 +278,7 @@ def test_every_operation_keeps_the_schema(contract_server, tmp_path):
     elapsed = time.monotonic() - started
     output = run.stdout.decode(errors="replace")
     print(output[-4000:])  # schemathesis' summary: shown with -s, or when the test fails
+    assert report.exists(), f"schemathesis exited {run.returncode}:\n{output[-3000:]}\n{run.stderr.decode()[-3000:]}"
     events = _events(report)
     failures = failures_summary(events)
     server_errors = [line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line]
