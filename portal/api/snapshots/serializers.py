@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -81,10 +80,14 @@ class SnapshotScheduleSerializer(BodySerializer):
 class MomentField(serializers.DateTimeField):
     """An ISO 8601 moment, passed on as sent: one without a time zone stays
     without one, and the restore service refuses it (a naive time would be
-    read in the server's zone, which is nobody's intention)."""
+    read in the server's zone, which is nobody's intention). One with its
+    offset stays in that offset too: the service only compares it, and
+    converting 0001-01-01T00:00:00Z to the caller's zone overflowed, a 400
+    "out of range" where any other moment that long ago is outside the
+    retention period (422), as one in the future is."""
 
     def enforce_timezone(self, value: datetime) -> datetime:
-        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+        return value
 
 
 @extend_schema_field(serializers.ChoiceField(choices=RestoreJob.Conflict.choices))

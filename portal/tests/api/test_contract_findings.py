@@ -156,6 +156,39 @@ def test_a_cursor_of_characters_no_cursor_has_is_refused(api: Any) -> None:
     assert "cursor" in found["errors"]
 
 
+# SECTION: uploads and moments: the status the schema gives the refusal
+
+
+def test_a_file_over_the_size_limit_is_413_even_when_the_quota_is_short_too(api: Any) -> None:
+    # Before: the quota was checked first, and the answer was 507.
+    api.write("/a.bin", b"x" * 60)
+    api.tenant.quota_bytes = 100
+    api.tenant.max_file_bytes = 50
+    api.tenant.save(update_fields=["quota_bytes", "max_file_bytes"])
+    found = problem(api.put_bytes("/b.bin", b"y" * 51), 413)
+    assert found["type"] == "urn:hubport:problem:file_too_large"
+    assert "/b.bin" not in api.tree()
+    assert problem(api.put_bytes("/c.bin", b"y" * 41), 507)["type"] == "urn:hubport:problem:quota_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("at", "says"),
+    [
+        ("0001-01-01T00:00:00Z", "That moment is more than 28 days ago"),
+        ("0001-01-01T00:00:00+14:00", "That moment is more than 28 days ago"),
+        ("9999-12-31T23:59:59-23:59", "in the future"),
+        ("9999-12-31T23:59:59Z", "in the future"),
+    ],
+)
+def test_a_moment_at_the_ends_of_the_calendar_is_outside_the_retention(api: Any, at: str, says: str) -> None:
+    # Before: 400 "Datetime value out of range" (the moment was converted to the
+    # caller's zone), and a 500 once it was not (its label was).
+    for dry_run in (True, False):
+        found = problem(api.post("/api/v1/restores/", {"at": at, "dry_run": dry_run}), 422)
+        assert found["type"] == "urn:hubport:problem:outside_retention"
+        assert says in found["detail"]
+
+
 # SECTION: downloads say what the schema says
 
 
