@@ -107,6 +107,7 @@ class Seeded:
     version_ids: list[int]
     restore_job_ids: list[int]
     paths: list[str]
+    moments: list[str]
 
     def config_text(self) -> str:
         """schemathesis.toml, plus the seeded ids and paths as dictionaries that
@@ -118,6 +119,7 @@ class Seeded:
             "version_ids": self.version_ids,
             "restore_job_ids": self.restore_job_ids,
             "paths": self.paths,
+            "moments": self.moments,
         }
         bindings = {
             "path.snapshot_id": "snapshot_ids",
@@ -128,6 +130,7 @@ class Seeded:
             "body.id": "version_ids",
             "body.from": "paths",
             "body.paths[*]": "paths",
+            "body.at": "moments",
         }
         lines = [CONFIG.read_text(), ""]
         for name, values in dictionaries.items():
@@ -167,6 +170,12 @@ def _seed(make_tenant: Any) -> Seeded:
         version_ids=versions,
         restore_job_ids=[job.pk],
         paths=["/", "/Reports", "/Reports/q1.txt", "/Reports/q2.txt", "/notes.md", "/Archive/2025"],
+        # Within the retention, and the ends of the calendar in the zones furthest from UTC.
+        moments=[
+            first.taken_at.isoformat(),
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-23:59",
+        ],
     )
 
 
