@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 
+import gunicorn.util
+
 bind = [os.environ.get("HUBPORT_BIND") or f"127.0.0.1:{os.environ.get('HUBPORT_PORT', '8000')}"]
 workers = int(os.environ.get("HUBPORT_WEB_WORKERS", "2"))
 worker_class = "gthread"
@@ -60,3 +62,22 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+
+def _write_problem(sock, status, reason, message):  # type: ignore[no-untyped-def]  # gunicorn's signature
+    """gunicorn's own refusals (400, 414, 431) as application/problem+json, as
+    the API documents them, instead of its HTML page (portal.server_errors);
+    its message is left out, for it can quote the request line. Imported when
+    first needed, in a worker, where the application is loaded."""
+    try:
+        from portal.server_errors import server_problem_bytes
+
+        response = server_problem_bytes(status, reason)
+    except Exception:  # noqa: BLE001  # never let the error path fail: gunicorn's own page then
+        _write_html(sock, status, reason, message)
+        return
+    gunicorn.util.write_nonblock(sock, response)
+
+
+_write_html = gunicorn.util.write_error
+gunicorn.util.write_error = _write_problem

@@ -78,6 +78,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "too_many_requests": 429,
     "internal_error": 500,
     "unavailable": 503,
+    # The web server, before Django sees the request (portal.server_errors)
+    "malformed_request": 400,
+    "request_line_too_long": 414,
+    "expectation_failed": 417,
+    "header_fields_too_large": 431,
+    "not_implemented": 501,
 }
 UNKNOWN_CODE_STATUS = 400
 

@@ -86,6 +86,16 @@ class ReadableStream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+def upload_length_check(*, content_length: int | None, max_bytes: int) -> None:
+    """Refuse an announced length over the largest file allowed (413), before
+    anything else is looked at: a file too large for the limit is that, however
+    much of the quota is free."""
+    if content_length is not None and content_length > max_bytes:
+        raise FileTooLarge(
+            f"The file is {bytes_label(content_length, exact=True)}; the limit is {bytes_label(max_bytes, exact=True)}."
+        )
+
+
 @contextmanager
 def spooled_upload(
     *, stream: ReadableStream, content_length: int | None, max_bytes: int, tenant: Tenant | None = None
@@ -100,10 +110,7 @@ def spooled_upload(
     and a serving facility that cannot take them is refused before the body is
     read. Every temporary file is removed when the block ends, whatever happens.
     """
-    if content_length is not None and content_length > max_bytes:
-        raise FileTooLarge(
-            f"The file is {bytes_label(content_length, exact=True)}; the limit is {bytes_label(max_bytes, exact=True)}."
-        )
+    upload_length_check(content_length=content_length, max_bytes=max_bytes)
     landings: dict[str, Path] = {}
     other_role: str | None = None
     if tenant is not None:

@@ -14,6 +14,9 @@ from rest_framework.views import APIView
 from hubs.models import Tenant
 from portal.problems import PROBLEM_CONTENT_TYPE
 
+# What every download of the API answers, whatever the file's name says.
+DOWNLOAD_CONTENT_TYPE = "application/octet-stream"
+
 
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details."""
@@ -36,9 +39,11 @@ PROBLEM_DESCRIPTIONS = {
     411: "The upload came without a Content-Length, over a connection that does not mark its end; send one.",
     412: "If-Match named a sha256 that is no longer the file's.",
     413: "The body is larger than your largest allowed file.",
+    414: "The request line is longer than 8,190 bytes (a path in a query string can be at most 4,096 characters).",
     416: "The Range lies outside the file.",
     422: "The moment lies outside the retention period (or in the future).",
     429: "Too many requests; wait for Retry-After seconds.",
+    431: "Too many header fields (at most 100), or one larger than 8,190 bytes.",
     503: "Storage in your hub is briefly unavailable; nothing was stored.",
     507: "Your storage quota would be exceeded.",
 }
@@ -48,11 +53,21 @@ def problems(*statuses: int, **descriptions: str) -> dict[Any, OpenApiResponse]:
     """Schema entries for the problem responses an operation can answer (and
     401 and 429, which any can); ``descriptions`` (``s409="..."``) says what a
     status means for this operation when the general wording does not."""
+    return {**problem_responses(*statuses, **descriptions), **problem_responses(401)}
+
+
+# What the web server refuses before the application sees a request, for any operation
+# (portal.server_errors), and what the throttles refuse.
+ANY_OPERATION_STATUSES = (414, 429, 431)
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[Any, OpenApiResponse]:
+    """Like ``problems`` without 401: for the operations that need no authentication."""
     return {
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
             ProblemSerializer, description=descriptions.get(f"s{status}", PROBLEM_DESCRIPTIONS[status])
         )
-        for status in (*statuses, 401, 429)
+        for status in sorted({*statuses, *ANY_OPERATION_STATUSES})
     }
 
 
@@ -74,7 +89,19 @@ class TenantAPIView(APIView):
 
 
 def validated_query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
+    # A plain dict (the last value of each name), not the QueryDict: DRF reads a
+    # blank optional value in a QueryDict as absent, so ?path= listed the root
+    # and ?order= sorted by name; a value sent is judged as sent.
+    params = request.query_params.dict()
+    serializer = serializer_class(data=params)
+    # As a body member (portal.api.fields.BodySerializer): a misspelt ?limt=
+    # is refused, not ignored.
+    unknown = sorted(set(params) - set(serializer.fields))
+    if unknown:
+        known = ", ".join(serializer.fields)
+        raise serializers.ValidationError(
+            {name: [f"Unknown query parameter; the parameters are {known}."] for name in unknown}
+        )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

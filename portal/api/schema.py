@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 
@@ -33,3 +34,26 @@ class TenantSessionScheme(OpenApiAuthenticationExtension):
             "name": settings.SESSION_COOKIE_NAME,
             "description": "The browser session (send X-CSRFToken on writes).",
         }
+
+
+class BodySerializerScheme(OpenApiSerializerExtension):
+    """A request body refuses members it does not know (portal.api.fields.BodySerializer):
+    its schema says so, so a client's generator and the contract test know it too."""
+
+    target_class = "portal.api.fields.BodySerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        one_of = [{"required": list(names)} for names in getattr(self.target, "one_of_required", ())]
+        return {**schema, "additionalProperties": False, **({"oneOf": one_of} if one_of else {})}
+
+
+class HubportAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus: a body one of whose members must be
+    given (BodySerializer.one_of_required) is itself required, though no single
+    member is."""
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        return schema, required or bool(getattr(serializer, "one_of_required", ()))

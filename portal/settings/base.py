@@ -490,7 +490,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.HubportAutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.problem_exception_handler",
     # REMOTE_ADDR is the client as ClientAddressMiddleware decided it; DRF must
     # not read X-Forwarded-For on its own (its default believes anyone's).

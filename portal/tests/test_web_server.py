@@ -192,3 +192,23 @@ def test_pages_carry_the_content_security_policy_and_their_stylesheets_are_serve
         assert "unsafe" not in policy, policy
         for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', body):
             assert server.request("GET", asset)[0] == 200, asset
+
+
+def test_a_request_line_over_the_limit_is_a_414_problem_that_quotes_nothing(server: Server) -> None:
+    # gunicorn refuses it before Django sees it; the API documents 414 as a problem, so it is one.
+    path = f"/{MARKER}-" + "a" * 9000
+    answer = server.raw(f"GET /api/v1/files/content?path={path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert _status_line(answer).startswith(b"HTTP/1.1 414"), answer[:200]
+    assert b"Content-Type: application/problem+json" in head
+    found = json.loads(body)
+    assert (found["type"], found["status"]) == ("urn:hubport:problem:request_line_too_long", 414)
+    assert MARKER.encode() not in answer
+
+
+def test_too_many_header_fields_is_a_431_problem(server: Server) -> None:
+    fields = "".join(f"X-Filler-{n}: {n}\r\n" for n in range(150))
+    answer = server.raw(f"GET /api/v1/me/ HTTP/1.1\r\nHost: 127.0.0.1\r\n{fields}\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert _status_line(answer).startswith(b"HTTP/1.1 431"), answer[:200]
+    assert json.loads(body)["type"] == "urn:hubport:problem:header_fields_too_large"

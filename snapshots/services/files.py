@@ -21,6 +21,7 @@ from snapshots.blobs import (
     blob_write_bytes,
     new_generation,
     spooled_upload,
+    upload_length_check,
 )
 from snapshots.errors import (
     InvalidMove,
@@ -128,6 +129,9 @@ def file_write(
         raise InvalidPath("/ is the root folder; give a file path such as /notes.txt.")
     existing = _check_file_target(tenant=tenant, names=names, if_match=if_match)
     replaced_size = existing.size if existing is not None else 0
+    # The size limit before the quota: a file over the limit answered 507 (quota)
+    # when the quota was also short, where 413 tells the client what to change.
+    upload_length_check(content_length=content_length, max_bytes=tenant.effective_max_file_bytes)
     if content_length is not None:
         _check_quota(tenant=tenant, additional=content_length - replaced_size)
 

@@ -77,8 +77,12 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
     now = timezone.now()
     earliest = selectors.retention_start()
     if at < earliest:
+        try:
+            when = time_label(at)
+        except OverflowError:  # 0001-01-01T00:00:00Z has no date in a zone east of UTC
+            when = "That moment"
         raise OutsideRetention(
-            f"{time_label(at)} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
+            f"{when} is more than {settings.SNAPSHOT_RETENTION_DAYS} days ago; "
             f"the earliest moment you can restore from is {time_label(earliest)}."
         )
     if at > now:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from hubs.models import Hub
 from portal.api.accounts.serializers import HubListSerializer, HubSerializer, MeSerializer
-from portal.api.base import TenantAPIView, problems
+from portal.api.base import TenantAPIView, problem_responses, problems
 from portal.signed_in import signed_in_user
 from snapshots.selectors.storage import storage_usage
 
@@ -54,7 +54,7 @@ class HubsView(APIView):
         operation_id="hubs_list",
         summary="The seven hubs",
         description="Where a workspace's files can live. No authentication needed.",
-        responses={200: HubListSerializer},
+        responses={200: HubListSerializer, **problem_responses()},
         auth=[],
     )
     def get(self, request: Request) -> Response:

@@ -10,7 +10,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.fields import MAX_DATABASE_ID, cursor_field, limit_field, path_field
+from portal.api.fields import (
+    MAX_DATABASE_ID,
+    BodySerializer,
+    StrictIntegerField,
+    TextField,
+    cursor_field,
+    limit_field,
+    path_field,
+    query_path_field,
+)
 from snapshots.models import Change, Node, NodeVersion
 from snapshots.selectors import LISTING_ORDERS, restorable_until
 
@@ -18,19 +27,19 @@ from snapshots.selectors import LISTING_ORDERS, restorable_until
 
 
 class PathQuerySerializer(serializers.Serializer):
-    path = path_field()
+    path = query_path_field()
 
 
 class FolderListQuerySerializer(serializers.Serializer):
-    path = path_field(required=False, default="/")
+    path = query_path_field(required=False, default="/")
     cursor = cursor_field()
     limit = limit_field(200)
     order = serializers.ChoiceField(choices=list(LISTING_ORDERS), required=False, default="name")
 
 
 class TrashQuerySerializer(serializers.Serializer):
-    path = path_field(required=False, help_text="Only items deleted from this (live) folder.")
-    q = serializers.CharField(
+    path = query_path_field(required=False, help_text="Only items deleted from this (live) folder.")
+    q = TextField(
         required=False, allow_blank=True, max_length=255, help_text="Only items whose name contains this text."
     )
     cursor = cursor_field()
@@ -42,11 +51,11 @@ class ActivityQuerySerializer(serializers.Serializer):
     limit = limit_field(100)
 
 
-class FolderCreateSerializer(serializers.Serializer):
+class FolderCreateSerializer(BodySerializer):
     path = path_field(help_text="The new folder's full path; missing folders on the way are made too.")
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(BodySerializer):
     """Move and/or rename: ``from`` is where the item is, ``to`` its full new path."""
 
     # ``from`` is a Python keyword: the field is declared as from_path and
@@ -60,8 +69,10 @@ class MoveSerializer(serializers.Serializer):
         return fields
 
 
-class RestoreSerializer(serializers.Serializer):
-    id = serializers.IntegerField(
+class RestoreSerializer(BodySerializer):
+    one_of_required = (("id",), ("path",))
+
+    id = StrictIntegerField(
         required=False, min_value=1, max_value=MAX_DATABASE_ID, help_text="The id of an item in the trash listing."
     )
     path = path_field(

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hubs.models import Tenant
-from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
+from portal.api.base import DOWNLOAD_CONTENT_TYPE, TenantAPIView, page_body, problems, validated_body, validated_query
 from portal.api.files.serializers import (
     ActivityPageSerializer,
     ActivityQuerySerializer,
@@ -192,7 +192,9 @@ class FileContentView(TenantAPIView):
             raise WrongKind(
                 f"{join_path(split_path(query['path']))} is a folder, not a file; list it with GET /api/v1/files/."
             )
-        return file_download_response(request._request, tenant=self.tenant, version=version)
+        return file_download_response(
+            request._request, tenant=self.tenant, version=version, content_type=DOWNLOAD_CONTENT_TYPE
+        )
 
     @extend_schema(
         operation_id="files_upload",

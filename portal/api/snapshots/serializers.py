@@ -9,17 +9,30 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hubs.models import Tenant
-from portal.api.fields import cursor_field, limit_field, path_field
+from portal.api.fields import (
+    MAX_PATH_LENGTH,
+    PATH_PATTERN,
+    BodySerializer,
+    PathField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    TextField,
+    cursor_field,
+    limit_field,
+    path_field,
+    query_path_field,
+)
 from portal.api.files.serializers import NodeSerializer
 from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.selectors import LISTING_ORDERS, restorable_until
 from snapshots.services import RestoreRequest, snapshot_expires_at
+from snapshots.services.restore_request import MAX_RESTORE_PATHS
 
 
 def _datetime(value: datetime | None) -> str | None:
@@ -35,29 +48,29 @@ class PageQuerySerializer(serializers.Serializer):
 
 
 class SnapshotFolderQuerySerializer(serializers.Serializer):
-    path = path_field(required=False, default="/", help_text="A folder as it was when the snapshot was taken.")
+    path = query_path_field(required=False, default="/", help_text="A folder as it was when the snapshot was taken.")
     cursor = cursor_field()
     limit = limit_field(200)
     order = serializers.ChoiceField(choices=list(LISTING_ORDERS), required=False, default="name")
 
 
 class SnapshotFileQuerySerializer(serializers.Serializer):
-    path = path_field(help_text="A file as it was when the snapshot was taken.")
+    path = query_path_field(help_text="A file as it was when the snapshot was taken.")
 
 
 class FileVersionsQuerySerializer(serializers.Serializer):
-    path = path_field(help_text="A file, or the path of a file deleted from there within the retention period.")
+    path = query_path_field(help_text="A file, or the path of a file deleted from there within the retention period.")
     cursor = cursor_field()
     limit = limit_field(100)
 
 
-class SnapshotCreateSerializer(serializers.Serializer):
-    label = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.label
+class SnapshotCreateSerializer(BodySerializer):
+    label = TextField(  # type: ignore[assignment]  # a declared field, not Field.label
         required=False, allow_blank=True, default="", max_length=200, help_text="A note to find the snapshot by."
     )
 
 
-class SnapshotScheduleSerializer(serializers.Serializer):
+class SnapshotScheduleSerializer(BodySerializer):
     schedule = serializers.ChoiceField(
         choices=Tenant.SnapshotSchedule.choices,
         help_text="How often a scheduled snapshot is taken: hourly, every 4 hours (4h) or daily.",
@@ -67,37 +80,65 @@ class SnapshotScheduleSerializer(serializers.Serializer):
 class MomentField(serializers.DateTimeField):
     """An ISO 8601 moment, passed on as sent: one without a time zone stays
     without one, and the restore service refuses it (a naive time would be
-    read in the server's zone, which is nobody's intention)."""
+    read in the server's zone, which is nobody's intention). One with its
+    offset stays in that offset too: the service only compares it, and
+    converting 0001-01-01T00:00:00Z to the caller's zone overflowed, a 400
+    "out of range" where any other moment that long ago is outside the
+    retention period (422), as one in the future is."""
 
     def enforce_timezone(self, value: datetime) -> datetime:
-        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+        return value
 
 
 @extend_schema_field(serializers.ChoiceField(choices=RestoreJob.Conflict.choices))
-class ConflictField(serializers.CharField):
+class ConflictField(StrictCharField):
     """A conflict policy, passed on as sent: the restore service knows the policies."""
 
 
-class RestoreRequestSerializer(serializers.Serializer):
+@extend_schema_field({"type": "string", "pattern": f"^original$|{PATH_PATTERN}"})
+class RestoreTargetField(PathField):
+    """Either "original" or the absolute path of a folder to restore into. A
+    blank one is the restore service's to refuse, with its reason, as it does
+    for the page and the admin (docs/style.md, one input per use case)."""
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_LENGTH, "pattern": PATH_PATTERN},
+        "minItems": 1,
+        "maxItems": MAX_RESTORE_PATHS,
+    }
+)
+class RestorePathsField(serializers.ListField):
+    """The schema says at most 1,000; the restore service refuses more, with
+    its reason, for every edge alike."""
+
+
+class RestoreRequestSerializer(BodySerializer):
     """A restore request, parsed; the restore service decides every rule about
     it, as it does for the pages and the admin. Unknown fields are refused: a
     misspelt ``paths`` would otherwise restore everything."""
 
-    snapshot = serializers.IntegerField(required=False, help_text="Restore from this snapshot's id ...")
+    one_of_required = (("snapshot",), ("at",))
+
+    snapshot = StrictIntegerField(required=False, help_text="Restore from this snapshot's id ...")
     at = MomentField(
         required=False,
         help_text=f"... or from this moment (ISO 8601 with a time zone), within the last "
         f"{settings.SNAPSHOT_RETENTION_DAYS} days. Give exactly one of snapshot and at.",
     )
-    paths = serializers.ListField(
+    paths = RestorePathsField(
         child=path_field(),
         required=False,
         allow_empty=False,
         help_text="Files and folders to restore, as they were then (at most 1,000). Leave out to restore everything.",
     )
-    target = path_field(
+    target = RestoreTargetField(
         required=False,
         default="original",
+        trim_whitespace=False,
+        max_length=MAX_PATH_LENGTH,
         allow_blank=True,
         help_text='"original" (the default) puts items back where they were; a folder path restores into that folder.',
     )
@@ -107,17 +148,9 @@ class RestoreRequestSerializer(serializers.Serializer):
         help_text='When a name is taken: "rename" keeps both, "overwrite" replaces it (a pre-restore snapshot '
         'keeps what was there), "skip" leaves it.',
     )
-    dry_run = serializers.BooleanField(
+    dry_run = StrictBooleanField(
         required=False, default=False, help_text="Answer what the restore would do, and change nothing."
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["Unknown field; the fields are " + ", ".join(self.fields) + "."] for name in unknown}
-            )
-        return attrs
 
 
 def restore_request_of_body(body: dict[str, Any]) -> RestoreRequest:
@@ -285,7 +318,7 @@ class RestorePreviewItemSerializer(serializers.Serializer):
 
 
 class RestorePreviewSerializer(serializers.Serializer):
-    dry_run = serializers.BooleanField(help_text="Always true: nothing was changed.")
+    dry_run = StrictBooleanField(help_text="Always true: nothing was changed.")
     counts = RestoreSummarySerializer()
     total_items = serializers.IntegerField()
     items = RestorePreviewItemSerializer(many=True, help_text="The first 1,000 items, in the order they would go.")

@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.api.base import TenantAPIView, page_body, problems, validated_body, validated_query
+from portal.api.base import DOWNLOAD_CONTENT_TYPE, TenantAPIView, page_body, problems, validated_body, validated_query
 from portal.api.files.serializers import NodeSerializer
 from portal.api.files.views import AnyAcceptNegotiation, node_json
 from portal.api.snapshots.serializers import (
@@ -194,7 +194,9 @@ class SnapshotContentView(TenantAPIView):
                 f"{join_path(split_path(query['path']))} was a folder then, not a file; list it with "
                 f"GET /api/v1/snapshots/{snapshot.pk}/files/."
             )
-        return file_download_response(request._request, tenant=self.tenant, version=version)
+        return file_download_response(
+            request._request, tenant=self.tenant, version=version, content_type=DOWNLOAD_CONTENT_TYPE
+        )
 
 
 # SECTION: file versions
@@ -238,7 +240,9 @@ class FileVersionContentView(TenantAPIView):
     )
     def get(self, request: Request, version_id: int) -> Any:
         version = file_version_get(tenant=self.tenant, version_id=version_id)
-        return file_download_response(request._request, tenant=self.tenant, version=version)
+        return file_download_response(
+            request._request, tenant=self.tenant, version=version, content_type=DOWNLOAD_CONTENT_TYPE
+        )
 
 
 class FileVersionRestoreView(TenantAPIView):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,9 +15,8 @@ from rest_framework.views import APIView
 from hubs.models import Hub, Incident, MaintenanceWindow
 from hubs.selectors import effective_state
 from hubs.uptime_read import hub_statuses, hub_uptimes_cached, incidents_public, windows_current
-from portal.api.base import PROBLEM_DESCRIPTIONS, ProblemSerializer
+from portal.api.base import problem_responses
 from portal.api.status.serializers import StatusSerializer
-from portal.problems import PROBLEM_CONTENT_TYPE
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -66,7 +65,7 @@ class StatusView(APIView):
         ),
         responses={
             200: StatusSerializer,
-            (429, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=PROBLEM_DESCRIPTIONS[429]),
+            **problem_responses(),
         },
         auth=[],
     )

@@ -205,7 +205,7 @@ def refusals(snapshot_id: int, expired_id: int) -> list:
         ({"snapshot": snapshot_id, "paths": ["/Never"]}, 404, "/Never did not exist at that time"),
         ({"snapshot": snapshot_id, "paths": "/Projects"}, 400, "paths:"),
         ({"snapshot": snapshot_id, "paths": []}, 400, "paths:"),
-        ({"snapshot": snapshot_id, "paths": [5]}, 400, "absolute"),
+        ({"snapshot": snapshot_id, "paths": [5]}, 400, "paths.0: Not a valid string"),
         ({"snapshot": snapshot_id, "paths": ["relative"]}, 400, ""),
         ({"snapshot": snapshot_id, "paths": ["/x"] * 1001}, 400, "at most 1,000 paths"),
         ({"snapshot": snapshot_id, "paths": ["/Projects"], "target": "/Projects/inside"}, 400, "inside what is being"),
