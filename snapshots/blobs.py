@@ -203,13 +203,15 @@ def _facilities(hub_code: str) -> tuple[Facility, Facility]:
     return by_role[serving_role], by_role[other_role]
 
 
-def _put(storage: Storage, key: str, source: Path, size: int) -> None:
+def _put(storage: Storage, key: str, source: Path, size: int, *, replace: bool = False) -> None:
     """Put bytes at ``key``: first a temporary object, then the final key, so a
-    reader never sees a half-written blob. Content-addressed: an existing object
-    of the right size is already the right bytes."""
+        reader never sees a half-written blob. Content-addressed: an existing object
+        of the right size is already the right bytes, unless ``replace`` says it was
+        found corrupt (scrub), when it is replaced in one rename (or one PUT: the
+    object stores are made with ``file_overwrite``)."""
     if isinstance(storage, FileSystemStorage):
         final = Path(storage.path(key))
-        if final.exists() and final.stat().st_size == size:
+        if not replace and final.exists() and final.stat().st_size == size:
             return
         temporary = Path(storage.path(f"tmp/{uuid.uuid4().hex}"))
         temporary.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +224,7 @@ def _put(storage: Storage, key: str, source: Path, size: int) -> None:
         return
     # Object stores (S3): a PUT, or a multipart upload, becomes visible at its
     # final key only once complete, which is the temporary-object step itself.
-    if storage.exists(key) and storage.size(key) == size:
+    if not replace and storage.exists(key) and storage.size(key) == size:
         return
     with open(source, "rb") as handle:
         storage.save(key, File(handle))

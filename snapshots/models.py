@@ -266,3 +266,29 @@ class HubHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_code} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ScrubFinding(DataPlaneModel):
+    """One copy of a blob that a scrub pass found missing or corrupt (and
+    whether it was repaired from the other facility), or a blob with no good
+    copy anywhere (``lost``). Kept in the blob's hub: it names ids, and support
+    reaches the files it affects only through the hub."""
+
+    class Kind(models.TextChoices):
+        MISSING = "missing", "Missing"
+        CORRUPT = "corrupt", "Corrupt"
+        LOST = "lost", "Lost (no good copy in any facility)"
+
+    blob_id = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    facility = models.CharField(max_length=16, blank=True, help_text="The facility's role; blank for a lost blob.")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    pass_started_at = models.DateTimeField(help_text="The pass that found it.")
+    found_at = models.DateTimeField()
+    repaired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "repaired_at"], name="scrub_finding_open")]
+
+    def __str__(self) -> str:
+        return f"blob {self.blob_id} {self.kind} {self.facility or 'everywhere'}"

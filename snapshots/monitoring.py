@@ -13,9 +13,10 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from hubs.models import Tenant
-from hubs.monitoring.probes import CRITICAL, WARNING, Check, Probe
+from hubs.monitoring.probes import CRITICAL, INTEGRITY, WARNING, Check, Probe
 from snapshots.models import Blob, NodeVersion, Snapshot
 from snapshots.replication import replication_backlog
+from snapshots.scrub import scrub_lost_open
 from snapshots.services.file_transaction import file_transaction_check
 from snapshots.services.hub_heartbeat import hub_heartbeat_record
 from snapshots.services.restore_runs import restores_stalled
@@ -122,12 +123,28 @@ def expiry_lag_check(hub_code: str) -> Callable[[], Check]:
     return check
 
 
+def integrity_check(hub_code: str) -> Callable[[], Check]:
+    """Fails while scrub knows a blob of the hub with no good copy in any facility."""
+
+    def check() -> Check:
+        lost = scrub_lost_open(hub_code=hub_code)
+        if not lost:
+            return Check(ok=True, detail="no blob lost in every facility")
+        shown = ", ".join(f"tenant {finding.tenant_id} blob {finding.blob_id}" for finding in lost[:IDS_SHOWN])
+        more = f" and {len(lost) - IDS_SHOWN} more" if len(lost) > IDS_SHOWN else ""
+        return Check(ok=False, detail=f"{len(lost)} blob(s) with no good copy in any facility: {shown}{more}")
+
+    return check
+
+
 def store_probes(hub_code: str | None) -> list[Probe]:
     if hub_code is None:
         return []
     return [
         Probe("database.write", hub_code, "database", CRITICAL, hub_database_write_check(hub_code)),
         Probe("replication.backlog", hub_code, "replication", WARNING, replication_backlog_check(hub_code)),
+        # Critical (it pages), staff-only: one tenant's lost data, not the hub down.
+        Probe("storage.integrity", hub_code, INTEGRITY, CRITICAL, integrity_check(hub_code)),
         Probe("restores.stalled", hub_code, "restores", WARNING, restores_stalled_check(hub_code)),
         Probe("snapshots.freshness", hub_code, "snapshots", WARNING, snapshot_freshness_check(hub_code)),
         # Warning: a late expiry keeps history longer than promised and grows

@@ -62,7 +62,7 @@ def replication_backlog(*, hub_code: str) -> ReplicationBacklog:
     return ReplicationBacklog(blobs=waiting.count(), bytes=totals["bytes"] or 0)
 
 
-def _sha256_of(storage: Storage, key: str) -> str | None:
+def sha256_of(storage: Storage, key: str) -> str | None:
     """The SHA-256 of the object at ``key``, or None when it cannot be read."""
     digest = hashlib.sha256()
     try:
@@ -74,7 +74,7 @@ def _sha256_of(storage: Storage, key: str) -> str | None:
     return digest.hexdigest()
 
 
-def _copy_verified(source: Storage, target: Storage, key: str, *, sha256: str, size: int) -> bool:
+def copy_verified(source: Storage, target: Storage, key: str, *, sha256: str, size: int, replace: bool = False) -> bool:
     """Copy ``key`` from ``source`` to ``target`` through a local spool file,
     hashing on the way in and reading the target back. False when the source's
     bytes are not the blob's."""
@@ -87,15 +87,15 @@ def _copy_verified(source: Storage, target: Storage, key: str, *, sha256: str, s
         spool.flush()
         if digest.hexdigest() != sha256:
             return False
-        _put(target, key, Path(spool.name), size)
-    return _sha256_of(target, key) == sha256
+        _put(target, key, Path(spool.name), size, replace=replace)
+    return sha256_of(target, key) == sha256
 
 
 def _repair_one(blob: Blob, facilities: list[Facility], result: RepairResult) -> bool:
     """Bring one blob to every facility; True when it is in all of them, checked."""
     storages = {facility.role: facility_storage(facility.hub_id, facility.role) for facility in facilities}
     key = blob.storage_key
-    hashes = {role: _sha256_of(storage, key) for role, storage in storages.items()}
+    hashes = {role: sha256_of(storage, key) for role, storage in storages.items()}
     good = [role for role, digest in hashes.items() if digest == blob.sha256]
     if not good:
         logger.error(
@@ -109,7 +109,7 @@ def _repair_one(blob: Blob, facilities: list[Facility], result: RepairResult) ->
         return True
     for role in missing:
         try:
-            copied = _copy_verified(storages[good[0]], storages[role], key, sha256=blob.sha256, size=blob.size)
+            copied = copy_verified(storages[good[0]], storages[role], key, sha256=blob.sha256, size=blob.size)
         except OSError as exc:
             logger.warning("Copying blob %s to facility %s failed: %s", blob.pk, role, type(exc).__name__)
             result.waiting += 1
