@@ -101,3 +101,26 @@ def test_restore_and_collection_work_on_buckets(make_tenant, s3_hub, settings):
     assert expiry.blobs_collect(hub_code="de")[0] == 1
     assert Blob.objects.for_tenant(made.tenant).count() == 0
     assert keys_in(s3_hub, "primary") == [] and keys_in(s3_hub, "alternate") == []
+
+
+def test_scrub_replaces_a_corrupt_object_of_the_same_size_and_restores_a_deleted_one(make_tenant, s3_hub):
+    from snapshots.scrub import scrub_pass
+
+    made = make_tenant(hub="de")
+    content = b"board minutes " * 100
+    version = services.file_write(
+        tenant=made.tenant, path="/m.txt", stream=io.BytesIO(content), content_length=len(content), acting_user=None
+    )
+    [key] = keys_in(s3_hub, "primary")
+    client = s3_hub["client"]
+    client.put_object(Bucket=s3_hub["primary"], Key=key, Body=b"x" * len(content))  # same size, wrong bytes
+    client.delete_object(Bucket=s3_hub["alternate"], Key=key)
+    assert keys_in(s3_hub, "alternate") == []
+    # Both bad: lost, nothing spread.
+    assert scrub_pass(hub_code="de").lost == 1
+    client.put_object(Bucket=s3_hub["alternate"], Key=key, Body=content)  # a good copy comes back
+    result = scrub_pass(hub_code="de")
+    assert (result.lost, result.repaired) == (0, 1)
+    assert keys_in(s3_hub, "primary") == [key], "replaced under its own key, not saved under another name"
+    assert client.get_object(Bucket=s3_hub["primary"], Key=key)["Body"].read() == content
+    assert hashlib.sha256(content).hexdigest() == version.blob.sha256
