@@ -151,10 +151,16 @@ def _scrub_one(
 
 
 def scrub_pass(
-    *, hub_code: str, mib_per_s: float | None = None, batch_blobs: int = BATCH_BLOBS, after_pk: int = 0
+    *,
+    hub_code: str,
+    mib_per_s: float | None = None,
+    batch_blobs: int = BATCH_BLOBS,
+    after_pk: int = 0,
+    tenant_id: int | None = None,
 ) -> ScrubResult:
-    """Check every copy of every blob of the hub (from ``after_pk`` on), repairing
-    what a good copy allows; returns what was checked, repaired and lost."""
+    """Check every copy of every blob of the hub (from ``after_pk`` on; only
+    ``tenant_id``'s when given), repairing what a good copy allows; returns what
+    was checked, repaired and lost."""
     started = time.monotonic()
     pass_started_at = timezone.now()
     result = ScrubResult()
@@ -164,7 +170,11 @@ def scrub_pass(
         return result
     storages = {facility.role: facility_storage(hub_code, facility.role) for facility in facilities}
     pace = _Pace(mib_per_s)
-    blobs = Blob.objects.for_hub(hub_code)
+    blobs = (
+        Blob.objects.for_hub(hub_code)
+        if tenant_id is None
+        else Blob.objects.for_tenant_id(tenant_id, hub_code=hub_code)
+    )
     while True:
         batch = list(blobs.filter(pk__gt=after_pk).order_by("pk")[:batch_blobs])
         if not batch:

@@ -117,9 +117,9 @@ def test_scrub_replaces_a_corrupt_object_of_the_same_size_and_restores_a_deleted
     client.delete_object(Bucket=s3_hub["alternate"], Key=key)
     assert keys_in(s3_hub, "alternate") == []
     # Both bad: lost, nothing spread.
-    assert scrub_pass(hub_code="de").lost == 1
+    assert scrub_pass(hub_code="de", tenant_id=made.tenant.pk).lost == 1
     client.put_object(Bucket=s3_hub["alternate"], Key=key, Body=content)  # a good copy comes back
-    result = scrub_pass(hub_code="de")
+    result = scrub_pass(hub_code="de", tenant_id=made.tenant.pk)
     assert (result.lost, result.repaired) == (0, 1)
     assert keys_in(s3_hub, "primary") == [key], "replaced under its own key, not saved under another name"
     assert client.get_object(Bucket=s3_hub["primary"], Key=key)["Body"].read() == content

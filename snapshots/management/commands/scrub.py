@@ -1,7 +1,7 @@
 """Re-read and re-hash every copy of every blob now, repairing what a good
 copy allows:
 
-    manage.py scrub [--hub CODE] [--mib-s N] [--json]
+    manage.py scrub [--hub CODE] [--tenant ID] [--mib-s N] [--json]
 
 Prints, per run, ``{"checked", "repaired", "lost", "bytes", "seconds",
 "findings": [...]}`` (findings name tenant, blob and facility ids, never a
@@ -24,6 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--hub", choices=settings.HUB_CODES, help="Only this hub (default: every hub).")
+        parser.add_argument("--tenant", type=int, default=None, help="Only this tenant's blobs (its id).")
         parser.add_argument("--mib-s", type=float, default=None, help="Read at most this many MiB a second.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         total = ScrubResult()
         hubs: dict[str, dict[str, Any]] = {}
         for code in codes:
-            result = scrub_pass(hub_code=code, mib_per_s=options["mib_s"])
+            result = scrub_pass(hub_code=code, mib_per_s=options["mib_s"], tenant_id=options["tenant"])
             hubs[code] = result.as_dict()
             total.checked += result.checked
             total.repaired += result.repaired
