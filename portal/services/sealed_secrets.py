@@ -65,15 +65,11 @@ def _batches(model: type[models.Model], batch_size: int) -> Iterator[list[models
         last_pk = rows[-1].pk
 
 
-def sealed_secrets_reencrypt(
-    *, batch_size: int = DEFAULT_BATCH_SIZE, progress: Callable[[SealedCount], None] | None = None
+def _sealed_walk(
+    *, write: bool, batch_size: int, progress: Callable[[SealedCount], None] | None = None
 ) -> list[SealedCount]:
-    """Every sealed secret not already under the newest key, sealed again under it.
-
-    Idempotent: a row the newest key opens is left alone, so a second run
-    changes nothing. A row no key opens is counted as unreadable and left as it
-    is. ``progress`` is called after each batch with the running count.
-    """
+    """Every sealed secret, batch by batch: counted current, unreadable, or (when
+    ``write``) sealed again under the newest key."""
     counts = []
     for model, column, label in SEALED_COLUMNS:
         count = SealedCount(label=label)
@@ -91,32 +87,28 @@ def sealed_secrets_reencrypt(
                         UnreadableSecret(label=label, device_id=row.pk, user_id=row.user_id)  # type: ignore[attr-defined]
                     )
                     continue
-                model._default_manager.filter(pk=row.pk).update(**{column: resealed})
-                count.reencrypted += 1
+                if write:
+                    model._default_manager.filter(pk=row.pk).update(**{column: resealed})
+                    count.reencrypted += 1
             if progress is not None:
                 progress(count)
         counts.append(count)
     return counts
 
 
+def sealed_secrets_reencrypt(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, progress: Callable[[SealedCount], None] | None = None
+) -> list[SealedCount]:
+    """Every sealed secret not already under the newest key, sealed again under it.
+
+    Idempotent: a row the newest key opens is left alone, so a second run
+    changes nothing. A row no key opens is counted as unreadable and left as it
+    is. ``progress`` is called after each batch with the running count.
+    """
+    return _sealed_walk(write=True, batch_size=batch_size, progress=progress)
+
+
 def sealed_secrets_status(*, batch_size: int = DEFAULT_BATCH_SIZE) -> list[SealedCount]:
     """How many sealed secrets of each kind the newest key does not open, and
     which of those no key opens; changes nothing."""
-    counts = []
-    for model, column, label in SEALED_COLUMNS:
-        count = SealedCount(label=label)
-        for rows in _batches(model, batch_size):
-            for row in rows:
-                count.examined += 1
-                sealed = getattr(row, column)
-                if secret_is_current(sealed):
-                    count.current += 1
-                    continue
-                try:
-                    secret_reencrypt(sealed)
-                except SecretUnreadable:
-                    count.unreadable.append(
-                        UnreadableSecret(label=label, device_id=row.pk, user_id=row.user_id)  # type: ignore[attr-defined]
-                    )
-        counts.append(count)
-    return counts
+    return _sealed_walk(write=False, batch_size=batch_size)
