@@ -12,6 +12,7 @@ urlpatterns = [
     path("files/", browse.browse, name="files"),
     path("files/<path:subpath>", browse.browse, name="files_folder"),
     path("file-actions/upload", operations.upload, name="files_upload"),
+    path("file-actions/upload-conflicts", operations.upload_conflicts, name="files_upload_conflicts"),
     path("file-actions/new-folder", operations.folder_new, name="files_folder_new"),
     path("file-actions/rename", operations.rename, name="files_rename"),
     path("file-actions/move", operations.move, name="files_move"),

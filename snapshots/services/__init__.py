@@ -17,6 +17,7 @@ Callers import the service functions from here.
 """
 
 from snapshots.services.files import (
+    OnConflict,
     file_write,
     folder_create,
     node_delete,
@@ -42,6 +43,7 @@ from snapshots.services.snapshots import snapshot_create, snapshot_expires_at, s
 from snapshots.services.trash import trash_restore, version_restore
 
 __all__ = [
+    "OnConflict",
     "GAVE_UP",
     "INTERNAL_ERROR",
     "MAX_ATTEMPTS",

@@ -320,6 +320,49 @@ def test_several_uploads_replace_and_add(signed_in: Client, owner) -> None:
     assert selectors.node_at_path(tenant=owner.tenant, path="/one.txt").size == len(b"one, again")
 
 
+def test_page_upload_on_conflict_keep_both_and_fail(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/r/a.txt", b"one")
+    kept = signed_in.generic(
+        "PUT",
+        f"{reverse('files_upload')}?path={quote('/r/a.txt')}&on_conflict=keep_both",
+        data=b"two",
+        content_type="application/octet-stream",
+        HTTP_ACCEPT="application/json",
+    )
+    assert kept.status_code == 201
+    assert kept.json() == {"name": "a (2).txt", "path": "/r/a (2).txt", "size": 3}
+    refused = signed_in.generic(
+        "PUT",
+        f"{reverse('files_upload')}?path={quote('/r/a.txt')}&on_conflict=fail",
+        data=b"three",
+        content_type="application/octet-stream",
+        HTTP_ACCEPT="application/json",
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "urn:hubport:problem:name_taken"
+    assert set(live_paths(owner.tenant)) == {"/r", "/r/a.txt", "/r/a (2).txt"}
+
+
+def test_upload_conflicts_names_the_taken_names_of_one_folder(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/r/a.txt", b"one")
+    services.folder_create(tenant=owner.tenant, path="/r/sub", acting_user=owner.user)
+    url = reverse("files_upload_conflicts")
+    response = signed_in.post(url, {"folder": "/r", "name": ["a.txt", "sub", "new.txt"]})
+    assert response.status_code == 200
+    assert response.json() == {"taken": {"a.txt": "file", "sub": "folder"}}
+    # A folder that does not exist holds none of the names.
+    assert signed_in.post(url, {"folder": "/elsewhere", "name": ["a.txt"]}).json() == {"taken": {}}
+    no_names = signed_in.post(url, {"folder": "/r"})
+    assert no_names.status_code == 400
+    assert "between 1 and 5,000 names" in no_names.json()["detail"]
+    assert signed_in.post(url, {"folder": "no-slash", "name": ["a"]}).status_code == 400
+
+
+def test_upload_conflicts_needs_a_signed_in_member(client: Client, owner) -> None:
+    response = client.post(reverse("files_upload_conflicts"), {"folder": "/", "name": ["a.txt"]})
+    assert response.status_code == 401
+
+
 # SECTION: new folder, rename, move, delete
 
 

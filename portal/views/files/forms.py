@@ -9,6 +9,7 @@ from django import forms
 from snapshots import selectors
 from snapshots.errors import StoreError
 from snapshots.paths import join_path, split_path, validate_name
+from snapshots.services import OnConflict
 
 # The longest path split_path accepts: 256 names of 255 bytes and their slashes.
 MAX_PATH_CHARS = 256 * 256
@@ -59,6 +60,36 @@ class ListingQueryForm(forms.Form):
 
 class ItemForm(forms.Form):
     path = PathField()
+
+
+class UploadForm(ItemForm):
+    """The query of a page upload: where, and what to do with a taken name
+    (the page asks the person first; see upload_conflicts)."""
+
+    on_conflict = forms.ChoiceField(choices=[(choice.value, choice.value) for choice in OnConflict], required=False)
+
+    def clean_on_conflict(self) -> OnConflict:
+        return OnConflict(self.cleaned_data["on_conflict"] or OnConflict.REPLACE)
+
+
+class UploadConflictsForm(forms.Form):
+    """The names a page is about to upload into ``folder``."""
+
+    folder = PathField()
+
+    def __init__(self, data: Any, names: list[str]) -> None:
+        super().__init__(data)
+        self.names = names
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not 1 <= len(self.names) <= MAX_UPLOAD_CHECK_NAMES:
+            raise forms.ValidationError(f"Check between 1 and {MAX_UPLOAD_CHECK_NAMES:,} names at a time.")
+        return cleaned
+
+
+# A drop of a few thousand files is checked in one request; more is checked in several.
+MAX_UPLOAD_CHECK_NAMES = 5000
 
 
 class NewFolderForm(forms.Form):
