@@ -12,11 +12,23 @@ from django.urls import reverse
 from hubs.models import Tenant
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
+from snapshots.selectors import live_usage
 from snapshots.selectors.trash import subtree_bytes_of
 
 SORT_COLUMNS = ("name", "size", "modified")
 # First click on a column: names A to Z, biggest first, newest first.
 SORT_FIRST_DIRECTION = {"name": "name", "size": "-size", "modified": "-modified"}
+
+
+def storage_meter(tenant: Tenant) -> dict[str, object]:
+    """Live files and bytes against the quota, for the files page and the home page."""
+    usage = live_usage(tenant=tenant)
+    quota = tenant.effective_quota_bytes
+    return {
+        "usage": usage,
+        "quota_bytes": quota,
+        "usage_percent": min(100, round(usage.live_bytes * 100 / quota, 1)) if quota else 100,
+    }
 
 
 def folder_url(path: str, **query: str) -> str:
