@@ -40,6 +40,7 @@ from snapshots.services.restore_request import (
 )
 from snapshots.services.restore_runs import GAVE_UP, INTERNAL_ERROR, MAX_ATTEMPTS, restore_run, restores_stalled
 from snapshots.services.snapshots import snapshot_create, snapshot_expires_at, snapshots_take_scheduled
+from snapshots.services.support_views import support_view_record
 from snapshots.services.trash import trash_restore, version_restore
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "snapshot_expires_at",
     "snapshots_take_scheduled",
     "store_provision",
+    "support_view_record",
     "trash_restore",
     "version_restore",
 ]
