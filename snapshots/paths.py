@@ -110,6 +110,15 @@ def join_path(names: Sequence[str]) -> str:
     return "/" + "/".join(names)
 
 
+def outermost(paths: Sequence[str]) -> list[list[str]]:
+    """The chosen items as name lists, each once and in path order, without
+    those inside another chosen folder (they come with it)."""
+    chosen = {tuple(split_path(path)) for path in paths}
+    return [
+        list(names) for names in sorted(chosen) if not any(names[:depth] in chosen for depth in range(1, len(names)))
+    ]
+
+
 # A restored item whose name is taken gets the next free of "(restored)",
 # "(restored 2)", ... ; 10,000 attempts is far more than any folder holds copies.
 MAX_RESTORED_NAMES = 10_000

@@ -16,6 +16,7 @@
 Callers import the service functions from here.
 """
 
+from snapshots.services.bulk import nodes_delete, nodes_move, trash_restore_many
 from snapshots.services.files import (
     OnConflict,
     file_write,
@@ -62,6 +63,8 @@ __all__ = [
     "file_write",
     "folder_create",
     "node_delete",
+    "nodes_delete",
+    "nodes_move",
     "node_move",
     "node_purge",
     "node_rename",
@@ -81,5 +84,6 @@ __all__ = [
     "store_provision",
     "support_view_record",
     "trash_restore",
+    "trash_restore_many",
     "version_restore",
 ]

@@ -36,6 +36,7 @@ from snapshots.errors import (
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import copy_name, join_path, split_path, validate_name
 from snapshots.services.kernel import (
+    ChangeStep,
     NewVersion,
     actor_for,
     chain_parents,
@@ -306,6 +307,13 @@ def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
     The destination's parent folder must exist; the destination name must be
     free. A folder moves with everything in it in one version row.
     """
+    source_names, target_names = _move_names(from_path, to_path)
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        return move_in_step(step, source_names=source_names, target_names=target_names)
+
+
+def _move_names(from_path: str, to_path: str) -> tuple[list[str], list[str]]:
+    """The names of a move's source and target, refused when the move cannot be."""
     source_names = split_path(from_path)
     target_names = split_path(to_path)
     if not source_names:
@@ -314,50 +322,53 @@ def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
         raise InvalidMove("Nothing can be moved to / itself; give the full new path, e.g. /Archive/report.pdf.")
     if target_names[: len(source_names)] == source_names and len(target_names) > len(source_names):
         raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
-    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        source_chain = selectors.resolve(tenant=tenant, names=source_names)
-        current = source_chain[-1]
-        if target_names == source_names:
-            return current
-        try:
-            target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])
-        except NotFound as exc:
-            raise NotFound(f"The destination folder {join_path(target_names[:-1])} does not exist.") from exc
-        target_parent = target_parents[-1]
-        if target_parent.kind != Node.Kind.FOLDER:
-            raise WrongKind(f"{join_path(target_names[:-1])} is a file, not a folder.")
-        if current.node_id in chain_parents(target_parents):
-            raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
-        if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
-            raise NameConflict(f"{join_path(target_names)} already exists.")
-        same_parent = target_parent.node_id == current.parent_id
-        action = Change.Action.RENAME if same_parent else Change.Action.MOVE
-        versions_close(step, [current], action=action)
-        [version] = versions_open(
-            step,
-            [
-                NewVersion(
-                    node_id=current.node_id,
-                    parent_id=target_parent.node_id,
-                    name=target_names[-1],
-                    kind=current.kind,
-                    blob=current.blob,
-                    size=current.size,
-                )
-            ],
-        )
-        if not same_parent:
-            files, size = _subtree_counters(tenant, current.node_id)
-            assert current.parent_id is not None  # the root is never moved
-            counters_move(
-                step,
-                deltas={current.parent_id: (-files, -size), target_parent.node_id: (files, size)},
-                parent_of=chain_parents(source_chain[:-1]) | chain_parents(target_parents),
+    return source_names, target_names
+
+
+def move_in_step(step: ChangeStep, *, source_names: list[str], target_names: list[str]) -> NodeVersion:
+    """One move inside an open step (one item of a bulk move, or a move of its own)."""
+    tenant = step.tenant
+    source_chain = selectors.resolve(tenant=tenant, names=source_names)
+    current = source_chain[-1]
+    if target_names == source_names:
+        return current
+    try:
+        target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])
+    except NotFound as exc:
+        raise NotFound(f"The destination folder {join_path(target_names[:-1])} does not exist.") from exc
+    target_parent = target_parents[-1]
+    if target_parent.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{join_path(target_names[:-1])} is a file, not a folder.")
+    if current.node_id in chain_parents(target_parents):
+        raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
+    if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
+        raise NameConflict(f"{join_path(target_names)} already exists.")
+    same_parent = target_parent.node_id == current.parent_id
+    action = Change.Action.RENAME if same_parent else Change.Action.MOVE
+    versions_close(step, [current], action=action)
+    [version] = versions_open(
+        step,
+        [
+            NewVersion(
+                node_id=current.node_id,
+                parent_id=target_parent.node_id,
+                name=target_names[-1],
+                kind=current.kind,
+                blob=current.blob,
+                size=current.size,
             )
-        step.record(
-            action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names)
+        ],
+    )
+    if not same_parent:
+        files, size = _subtree_counters(tenant, current.node_id)
+        assert current.parent_id is not None  # the root is never moved
+        counters_move(
+            step,
+            deltas={current.parent_id: (-files, -size), target_parent.node_id: (files, size)},
+            parent_of=chain_parents(source_chain[:-1]) | chain_parents(target_parents),
         )
-        return version
+    step.record(action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names))
+    return version
 
 
 def node_rename(*, tenant: Tenant, path: str, new_name: str, acting_user: User | None) -> NodeVersion:
@@ -378,14 +389,19 @@ def node_delete(*, tenant: Tenant, path: str, acting_user: User | None) -> NodeV
     if not names:
         raise InvalidPath("The root folder cannot be deleted; delete what is in it instead.")
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        chain = selectors.resolve(tenant=tenant, names=names)
-        current = chain[-1]
-        files, size = _subtree_counters(tenant, current.node_id)
-        versions_close(step, [current], action=Change.Action.DELETE, to_trash=True)
-        assert current.parent_id is not None  # the root is never deleted
-        counters_move(step, deltas={current.parent_id: (-files, -size)}, parent_of=chain_parents(chain[:-1]))
-        step.record(Change.Action.DELETE, node_id=current.node_id, path=join_path(names))
-        return current
+        return delete_in_step(step, names=names)
+
+
+def delete_in_step(step: ChangeStep, *, names: list[str]) -> NodeVersion:
+    """One delete inside an open step (one item of a bulk delete, or a delete of its own)."""
+    chain = selectors.resolve(tenant=step.tenant, names=names)
+    current = chain[-1]
+    files, size = _subtree_counters(step.tenant, current.node_id)
+    versions_close(step, [current], action=Change.Action.DELETE, to_trash=True)
+    assert current.parent_id is not None  # the root is never deleted
+    counters_move(step, deltas={current.parent_id: (-files, -size)}, parent_of=chain_parents(chain[:-1]))
+    step.record(Change.Action.DELETE, node_id=current.node_id, path=join_path(names))
+    return current
 
 
 def _subtree_counters(tenant: Tenant, node_id: int) -> tuple[int, int]:
