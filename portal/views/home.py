@@ -22,7 +22,7 @@ from hubs.uptime_read import hub_status_now
 from portal.selectors import memberships_for_user
 from portal.signed_in import signed_in_user
 from portal.two_factor import user_has_two_factor
-from portal.views.files.display import storage_meter
+from portal.views.files.display import activity_entries, storage_meter
 from snapshots import selectors
 from snapshots.models import RestoreJob
 from snapshots.selectors.history import restore_job_page, snapshots_in_retention
@@ -58,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
             **storage_meter(tenant),
             "newest_snapshot": snapshots_in_retention(tenant=tenant).order_by("-taken_at").first(),
             "restores": restores,
-            "changes": selectors.activity(tenant=tenant, limit=HOME_ACTIVITY_ROWS).items,
+            "entries": activity_entries(selectors.activity(tenant=tenant, limit=HOME_ACTIVITY_ROWS).items),
             "hub_status": hub_status_now(hub_code=tenant.hub_id, now=now),
             "next_window": windows[0] if windows else None,
             "zone": zone_label(now),

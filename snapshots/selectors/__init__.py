@@ -346,15 +346,7 @@ def trash_items(
     """Deleted files and folders still restorable, newest first, keyset-paginated
     on (closed_at, id) over a partial index, so the 500,000th item costs what
     the first does."""
-    queryset = (
-        versions(tenant=tenant).filter(in_trash=True, closed_at__gte=retention_start()).order_by("-closed_at", "-id")
-    )
-    if folder is not None:
-        queryset = queryset.filter(parent_id=folder.node_id)
-    if query:
-        if "\x00" in query:
-            raise InvalidPath("The name filter cannot contain NUL characters.")
-        queryset = queryset.filter(name__icontains=query)
+    queryset = _trash_queryset(tenant=tenant, folder=folder, query=query).order_by("-closed_at", "-id")
     if cursor:
         after = decode_cursor(cursor, keys=("at", "id"))
         if not isinstance(after["id"], int) or not isinstance(after["at"], str):
@@ -372,6 +364,27 @@ def trash_items(
         assert last_closed_at is not None  # the queryset filters on closed_at__gte
         next_cursor = encode_cursor({"at": last_closed_at.isoformat(), "id": rows[-1].pk})
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def trash_count(*, tenant: Tenant, folder: NodeVersion | None = None, query: str | None = None) -> int:
+    """How many items ``trash_items`` lists over all its pages."""
+    return _trash_queryset(tenant=tenant, folder=folder, query=query).count()
+
+
+def _trash_queryset(*, tenant: Tenant, folder: NodeVersion | None, query: str | None) -> QuerySet[NodeVersion]:
+    queryset = versions(tenant=tenant).filter(in_trash=True, closed_at__gte=retention_start())
+    if folder is not None:
+        queryset = queryset.filter(parent_id=folder.node_id)
+    if query:
+        if "\x00" in query:
+            raise InvalidPath("The name filter cannot contain NUL characters.")
+        queryset = queryset.filter(name__icontains=query)
+    return queryset
+
+
+def live_child_count(*, tenant: Tenant, folder: NodeVersion) -> int:
+    """How many items a folder holds directly (not counting what its folders hold)."""
+    return versions(tenant=tenant).filter(valid_to__isnull=True, parent_id=folder.node_id).count()
 
 
 def trash_original_path(*, tenant: Tenant, version: NodeVersion) -> str:

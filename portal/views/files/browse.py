@@ -76,6 +76,10 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
             "is_continuation": bool(cursor),
             "first_page_url": folder_url(path, order=order),
             **storage_meter(tenant),
+            # "Select all N in this folder" is offered only past the first page; one count then.
+            "children_total": selectors.live_child_count(tenant=tenant, folder=folder)
+            if page.next_cursor or cursor
+            else len(page.items),
             "max_file_bytes": tenant.effective_max_file_bytes,
             "refresh_url": folder_url(path, order=order),
         }
