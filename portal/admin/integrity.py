@@ -4,9 +4,10 @@ a tenant's files it concerns.
 Two pages, on the tenant admin's URLs so the OTP admin site guards them
 (staff with a verified device and the tenant view permission):
 
-- ``/admin/hubs/tenant/integrity/``: per hub (all, or ``?hub=CODE``), the
-  blobs with an open finding (lost everywhere, or a copy a download marked
-  bad) and those repaired in the last fortnight, by tenant, with ids only;
+- ``/admin/hubs/tenant/integrity/``: per hub (all, or ``?hub=CODE``), where
+  the scheduled scrub pass stands, and the blobs with an open finding (lost
+  everywhere, or a copy a download marked bad) and those repaired in the last
+  fortnight, by tenant, with ids only;
 - ``/admin/hubs/tenant/<id>/integrity/``: one tenant's findings and the
   versions of its files that use those blobs, with their paths, read from the
   hub database for this response. Each view of it is audited in the control
@@ -29,8 +30,13 @@ from django.urls import URLPattern, path, reverse
 from hubs.models import Tenant
 from portal.services.integrity import support_integrity_viewed
 from portal.signed_in import signed_in_user
-from snapshots.models import ScrubFinding
-from snapshots.selectors.integrity import RECENT_REPAIRS, integrity_affected_versions, integrity_findings
+from snapshots.models import ScrubFinding, ScrubPass
+from snapshots.selectors.integrity import (
+    RECENT_REPAIRS,
+    integrity_affected_versions,
+    integrity_findings,
+    scrub_pass_latest,
+)
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -54,6 +60,7 @@ class TenantFindings:
 class HubFindings:
     code: str
     tenants: list[TenantFindings]
+    scrub: ScrubPass | None = None
     unavailable: bool = False
 
 
@@ -114,7 +121,13 @@ class IntegrityViews:
         hubs = []
         for code in codes:
             try:
-                hubs.append(HubFindings(code=code, tenants=_by_tenant(integrity_findings(hub_code=code))))
+                hubs.append(
+                    HubFindings(
+                        code=code,
+                        tenants=_by_tenant(integrity_findings(hub_code=code)),
+                        scrub=scrub_pass_latest(hub_code=code),
+                    )
+                )
             except DatabaseError:
                 hubs.append(HubFindings(code=code, tenants=[], unavailable=True))
         return self._render(

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 from django.utils import timezone
 
+from hubs.routing import hub_database_alias
 from snapshots.errors import NotFound
-from snapshots.models import NodeVersion, ScrubFinding
+from snapshots.models import NodeVersion, ScrubFinding, ScrubPass
 from snapshots.selectors import path_of
 
 if TYPE_CHECKING:
@@ -83,3 +84,13 @@ def integrity_affected_versions(*, tenant: Tenant, blob_ids: list[int]) -> list[
             )
         )
     return affected
+
+
+def scrub_pass_latest(*, hub_code: str) -> ScrubPass | None:
+    """The hub's scheduled scrub pass under way, else the last one finished."""
+    return (
+        ScrubPass.objects.using(hub_database_alias(hub_code))
+        .filter(hub_code=hub_code)
+        .order_by("-started_at", "-id")
+        .first()
+    )

@@ -19,7 +19,7 @@ from portal.tests.admin.test_accounts import login_verified
 from portal.tests.admin.test_tenant_data import control_plane_text
 from snapshots import services
 from snapshots.models import ScrubFinding
-from snapshots.scrub import scrub_pass
+from snapshots.scrub import scrub_pass, scrub_slice
 
 pytestmark = all_databases
 OVERVIEW = "/admin/hubs/tenant/integrity/"
@@ -63,6 +63,10 @@ def test_the_overview_lists_tenants_by_hub_with_counts_and_no_names(client: Clie
     assert "<strong>1</strong>" in row, "one lost blob, open"
     assert "Contract-Alpha" not in page and "Minutes-Beta" not in page, "no file names on the overview"
     assert "Hub de" not in page, "one hub asked for"
+    assert "Scheduled scrub: no pass yet." in page
+    scrub_slice(hub_code="hk")
+    page = client.get(OVERVIEW, {"hub": "hk"}).content.decode()
+    assert "Scheduled scrub: pass started" in page and "finished" in page
     assert "Hub de" in client.get(OVERVIEW).content.decode()
 
 
