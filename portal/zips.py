@@ -3,14 +3,13 @@ the client takes the archive, never spooled to a temporary file or held in
 memory. Stored, not deflated (the bytes are usually compressed formats
 already, and the size is known before the first byte, so the response has a
 Content-Length and a browser shows real progress); zipstream-ng switches to
-zip64 by itself past 4 GiB or 65,535 entries. Each file's bytes are checked
-against its SHA-256 as they are sent: a mismatch ends the stream with an
-error instead of a zip that unpacks to wrong bytes."""
+zip64 by itself past 4 GiB or 65,535 entries. Each file is read through
+``blob_open``, which checks its bytes against their SHA-256 as they are sent:
+a mismatch ends the stream short of its length (never a zip that unpacks to
+wrong bytes), marks that copy bad and queues its repair, as a download does."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -18,31 +17,29 @@ from django.http import StreamingHttpResponse
 from zipstream import ZipStream
 
 from portal.downloads import DOWNLOAD_CHUNK_BYTES, content_disposition
+from snapshots.blob_repairs import blob_copy_bad
 from snapshots.blobs import blob_open
-from snapshots.models import Node
+from snapshots.models import Blob, Node
 from snapshots.selectors.subtrees import zip_subtrees
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
     from snapshots.models import NodeVersion
 
-logger = logging.getLogger(__name__)
-
-
-class ZipEntryCorrupt(Exception):
-    """A file's bytes did not match its hash while the zip was being sent."""
-
 
 def _verified_chunks(tenant: Tenant, version: NodeVersion) -> Iterator[bytes]:
+    """A file's bytes, opened only when the zip reaches it."""
     assert version.blob is not None
-    digest = hashlib.sha256()
-    with blob_open(tenant=tenant, blob=version.blob) as handle:
+
+    def on_mismatch(blob: Blob, facility_role: str) -> None:
+        blob_copy_bad(tenant=tenant, blob=blob, facility_role=facility_role)
+
+    handle = blob_open(tenant=tenant, blob=version.blob, on_mismatch=on_mismatch)
+    try:
         while chunk := handle.read(DOWNLOAD_CHUNK_BYTES):
-            digest.update(chunk)
             yield chunk
-    if digest.hexdigest() != version.blob.sha256:
-        logger.error("Blob %s of tenant %s did not verify inside a zip download", version.blob.pk, tenant.pk)
-        raise ZipEntryCorrupt(f"blob {version.blob.pk}")
+    finally:
+        handle.close()
 
 
 def zip_response(*, tenant: Tenant, paths: Sequence[str], archive_name: str) -> StreamingHttpResponse:

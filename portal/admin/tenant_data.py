@@ -102,11 +102,12 @@ def take_snapshot_now(model_admin: ModelAdmin, request: HttpRequest, queryset: Q
 
 @admin.display(description="Data")
 def tenant_data_links(tenant: Tenant) -> str:
-    """Links to the tenant's snapshots and restore jobs, for the tenant list."""
+    """Links to the tenant's snapshots, restore jobs and integrity findings, for the tenant list."""
     return format_html(
-        '<a href="{}">Snapshots</a> · <a href="{}">Restores</a>',
+        '<a href="{}">Snapshots</a> · <a href="{}">Restores</a> · <a href="{}">Integrity</a>',
         reverse("admin:hubs_tenant_snapshots", args=[tenant.pk]),
         reverse("admin:hubs_tenant_restores", args=[tenant.pk]),
+        reverse("admin:hubs_tenant_integrity", args=[tenant.pk]),
     )
 
 

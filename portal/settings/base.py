@@ -210,6 +210,19 @@ RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 RESTORE_HEARTBEAT_SECONDS = env.float("HUBPORT_RESTORE_HEARTBEAT_SECONDS", default=10.0)
 RESTORE_STALLED_SECONDS = env.float("HUBPORT_RESTORE_STALLED_SECONDS", default=30.0)
 RESTORE_STALL_CHECK_SECONDS = env.float("HUBPORT_RESTORE_STALL_CHECK_SECONDS", default=20.0)
+# Scrub: every copy of every blob re-read and re-hashed, a full pass of each hub
+# every HUBPORT_SCRUB_INTERVAL_DAYS (counted from the last pass's start), in
+# slices of HUBPORT_SCRUB_SLICE_SECONDS on the hub's queue (beat queues one every
+# 5 minutes; 240 s stays far inside the 15-minute soft time limit and leaves the
+# worker a minute in five for other work). Reads are bounded to
+# HUBPORT_SCRUB_MIB_S: 20 MiB/s is a tenth of one spinning disk's sequential
+# rate, so customers never feel it, and still reads 9 TiB a week (four
+# minutes in five, both copies counted); a hub holding more must raise it or the interval. The cursor
+# is saved every HUBPORT_SCRUB_BATCH_BLOBS blobs: a killed worker repeats at most that many.
+HUBPORT_SCRUB_INTERVAL_DAYS = env.float("HUBPORT_SCRUB_INTERVAL_DAYS", default=7.0)
+HUBPORT_SCRUB_MIB_S = env.float("HUBPORT_SCRUB_MIB_S", default=20.0)
+HUBPORT_SCRUB_SLICE_SECONDS = env.float("HUBPORT_SCRUB_SLICE_SECONDS", default=240.0)
+HUBPORT_SCRUB_BATCH_BLOBS = env.int("HUBPORT_SCRUB_BATCH_BLOBS", default=500)
 # Blob bytes are flushed to disk before the row that references them commits.
 # Monitoring: the replication backlog probe warns above this many waiting blobs.
 HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
@@ -435,6 +448,12 @@ for _code in HUB_CODES:
     # Blobs that missed their second facility: copied within minutes.
     CELERY_BEAT_SCHEDULE[f"replication-repair-{_code}"] = {
         "task": "snapshots.tasks.replication_repair_task",
+        "schedule": 5 * 60.0,
+        "kwargs": _hub,
+    }
+    # Scrub: a slice of the hub's scheduled pass (HUBPORT_SCRUB_* above).
+    CELERY_BEAT_SCHEDULE[f"scrub-{_code}"] = {
+        "task": "snapshots.tasks.scrub_slice_task",
         "schedule": 5 * 60.0,
         "kwargs": _hub,
     }

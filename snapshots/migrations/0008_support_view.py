@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('snapshots', '0004_scrub_findings'),
+        ('snapshots', '0005_scrub_cursor'),
     ]
 
     operations = [

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from conftest import all_databases
 from hubs.storage import facility_storage
-from portal.zips import ZipEntryCorrupt
 from snapshots import selectors
+from snapshots.blobs import BlobCopyMismatch
 from snapshots.errors import NotFound, WrongKind
 from snapshots.models import Change
 from snapshots.paths import outermost
@@ -185,7 +185,7 @@ def test_a_zip_entry_that_does_not_verify_breaks_the_stream(api):
         Path(facility_storage(api.tenant.hub_id, role).path(version.blob.storage_key)).write_bytes(b"wrong bytes")
     response = api.post("/api/v1/files/zip", {"paths": ["/a.bin"]})
     assert response.status_code == 200  # the headers went before the bytes were read
-    with pytest.raises(ZipEntryCorrupt):
+    with pytest.raises(BlobCopyMismatch):
         b"".join(response.streaming_content)
 
 
