@@ -190,3 +190,38 @@ def test_a_hub_fails_over_to_its_standby_and_back_without_losing_a_write(pair, h
         assert follower.acknowledged(pair.standby.port) <= rows_on(pair.primary)
     finally:
         follower.stop()
+
+
+def test_a_crashed_primary_fails_over_to_its_standby_with_every_acknowledged_write(pair, hub_env) -> None:
+    follower = Follower(hub_env)
+    try:
+        follower.wait_for_port(pair.primary.port, seconds=30)
+        follower.wait_for_port(pair.primary.port, after=follower.last_n() + 10, seconds=30)
+        pair.primary.stop("immediate")  # the crash: no checkpoint, clients cut off
+        crashed_at = follower.last_n()
+        acknowledged = follower.acknowledged(pair.primary.port)
+
+        code, printed = fail_over(hub_env, "alternate")
+
+        assert code == 0, printed
+        event = printed["event"]
+        assert event["promoted"] is True
+        assert event["database"] == "the primary database did not answer; promoted the alternate standby"
+        assert event["recovery_point"]["lag_bytes"] == 0  # synchronous: the standby had replayed it all
+        follower.wait_for_port(pair.standby.port, after=crashed_at, seconds=FOLLOW_BOUND_SECONDS)
+        assert acknowledged <= rows_on(pair.standby)
+        # While the primary was down and the side not yet switched, writes failed; none was acknowledged and lost.
+        assert all(line.get("port") != pair.primary.port for line in follower.lines if line["n"] > crashed_at + 1)
+    finally:
+        follower.stop()
+
+
+def test_failing_over_with_the_standby_down_changes_nothing(pair, hub_env) -> None:
+    pair.standby.stop("immediate")
+
+    code, printed = fail_over(hub_env, "alternate")
+
+    assert code == 1
+    assert "The alternate database of hub uk does not answer" in printed["error"]["detail"]
+    assert printed["serving"] == "primary"
+    assert read_only_default(pair.primary) == "off"  # not fenced: it still serves
