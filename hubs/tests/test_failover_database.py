@@ -234,3 +234,51 @@ def test_a_crashed_primary_fails_over_to_its_standby_with_every_acknowledged_wri
         assert all(line.get("port") != pair.primary.port for line in follower.lines if line["n"] > crashed_at + 1)
     finally:
         follower.stop()
+
+
+@pytest.mark.django_db(databases=["default", "hub_uk"])
+def test_a_connection_opened_for_the_old_side_is_closed_when_the_side_changes(pair, settings) -> None:
+    import environ
+    from django.db.models import F
+    from django.db.utils import ConnectionHandler
+
+    from hubs.db.sides import hub_database_with_standby, serving_side_forget
+    from hubs.models import Hub
+
+    settings.HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = 0.0  # each check reads the control database
+    # A handler of its own: the suite's hub_uk stays as it is; "default" only completes the settings.
+    handler = ConnectionHandler(
+        {
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+            "failover_under_test": hub_database_with_standby(
+                hub_code="uk",
+                primary=environ.Env.db_url_config(pair.primary.url(DATABASE)),
+                standby=environ.Env.db_url_config(pair.standby.url(DATABASE)),
+            )
+        }
+    )
+    wrapper = handler["failover_under_test"]
+
+    def server_port() -> int:
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT inet_server_port()")
+            return int(cursor.fetchone()[0])
+
+    try:
+        serving_side_forget("uk")
+        assert server_port() == pair.primary.port
+        Hub.objects.filter(code="uk").update(
+            serving_facility="alternate", failover_generation=F("failover_generation") + 1
+        )
+
+        wrapper.close_if_unusable_or_obsolete()  # what request_started and request_finished call
+        assert wrapper.connection is None
+        assert server_port() == pair.standby.port
+
+        Hub.objects.filter(code="uk").update(
+            serving_facility="primary", failover_generation=F("failover_generation") + 1
+        )
+        assert server_port() == pair.primary.port  # the next cursor outside a transaction moves too
+    finally:
+        wrapper.close()
+        serving_side_forget("uk")
