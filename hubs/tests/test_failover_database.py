@@ -254,7 +254,7 @@ def test_a_connection_opened_for_the_old_side_is_closed_when_the_side_changes(pa
                 hub_code="uk",
                 primary=environ.Env.db_url_config(pair.primary.url(DATABASE)),
                 standby=environ.Env.db_url_config(pair.standby.url(DATABASE)),
-            )
+            ),
         }
     )
     wrapper = handler["failover_under_test"]
