@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 
+from hubs.db.sides import hub_database_with_standby
 from portal.security.encryption import development_key, keys_check
 
 # SECTION: paths and environment
@@ -148,6 +149,14 @@ def _sqlite(name: str) -> str:
 DATABASES = {"default": env.db_url("DATABASE_URL", default=_sqlite("control.sqlite3"))}
 for _code in HUB_CODES:
     DATABASES[f"hub_{_code}"] = env.db_url(f"HUB_{_code.upper()}_DATABASE_URL", default=_sqlite(f"hub_{_code}.sqlite3"))
+    # A hub may name a PostgreSQL streaming-replication standby in its alternate
+    # facility (docs/failover.md). Its alias then uses the failover engine, which
+    # connects to whichever side serves the hub now (hubs.db).
+    _standby_url = env.str(f"HUB_{_code.upper()}_STANDBY_DATABASE_URL", default="")
+    if _standby_url:
+        DATABASES[f"hub_{_code}"] = hub_database_with_standby(
+            hub_code=_code, primary=DATABASES[f"hub_{_code}"], standby=env.db_url_config(_standby_url)
+        )
 
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -165,6 +174,13 @@ for _alias, _db in DATABASES.items():
     else:
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         _db.setdefault("CONN_HEALTH_CHECKS", True)
+
+# A process reads which side serves a hub at most this often (hubs.db.sides):
+# every process uses a failed-over hub's new database within this many seconds
+# of the failover's commit, at its next query outside a transaction.
+HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = env.float("HUBPORT_FAILOVER_SIDE_CACHE_SECONDS", default=5.0)
+# pg_promote(true, N): how long a promotion may take before the failover gives up.
+HUBPORT_FAILOVER_PROMOTE_SECONDS = env.int("HUBPORT_FAILOVER_PROMOTE_SECONDS", default=60)
 
 DATABASE_ROUTERS = ["hubs.routing.PlaneRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
