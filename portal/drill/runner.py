@@ -58,7 +58,7 @@ class DrillFailed(Exception):
 class DrillOptions:
     threads: int = 4
     calls_before_disaster: int = 400
-    timeout_s: float = 170.0
+    timeout_s: float = 175.0
     seed: int = 11
     keep: bool = False
 
@@ -146,7 +146,7 @@ class Drill:
         if self.pair is not None:
             self.pair.stop_all()
         if self.options.keep or failed:
-            self.say(f"kept the drill's folder for a look: {self.root}")
+            self.say(f"kept the drill's folder (its logs) for a look: {self.root}")
             if not self.options.keep:
                 # Only the logs: the clusters and the storage can be hundreds of MiB.
                 for name in ("pg", "data"):
@@ -175,14 +175,23 @@ def run_drill(options: DrillOptions, progress: Callable[[str], object]) -> dict[
     drill.root.chmod(0o755)  # the clusters' folder inside belongs to the server's user
     report: dict[str, Any] = {"ok": False}
     failed = True
+
+    def stopped(signum: int, frame: object) -> None:
+        raise DrillFailed(f"stopped by signal {signum} in stage {drill.stage}")
+
+    # A CI timeout's SIGTERM still stops the clusters and the worker below.
+    previous = signal.signal(signal.SIGTERM, stopped)
     try:
         report = _stages(drill)
         failed = not report["ok"]
     except (DrillFailed, ClusterError) as exc:
         report = {"ok": False, "error": str(exc), "stage": drill.stage}
     finally:
-        report["seconds"] = round(time.monotonic() - drill.started, 1)
         drill.close(failed=failed)
+        report["seconds"] = round(time.monotonic() - drill.started, 1)
+        if failed or options.keep:
+            report["folder"] = str(drill.root)
+        signal.signal(signal.SIGTERM, previous)
     return report
 
 

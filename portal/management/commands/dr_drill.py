@@ -40,7 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
         parser.add_argument("--threads", type=int, default=4, help="Concurrent writers (4).")
         parser.add_argument("--calls", type=int, default=400, help="Acknowledged calls before the disaster (400).")
-        parser.add_argument("--timeout", type=float, default=170.0, help="Hard limit of the whole drill, seconds.")
+        parser.add_argument(
+            "--timeout", type=float, default=175.0, help="Hard limit of the whole drill, seconds (175)."
+        )
         parser.add_argument("--seed", type=int, default=11)
         parser.add_argument("--keep", action="store_true", help="Keep the drill's folder (logs, clusters, storage).")
         parser.add_argument(
@@ -78,6 +80,7 @@ class Command(BaseCommand):
             for key, value in report.items():
                 self.stdout.write(f"{key}: {value}")
         if not report["ok"]:
+            self.stderr.write(f"DR drill FAILED: {report.get('error') or _findings(report)}")
             raise SystemExit(2 if "error" in report else 1)
 
     def _load(self, options: dict[str, Any]) -> None:
@@ -109,3 +112,11 @@ class Command(BaseCommand):
                 }
             )
         )
+
+
+def _findings(report: dict[str, Any]) -> str:
+    return (
+        f"{report['lost']} acknowledged writes lost, {len(report['wrong_paths'])} paths in a wrong state, "
+        f"file transaction {'passed' if report['recovery_time_s'] is not None else 'never passed'}, "
+        f"store_check {'passed' if report['store_check']['ok'] else 'failed'}"
+    )
