@@ -296,3 +296,50 @@ def replicated_pair(
         if pair is not None:
             pair.stop_all()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def rebuild_as_standby(cluster: Cluster, *, upstream: Cluster) -> None:
+    """Make ``cluster`` (a former primary, stopped or not) a streaming standby of
+    ``upstream`` again, as a DBA does after a failover: its data folder
+    replaced by a base backup of the upstream (``pg_basebackup -R``), on its
+    own port, then started and waited for until it streams."""
+    if cluster.is_running():
+        cluster.stop("fast")
+    shutil.rmtree(cluster.data_dir)
+    cluster.data_dir.mkdir()
+    _hand_over(cluster.data_dir)
+    os.chmod(cluster.data_dir, 0o700)
+    slot = f"{SLOT_NAME}_{cluster.name}"
+    with suppress(psycopg.Error):
+        upstream.query("SELECT pg_drop_replication_slot(%s)", [slot])
+    upstream.command(
+        "pg_basebackup",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(upstream.port),
+        "-U",
+        SUPERUSER,
+        "-D",
+        str(cluster.data_dir),
+        "-R",
+        "-X",
+        "stream",
+        "-c",
+        "fast",
+        "-C",
+        "-S",
+        slot,
+    )
+    # The backup carries the upstream's own settings: this one keeps its port and name.
+    with open(cluster.data_dir / "postgresql.auto.conf", "a") as conf:
+        conf.write(_conf_lines({"port": str(cluster.port), "cluster_name": f"{STANDBY_NAME}_{cluster.name}"}))
+    cluster.start()
+    deadline = time.monotonic() + START_SECONDS
+    while (
+        not cluster.query("SELECT status FROM pg_stat_wal_receiver")
+        or cluster.query("SELECT status FROM pg_stat_wal_receiver")[0][0] != "streaming"
+    ):
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"{cluster.name} did not stream from {upstream.name}{cluster.log_tail()}")
+        time.sleep(0.1)
