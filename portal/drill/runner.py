@@ -134,6 +134,7 @@ class Drill:
         )
 
     def close(self, *, failed: bool) -> None:
+        began = time.monotonic()
         if self.worker is not None and self.worker.poll() is None:
             # The worker's own warm shutdown stops its pool; its group only if that hangs.
             self.worker.terminate()
@@ -145,6 +146,7 @@ class Drill:
                 self.worker.wait(timeout=10)
         if self.pair is not None:
             self.pair.stop_all()
+        self.say(f"worker and clusters stopped in {time.monotonic() - began:.1f} s")
         if self.options.keep or failed:
             self.say(f"kept the drill's folder (its logs) for a look: {self.root}")
             if not self.options.keep:
@@ -291,4 +293,5 @@ def _report(
         "store_check": {"ok": store_check.get("ok"), "problems": store_check.get("problems", [])[:20]},
         "failover_event": event.get("id"),
         "calls_before_disaster": load["calls_before_disaster"],
+        "calls_per_s": round(load["calls_before_disaster"] / max(load["load_seconds"], 0.1), 1),
     }

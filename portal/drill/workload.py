@@ -51,6 +51,7 @@ class LoadResult:
     calls_before_disaster: int
     errors_before_disaster: list[str] = field(default_factory=list)
     threads_stuck: int = 0
+    load_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class LoadResult:
             "calls_before_disaster": self.calls_before_disaster,
             "errors_before_disaster": self.errors_before_disaster,
             "threads_stuck": self.threads_stuck,
+            "load_seconds": self.load_seconds,
         }
 
 
@@ -144,13 +146,14 @@ def load_and_disaster(
     tenant = drill_tenant_create()
     ledger, shared = Ledger(), _Shared()
     writers = [_Writer(index=n, tenant=tenant, ledger=ledger, seed=seed + n, shared=shared) for n in range(threads)]
+    began = time.monotonic()
     for writer in writers:
         writer.start()
     while shared.calls < calls_before_disaster and not shared.errors:
         if time.monotonic() >= deadline or not any(writer.is_alive() for writer in writers):
             break
         time.sleep(0.05)  # polling the count, which the writers move
-    calls = shared.calls
+    calls, load_seconds = shared.calls, time.monotonic() - began
     shared.disaster.set()
     disaster_at = time.time()
     primary.stop("immediate")
@@ -169,4 +172,5 @@ def load_and_disaster(
         calls_before_disaster=calls,
         errors_before_disaster=list(shared.errors),
         threads_stuck=stuck,
+        load_seconds=round(load_seconds, 1),
     )
