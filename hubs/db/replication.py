@@ -34,6 +34,8 @@ class SideState:
     lag_bytes: int
     lag_seconds: float
     streaming: bool
+    # The hub's database made read-only by an earlier failover's fence.
+    fenced: bool = False
 
 
 def _connect(conninfo: dict[str, Any]) -> psycopg.Connection[Any]:
@@ -52,7 +54,10 @@ def side_state(conninfo: dict[str, Any]) -> SideState:
             " COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint,"
             " CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
             " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8,"
-            " EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')"
+            " EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'),"
+            " EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+            "  WHERE d.datname = current_database() AND s.setrole = 0"
+            "  AND 'default_transaction_read_only=on' = ANY (s.setconfig))"
         ).fetchone()
     assert row is not None
     return SideState(
@@ -61,6 +66,7 @@ def side_state(conninfo: dict[str, Any]) -> SideState:
         lag_bytes=max(0, int(row[2])),
         lag_seconds=max(0.0, float(row[3])),
         streaming=bool(row[4]),
+        fenced=bool(row[5]),
     )
 
 

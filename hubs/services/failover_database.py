@@ -30,7 +30,7 @@ from hubs.routing import hub_database_alias
 
 REBUILD_ADVICE = (
     "Rebuild it as a standby of the side that serves now (pg_rewind, or pg_basebackup -R into an empty "
-    "folder; docs/failover.md), wait until it has caught up, then fail back."
+    "folder; docs/failover.md), wait until it has caught up, then try again."
 )
 
 
@@ -63,6 +63,11 @@ def database_switch(*, hub_code: str, to_role: str) -> DatabaseSwitch:
             raise HubFailoverError(
                 f"Hub {hub_code}'s primary database takes writes of its own: it is not a standby of the "
                 f"alternate, so it has not received what was written since the failover. {REBUILD_ADVICE}"
+            )
+        if target_state.fenced:
+            raise HubFailoverError(
+                f"Hub {hub_code}'s alternate database was left read-only by an earlier fail-back and has not "
+                f"received what the primary took since. {REBUILD_ADVICE}"
             )
         # Promoted already (by a DBA, or by a failover that stopped after promoting).
         if leaving_writable:
