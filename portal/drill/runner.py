@@ -201,7 +201,7 @@ def _stages(drill: Drill) -> dict[str, Any]:
     options = drill.options
     (drill.root / "pg").mkdir()
     drill.pair = drill.step("clusters", lambda: make_pair(drill.root / "pg", databases=[HUB_DATABASE]))
-    drill.step("migrate", lambda: drill.manage("dr_drill", "--stage", "migrate"))
+    drill.step("migrate", lambda: drill.manage("dr_drill", "--stage", "migrate", "--workdir", str(drill.root)))
     drill.step("worker", drill.worker_start)
     load_file = drill.root / "load.json"
     drill.step(

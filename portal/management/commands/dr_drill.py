@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hubs.folders import local_folders_create
 from hubs.models import Tenant
@@ -51,6 +51,8 @@ class Command(BaseCommand):
         parser.add_argument("--workdir", type=Path, help="Internal: the running drill's folder.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["stage"] and options["workdir"] is None:
+            raise CommandError("--stage is one stage of a running drill and needs that drill's --workdir.")
         if options["stage"] == "migrate":
             # The control database and the drill's hub only: the other six hubs
             # are not used, and migrating them would double the stage's time.

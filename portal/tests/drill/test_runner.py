@@ -10,13 +10,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from hubs.testing.pg_clusters import binaries_available
 from portal.drill.runner import DrillOptions, run_drill
 
-pytestmark = pytest.mark.skipif(not binaries_available(), reason="needs PostgreSQL 15 binaries (HUBPORT_PG_BIN)")
+needs_binaries = pytest.mark.skipif(not binaries_available(), reason="needs PostgreSQL 15 binaries (HUBPORT_PG_BIN)")
 
 
+@needs_binaries
 def test_past_its_hard_limit_the_drill_fails_naming_the_stage_and_stops_its_clusters():
     said: list[str] = []
     # One second: the clusters stage starts in time and outlasts it.
@@ -31,3 +34,8 @@ def test_past_its_hard_limit_the_drill_fails_naming_the_stage_and_stops_its_clus
     assert str(folder) not in running
     assert any("clusters done" in line for line in said)
     shutil.rmtree(folder)
+
+
+def test_a_stage_without_its_drills_folder_is_refused_with_what_it_needs():
+    with pytest.raises(CommandError, match="needs that drill's --workdir"):
+        call_command("dr_drill", "--stage", "verify")
