@@ -291,7 +291,7 @@ def _report(
         },
         "file_transaction": {"rounds": verify["probe"]["rounds"], "detail": verify["probe"]["last_detail"]},
         "store_check": {"ok": store_check.get("ok"), "problems": store_check.get("problems", [])[:20]},
-        "failover_event": event.get("id"),
+        "failover_event": {"id": event.get("id"), "recovery_time_s": verify["event_recovery_time_s"]},
         "calls_before_disaster": load["calls_before_disaster"],
         "calls_per_s": round(load["calls_before_disaster"] / max(load["load_seconds"], 0.1), 1),
     }

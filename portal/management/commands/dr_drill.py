@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hubs.folders import local_folders_create
-from hubs.models import Tenant
+from hubs.models import FailoverEvent, Tenant
 from hubs.testing.pg_clusters import Cluster
 from portal.drill.ledger import Ledger
 from portal.drill.runner import DrillOptions, run_drill
@@ -101,12 +101,16 @@ class Command(BaseCommand):
         workdir: Path = options["workdir"]
         load = json.loads((workdir / "load.json").read_text())
         probe = file_transaction_until_passing(hub_code=HUB_CODE, deadline=time.monotonic() + options["timeout"])
+        event = FailoverEvent.objects.filter(hub_id=HUB_CODE).order_by("-pk").first()
         tenant = Tenant.objects.get(pk=load["tenant_id"])
         verdict = ledger_verify(tenant=tenant, ledger=Ledger.from_json(load["ledger"]))
         (workdir / "verify.json").write_text(
             json.dumps(
                 {
                     "probe": {"passed_at": probe.passed_at, "rounds": probe.rounds, "last_detail": probe.last_detail},
+                    # The failover event's own measure, from its outage's start
+                    # (the failover's, as no round failed before it) to the same pass.
+                    "event_recovery_time_s": event.recovery_seconds if event is not None else None,
                     "verified": verdict.verified,
                     "lost": verdict.lost,
                     "paths_verified": verdict.paths_verified,
