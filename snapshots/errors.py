@@ -52,6 +52,11 @@ class FileTooLarge(StoreError):
     code = "file_too_large"
 
 
+class ZipTooLarge(StoreError):
+    title = "Too much for one zip"
+    code = "zip_too_large"
+
+
 class QuotaExceeded(StoreError):
     title = "Storage quota exceeded"
     code = "quota_exceeded"

@@ -292,3 +292,23 @@ class ScrubFinding(DataPlaneModel):
 
     def __str__(self) -> str:
         return f"blob {self.blob_id} {self.kind} {self.facility or 'everywhere'}"
+
+
+class SupportView(DataPlaneModel):
+    """A support staff member looked at a tenant's names: one folder of a
+    snapshot or a moment, in the admin. Kept in the tenant's hub, with the path,
+    so the names never reach the control plane; the control-plane audit entry
+    (``tenant.browse``) names only this row's id."""
+
+    at = models.DateTimeField()
+    staff_user_id = models.BigIntegerField()
+    staff_label = models.CharField(max_length=254)
+    snapshot_id = models.BigIntegerField(null=True, blank=True)
+    seq = models.BigIntegerField(help_text="The tenant clock value the folder was read as of.")
+    path = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id", "-at"], name="support_view_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"support view {self.pk} of tenant {self.tenant_id}"

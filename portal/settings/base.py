@@ -208,6 +208,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 HUBPORT_MAX_FILE_BYTES = env.int("HUBPORT_MAX_FILE_BYTES", default=20 * 1024**3)
 HUBPORT_DEFAULT_QUOTA_BYTES = env.int("HUBPORT_DEFAULT_QUOTA_BYTES", default=1024**4)
+# Many items at once: one request moves, deletes or restores at most this many
+# items (one transaction); a zip download holds at most this many bytes.
+HUBPORT_BULK_MAX_ITEMS = env.int("HUBPORT_BULK_MAX_ITEMS", default=5000)
+HUBPORT_ZIP_MAX_BYTES = env.int("HUBPORT_ZIP_MAX_BYTES", default=20 * 1024**3)
 SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=28)
 # Blobs no longer referenced are kept this long after their last upload claimed
 # them, so an upload in flight never loses its bytes to the collector.
