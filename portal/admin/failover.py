@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from hubs.display import bytes_label
 from hubs.models import FailoverEvent, Hub
+from portal.admin.audit import AuditedModelAdmin
 
 
 def recovery_point_label(event: FailoverEvent) -> str:
@@ -67,7 +68,7 @@ class FailoverEventInline(admin.TabularInline):
 
 
 @admin.register(FailoverEvent)
-class FailoverEventAdmin(admin.ModelAdmin):
+class FailoverEventAdmin(AuditedModelAdmin[FailoverEvent]):
     """What each failover lost and how long the hub was without file
     transactions; read-only: ``hubs.services.hub_fail_over`` and the probe
     round write them."""

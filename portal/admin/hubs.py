@@ -113,11 +113,18 @@ class HubAdmin(AuditedModelAdmin):
         "replication_waiting",
     )
     readonly_fields = ("code", "serving_facility", "database_sides", "failover_generation", "replication_waiting")
-    inlines = (FacilityInline, FailoverEventInline)
+    inlines = (FacilityInline,)
     actions = ("fail_over_to_alternate", "fail_back_to_primary")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Hub]:
         return super().get_queryset(request).prefetch_related("facilities")
+
+    def get_inlines(self, request: HttpRequest, obj: Hub | None) -> list[type[admin.options.InlineModelAdmin]]:
+        # The failovers' list only once there is one to show.
+        inlines: list[type[admin.options.InlineModelAdmin]] = list(super().get_inlines(request, obj))
+        if obj is not None and obj.failover_events.exists():
+            inlines.append(FailoverEventInline)
+        return inlines
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Facility:

@@ -94,8 +94,6 @@ def test_the_automatic_failover_setting_is_saved_from_the_hub_page(staff_client)
             "auto_failover_after_minutes": "10",
             "facilities-TOTAL_FORMS": "2",
             "facilities-INITIAL_FORMS": "2",
-            "failover_events-TOTAL_FORMS": "0",
-            "failover_events-INITIAL_FORMS": "0",
         }
     )
     for index, facility in enumerate(Facility.objects.filter(hub_id="de").order_by("role")):
