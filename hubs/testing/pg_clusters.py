@@ -72,7 +72,13 @@ def _run_as() -> list[str]:
 def _hand_over(path: Path) -> None:
     """Give a folder to the server user when running as root."""
     if os.geteuid() == 0:
-        record = pwd.getpwnam(SERVER_USER)
+        try:
+            record = pwd.getpwnam(SERVER_USER)
+        except KeyError as exc:
+            raise ClusterError(
+                f"initdb refuses to run as root, and there is no {SERVER_USER!r} system user to run the clusters as; "
+                "run as an ordinary user or create that user"
+            ) from exc
         os.chown(path, record.pw_uid, record.pw_gid)
 
 
