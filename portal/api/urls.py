@@ -10,6 +10,7 @@ from portal.api.accounts import views as accounts_api
 from portal.api.exceptions import api_not_found
 from portal.api.files import views as files_api
 from portal.api.maintenance import views as maintenance_api
+from portal.api.search import views as search_api
 from portal.api.snapshots import views as snapshots_api
 from portal.api.status import views as status_api
 
@@ -54,6 +55,7 @@ urlpatterns = [
     path("v1/restores/<int:job_id>/cancel", snapshots_api.RestoreCancelView.as_view(), name="api_restore_cancel"),
     path("v1/trash/", files_api.TrashView.as_view(), name="api_trash"),
     path("v1/trash/restore", files_api.TrashRestoreView.as_view(), name="api_trash_restore"),
+    path("v1/search/", search_api.SearchView.as_view(), name="api_search"),
     path("v1/activity/", files_api.ActivityView.as_view(), name="api_activity"),
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("v1/status/", status_api.StatusView.as_view(), name="api_status"),
