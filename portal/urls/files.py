@@ -6,7 +6,7 @@ share that prefix); the actions live under /file-actions/.
 
 from django.urls import path
 
-from portal.views.files import activity, browse, operations, trash
+from portal.views.files import activity, browse, operations, search, trash
 
 urlpatterns = [
     path("files/", browse.browse, name="files"),
@@ -19,5 +19,6 @@ urlpatterns = [
     path("file-actions/download", operations.download, name="files_download"),
     path("recently-deleted/", trash.trash, name="trash"),
     path("recently-deleted/restore", trash.trash_restore, name="trash_restore"),
+    path("search/", search.search, name="files_search"),
     path("activity/", activity.activity, name="activity"),
 ]
