@@ -9,8 +9,11 @@ selector drops) and rows in Recently deleted; not the closed history, which is
 most of the table. A contentless table forgets a row only when told the values
 it indexed, which the triggers rebuild from the old row exactly.
 
+SQLite also gets a partial index on (tenant_id, lower(name)) of the open rows:
+exact names and prefixes are a range of it.
+
 PostgreSQL: pg_trgm and a partial GIN trigram index on lower(name) for the same
-rows, which the planner uses for LIKE '%text%'.
+rows, which the planner uses for =, LIKE 'text%' and LIKE '%text%'.
 
 Neither is in the models' state: makemigrations never sees them, and each
 database gets only its own kind.
@@ -30,6 +33,8 @@ SQLITE_FORWARD = [
     f"INSERT INTO {FTS_TABLE} (rowid, tenant, name) "
     "SELECT id, '#' || tenant_id || '#', lower(name) FROM snapshots_nodeversion "
     "WHERE valid_to IS NULL OR in_trash",
+    # Exact names and prefixes of the live tree: a range of this index, newest first.
+    "CREATE INDEX version_live_name ON snapshots_nodeversion (tenant_id, lower(name)) WHERE valid_to IS NULL",
     f"CREATE TRIGGER snapshots_name_search_insert AFTER INSERT ON snapshots_nodeversion "
     f"WHEN {INDEXED_NEW} BEGIN "
     f"INSERT INTO {FTS_TABLE} (rowid, tenant, name) VALUES (new.id, '#' || new.tenant_id || '#', lower(new.name)); "
@@ -50,6 +55,7 @@ SQLITE_FORWARD = [
     "END",
 ]
 SQLITE_REVERSE = [
+    "DROP INDEX IF EXISTS version_live_name",
     "DROP TRIGGER IF EXISTS snapshots_name_search_insert",
     "DROP TRIGGER IF EXISTS snapshots_name_search_update_out",
     "DROP TRIGGER IF EXISTS snapshots_name_search_update_in",

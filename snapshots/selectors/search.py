@@ -13,13 +13,19 @@ matched against names through the index, and the whole text must then be in
 the hit's path ("reports/2026" finds /Reports/2026-plan.pdf).
 
 Hits are ranked: the name equal to the text, then names starting with it, then
-the rest; newest first within each (the latest change of a live item, the
-deletion of a deleted one). Pages are keyset-paginated on (rank, time, id).
+the rest; newest first within each (for a live item its latest change, which is
+its version row's id: ids grow with the tenant's clock; for a deleted one its
+deletion). Each rank is read newest first from an index and stops at what the
+page needs (``_live_tier_ids``), so a text found in every one of 100,000 names
+costs what a rare one does. Pages are keyset-paginated on (rank, id), or (rank,
+deletion time, id) in Recently deleted.
+
 An open row is not necessarily live: what was inside a deleted folder keeps its
-open rows, unreachable. Candidates are read in batches and each batch's paths
-resolved in one query per folder level; unreachable ones are dropped. A page
-reads at most ``MAX_SCANNED`` candidates, so it may come back short with a
-cursor when a deleted folder held many matches.
+open rows, unreachable (deleting a folder writes one row, not one per
+descendant). Candidates are read in batches and each batch's paths resolved in
+one query per folder level; unreachable ones are dropped. A page reads at most
+``MAX_SCANNED`` candidates, so it may come back short, with a cursor, when a
+deleted folder held many matches.
 """
 
 from __future__ import annotations
@@ -29,8 +35,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import connections
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from hubs.routing import hub_database_alias
@@ -50,8 +55,13 @@ TRIGRAM = 3
 # short page and a cursor, never a scan of all of them in one request.
 MAX_SCANNED = 2_000
 FTS_TABLE = "snapshots_name_search"
-# The table's name is a constant and the MATCH expression a parameter.
-FTS_ROWIDS = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+# Names with the text further in than the start, newest first, straight from the FTS5 table in
+# rowid order (the version id grows with the tenant's clock), stopping at the LIMIT.
+FTS_STREAM = (
+    f"SELECT v.id FROM {FTS_TABLE} AS s JOIN snapshots_nodeversion AS v ON v.id = s.rowid "  # noqa: S608
+    f"WHERE s.{FTS_TABLE} MATCH %s AND v.tenant_id = %s AND v.valid_to IS NULL AND v.parent_id IS NOT NULL "
+    "AND instr(lower(v.name), %s) > 1 {below}ORDER BY s.rowid DESC LIMIT %s"
+)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -84,50 +94,120 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _candidates(*, tenant: Tenant, name_text: str, deleted: bool, vendor: str) -> QuerySet[NodeVersion]:
-    folded = fold(name_text, vendor=vendor)
-    queryset = versions(tenant=tenant).annotate(folded_name=Lower("name"))
-    if deleted:
-        queryset = queryset.filter(in_trash=True, closed_at__gte=retention_start())
-    else:
-        queryset = queryset.filter(valid_to__isnull=True, parent__isnull=False)
-    if vendor == "sqlite" and len(folded) >= TRIGRAM:
+def _live_tier_ids(
+    *, tenant: Tenant, folded: str, vendor: str, rank: int, below_id: int | None, count: int
+) -> list[int]:
+    """Up to ``count`` ids of live-looking rows (open, not the root) in one rank, newest first.
+
+    0: the name is the text; 1: it starts with it; 2: it has it further in.
+    Each tier is read newest first straight from an index and stops at ``count``:
+    on SQLite ranks 0 and 1 are a range of (tenant_id, lower(name)), rank 2
+    streams the FTS5 table in rowid order; on PostgreSQL the trigram index
+    serves =, LIKE 'text%' and LIKE '%text%'. So a text in all 100,000 names
+    reads 50 of them, not all of them.
+    """
+    if vendor == "sqlite" and rank == 2 and len(folded) >= TRIGRAM:
         match = f"tenant : {_fts_phrase(f'#{tenant.pk}#')} AND name : {_fts_phrase(folded)}"
-        queryset = queryset.filter(
-            id__in=RawSQL(FTS_ROWIDS, [match])  # noqa: S611
-        )
+        params: list[str | int] = [match, tenant.pk, folded]
+        below = ""
+        if below_id is not None:
+            below, params = "AND s.rowid < %s ", [*params, below_id]
+        with connections[hub_database_alias(tenant.hub_id)].cursor() as cursor:
+            cursor.execute(FTS_STREAM.format(below=below), [*params, count])
+            return [row[0] for row in cursor.fetchall()]
+    queryset = versions(tenant=tenant).filter(valid_to__isnull=True).annotate(folded_name=Lower("name"))
+    if below_id is not None:
+        queryset = queryset.filter(id__lt=below_id)
+    if rank == 0:
+        queryset = queryset.filter(folded_name=folded)
+    elif rank == 1 and vendor == "sqlite":
+        # A range, which the index serves (LIKE 'text%' would scan); names never hold U+10FFFF.
+        queryset = queryset.filter(folded_name__gt=folded, folded_name__lt=folded + "\U0010ffff")
+    elif rank == 1:
+        queryset = queryset.filter(folded_name__startswith=folded).exclude(folded_name=folded)
     else:
-        # PostgreSQL: lower(name) LIKE '%text%' (escaped), which the trigram GIN index serves.
-        queryset = queryset.filter(folded_name__contains=folded)
-    rank = Case(
-        When(folded_name=folded, then=Value(0)),
-        When(folded_name__startswith=folded, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    moment = "-closed_at" if deleted else "-changed_at"
-    return queryset.annotate(rank=rank).select_related("blob").order_by("rank", moment, "-id")
+        queryset = queryset.filter(parent__isnull=False, folded_name__contains=folded).exclude(
+            folded_name__startswith=folded
+        )
+    return list(queryset.order_by("-id").values_list("id", flat=True)[:count])
 
 
-def _after(queryset: QuerySet[NodeVersion], cursor: str, *, deleted: bool) -> QuerySet[NodeVersion]:
-    after = decode_cursor(cursor, keys=("r", "at", "id"))
-    rank, at_text, last_id = after["r"], after["at"], after["id"]
-    if not isinstance(rank, int) or not isinstance(last_id, int) or not isinstance(at_text, str):
+def _live_batch(
+    *, tenant: Tenant, folded: str, vendor: str, after: dict[str, int] | None, count: int
+) -> list[NodeVersion]:
+    """The next ``count`` candidates of the live tree after ``after`` ({r, id}), in rank order."""
+    first_rank = after["r"] if after else 0
+    found: list[tuple[int, int]] = []
+    for rank in range(first_rank, 3):
+        below_id = after["id"] if after and rank == first_rank else None
+        ids = _live_tier_ids(
+            tenant=tenant, folded=folded, vendor=vendor, rank=rank, below_id=below_id, count=count - len(found)
+        )
+        found += [(rank, version_id) for version_id in ids]
+        if len(found) >= count:
+            break
+    rows = versions(tenant=tenant).select_related("blob").in_bulk([version_id for _, version_id in found])
+    batch = []
+    for rank, version_id in found:
+        row = rows[version_id]
+        row.rank = rank  # type: ignore[attr-defined]
+        batch.append(row)
+    return batch
+
+
+def _deleted_batch(*, tenant: Tenant, folded: str, after: dict[str, object] | None, count: int) -> list[NodeVersion]:
+    """The next ``count`` items of Recently deleted after ``after`` ({r, at, id}), in rank
+    order, the newest deletion first within a rank. Each rank reads the tenant's
+    Recently deleted newest first from its own partial index (``version_trash``)
+    and stops at ``count``: it holds 28 days of deletions, not the tree, and the
+    name index would hand back every live match too."""
+    first_rank = int(str(after["r"])) if after else 0
+    found: list[NodeVersion] = []
+    for rank in range(first_rank, 3):
+        queryset = (
+            versions(tenant=tenant)
+            .filter(in_trash=True, closed_at__gte=retention_start())
+            .annotate(folded_name=Lower("name"))
+            .select_related("blob")
+            .order_by("-closed_at", "-id")
+        )
+        if rank == 0:
+            queryset = queryset.filter(folded_name=folded)
+        elif rank == 1:
+            queryset = queryset.filter(folded_name__startswith=folded).exclude(folded_name=folded)
+        else:
+            queryset = queryset.filter(folded_name__contains=folded).exclude(folded_name__startswith=folded)
+        if after is not None and rank == first_rank:
+            at = datetime.fromisoformat(str(after["at"]))
+            queryset = queryset.filter(Q(closed_at__lt=at) | Q(closed_at=at, id__lt=after["id"]))
+        rows = list(queryset[: count - len(found)])
+        for row in rows:
+            row.rank = rank  # type: ignore[attr-defined]
+        found += rows
+        if len(found) >= count:
+            break
+    return found
+
+
+def _decode(cursor: str, *, deleted: bool) -> dict[str, object]:
+    keys = ("r", "at", "id") if deleted else ("r", "id")
+    after = decode_cursor(cursor, keys=keys)
+    if not isinstance(after["r"], int) or not 0 <= after["r"] <= 2 or not isinstance(after["id"], int):
         raise InvalidCursor("The cursor is not valid; start again from the first page.")
-    try:
-        at = datetime.fromisoformat(at_text)
-    except ValueError as exc:
-        raise InvalidCursor("The cursor is not valid; start again from the first page.") from exc
-    column = "closed_at" if deleted else "changed_at"
-    return queryset.filter(
-        Q(rank__gt=rank) | Q(rank=rank, **{f"{column}__lt": at}) | Q(rank=rank, **{column: at}, id__lt=last_id)
-    )
+    if deleted:
+        try:
+            datetime.fromisoformat(after["at"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidCursor("The cursor is not valid; start again from the first page.") from exc
+    return after
 
 
-def _cursor_of(version: NodeVersion, *, deleted: bool) -> str:
-    moment = version.closed_at if deleted else version.changed_at
-    assert moment is not None  # a deleted item's row is closed
-    return encode_cursor({"r": version.rank, "at": moment.isoformat(), "id": version.pk})  # type: ignore[attr-defined]
+def _position(version: NodeVersion, *, deleted: bool) -> dict[str, object]:
+    rank: int = version.rank  # type: ignore[attr-defined]
+    if not deleted:
+        return {"r": rank, "id": version.pk}
+    assert version.closed_at is not None  # a deleted item's row is closed
+    return {"r": rank, "at": version.closed_at.isoformat(), "id": version.pk}
 
 
 def live_paths(*, tenant: Tenant, items: list[NodeVersion]) -> dict[int, str]:
@@ -172,13 +252,19 @@ def search_names(
     vendor = connections[hub_database_alias(tenant.hub_id)].vendor
     folder_text, _, name_text = text.rpartition("/")
     path_text = fold(text, vendor=vendor) if folder_text or text.startswith("/") else None
-    candidates = _candidates(tenant=tenant, name_text=name_text, deleted=deleted, vendor=vendor)
+    folded = fold(name_text, vendor=vendor)
+
+    def batch_after(after: dict[str, object] | None, count: int) -> list[NodeVersion]:
+        if deleted:
+            return _deleted_batch(tenant=tenant, folded=folded, after=after, count=count)
+        return _live_batch(tenant=tenant, folded=folded, vendor=vendor, after=after, count=count)  # type: ignore[arg-type]
+
+    after = _decode(cursor, deleted=deleted) if cursor else None
     hits: list[SearchHit] = []
     scanned = 0
-    batch = max(limit * 2, 20)
+    batch_size = max(limit * 2, 20)
     while scanned < MAX_SCANNED:
-        queryset = _after(candidates, cursor, deleted=deleted) if cursor else candidates
-        rows = list(queryset[:batch])
+        rows = batch_after(after, batch_size)
         scanned += len(rows)
         paths = trash_original_paths(tenant=tenant, items=rows) if deleted else live_paths(tenant=tenant, items=rows)
         for position, row in enumerate(rows, start=1):
@@ -187,13 +273,24 @@ def search_names(
                 continue
             hits.append(SearchHit(version=row, path=path))
             if len(hits) == limit:
-                next_cursor = _cursor_of(row, deleted=deleted)
-                more = position < len(rows) or (
-                    len(rows) == batch and _after(candidates, next_cursor, deleted=deleted).exists()
-                )
-                return Page(items=hits, next_cursor=next_cursor if more else None)
-        if len(rows) < batch:
+                here = _position(row, deleted=deleted)
+                more = position < len(rows) or (len(rows) == batch_size and bool(batch_after(here, 1)))
+                return Page(items=hits, next_cursor=encode_cursor(here) if more else None)
+        if len(rows) < batch_size:
             return Page(items=hits, next_cursor=None)
-        cursor = _cursor_of(rows[-1], deleted=deleted)
+        after = _position(rows[-1], deleted=deleted)
     # As many candidates read as one page may: the next page carries on from the last one read.
-    return Page(items=hits, next_cursor=cursor)
+    return Page(items=hits, next_cursor=encode_cursor(after) if after else None)
+
+
+def name_index_bytes(*, hub_code: str) -> int:
+    """The size of the hub database's name index, every tenant's: the FTS5
+    table's shadow tables on SQLite, the trigram index on PostgreSQL."""
+    connection = connections[hub_database_alias(hub_code)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE %s", [f"{FTS_TABLE}%"])
+        else:
+            cursor.execute("SELECT COALESCE(pg_relation_size(to_regclass('version_name_trgm')), 0)")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
