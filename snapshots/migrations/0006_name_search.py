@@ -13,7 +13,8 @@ SQLite also gets a partial index on (tenant_id, lower(name)) of the open rows:
 exact names and prefixes are a range of it.
 
 PostgreSQL: pg_trgm and a partial GIN trigram index on lower(name) for the same
-rows, which the planner uses for =, LIKE 'text%' and LIKE '%text%'.
+rows (LIKE '%text%'), and a b-tree on (tenant_id, lower(name) text_pattern_ops)
+of the open rows for exact names and prefixes.
 
 Neither is in the models' state: makemigrations never sees them, and each
 database gets only its own kind.
@@ -66,9 +67,14 @@ POSTGRESQL_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS version_name_trgm ON snapshots_nodeversion "
     "USING gin (lower(name) gin_trgm_ops) WHERE valid_to IS NULL OR in_trash",
+    # Exact names and prefixes of the live tree (= and LIKE 'text%'); ANALYZE also keeps
+    # statistics of lower(name) through it, which the planner needs to choose between the
+    # trigram index (a rare text) and reading the newest rows first (a common one).
+    "CREATE INDEX IF NOT EXISTS version_live_name ON snapshots_nodeversion "
+    "(tenant_id, lower(name) text_pattern_ops) WHERE valid_to IS NULL",
 ]
 # The extension stays: other objects may use it.
-POSTGRESQL_REVERSE = ["DROP INDEX IF EXISTS version_name_trgm"]
+POSTGRESQL_REVERSE = ["DROP INDEX IF EXISTS version_name_trgm", "DROP INDEX IF EXISTS version_live_name"]
 
 
 def _run(statements_by_vendor):

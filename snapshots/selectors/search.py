@@ -2,11 +2,13 @@
 database's own text index (migration ``snapshots 0006_name_search``).
 
 The text is matched literally, as a case-insensitive substring of the name: no
-operator, wildcard or quote means anything. SQLite answers from an FTS5 trigram
-table kept by triggers (texts of three characters or more; a shorter text scans
-the tenant's rows, which still takes milliseconds); PostgreSQL from a pg_trgm
-GIN index on ``lower(name)``. Letters fold as the database's ``lower()`` does:
-ASCII on SQLite (no ICU), the database's locale on PostgreSQL.
+operator, wildcard or quote means anything. In the live tree SQLite answers
+from an FTS5 trigram table kept by triggers and a b-tree on (tenant_id,
+lower(name)) (a text under three characters reads the tenant's rows newest
+first, which stops as soon as a page is found); PostgreSQL from a pg_trgm GIN
+index on ``lower(name)``. Recently deleted is read from its own partial index.
+Letters fold as the database's ``lower()`` does: ASCII on SQLite (no ICU), the
+database's locale on PostgreSQL.
 
 A text with a ``/`` also matches paths: the part after the last ``/`` is
 matched against names through the index, and the whole text must then be in
@@ -291,6 +293,9 @@ def name_index_bytes(*, hub_code: str) -> int:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE %s", [f"{FTS_TABLE}%"])
         else:
-            cursor.execute("SELECT COALESCE(pg_relation_size(to_regclass('version_name_trgm')), 0)")
+            cursor.execute(
+                "SELECT COALESCE(pg_relation_size(to_regclass('version_name_trgm')), 0) "
+                "+ COALESCE(pg_relation_size(to_regclass('version_live_name')), 0)"
+            )
         row = cursor.fetchone()
     return int(row[0]) if row else 0
