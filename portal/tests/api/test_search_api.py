@@ -247,3 +247,21 @@ def test_hits_equal_a_case_insensitive_substring_filter(make_tenant, names, quer
         ) + sorted(f"/d{folder}" for folder in range(min(3, len(names))) if query.lower() in f"d{folder}")
         assert got == sorted(expected), (query, names)
         assert page.next_cursor is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '127.0.0.1 "GET /api/v1/search/?q=Board%20minutes&deleted=true HTTP/1.1" 200',
+        '127.0.0.1 "GET /search/?q=Board+minutes&fragment=results HTTP/1.1" 200',
+        '127.0.0.1 "GET /search/?deleted=on&q=Board+minutes HTTP/1.1" 200',
+    ],
+)
+def test_a_search_text_is_withheld_from_request_lines(line):
+    import logging
+
+    from portal.log_filters import WithholdCustomerNames
+
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, line, (), None)
+    WithholdCustomerNames().filter(record)
+    assert "Board" not in record.getMessage() and "q=[withheld]" in record.getMessage()
