@@ -99,3 +99,33 @@ def test_search_matches_the_live_tree_after_any_sequence_of_writes(make_tenant, 
         expected = sorted(path for path in tree if path != "/" and text.lower() in path.rsplit("/", 1)[1].lower())
         assert sorted(hit.path for hit in hits.items) == expected, text
         assert hits.next_cursor is None
+
+
+def test_matches_inside_a_deleted_folder_cost_short_pages_not_long_ones(make_tenant, monkeypatch):
+    from snapshots.selectors import search as search_module
+
+    monkeypatch.setattr(search_module, "MAX_SCANNED", 30)
+    signup = make_tenant(hub="uk")
+    tenant, user = signup.tenant, signup.user
+    for n in range(3):  # older than what follows, so read after it
+        services.file_write(
+            tenant=tenant, path=f"/live/report-{n}.txt", stream=io.BytesIO(b"x"), content_length=1, acting_user=user
+        )
+    for n in range(70):
+        services.file_write(
+            tenant=tenant, path=f"/gone/report-{n}.txt", stream=io.BytesIO(b"x"), content_length=1, acting_user=user
+        )
+    services.node_delete(tenant=tenant, path="/gone", acting_user=user)
+
+    found, sizes, cursor = [], [], None
+    while True:
+        page = search_names(tenant=tenant, text="report", cursor=cursor, limit=5)
+        sizes.append(len(page.items))
+        found += [hit.path for hit in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(found) == [f"/live/report-{n}.txt" for n in range(3)]
+    # The first page reads two batches of 20 unreachable candidates (past the cap of 30) and
+    # stops, empty, with a cursor; the second reads the other 30 and finds the live ones.
+    assert sizes == [0, 3]
