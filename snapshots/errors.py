@@ -93,3 +93,11 @@ class RestoreFinished(StoreError):
 class OutsideRetention(StoreError):
     title = "Outside the retention period"
     code = "outside_retention"
+
+
+# ---------------------------------------------------------------- search
+
+
+class InvalidSearch(StoreError):
+    title = "Invalid search"
+    code = "invalid_search"

@@ -11,6 +11,7 @@ from portal.api.exceptions import api_not_found
 from portal.api.files import bulk as bulk_api
 from portal.api.files import views as files_api
 from portal.api.maintenance import views as maintenance_api
+from portal.api.search import views as search_api
 from portal.api.snapshots import views as snapshots_api
 from portal.api.status import views as status_api
 
@@ -59,6 +60,7 @@ urlpatterns = [
     path("v1/trash/", files_api.TrashView.as_view(), name="api_trash"),
     path("v1/trash/restore", files_api.TrashRestoreView.as_view(), name="api_trash_restore"),
     path("v1/trash/bulk-restore", bulk_api.BulkTrashRestoreView.as_view(), name="api_trash_bulk_restore"),
+    path("v1/search/", search_api.SearchView.as_view(), name="api_search"),
     path("v1/activity/", files_api.ActivityView.as_view(), name="api_activity"),
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("v1/status/", status_api.StatusView.as_view(), name="api_status"),

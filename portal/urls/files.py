@@ -6,7 +6,7 @@ share that prefix); the actions live under /file-actions/.
 
 from django.urls import path
 
-from portal.views.files import activity, browse, bulk, operations, trash
+from portal.views.files import activity, browse, bulk, operations, search, trash
 
 urlpatterns = [
     path("files/", browse.browse, name="files"),
@@ -23,5 +23,6 @@ urlpatterns = [
     path("recently-deleted/", trash.trash, name="trash"),
     path("recently-deleted/restore", trash.trash_restore, name="trash_restore"),
     path("recently-deleted/restore-selected", bulk.trash_bulk_restore, name="trash_bulk_restore"),
+    path("search/", search.search, name="files_search"),
     path("activity/", activity.activity, name="activity"),
 ]

@@ -15,13 +15,17 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
 
+from hubs.routing import hub_database_alias
 from portal.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
 from portal.tokens import api_token_create
+from snapshots.selectors.search import name_index_bytes
+from snapshots.services import node_delete
 
 MIB = 1024 * 1024
 
@@ -35,6 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--list-files", type=int, default=10_000)
         parser.add_argument("--tree-files", type=int, default=100_000)
         parser.add_argument("--list-requests", type=int, default=40)
+        parser.add_argument("--search-rounds", type=int, default=10, help="Times each search text is asked.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant, user = bench_tenant()
@@ -115,6 +120,12 @@ class Command(BaseCommand):
                 figures["list_10k_page_items"] = 200
 
                 bulk_tree(tenant=tenant, user=user, folder="/tree100k", files=options["tree_files"])
+                # Recently deleted gets 500 files of one folder, deleted one by one.
+                for n in range(500):
+                    node_delete(tenant=tenant, path=f"/tree100k/part00042/file00042-{n:06d}.bin", acting_user=user)
+                figures.update(
+                    search_figures(connection, headers, rounds=options["search_rounds"], hub_code=tenant.hub_id)
+                )
                 started = time.perf_counter()
                 connection.request(
                     "POST",
@@ -139,3 +150,46 @@ class Command(BaseCommand):
             shutil.rmtree(work, ignore_errors=True)
         figures["tenant"] = tenant.slug
         emit(figures, options["json"], self.stdout)
+
+
+# What people type: a whole name (one hit), part of one (ten), a folder's prefix
+# (a thousand), a short text (everything), text in every name (100,000, the
+# worst ranking), and a search of Recently deleted. Names are bulk_tree's:
+# file<folder:05d>-<n:06d>.bin in part<folder:05d>.
+SEARCHES = (
+    ("name", {"q": "file00043-000123.bin"}),
+    ("part", {"q": "00043-0001"}),
+    ("folder_prefix", {"q": "file00043"}),
+    ("short", {"q": "7"}),
+    ("every_name", {"q": ".bin"}),
+    ("deleted", {"q": "file00042", "deleted": "true"}),
+)
+
+
+def search_figures(
+    connection: http.client.HTTPConnection, headers: dict[str, str], *, rounds: int, hub_code: str
+) -> dict[str, float | int]:
+    """GET /api/v1/search/ (first page of 50) for each text ``rounds`` times, over the socket."""
+    connection_of_hub = connections[hub_database_alias(hub_code)]
+    if connection_of_hub.vendor == "postgresql":
+        # Autovacuum analyzes a table once a tenth of it changed, within its one-minute nap; the
+        # bench searches seconds after inserting 100,000 rows, so it analyzes as autovacuum would.
+        with connection_of_hub.cursor() as cursor:
+            cursor.execute("ANALYZE snapshots_nodeversion")
+    samples: list[float] = []
+    figures: dict[str, float | int] = {}
+    for label, params in SEARCHES:
+        own: list[float] = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            connection.request("GET", "/api/v1/search/?" + urlencode(params), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            own.append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                raise RuntimeError(f"search answered {response.status}")
+        figures[f"search_{label}_p95_ms"] = round(percentile(own, 0.95), 2)
+        samples += own
+    figures["search_p95_ms"] = round(percentile(samples, 0.95), 2)
+    figures["search_index_bytes"] = name_index_bytes(hub_code=hub_code)
+    return figures
