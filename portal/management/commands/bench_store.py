@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -21,11 +23,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
+from hubs.models import Tenant
 from hubs.routing import hub_database_alias
 from portal.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
+from portal.models import User
 from portal.tokens import api_token_create
+from snapshots import selectors
 from snapshots.selectors.search import name_index_bytes
-from snapshots.services import node_delete
+from snapshots.services import file_write, node_delete
 
 MIB = 1024 * 1024
 
@@ -126,6 +131,7 @@ class Command(BaseCommand):
                 figures.update(
                     search_figures(connection, headers, rounds=options["search_rounds"], hub_code=tenant.hub_id)
                 )
+                figures.update(bulk_figures(connection, headers, tenant=tenant, user=user, work=work))
                 started = time.perf_counter()
                 connection.request(
                     "POST",
@@ -192,4 +198,84 @@ def search_figures(
         samples += own
     figures["search_p95_ms"] = round(percentile(samples, 0.95), 2)
     figures["search_index_bytes"] = name_index_bytes(hub_code=hub_code)
+    return figures
+
+
+# Many at once: 1,000 items moved, deleted and brought back, each in one request;
+# and 200 files of 256 KiB (50 MiB, distinct bytes) as one zip, beside `zip -0`
+# (stored, as ours) over the same files on disk.
+BULK_ITEMS = 1000
+ZIP_FILES = 200
+ZIP_FILE_BYTES = 256 * 1024
+
+
+def _post_json(connection: http.client.HTTPConnection, headers: dict[str, str], url: str, body: object) -> bytes:
+    connection.request("POST", url, body=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{url} answered {response.status}")
+    return payload
+
+
+def bulk_figures(
+    connection: http.client.HTTPConnection, headers: dict[str, str], *, tenant: Tenant, user: User, work: Path
+) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    flat_folder(tenant=tenant, user=user, folder="/bulk1k", files=BULK_ITEMS)
+    folder = selectors.node_at_path(tenant=tenant, path="/bulk1k/part00000")
+    names = [v.name for v in selectors.folder_children(tenant=tenant, folder=folder, limit=BULK_ITEMS).items]
+    paths = [f"/bulk1k/part00000/{name}" for name in names]
+    file_write(tenant=tenant, path="/bulk1k-to/.keep", stream=io.BytesIO(b""), content_length=0, acting_user=user)
+    timings = {}
+    for label, url, body in (
+        ("move", "/api/v1/files/bulk-move", {"paths": paths, "to": "/bulk1k-to"}),
+        ("delete", "/api/v1/files/bulk-delete", {"paths": [f"/bulk1k-to/{name}" for name in names]}),
+    ):
+        started = time.perf_counter()
+        _post_json(connection, headers, url, body)
+        timings[label] = time.perf_counter() - started
+    deleted = selectors.trash_items(tenant=tenant, limit=BULK_ITEMS).items
+    started = time.perf_counter()
+    _post_json(connection, headers, "/api/v1/trash/bulk-restore", {"ids": [item.pk for item in deleted]})
+    timings["restore"] = time.perf_counter() - started
+    for label, seconds in timings.items():
+        figures[f"bulk_{label}_1k_ms"] = round(seconds * 1000, 1)
+
+    on_disk = work / "zipset"
+    on_disk.mkdir()
+    for n in range(ZIP_FILES):
+        content = os.urandom(ZIP_FILE_BYTES)
+        (on_disk / f"f{n:04d}.bin").write_bytes(content)
+        file_write(
+            tenant=tenant,
+            path=f"/zipset/f{n:04d}.bin",
+            stream=io.BytesIO(content),
+            content_length=len(content),
+            acting_user=user,
+        )
+    mib = ZIP_FILES * ZIP_FILE_BYTES / MIB
+    started = time.perf_counter()
+    connection.request(
+        "POST",
+        "/api/v1/files/zip",
+        body=json.dumps({"paths": ["/zipset"]}),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    received = 0
+    while chunk := response.read(MIB):
+        received += len(chunk)
+    if response.status != 200 or received < ZIP_FILES * ZIP_FILE_BYTES:
+        raise RuntimeError(f"zip answered {response.status} with {received} bytes")
+    figures["zip_mib_s"] = round(mib / (time.perf_counter() - started), 1)
+    os.sync()
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603
+        ["zip", "-0", "-q", "-r", str(work / "cli.zip"), "zipset"],
+        cwd=work,
+        check=True,  # noqa: S607
+    )
+    figures["zip_cli_mib_s"] = round(mib / (time.perf_counter() - started), 1)
+    figures["zip_vs_zip_cli"] = round(figures["zip_mib_s"] / figures["zip_cli_mib_s"], 2)
     return figures
