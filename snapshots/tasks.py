@@ -10,11 +10,13 @@ from celery import Task, shared_task
 
 from hubs.models import Tenant
 from snapshots.blobs import temporaries_sweep
+from snapshots.models import RestoreJob
 
 # Imported for the worker to know the email task, which lives with what sends it.
 from snapshots.notifications import restore_finished_email_task  # noqa: F401
 from snapshots.replication import replication_repair
 from snapshots.scrub import scrub_blob, scrub_slice
+from snapshots.statistics import LARGE_JOB_ROWS, hub_statistics_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
         return None
     wait_out_maintenance(self, hub_code=tenant.hub_id)
     job = restore_run(tenant=tenant, job_id=job_id)
+    if job is not None and job.state == RestoreJob.State.SUCCEEDED and job.total_items >= LARGE_JOB_ROWS:
+        hub_statistics_refresh(hub_code=tenant.hub_id)
     return job.state if job is not None else None
 
 
@@ -132,4 +136,13 @@ def expiry_task(self: Task, *, hub_code: str) -> dict[str, int]:
     from snapshots.expiry import expiry_run
 
     wait_out_maintenance(self, hub_code=hub_code)
-    return expiry_run(hub_code=hub_code).as_dict()
+    result = expiry_run(hub_code=hub_code).as_dict()
+    if sum(count for name, count in result.items() if name != "blob_bytes") >= LARGE_JOB_ROWS:
+        hub_statistics_refresh(hub_code=hub_code)
+    return result
+
+
+@shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def hub_statistics_task(*, hub_code: str) -> float:
+    """Hourly: the hub database's planner statistics (snapshots.statistics)."""
+    return hub_statistics_refresh(hub_code=hub_code)

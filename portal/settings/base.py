@@ -478,6 +478,12 @@ for _code in HUB_CODES:
         "schedule": 24 * 3600.0,
         "kwargs": _hub,
     }
+    # The hub database's planner statistics (snapshots.statistics), hourly.
+    CELERY_BEAT_SCHEDULE[f"statistics-{_code}"] = {
+        "task": "snapshots.tasks.hub_statistics_task",
+        "schedule": 3600.0,
+        "kwargs": _hub,
+    }
     # Monitoring: a round of the hub's probes every minute, on the hub's queue.
     CELERY_BEAT_SCHEDULE[f"probe-round-{_code}"] = {
         "task": "hubs.tasks.probe_round_task",
