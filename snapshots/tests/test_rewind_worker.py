@@ -6,16 +6,49 @@ from __future__ import annotations
 
 import io
 import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from snapshots import selectors, services
 from snapshots.models import Change, NodeVersion, RestoreJob
 from snapshots.services import RestoreRequest
 from snapshots.tasks import restore_run_task
-from snapshots.tests.test_restore_worker import send_through_filesystem_broker, start_worker, wait_until
+from snapshots.tests.test_restore_worker import send_through_filesystem_broker, wait_until, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(databases="__all__", transaction=True)]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_worker(data_dir: Path) -> subprocess.Popen:
+    """A solo worker process on the hub's queue, fed by the filesystem broker in ``data_dir``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            "hub.uk",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=REPO,
+        env={**worker_env(data_dir), "CELERY_BROKER_URL": "filesystem://", "HUBPORT_RESTORE_BATCH_ITEMS": "20"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def put(made, path: str, content: bytes) -> None:
@@ -78,6 +111,8 @@ def test_worker_killed_mid_rewind_then_restarted_ends_with_the_snapshots_tree(
     assert interrupted.state == RestoreJob.State.RUNNING
     assert 40 <= interrupted.done_items < interrupted.total_items, "killed in the middle"
 
+    # The killed worker's claim on the job is as old as a dead worker's gets: the next run takes the job over.
+    jobs.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
     second = start_worker(tmp_path)
     try:
         send_through_filesystem_broker(tmp_path, tenant_id=killed.tenant.pk, job_id=job.pk)

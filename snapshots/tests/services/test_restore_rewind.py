@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -189,6 +191,10 @@ def test_a_rewind_resumed_after_its_first_batches_ends_as_one_clean_run(make_ten
     first.attempt = 1
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
     assert restore_runs._execute(first, plan[:4], start=0, actor=services.actor_for(made.user)) == "done"
+    # The dead run's claim on the job is as old as a dead worker's gets: the next run takes the job over.
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
 
     resumed = services.restore_run(tenant=made.tenant, job_id=job.pk)
 
