@@ -194,6 +194,10 @@ class RestoreJob(DataPlaneModel):
         OVERWRITE = "overwrite", "Overwrite what is there now"
         SKIP = "skip", "Skip items whose name is taken"
 
+    class Mode(models.TextChoices):
+        MERGE = "merge", "Merge into what is there now"
+        EXACT = "exact", "Exactly as it was (what was made since goes to Recently deleted)"
+
     FINISHED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
@@ -203,6 +207,7 @@ class RestoreJob(DataPlaneModel):
     paths = models.JSONField(default=list, help_text="Restored paths; empty means everything.")
     target = models.TextField(blank=True, help_text="Empty: the original location; else the folder restored into.")
     conflict = models.CharField(max_length=16, choices=Conflict.choices, default=Conflict.RENAME)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.MERGE)
     requested_by_user_id = models.BigIntegerField(null=True)
     requested_by_label = models.CharField(max_length=254, blank=True)
     by_support = models.BooleanField(default=False)
@@ -217,6 +222,9 @@ class RestoreJob(DataPlaneModel):
     skipped = models.BigIntegerField(default=0)
     unchanged = models.BigIntegerField(default=0)
     failed = models.BigIntegerField(default=0)
+    removed = models.BigIntegerField(
+        default=0, help_text="Exact mode: items not in the source, sent to Recently deleted."
+    )
     failures = models.JSONField(default=list, help_text="Up to 1,000 {path, reason} of items that failed.")
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)

@@ -30,6 +30,7 @@ def restore_finished_notify(*, job: RestoreJob) -> None:
                 "skipped": job.skipped,
                 "unchanged": job.unchanged,
                 "failed": job.failed,
+                "removed": job.removed,
             },
         )
 
@@ -61,6 +62,7 @@ def restore_finished_email_task(*, user_id: int, restore_job_id: int, state: str
         f"Already as in the snapshot: {counts.get('unchanged', 0)}",
         f"Skipped: {counts.get('skipped', 0)}",
         f"Failed: {counts.get('failed', 0)}",
+        *([f"Moved to Recently deleted (not there then): {counts['removed']}"] if counts.get("removed") else []),
         "",
         f"Details: {absolute_url('restore_job', job_id=restore_job_id)}",
     ]

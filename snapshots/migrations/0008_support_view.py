@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('snapshots', '0006_name_search'),
+        ('snapshots', '0007_restore_mode'),
     ]
 
     operations = [

@@ -19,6 +19,7 @@ class RestoreAction(StrEnum):
     SKIPPED = "skipped"  # it is left out
     FAILED = "failed"  # it cannot come back (content missing, no quota)
     MERGED = "merged"  # a folder onto a folder: its contents go into the one there
+    REMOVED = "removed"  # an exact restore: not in the source, so it goes to Recently deleted
 
 
 # The outcomes a job counts and a preview totals; a merged folder writes
@@ -30,6 +31,7 @@ OUTCOMES: tuple[RestoreAction, ...] = (
     RestoreAction.SKIPPED,
     RestoreAction.UNCHANGED,
     RestoreAction.FAILED,
+    RestoreAction.REMOVED,
 )
 # The actions that write rows.
 WRITES = frozenset({RestoreAction.RESTORED, RestoreAction.RENAMED, RestoreAction.OVERWRITTEN})

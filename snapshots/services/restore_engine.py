@@ -33,6 +33,7 @@ def decisions_apply(
     """Write the decisions of one group: close what is overwritten, open the
     restored rows (on the item's own node when it has no live row, else on a
     new one), move the counters, and note where each folder went."""
+    _removals_apply(step, [decision for decision in decisions if decision.action is RestoreAction.REMOVED])
     writes = [decision for decision in decisions if decision.action in WRITES]
     parent_of: dict[int, int | None] = {}
     for folder in dict.fromkeys(
@@ -129,6 +130,26 @@ def decisions_apply(
         step.record(Change.Action.DELETE, node_id=_occupant(writes[index]).node_id, path=writes[index].path)
     for index, decision in enumerate(writes):
         step.record(Change.Action.RESTORE, node_id=node_of[index], path=decision.path)
+
+
+def _removals_apply(step: ChangeStep, removals: Sequence[Decision]) -> None:
+    """An exact restore's removals, first: each goes to Recently deleted as a
+    delete sends it (one row, whatever a folder holds). A removed file that the
+    source has under another name is then dead when that name is restored, so
+    it comes back as itself and leaves Recently deleted again."""
+    if not removals:
+        return
+    versions_close(
+        step, [_occupant(decision).version_id for decision in removals], action=Change.Action.DELETE, to_trash=True
+    )
+    deltas: dict[int, tuple[int, int]] = {}
+    for decision in removals:
+        parent_id = _occupant(decision).parent_id
+        files, size = deltas.get(parent_id, (0, 0))
+        deltas[parent_id] = (files - decision.occupant_size[0], size - decision.occupant_size[1])
+    counters_move(step, deltas=deltas)
+    for decision in removals:
+        step.record(Change.Action.DELETE, node_id=_occupant(decision).node_id, path=decision.path)
 
 
 def _in_place(decision: Decision) -> bool:
@@ -277,7 +298,9 @@ def _folder_map_save(step: ChangeStep, planner: RestorePlanner, decisions: Seque
     rows = []
     for decision in decisions:
         item = decision.item
-        if item.kind != Node.Kind.FOLDER or item.node_id not in planner.folder_map:
+        if item.kind != Node.Kind.FOLDER or decision.action is RestoreAction.REMOVED:
+            continue
+        if item.node_id not in planner.folder_map:
             continue
         target = planner.folder_map[item.node_id]
         rows.append(

@@ -50,6 +50,7 @@ def restore_start(
             paths=[join_path(names) for names in validated.paths],
             target=join_path(validated.target) if validated.target is not None else "",
             conflict=validated.conflict,
+            mode=validated.mode,
             requested_by_user_id=actor.user_id,
             requested_by_label=actor.label,
             by_support=by_support,

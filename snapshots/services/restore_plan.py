@@ -1,5 +1,9 @@
 """The plan of a restore: every item as of the source, parents first, in a
-fixed order, so every run of a job and its preview see the same list."""
+fixed order, so every run of a job and its preview see the same list.
+
+An exact restore of everything starts with the root itself (named ``ROOT_NAME``,
+which no item can be called): it merges into today's root, which is where
+the planner finds what was made since at the top level."""
 
 from __future__ import annotations
 
@@ -28,6 +32,14 @@ class PlanItem(NamedTuple):
     top_parent_names: tuple[str, ...] | None  # top-level items: the source folder's path
 
 
+# The root's item in an exact restore of everything: no name an item can have.
+ROOT_NAME = ""
+
+
+def is_root(item: PlanItem) -> bool:
+    return item.parent_node_id is None and item.name == ROOT_NAME
+
+
 def restore_plan(*, tenant: Tenant, request: ValidatedRestore) -> list[PlanItem]:
     """Every item of the restore as of the source, level by level in a fixed
     order, so a resumed job sees the same list as the first run."""
@@ -51,6 +63,9 @@ def restore_plan(*, tenant: Tenant, request: ValidatedRestore) -> list[PlanItem]
                     tuple(names[:-1]),
                 )
             )
+    elif request.exact:
+        root = selectors.root_version(tenant=tenant, seq=seq)
+        level = [PlanItem(root.node_id, None, ROOT_NAME, Node.Kind.FOLDER, None, 0, 0, ())]
     else:
         root = selectors.root_version(tenant=tenant, seq=seq)
         rows = versions.filter(selectors.visible_at(seq), parent_id=root.node_id).order_by("name").values_list(*fields)

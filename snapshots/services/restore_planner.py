@@ -1,5 +1,7 @@
 """The restore planner: what a restore does with each item of its plan, read
-from the plan and today's live names, and never written anywhere.
+from the plan and today's live names, and never written anywhere. (Over 500
+lines: the decisions, an exact restore's removals and the preview share one
+overlay of what the restore placed, so they stay together.)
 
 The preview and the real run share it. A run asks it for the decisions of
 one group of items (one depth, inside one batch), and the engine writes
@@ -9,10 +11,21 @@ the folders it made), so its decisions do not depend on whether the rows of
 earlier groups were written (a run) or not (a preview): without concurrent
 changes by the customer, a preview and the run that follows it agree item by
 item.
+
+An exact restore (a rewind) is a merge with the overwrite policy plus
+removals: when a folder of the source merges into the folder there today
+(the root too, for everything), what that folder holds under a name the
+source folder did not have is decided ``removed`` (it goes to Recently
+deleted, as a delete would send it). The removals of a folder are decided
+with the folder itself, in its group, so they commit in the same batch as
+the folder's own decision and always before its contents are placed: a
+resumed job never decides them twice, and a file renamed since finds its
+new name closed when its old name is restored, so it comes back as itself.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -25,6 +38,7 @@ from snapshots.blobs import blob_bytes_present
 from snapshots.errors import InvalidPath, WrongKind
 from snapshots.models import Blob, Node, RestoreJob
 from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name
+from snapshots.services.kernel import IDS_PER_QUERY
 from snapshots.services.restore_conflicts import (
     CONTENT_MISSING,
     FOLDER_SKIPPED,
@@ -33,7 +47,7 @@ from snapshots.services.restore_conflicts import (
     RestoreAction,
     resolve_conflict,
 )
-from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
+from snapshots.services.restore_plan import PlanItem, depth_groups, is_root, restore_plan
 from snapshots.services.restore_request import RestoreRequest, ValidatedRestore, restore_validate
 
 if TYPE_CHECKING:
@@ -50,12 +64,15 @@ LIVE_FIELDS = ("pk", "node_id", "parent_id", "kind", "blob_id", "size", "name")
 FILE, FOLDER = Node.Kind.FILE.value, Node.Kind.FOLDER.value
 # The actions as plain names: the preview's loop looks them up 100,000 times.
 RESTORED, RENAMED, OVERWRITTEN = RestoreAction.RESTORED, RestoreAction.RENAMED, RestoreAction.OVERWRITTEN
-UNCHANGED, SKIPPED, FAILED, MERGED = (
+UNCHANGED, SKIPPED, FAILED, MERGED, REMOVED = (
     RestoreAction.UNCHANGED,
     RestoreAction.SKIPPED,
     RestoreAction.FAILED,
     RestoreAction.MERGED,
+    RestoreAction.REMOVED,
 )
+# What comes back, in a preview's totals: the actions that place an item.
+BACK = (RESTORED, RENAMED, OVERWRITTEN)
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,7 @@ class Decision(NamedTuple):
     parent: FolderRef | None = None  # the folder it goes into, for the actions that write
     name: str = ""  # the name it takes there
     occupant: LiveRow | None = None  # what it overwrites or merges into
-    occupant_size: tuple[int, int] = (0, 0)  # files and bytes of an overwritten item that goes to the trash
+    occupant_size: tuple[int, int] = (0, 0)  # files and bytes of an overwritten or removed item (to the trash)
 
 
 # A live row as read: version id, node id, parent id, kind, blob id, size, name.
@@ -101,14 +118,22 @@ LiveTuple = tuple[int, int, int, str, int | None, int, str]
 Live = dict[tuple[int, str], LiveTuple | None]
 
 
+def _per_outcome() -> dict[str, int]:
+    return dict.fromkeys([outcome.value for outcome in OUTCOMES], 0)
+
+
 @dataclass
 class RestoreTally:
-    """What a restore did or would do: exact counts per outcome, the first
-    ``keep_items`` decisions and the first 1,000 failures."""
+    """What a restore did or would do: exact counts per outcome, the files and
+    bytes of each (a removed folder's: all it holds), the first
+    ``keep_items`` decisions and removals, and the first 1,000 failures."""
 
     keep_items: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys([outcome.value for outcome in OUTCOMES], 0))
+    counts: dict[str, int] = field(default_factory=_per_outcome)
+    files: dict[str, int] = field(default_factory=_per_outcome)
+    bytes: dict[str, int] = field(default_factory=_per_outcome)
     items: list[dict[str, str]] = field(default_factory=list)
+    removals: list[dict[str, str]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, decisions: Iterable[Decision]) -> None:
@@ -117,6 +142,14 @@ class RestoreTally:
             if action is MERGED:
                 continue
             self.counts[action] += 1
+            if action is REMOVED:
+                self.files[action] += decision.occupant_size[0]
+                self.bytes[action] += decision.occupant_size[1]
+                if len(self.removals) < self.keep_items:
+                    self.removals.append({"path": decision.path, "kind": decision.item.kind})
+            elif decision.item.kind == FILE:
+                self.files[action] += 1
+                self.bytes[action] += decision.item.size
             if action is FAILED and len(self.failures) < FAILURES_KEPT:
                 self.failures.append({"path": decision.path, "reason": decision.reason})
             if len(self.items) < self.keep_items:
@@ -155,6 +188,8 @@ class RestorePlanner:
         self.top_parents: dict[tuple[str, ...], tuple[FolderRef, str]] = {}
         self.content_present: dict[int, bool] = {}
         self.blobs: dict[int, Blob] = {}
+        # Exact mode: (source folder, the live folder it merged into, its path), swept for removals.
+        self.sweeps: list[tuple[int, int, str]] = []
         self.quota_room = 0
         self.refresh()
 
@@ -194,6 +229,9 @@ class RestorePlanner:
         for item in items:
             source_folder = item.parent_node_id
             if source_folder is None:
+                if is_root(item):
+                    decisions.append(self._root_merged(item))
+                    continue
                 parent, parent_path = self._top_parent(item)
             else:
                 if source_folder not in folders:
@@ -227,7 +265,71 @@ class RestorePlanner:
 
         for (index, item, parent, parent_path), occupant in zip(placements, occupants, strict=True):
             decisions[index] = self._decide(item, parent, parent_path, occupant, live)
-        return [decision for decision in decisions if decision is not None]
+        removals = self._removals() if self.sweeps else []
+        return [*removals, *(decision for decision in decisions if decision is not None)]
+
+    def _root_merged(self, item: PlanItem) -> Decision:
+        """An exact restore of everything: the root as it was merges into today's root."""
+        root_id = selectors.root_version(tenant=self.tenant).node_id
+        self._folder_placed(item, self._ref(root_id), "/")
+        self.sweeps.append((item.node_id, root_id, "/"))
+        return Decision(item, MERGED, "/", parent=None, name=item.name)
+
+    def _removals(self) -> list[Decision]:
+        """Exact mode: what the live folders merged into in this group hold under
+        names their source folders did not have (what was made, or renamed, since).
+        Two queries per 500 folders, and one for the sizes of removed folders."""
+        sweeps, self.sweeps = self.sweeps, []
+        seq = self.request.source.seq
+        versions = selectors.versions(tenant=self.tenant)
+        wanted: dict[int, set[str]] = defaultdict(set)
+        sources = sorted({source for source, _, _ in sweeps})
+        for start in range(0, len(sources), IDS_PER_QUERY):
+            rows = versions.filter(selectors.visible_at(seq), parent_id__in=sources[start : start + IDS_PER_QUERY])
+            for parent_id, name in rows.values_list("parent_id", "name"):
+                wanted[parent_id].add(name)
+        held: dict[int, list[LiveTuple]] = defaultdict(list)
+        folders = sorted({live for _, live, _ in sweeps})
+        for start in range(0, len(folders), IDS_PER_QUERY):
+            rows = versions.filter(valid_to__isnull=True, parent_id__in=folders[start : start + IDS_PER_QUERY])
+            for row in rows.order_by("parent_id", "name").values_list(*LIVE_FIELDS):
+                held[row[2]].append(row)
+        extra = [
+            (row, path)
+            for source, live, path in sweeps
+            for row in held.get(live, [])
+            if row[6] not in wanted[source] and (live, row[6]) not in self.placed
+        ]
+        inside = self._folder_sizes([row[1] for row, _ in extra if row[3] == FOLDER])
+        removals = []
+        for row, path in extra:
+            occupant = LiveRow._make(row[:6])
+            size = (1, occupant.size) if occupant.kind == FILE else inside[occupant.node_id]
+            self.quota_room += size[1]
+            item = PlanItem(occupant.node_id, None, row[6], occupant.kind, occupant.blob_id, size[1], 0, None)
+            removals.append(
+                Decision(
+                    item,
+                    REMOVED,
+                    _child_path(path, row[6]),
+                    parent=occupant.parent_id,
+                    name=row[6],
+                    occupant=occupant,
+                    occupant_size=size,
+                )
+            )
+        return removals
+
+    def _folder_sizes(self, node_ids: list[int]) -> dict[int, tuple[int, int]]:
+        sizes: dict[int, tuple[int, int]] = {}
+        for start in range(0, len(node_ids), IDS_PER_QUERY):
+            rows = (
+                Node.objects.for_tenant(self.tenant)
+                .filter(pk__in=node_ids[start : start + IDS_PER_QUERY])
+                .values_list("pk", "subtree_files", "subtree_bytes")
+            )
+            sizes.update((pk, (files, size)) for pk, files, size in rows)
+        return sizes
 
     def _decide(
         self, item: PlanItem, parent: FolderRef, parent_path: str, occupant: LiveTuple | None, live: Live
@@ -251,6 +353,8 @@ class RestorePlanner:
         if action is MERGED:
             assert held is not None  # only a live folder is merged into
             self._folder_placed(item, self._ref(held.node_id), path)
+            if self.request.exact:
+                self.sweeps.append((item.node_id, held.node_id, path))
             return Decision(item, action, path, parent=parent, name=item.name, occupant=held)
         name = self._free_name(parent, item, live) if action is RENAMED else item.name
         path = _child_path(parent_path, name)
@@ -428,6 +532,23 @@ class RestorePreview:
     total_items: int
     items: list[dict[str, str]]  # the first 1,000 actions, in the order the restore takes them
     failures: list[dict[str, str]]
+    mode: str = RestoreJob.Mode.MERGE
+    files: dict[str, int] = field(default_factory=_per_outcome)  # per outcome; a removed folder's files counted
+    bytes: dict[str, int] = field(default_factory=_per_outcome)
+    removals: list[dict[str, str]] = field(default_factory=list)  # the first 1,000 removed items
+
+    @property
+    def totals(self) -> dict[str, dict[str, int]]:
+        """What comes back (placed: restored, renamed or overwritten) and what
+        goes to Recently deleted (an exact restore's removals): items, files, bytes."""
+        return {
+            "back": {
+                "items": sum(self.counts[action] for action in BACK),
+                "files": sum(self.files[action] for action in BACK),
+                "bytes": sum(self.bytes[action] for action in BACK),
+            },
+            "removed": {"items": self.counts[REMOVED], "files": self.files[REMOVED], "bytes": self.bytes[REMOVED]},
+        }
 
 
 def restore_preview(*, tenant: Tenant, request: RestoreRequest) -> RestorePreview:
@@ -441,4 +562,13 @@ def restore_preview(*, tenant: Tenant, request: RestoreRequest) -> RestorePrevie
     tally = RestoreTally(keep_items=PREVIEW_ITEMS_KEPT)
     for group in depth_groups(plan, size=PREVIEW_GROUP_ITEMS):
         tally.add(planner.decide(group))
-    return RestorePreview(counts=tally.counts, total_items=len(plan), items=tally.items, failures=tally.failures)
+    return RestorePreview(
+        counts=tally.counts,
+        total_items=len(plan),
+        items=tally.items,
+        failures=tally.failures,
+        mode=validated.mode,
+        files=tally.files,
+        bytes=tally.bytes,
+        removals=tally.removals,
+    )

@@ -1,5 +1,6 @@
-"""A restore request: where it reads from, what it restores, where to, and
-what to do when a name is taken.
+"""A restore request: where it reads from, what it restores, where to, what
+to do when a name is taken, and whether it merges into today's tree or makes
+a folder (or everything) exactly as it was.
 
 Every edge (the restore dialog, the admin's restore on a customer's behalf,
 the REST API) parses its own input into one ``RestoreRequest`` and hands it
@@ -40,6 +41,7 @@ class RestoreRequest:
     paths: tuple[str, ...] = ()  # what to restore, as it was then; empty: everything
     target: str | None = None  # the folder to restore into; None: where the items were
     conflict: str = RestoreJob.Conflict.RENAME  # when a name is taken: rename, overwrite or skip
+    mode: str = RestoreJob.Mode.MERGE  # merge into today's tree, or make it exactly as it was (a rewind)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", tuple(self.paths))  # a list given is kept as a tuple: the request is a value
@@ -117,6 +119,11 @@ class ValidatedRestore:
     paths: tuple[tuple[str, ...], ...]  # empty: everything
     target: tuple[str, ...] | None  # None: the original location
     conflict: str
+    mode: str = RestoreJob.Mode.MERGE
+
+    @property
+    def exact(self) -> bool:
+        return self.mode == RestoreJob.Mode.EXACT
 
 
 def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRestore:
@@ -124,15 +131,34 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
     clear reason: the policy, the source (a snapshot or a moment, in the
     retention), the paths (valid, and there at that time) and the target (a
     folder, outside what is restored)."""
+    if request.mode not in RestoreJob.Mode.values:
+        raise RestoreRefused(f"Unknown restore mode {request.mode!r}; use merge or exact.")
     if request.conflict not in RestoreJob.Conflict.values:
         raise RestoreRefused(f"Unknown conflict policy {request.conflict!r}; use rename, overwrite or skip.")
+    exact = request.mode == RestoreJob.Mode.EXACT
+    if exact and request.target is not None:
+        raise RestoreRefused(
+            "An exact restore puts a folder back as it was, where it was; it takes no target folder. "
+            "To restore into another folder, merge."
+        )
     source = restore_source(tenant=tenant, snapshot_id=request.snapshot_id, at=request.at)
     path_names = _normalise_paths(request.paths)
     for names in path_names:
         try:
-            selectors.resolve(tenant=tenant, names=list(names), seq=source.seq)
+            version = selectors.resolve(tenant=tenant, names=list(names), seq=source.seq)[-1]
         except NotFound as exc:
             raise NotFound(f"{join_path(names)} did not exist at that time, so it cannot be restored.") from exc
+        if exact and version.kind != Node.Kind.FOLDER:
+            raise RestoreRefused(
+                f"{join_path(names)} was a file at that time: an exact restore rewinds a folder or everything. "
+                "To bring back a file, merge."
+            )
+    if exact:
+        # A rewind replaces whatever holds a name it needs: the policy is overwrite,
+        # and the pre-restore snapshot keeps what was there.
+        return ValidatedRestore(
+            source=source, paths=path_names, target=None, conflict=RestoreJob.Conflict.OVERWRITE, mode=request.mode
+        )
     target_names: tuple[str, ...] | None = None
     if request.target is not None:
         if not request.target.strip():
@@ -165,7 +191,9 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
             existing = None  # made when the restore runs
         if existing is not None and existing.kind != Node.Kind.FOLDER:
             raise RestoreRefused(f"The target {join_path(target_names)} is a file; choose a folder.")
-    return ValidatedRestore(source=source, paths=path_names, target=target_names, conflict=request.conflict)
+    return ValidatedRestore(
+        source=source, paths=path_names, target=target_names, conflict=request.conflict, mode=request.mode
+    )
 
 
 def restore_request_of(job: RestoreJob) -> ValidatedRestore:
@@ -175,4 +203,5 @@ def restore_request_of(job: RestoreJob) -> ValidatedRestore:
         paths=tuple(tuple(split_path(path)) for path in job.paths),
         target=tuple(split_path(job.target)) if job.target else None,
         conflict=job.conflict,
+        mode=job.mode,
     )

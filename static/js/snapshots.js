@@ -64,8 +64,16 @@
     var folder = document.getElementById("restore-folder");
     var folderRadio = form.querySelector("[data-target-folder]");
 
+    var exactRadio = form.querySelector("[data-mode-exact]");
+
     function update() {
-      var intoFolder = folderRadio.checked;
+      var exact = exactRadio && exactRadio.checked;
+      // A rewind goes where the items were and replaces what holds a name:
+      // the merge's options are not sent (a disabled field is not submitted).
+      form.querySelectorAll("[data-merge-only]").forEach(function (fieldset) {
+        fieldset.disabled = exact;
+      });
+      var intoFolder = folderRadio.checked && !exact;
       folder.required = intoFolder;
       folder.closest(".option__extra").classList.toggle("option__extra--off", !intoFolder);
     }

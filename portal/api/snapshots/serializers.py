@@ -95,6 +95,11 @@ class ConflictField(StrictCharField):
     """A conflict policy, passed on as sent: the restore service knows the policies."""
 
 
+@extend_schema_field(serializers.ChoiceField(choices=RestoreJob.Mode.choices))
+class ModeField(StrictCharField):
+    """A restore mode, passed on as sent: the restore service knows the modes."""
+
+
 @extend_schema_field({"type": "string", "pattern": f"^original$|{PATH_PATTERN}"})
 class RestoreTargetField(PathField):
     """Either "original" or the absolute path of a folder to restore into. A
@@ -148,6 +153,14 @@ class RestoreRequestSerializer(BodySerializer):
         help_text='When a name is taken: "rename" keeps both, "overwrite" replaces it (a pre-restore snapshot '
         'keeps what was there), "skip" leaves it.',
     )
+    mode = ModeField(
+        required=False,
+        default=RestoreJob.Mode.MERGE,
+        help_text='"merge" (the default) brings items back beside what is there now; "exact" makes a folder '
+        "(one of `paths`) or everything exactly as it was: what was made since moves to Recently deleted, names "
+        "taken are overwritten (`conflict` does not apply), and no `target` is taken. The pre-restore snapshot "
+        "undoes it: an exact restore from it brings back the tree before.",
+    )
     dry_run = StrictBooleanField(
         required=False, default=False, help_text="Answer what the restore would do, and change nothing."
     )
@@ -161,6 +174,7 @@ def restore_request_of_body(body: dict[str, Any]) -> RestoreRequest:
         paths=tuple(body.get("paths") or ()),
         target=None if body["target"] == "original" else body["target"],
         conflict=body["conflict"],
+        mode=body["mode"],
     )
 
 
@@ -262,6 +276,7 @@ class RestoreSummarySerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     failed = serializers.IntegerField()
+    removed = serializers.IntegerField(help_text="An exact restore: items not there then, moved to Recently deleted.")
 
 
 class RestoreFailureSerializer(serializers.Serializer):
@@ -288,6 +303,7 @@ class RestoreJobSerializer(serializers.Serializer):
     paths = serializers.ListField(child=serializers.CharField(), help_text="Empty: everything.")
     target = serializers.SerializerMethodField(help_text='"original", or the folder restored into.')
     conflict = serializers.ChoiceField(choices=RestoreJob.Conflict.choices)
+    mode = serializers.ChoiceField(choices=RestoreJob.Mode.choices)
     pre_restore_snapshot = serializers.IntegerField(
         source="pre_restore_snapshot_id", allow_null=True, help_text="Restore from it to undo this restore."
     )
@@ -312,9 +328,27 @@ class RestoreJobPageSerializer(serializers.Serializer):
 
 
 class RestorePreviewItemSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["restored", "renamed", "overwritten", "skipped", "unchanged", "failed"])
-    path = serializers.CharField(help_text="Where the item would go.")
+    action = serializers.ChoiceField(
+        choices=["restored", "renamed", "overwritten", "skipped", "unchanged", "failed", "removed"]
+    )
+    path = serializers.CharField(help_text="Where the item would go (removed: where it is now).")
     reason = serializers.CharField(required=False)
+
+
+class RestoreTotalSerializer(serializers.Serializer):
+    items = serializers.IntegerField()
+    files = serializers.IntegerField(help_text="Files, those inside removed folders included.")
+    bytes = serializers.IntegerField()
+
+
+class RestorePreviewTotalsSerializer(serializers.Serializer):
+    back = RestoreTotalSerializer()
+    removed = RestoreTotalSerializer()
+
+
+class RestoreRemovalSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Where it is now.")
+    kind = serializers.ChoiceField(choices=Node.Kind.choices)
 
 
 class RestorePreviewSerializer(serializers.Serializer):
@@ -323,3 +357,10 @@ class RestorePreviewSerializer(serializers.Serializer):
     total_items = serializers.IntegerField()
     items = RestorePreviewItemSerializer(many=True, help_text="The first 1,000 items, in the order they would go.")
     failures = RestoreFailureSerializer(many=True)
+    mode = serializers.ChoiceField(choices=RestoreJob.Mode.choices)
+    totals = RestorePreviewTotalsSerializer(
+        help_text="What comes back (restored, renamed or overwritten) and what an exact restore removes."
+    )
+    removals = RestoreRemovalSerializer(
+        many=True, help_text="An exact restore: the first 1,000 items it moves to Recently deleted."
+    )

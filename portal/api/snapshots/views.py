@@ -289,8 +289,9 @@ class RestoresView(TenantAPIView):
         summary="Restore files, folders or everything",
         description=(
             "From a `snapshot` or any moment (`at`) of the retention period, `paths` (or everything) go back to "
-            "where they were or into the `target` folder. A pre-restore snapshot is taken first, so the restore "
-            "can be undone. Answers 202 with the job (poll its `url`, also in `Location`). With `dry_run` it "
+            "where they were or into the `target` folder; with `mode` exact, a folder or everything becomes exactly "
+            "what it was (a rewind). A pre-restore snapshot is taken first, so the restore can be undone. "
+            "Answers 202 with the job (poll its `url`, also in `Location`). With `dry_run` it "
             "answers 200 with what the restore would do, and changes nothing."
         ),
         request=RestoreRequestSerializer,
@@ -319,6 +320,9 @@ class RestoresView(TenantAPIView):
                     "total_items": preview.total_items,
                     "items": preview.items,
                     "failures": preview.failures,
+                    "mode": preview.mode,
+                    "totals": preview.totals,
+                    "removals": preview.removals,
                 }
             )
         job = restore_start(tenant=self.tenant, request=restore_request, acting_user=signed_in_user(request))

@@ -26,7 +26,7 @@ from snapshots import expiry, selectors, services
 from snapshots.models import NodeVersion, RestoreJob, Snapshot, TenantClock
 from snapshots.services import RestoreRequest
 
-PARTS = ("preview", "restore_file", "restore_folder", "expiry")
+PARTS = ("preview", "restore_file", "restore_folder", "rewind", "expiry")
 
 
 def stored_bytes(hub_code: str) -> int:
@@ -99,6 +99,8 @@ class Command(BaseCommand):
             figures["restore_file_ms"] = round((time.perf_counter() - started) * 1000, 2)
         if "restore_folder" in parts:
             figures["restore_folder_files_per_s"] = self._restore_folder_through_worker(options["folder_files"])
+        if "rewind" in parts:
+            figures.update(self._rewind_folder_through_worker(options["folder_files"]))
         if "expiry" in parts:
             figures["expiry_rows_per_s"], figures["expiry_rows"] = self._expiry(tenant)
         emit(figures, options["json"], self.stdout)
@@ -113,29 +115,56 @@ class Command(BaseCommand):
             samples.append((time.perf_counter() - started) * 1000)
         return round(median(samples), 1), preview.total_items
 
-    def _restore_folder_through_worker(self, files: int) -> float:
+    def _rewind_folder_through_worker(self, files: int) -> dict[str, float]:
+        """A folder of ``files`` files rewound ("exactly as it was") through a real
+        worker: a tenth of them made since (they go to Recently deleted) and a
+        part of 1,000 deleted since (it comes back); its preview first."""
+        tenant, user = bench_tenant()
+        bulk_tree(tenant=tenant, user=user, folder="/folder", files=files)
+        snapshot = services.snapshot_create(tenant=tenant, acting_user=user)
+        bulk_tree(tenant=tenant, user=user, folder="/made-since", files=files // 10)  # top level only: moved in
+        services.node_move(tenant=tenant, from_path="/made-since", to_path="/folder/made-since", acting_user=user)
+        services.node_delete(tenant=tenant, path="/folder/part00000", acting_user=user)
+        request = RestoreRequest(snapshot_id=snapshot.pk, paths=("/folder",), mode=RestoreJob.Mode.EXACT)
+        started = time.perf_counter()
+        preview = services.restore_preview(tenant=tenant, request=request)
+        preview_ms = (time.perf_counter() - started) * 1000
+        job, elapsed = self._through_worker(tenant, user, request)
+        if job.state != RestoreJob.State.SUCCEEDED or job.removed != preview.counts["removed"]:
+            raise RuntimeError(f"rewind ended {job.state} with {job.removed} removed")
+        return {
+            "rewind_preview_ms": round(preview_ms, 1),
+            "rewind_items": job.total_items,
+            "rewind_removed_files": preview.totals["removed"]["files"],
+            "rewind_items_per_s": round(job.total_items / elapsed, 1),
+        }
+
+    def _through_worker(self, tenant: Tenant, user: Any, request: RestoreRequest) -> tuple[RestoreJob, float]:
+        """Start a restore and wait for a real worker to end it: the job and the seconds it took."""
         from celery.contrib.testing.worker import start_worker
 
         from portal.celery import all_queue_names, app
 
-        tenant, user = bench_tenant()
-        bulk_tree(tenant=tenant, user=user, folder="/folder", files=files)
-        snapshot = services.snapshot_create(tenant=tenant, acting_user=user)
-        services.node_delete(tenant=tenant, path="/folder", acting_user=user)
         jobs = RestoreJob.objects.for_tenant(tenant)
         with start_worker(app, queues=all_queue_names(), pool="solo", perform_ping_check=False, loglevel="WARNING"):
             started = time.perf_counter()
             with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
-                job = services.restore_start(
-                    tenant=tenant, acting_user=user, request=RestoreRequest(snapshot_id=snapshot.pk, paths=("/folder",))
-                )
+                job = services.restore_start(tenant=tenant, acting_user=user, request=request)
             deadline = time.monotonic() + 600
             while not jobs.get(pk=job.pk).is_finished:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the restore did not finish in 10 minutes")
                 time.sleep(0.005)
             elapsed = time.perf_counter() - started
-        job = jobs.get(pk=job.pk)
+        return jobs.get(pk=job.pk), elapsed
+
+    def _restore_folder_through_worker(self, files: int) -> float:
+        tenant, user = bench_tenant()
+        bulk_tree(tenant=tenant, user=user, folder="/folder", files=files)
+        snapshot = services.snapshot_create(tenant=tenant, acting_user=user)
+        services.node_delete(tenant=tenant, path="/folder", acting_user=user)
+        request = RestoreRequest(snapshot_id=snapshot.pk, paths=("/folder",))
+        job, elapsed = self._through_worker(tenant, user, request)
         if job.state != RestoreJob.State.SUCCEEDED or job.restored < files:
             raise RuntimeError(f"restore ended {job.state} with {job.restored} restored")
         assert selectors.live_usage(tenant=tenant).live_files >= files

@@ -87,6 +87,7 @@ def test_a_restore_is_queued_with_its_url_then_runs_and_brings_the_bytes_back(ap
         "skipped": 0,
         "unchanged": 0,
         "failed": 0,
+        "removed": 0,
     }
     assert done["failures"] == [] and done["error"] == ""
     assert done["started_at"] and done["finished_at"]
@@ -139,6 +140,7 @@ def test_a_dry_run_answers_the_preview_and_changes_nothing(api, deleted_project)
         "skipped": 0,
         "unchanged": 0,
         "failed": 0,
+        "removed": 0,
     }
     renamed = [item for item in preview["items"] if item["action"] == "renamed"]
     assert len(renamed) == 1 and renamed[0]["path"].startswith("/notes (restored ")

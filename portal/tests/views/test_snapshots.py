@@ -364,6 +364,7 @@ def test_the_preview_fragment_follows_the_options(signed_in: Client, owner, dele
         "skipped": 0,
         "unchanged": 0,
         "failed": 0,
+        "removed": 0,
     }
     assert b"/Recovered/Reports/q1.pdf" in into.content
 

@@ -46,6 +46,7 @@ def _job_context(tenant: Tenant, job: RestoreJob) -> dict[str, Any]:
             ("Unchanged", job.unchanged, "unchanged"),
             ("Skipped", job.skipped, "skipped"),
             ("Failed", job.failed, "failed"),
+            *([("Moved to Recently deleted", job.removed, "removed")] if job.mode == RestoreJob.Mode.EXACT else []),
         ],
         "pre_restore_url": source_url("snapshot_browse", snapshot=job.pre_restore_snapshot_id)
         if job.pre_restore_snapshot_id

@@ -61,6 +61,7 @@ class RestoreOptionsForm(SourceForm):
     target = forms.ChoiceField(choices=TARGET_CHOICES)
     folder = forms.CharField(required=False, strip=False)
     conflict = forms.CharField()
+    mode = forms.CharField()
 
     def restore_request(self, source: Source) -> RestoreRequest:
         cleaned = self.cleaned_data
@@ -68,8 +69,10 @@ class RestoreOptionsForm(SourceForm):
             snapshot_id=source.snapshot.pk if source.snapshot else None,
             at=None if source.snapshot else source.at,
             paths=tuple(cleaned["paths"]),
-            target=cleaned["folder"] if cleaned["target"] == "folder" else None,
+            # "Exactly as it was" greys out the other options: a folder typed before does not count.
+            target=cleaned["folder"] if cleaned["target"] == "folder" and cleaned["mode"] != "exact" else None,
             conflict=cleaned["conflict"],
+            mode=cleaned["mode"],
         )
 
 
@@ -79,6 +82,8 @@ def _with_defaults(query: Any) -> Any:
         data["target"] = "original"
     if not data.get("conflict"):
         data["conflict"] = RestoreJob.Conflict.RENAME
+    if not data.get("mode"):
+        data["mode"] = RestoreJob.Mode.MERGE
     return data
 
 
@@ -133,6 +138,8 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
         is_folder=first.is_folder if first else False,
         moment=restore_moment_label(tenant, source.at),
     )
+    # Removals have their own list; the items list says what comes back.
+    placed = [item for item in preview.items if item["action"] != "removed"] if preview else []
     context: dict[str, Any] = source_context(source)
     context.update(
         {
@@ -142,9 +149,14 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
             "selected": selected,
             "more_selected": max(0, len(paths) - 20),
             "preview": preview,
-            "preview_items": preview.items[:PREVIEW_ITEMS_SHOWN] if preview else [],
+            "preview_items": placed[:PREVIEW_ITEMS_SHOWN],
             # Folders that merge into one there now have no line of their own: count the lines.
-            "preview_more": sum(preview.counts.values()) - len(preview.items[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
+            "preview_more": sum(preview.counts.values()) - preview.counts["removed"] - len(placed[:PREVIEW_ITEMS_SHOWN])
+            if preview
+            else 0,
+            "exact": data_mode(form) == RestoreJob.Mode.EXACT,
+            "removals": preview.removals[:PREVIEW_ITEMS_SHOWN] if preview else [],
+            "removals_more": preview.counts["removed"] - len(preview.removals[:PREVIEW_ITEMS_SHOWN]) if preview else 0,
             "error": error,
             "rename_example": example,
             "rename_zone": _hub_zone_label(tenant, source.at),
@@ -154,6 +166,10 @@ def _restore_context(request: HttpRequest, tenant: Tenant, source: Source, form:
         }
     )
     return context
+
+
+def data_mode(form: RestoreOptionsForm) -> str:
+    return str(form.data.get("mode") or RestoreJob.Mode.MERGE)
 
 
 def _folder_of(paths: list[str]) -> str:
