@@ -16,11 +16,14 @@ from django.db import DatabaseError
 # Folder pages put the path in the URL; the API and other pages pass it as a
 # query parameter. Everything after these markers is withheld.
 _PATH_IN_URL = re.compile(r"((?<!\w)/files/)[^\s\"'?]*")
+# WebDAV puts the path after the workspace's slug: /dav/<slug>/<path>.
+_PATH_IN_DAV = re.compile(r"((?<!\w)/dav/[^\s\"'?/]+/)[^\s\"'?]*")
 _PATH_IN_QUERY = re.compile(r"([?&](?:path|paths|q|to|from|target)=)[^\s\"'&]*")
 
 
 def redact_paths(text: str) -> str:
-    return _PATH_IN_QUERY.sub(r"\1[withheld]", _PATH_IN_URL.sub(r"\1[withheld]", text))
+    text = _PATH_IN_DAV.sub(r"\1[withheld]", _PATH_IN_URL.sub(r"\1[withheld]", text))
+    return _PATH_IN_QUERY.sub(r"\1[withheld]", text)
 
 
 class WithholdCustomerNames(logging.Filter):

@@ -50,6 +50,12 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(
+        max_length=8,
+        choices=[("api", "REST API"), ("dav", "WebDAV app password")],
+        default="api",
+        help_text="api: the REST API (Bearer); dav: WebDAV only, as an app password (Basic) or Bearer.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

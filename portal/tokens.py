@@ -33,6 +33,12 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_NAME_LENGTH = cast(int, ApiToken._meta.get_field("name").max_length)  # a CharField always has one
 # Ids are 64-bit (BigAutoField); a bigger number in a URL must be a 404, not a database error.
 MAX_TOKEN_ID = 2**63 - 1
+# An app password sits in a client's keychain (Explorer, Finder, rclone): a
+# ``dav`` token opens WebDAV only, never the REST API; an ``api`` token is
+# accepted by both, as a Bearer token.
+SCOPE_API = "api"
+SCOPE_DAV = "dav"
+SCOPES = (SCOPE_API, SCOPE_DAV)
 
 
 def _hash(raw: str) -> str:
@@ -40,7 +46,7 @@ def _hash(raw: str) -> str:
 
 
 def api_token_create(
-    *, user: User, tenant: Tenant, name: str, expires_at: datetime | None = None
+    *, user: User, tenant: Tenant, name: str, expires_at: datetime | None = None, scope: str = SCOPE_API
 ) -> tuple[ApiToken, str]:
     """Make a token for ``user`` in ``tenant``; returns the row and the full token.
 
@@ -54,6 +60,8 @@ def api_token_create(
         errors["name"] = [f"A token name can be at most {MAX_NAME_LENGTH} characters."]
     if expires_at is not None and expires_at <= timezone.now():
         errors["expires_at"] = ["The expiry must be in the future."]
+    if scope not in SCOPES:
+        errors["scope"] = [f"Unknown scope {scope!r}; use {' or '.join(SCOPES)}."]
     if not Membership.objects.filter(user=user, tenant=tenant).exists():
         errors["tenant"] = ["You can only make tokens for a workspace you belong to."]
     if errors:
@@ -62,7 +70,13 @@ def api_token_create(
     raw = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic(using="default"):
         token = ApiToken.objects.create(
-            user=user, tenant=tenant, name=name, prefix=prefix, secret_hash=_hash(raw), expires_at=expires_at
+            user=user,
+            tenant=tenant,
+            name=name,
+            prefix=prefix,
+            secret_hash=_hash(raw),
+            expires_at=expires_at,
+            scope=scope,
         )
     return token, raw
 

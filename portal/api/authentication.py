@@ -28,7 +28,7 @@ from hubs.monitoring.attacks import token_failure_observe
 from portal.security.attempts import failure_record, token_limit, wait_seconds
 from portal.selectors import display_zone_for
 from portal.services.provisioning import tenant_ensure_provisioned
-from portal.tokens import api_token_check
+from portal.tokens import SCOPE_API, api_token_check
 from portal.two_factor import user_has_any_device
 
 BEARER_KEYWORD = "Bearer"
@@ -73,6 +73,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         if check.token is None:
             raise exceptions.AuthenticationFailed(check.refusal)
         token, membership = check.token, check.membership
+        if token.scope != SCOPE_API:
+            raise exceptions.AuthenticationFailed(
+                "This token is a WebDAV app password; it opens /dav/ only. Make an API token for the REST API."
+            )
         assert membership is not None  # a usable token always comes with its membership
         tenant = tenant_ensure_provisioned(tenant=membership.tenant)
         _attach_tenant(request, tenant=tenant, membership=membership)

@@ -613,3 +613,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# SECTION: WebDAV (/dav/, portal.dav)
+# .snapshots is listed in a PROPFIND of the workspace's root only when this is
+# on: clients that walk every folder would otherwise download the history.
+# It is always reachable by its name.
+HUBPORT_DAV_SHOW_SNAPSHOTS = env.bool("HUBPORT_DAV_SHOW_SNAPSHOTS", default=False)

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("email", help="The user's email address.")
         parser.add_argument("--tenant", default=None, help="The workspace's slug; needed if the user has several.")
         parser.add_argument("--name", default="Command line", help="The token's name, shown in the portal.")
+        parser.add_argument(
+            "--scope", default="api", choices=["api", "dav"], help="api (the REST API) or dav (a WebDAV app password)."
+        )
         parser.add_argument("--expires-days", type=int, default=None, help="Days until it expires; none by default.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,7 +50,11 @@ class Command(BaseCommand):
         expires_at = timezone.now() + timedelta(days=expires_days) if expires_days is not None else None
         try:
             _, raw = api_token_create(
-                user=user, tenant=memberships[0].tenant, name=options["name"], expires_at=expires_at
+                user=user,
+                tenant=memberships[0].tenant,
+                name=options["name"],
+                expires_at=expires_at,
+                scope=options["scope"],
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc

@@ -1,0 +1,36 @@
+"""Domain errors as WebDAV answers: the status is the one table's
+(``portal.problems.STATUS_BY_CODE``), the body names only the code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from wsgidav.dav_error import DAVError
+
+from hubs.errors import DomainError
+from portal.problems import status_for
+
+T = TypeVar("T")
+FORBIDDEN = 403
+
+
+def refuse(status: int, code: str) -> DAVError:
+    # WsgiDAV writes context_info into the error body, never into a log line here
+    # (its loggers are silenced): a code, never a detail that names a file.
+    return DAVError(status, context_info=code)
+
+
+@contextmanager
+def store_refusals() -> Iterator[None]:
+    """A domain error raised by a service becomes the DAVError of its code."""
+    try:
+        yield
+    except DomainError as exc:
+        raise refuse(status_for(exc.code), exc.code) from None
+
+
+def call_store(function: Callable[..., T], /, **kwargs: object) -> T:
+    with store_refusals():
+        return function(**kwargs)
