@@ -2,9 +2,10 @@
 
 WsgiDAV keeps both in a dict behind an in-process read-write lock. Here the
 dict lives in Django's cache (Redis in production, the file cache in the
-embedded setup: both shared by every process) and the lock is a cache mutex
-around loading and storing it: each operation reads the table, changes it and
-writes it back while holding the mutex. Locks and dead properties are few
+embedded setup: both shared by every process) and the lock is a mutex
+(Redis's atomic add; a file lock beside the file cache) around loading and
+storing it: each operation reads the table, changes it and writes it back
+while holding the mutex. Locks and dead properties are few
 (a client holds a lock for an edit; litmus sets a handful of properties), so
 one table each is enough; the tables carry paths, never bytes, and are never
 logged.
@@ -12,11 +13,14 @@ logged.
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from django.core.cache import cache
+from django.core.cache.backends.filebased import FileBasedCache
 from wsgidav.lock_man.lock_storage import LockStorageDict
 from wsgidav.prop_man.property_manager import PropertyManager
 
@@ -40,6 +44,7 @@ class CachedTable:
         self.mutex_key = f"{key}:mutex"
         self._thread_lock = threading.RLock()
         self._local = threading.local()
+        self._file: IO[bytes] | None = None  # the file lock's handle, while held (under _thread_lock)
 
     def acquire_read(self, timeout: float | None = None) -> None:
         self._acquire()
@@ -51,14 +56,34 @@ class CachedTable:
         self._thread_lock.acquire()
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
-            deadline = time.monotonic() + MUTEX_SECONDS
-            while not cache.add(self.mutex_key, 1, timeout=MUTEX_SECONDS):
-                if time.monotonic() > deadline:
-                    self._thread_lock.release()
-                    raise MutexTimeout(self.mutex_key)
-                time.sleep(MUTEX_POLL_SECONDS)  # another process holds the table for a moment
+            try:
+                self._mutex_take()
+            except BaseException:
+                self._thread_lock.release()
+                raise
             self.owner._dict = cache.get(self.key) or {}
         self._local.depth = depth + 1
+
+    def _mutex_take(self) -> None:
+        if isinstance(cache, FileBasedCache):
+            # The file cache's add() is a check then a write, not atomic between
+            # processes: an advisory lock on a file beside its entries is.
+            self._file = open(Path(cache._dir) / "hubport-dav-tables.lock", "a+b")  # noqa: SIM115 - held until release
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+            return
+        deadline = time.monotonic() + MUTEX_SECONDS
+        while not cache.add(self.mutex_key, 1, timeout=MUTEX_SECONDS):
+            if time.monotonic() > deadline:
+                raise MutexTimeout(self.mutex_key)
+            time.sleep(MUTEX_POLL_SECONDS)  # another process holds the table for a moment
+
+    def _mutex_give(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+            return
+        cache.delete(self.mutex_key)
 
     def release(self) -> None:
         self._local.depth -= 1
@@ -66,7 +91,7 @@ class CachedTable:
             try:
                 cache.set(self.key, self.owner._dict, timeout=None)
             finally:
-                cache.delete(self.mutex_key)
+                self._mutex_give()
         self._thread_lock.release()
 
 
