@@ -113,8 +113,8 @@ class _Finished:
 
 class DavApplication:
     def __init__(self) -> None:
+        _silence_wsgidav()  # first: the app logs its configuration as it starts
         self.dav = WsgiDAVApp(_config())
-        _silence_wsgidav()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         signals.request_started.send(sender=self.__class__, environ=environ)

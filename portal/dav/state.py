@@ -68,7 +68,8 @@ class CachedTable:
         if isinstance(cache, FileBasedCache):
             # The file cache's add() is a check then a write, not atomic between
             # processes: an advisory lock on a file beside its entries is.
-            self._file = open(Path(cache._dir) / "hubport-dav-tables.lock", "a+b")  # noqa: SIM115 - held until release
+            folder = Path(cache._dir)  # type: ignore[attr-defined]  # private; not in django-stubs
+            self._file = open(folder / "hubport-dav-tables.lock", "a+b")  # noqa: SIM115 - held until release
             fcntl.flock(self._file, fcntl.LOCK_EX)
             return
         deadline = time.monotonic() + MUTEX_SECONDS

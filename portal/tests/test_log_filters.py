@@ -34,6 +34,9 @@ def test_request_lines_lose_their_paths():
     assert "salaries" not in record.getMessage()
     assert redact_paths("/files/a/b?x=1") == "/files/[withheld]?x=1"
     assert redact_paths("/api/v1/files/?path=/x&order=name") == "/api/v1/files/?path=[withheld]&order=name"
+    # WebDAV: the workspace's slug stays, the path after it goes.
+    line = '127.0.0.1 "PROPFIND /dav/acme/HR/salaries.xlsx HTTP/1.1" 207'
+    assert redact_paths(line) == '127.0.0.1 "PROPFIND /dav/acme/[withheld] HTTP/1.1" 207'
 
 
 def test_other_records_pass_unchanged():

@@ -130,6 +130,7 @@ def dav_call(db) -> Iterator[Callable[..., DavAnswer]]:
             "SCRIPT_NAME": "",
             "QUERY_STRING": "",
             "SERVER_NAME": "testserver",
+            "HTTP_HOST": "testserver",
             "SERVER_PORT": "80",
             "SERVER_PROTOCOL": "HTTP/1.1",
             "REMOTE_ADDR": "127.0.0.1",
