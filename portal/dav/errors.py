@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from wsgidav.dav_error import DAVError
 
@@ -31,6 +31,17 @@ def store_refusals() -> Iterator[None]:
         raise refuse(status_for(exc.code), exc.code) from None
 
 
-def call_store(function: Callable[..., T], /, **kwargs: object) -> T:
-    with store_refusals():
-        return function(**kwargs)
+# Where a request keeps the store lookups it made (path names to version, or None):
+# WsgiDAV looks an item and its parent up several times in one request.
+RESOLVED_KEY = "hubport.dav.resolved"
+
+
+def call_store(environ: dict[str, Any], function: Callable[..., T], /, **kwargs: object) -> T:
+    """A write through one of the store's services; the request's lookups are
+    forgotten before and after it, so nothing read before a write is used after it."""
+    environ.pop(RESOLVED_KEY, None)
+    try:
+        with store_refusals():
+            return function(**kwargs)
+    finally:
+        environ.pop(RESOLVED_KEY, None)

@@ -114,8 +114,8 @@ class SnapshotItem(ReadOnly, VersionMixin):
             target=join_path(target[:-1]),
             conflict=RestoreJob.Conflict.OVERWRITE if overwrite else RestoreJob.Conflict.SKIP,
         )
-        job = call_store(restore_start, tenant=who.tenant, request=request, acting_user=who.user)
-        finished = call_store(restore_run, tenant=who.tenant, job_id=job.pk)
+        job = call_store(self.environ, restore_start, tenant=who.tenant, request=request, acting_user=who.user)
+        finished = call_store(self.environ, restore_run, tenant=who.tenant, job_id=job.pk)
         if finished is None or finished.state != RestoreJob.State.SUCCEEDED:
             logger.warning("Restore job %s of tenant %s over WebDAV did not succeed", job.pk, who.tenant.pk)
             raise refuse(500, "restore_failed")

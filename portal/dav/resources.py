@@ -18,12 +18,11 @@ from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
-from portal.dav.errors import call_store, refuse, store_refusals
+from portal.dav.errors import RESOLVED_KEY, call_store, refuse, store_refusals
 from portal.dav.permissions import dav_write_check
 from snapshots import selectors
 from snapshots.blob_repairs import blob_copy_bad
 from snapshots.blobs import VerifiedRead, blob_open
-from snapshots.errors import NotFound
 from snapshots.models import Blob, Node, NodeVersion
 from snapshots.paths import join_path
 from snapshots.services import file_write, folder_create, node_delete, node_move
@@ -85,6 +84,7 @@ class FileWriter:
         length = environ.get("CONTENT_LENGTH")
         who = caller(environ)
         self.resource.version = call_store(
+            environ,
             file_write,
             tenant=who.tenant,
             path=self.resource.store_path,
@@ -148,7 +148,7 @@ class LiveItem(VersionMixin):
         self._write_check()
         self._lock_check()
         who = caller(self.environ)
-        call_store(node_delete, tenant=who.tenant, path=self.store_path, acting_user=who.user)
+        call_store(self.environ, node_delete, tenant=who.tenant, path=self.store_path, acting_user=who.user)
         # Handled here, WsgiDAV leaves the item's dead properties and locks alone: they go with it.
         self.remove_all_properties(recursive=True)  # type: ignore[attr-defined]
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
@@ -166,7 +166,9 @@ class LiveItem(VersionMixin):
         if existing is not None:
             # Overwrite: T was checked by WsgiDAV; the replaced item goes to Recently deleted.
             existing.delete()
-        call_store(node_move, tenant=who.tenant, from_path=self.store_path, to_path=target, acting_user=who.user)
+        call_store(
+            self.environ, node_move, tenant=who.tenant, from_path=self.store_path, to_path=target, acting_user=who.user
+        )
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]  # a lock stays with its URL (RFC 4918 7.7)
         properties = self.provider.prop_manager  # type: ignore[attr-defined]
         if properties is not None:
@@ -180,7 +182,7 @@ class LiveItem(VersionMixin):
         who = caller(self.environ)
         target = live_target(self.environ, dest_path)
         if self.version is None or self.version.kind == Node.Kind.FOLDER:
-            call_store(folder_create, tenant=who.tenant, path=target, acting_user=who.user, exist_ok=True)
+            call_store(self.environ, folder_create, tenant=who.tenant, path=target, acting_user=who.user, exist_ok=True)
         else:
             self._copy_content(target)
         properties = self.provider.prop_manager  # type: ignore[attr-defined]
@@ -194,6 +196,7 @@ class LiveItem(VersionMixin):
         handle = open_content(who.tenant, self.version)
         try:
             call_store(
+                self.environ,
                 file_write,
                 tenant=who.tenant,
                 path=target,
@@ -305,6 +308,7 @@ class LiveFolder(LiveItem, DAVCollection):
             # A LOCK on an unmapped URL makes an empty file (RFC 4918 7.3); a PUT writes its body instead.
             who = caller(self.environ)
             resource.version = call_store(
+                self.environ,
                 file_write,
                 tenant=who.tenant,
                 path=resource.store_path,
@@ -317,7 +321,9 @@ class LiveFolder(LiveItem, DAVCollection):
     def create_collection(self, name: str) -> None:
         self._new_name_check(name)
         who = caller(self.environ)
-        call_store(folder_create, tenant=who.tenant, path=join_path([*self.names, name]), acting_user=who.user)
+        call_store(
+            self.environ, folder_create, tenant=who.tenant, path=join_path([*self.names, name]), acting_user=who.user
+        )
 
 
 def live_resource(path: str, environ: dict[str, Any], version: NodeVersion) -> LiveFile | LiveFolder:
@@ -342,6 +348,26 @@ class WorkspacesRoot(DAVCollection):
         raise refuse(HTTP_FORBIDDEN, "workspaces_fixed")
 
 
+def _resolved(environ: dict[str, Any], tenant: Any, names: list[str]) -> NodeVersion | None:
+    """The live version at ``names``, looked up once per request (every prefix
+    of the path is kept too: the parent's lookup comes next)."""
+    known: dict[tuple[str, ...], NodeVersion | None] = environ.setdefault(RESOLVED_KEY, {})
+    key = tuple(names)
+    if key in known:
+        return known[key]
+    try:
+        with store_refusals():
+            chain = selectors.resolve(tenant=tenant, names=names)
+    except DAVError as exc:
+        if exc.value not in (400, 404):
+            raise
+        known[key] = None  # a name the store would refuse is not there either
+        return None
+    for depth in range(len(names) + 1):
+        known[key[:depth]] = chain[depth]
+    return chain[-1]
+
+
 class HubportProvider(DAVProvider):
     def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
         from portal.dav.history import snapshot_resource
@@ -355,13 +381,5 @@ class HubportProvider(DAVProvider):
             return None
         if names and names[0] == SNAPSHOTS_FOLDER:
             return snapshot_resource(path, environ, names[1:])
-        try:
-            with store_refusals():
-                version = selectors.resolve(tenant=who.tenant, names=names)[-1]
-        except DAVError as exc:
-            if exc.value in (400, 404):
-                return None  # a name the store would refuse is not there either
-            raise
-        except NotFound:
-            return None
-        return live_resource(path, environ, version)
+        version = _resolved(environ, who.tenant, names)
+        return None if version is None else live_resource(path, environ, version)

@@ -40,13 +40,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
                 tenant=tenant,
                 name=form.cleaned_data["name"],
                 expires_at=form.expires_at(),
+                scope=form.chosen_scope(),
             )
         except ValidationError as error:
             for field, field_messages in error.message_dict.items():
                 for message in field_messages:
                     form.add_error(field if field in form.fields else None, message)
         else:
-            request.session[NEW_TOKEN_SESSION_KEY] = {"id": token.pk, "token": raw}
+            request.session[NEW_TOKEN_SESSION_KEY] = {"id": token.pk, "token": raw, "scope": token.scope}
             return redirect("api_tokens")
     new_token = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
     return render(
@@ -58,6 +59,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "new_token": new_token,
             "api_base_url": request.build_absolute_uri("/api/v1/"),
+            # WebDAV is served beside Django's URLs (portal.wsgi), so its address is built, not reversed.
+            "dav_url": request.build_absolute_uri(f"/dav/{tenant.slug}/"),
             "now": timezone.now(),
         },
     )

@@ -118,9 +118,6 @@ def dav_call(db) -> Iterator[Callable[..., DavAnswer]]:
     """
     from portal.wsgi import application
 
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-
     def call(
         method: str, path: str, *, body: bytes = b"", auth: tuple[str, str] | None = None, **headers: str
     ) -> DavAnswer:
@@ -153,15 +150,18 @@ def dav_call(db) -> Iterator[Callable[..., DavAnswer]]:
             answer["status"] = int(status.split()[0])
             answer["headers"] = {name.lower(): value for name, value in response_headers}
 
-        chunks = application(environ, start_response)
+        # Held off for this request only, as Django's test client does around each of its own.
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
         try:
-            content = b"".join(chunks)
+            chunks = application(environ, start_response)
+            try:
+                content = b"".join(chunks)
+            finally:
+                getattr(chunks, "close", lambda: None)()
         finally:
-            getattr(chunks, "close", lambda: None)()
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
         return DavAnswer(answer["status"], answer["headers"], content)
 
-    try:
-        yield call
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
+    yield call
