@@ -153,12 +153,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def wsgi_server() -> Iterator[str]:
+def wsgi_server(application: Any = None) -> Iterator[str]:
     """The real WSGI application on a loopback port, in a thread: requests go
-    through the socket, Django's handler, middleware and DRF, as in production."""
+    through the socket, Django's handler, middleware and DRF, as in production
+    (or ``application``, such as portal.wsgi's with WebDAV beside Django)."""
     from django.core.wsgi import get_wsgi_application
 
-    server: WSGIServer = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=_QuietHandler)
+    application = application or get_wsgi_application()
+    server: WSGIServer = make_server("127.0.0.1", 0, application, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

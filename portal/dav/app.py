@@ -26,6 +26,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 from hubs.models import MaintenanceWindow
 from hubs.selectors import windows_running
 from portal.dav.auth import DavCaller, dav_authenticate
+from portal.dav.state import request_begins
 
 MOUNT_PATH = "/dav"
 WRITE_METHODS = frozenset({"PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK", "POST", "PATCH"})
@@ -76,9 +77,15 @@ def _plain(start_response: StartResponse, status: str, text: str, headers: list[
     return [body]
 
 
-def _lock_content_type(start_response: StartResponse) -> StartResponse:
-    """WsgiDAV 4.3.3 answers a LOCK with ``Content-Type: application``; clients
-    (neon, so litmus) then find no activelock in the body. It is XML."""
+# PEP 3333 leaves these to the server; WsgiDAV sets Connection: close itself at times.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers"})
+
+
+def _fixed_headers(start_response: StartResponse) -> StartResponse:
+    """Two corrections to WsgiDAV 4.3.3's headers: it answers a LOCK with
+    ``Content-Type: application`` (clients, neon so litmus, then find no
+    activelock in the body: it is XML), and it may add ``Connection``, a
+    hop-by-hop header an application must not set (wsgiref refuses it)."""
 
     def fixed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         headers = [
@@ -86,6 +93,7 @@ def _lock_content_type(start_response: StartResponse) -> StartResponse:
             if name.lower() == "content-type" and value.startswith("application;")
             else (name, value)
             for name, value in headers
+            if name.lower() not in HOP_BY_HOP
         ]
         return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
 
@@ -118,6 +126,7 @@ class DavApplication:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         signals.request_started.send(sender=self.__class__, environ=environ)
+        request_begins()
         try:
             response = self._respond(environ, start_response)
         except BaseException:
@@ -142,7 +151,7 @@ class DavApplication:
         # WsgiDAV expects its mount point in SCRIPT_NAME, as a server mounting it there would set it.
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + MOUNT_PATH
         environ["PATH_INFO"] = environ["PATH_INFO"][len(MOUNT_PATH) :] or "/"
-        return self.dav(environ, _lock_content_type(start_response))
+        return self.dav(environ, _fixed_headers(start_response))
 
     @staticmethod
     def _maintenance(environ: dict[str, Any], who: DavCaller) -> str | None:

@@ -6,6 +6,7 @@ it there (HUBPORT_DATA_DIR=/tmp/bench make ... or any disposable database).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import io
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--tree-files", type=int, default=100_000)
         parser.add_argument("--list-requests", type=int, default=40)
         parser.add_argument("--search-rounds", type=int, default=10, help="Times each search text is asked.")
+        parser.add_argument("--dav-mib", type=int, default=1024, help="MiB of the WebDAV PUT (dav_upload_mib_s).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant, user = bench_tenant()
@@ -123,6 +125,11 @@ class Command(BaseCommand):
                         raise RuntimeError(f"listing answered {response.status}")
                 figures["list_10k_p95_ms"] = round(percentile(samples, 0.95), 2)
                 figures["list_10k_page_items"] = 200
+                figures.update(
+                    dav_figures(
+                        tenant=tenant, user=user, work=work, mib=options["dav_mib"], folder="/list10k/part00000"
+                    )
+                )
 
                 bulk_tree(tenant=tenant, user=user, folder="/tree100k", files=options["tree_files"])
                 # Recently deleted gets 500 files of one folder, deleted one by one.
@@ -275,4 +282,50 @@ def bulk_figures(
     subprocess.run(command, cwd=work, check=True)  # noqa: S603 - our own arguments; zip from PATH, as cp above
     figures["zip_cli_mib_s"] = round(mib / (time.perf_counter() - started), 1)
     figures["zip_vs_zip_cli"] = round(figures["zip_mib_s"] / figures["zip_cli_mib_s"], 2)
+    return figures
+
+
+def dav_figures(*, tenant: Tenant, user: User, work: Path, mib: int, folder: str) -> dict[str, float | int]:
+    """WebDAV through portal.wsgi over a loopback socket: a PUT of ``mib`` MiB
+    (``dav_upload_mib_s``, streamed into the store as it arrives) and a
+    PROPFIND of depth 1 on ``folder`` (``dav_propfind_10k_ms``, every entry's
+    properties in one answer)."""
+    from portal.wsgi import application
+
+    _, app_password = api_token_create(user=user, tenant=tenant, name="bench dav", scope="dav")
+    basic = base64.b64encode(f"{user.email}:{app_password}".encode()).decode()
+    headers = {"Authorization": f"Basic {basic}"}
+    source = work / "dav.bin"
+    with open(source, "wb") as handle:
+        for _ in range(mib):
+            handle.write(os.urandom(MIB))
+    os.sync()
+    figures: dict[str, float | int] = {}
+    with wsgi_server(application) as address:
+        connection = http.client.HTTPConnection(address, timeout=600, blocksize=MIB)
+        started = time.perf_counter()
+        with open(source, "rb") as body:
+            connection.request(
+                "PUT",
+                f"/dav/{tenant.slug}/dav-big.bin",
+                body=body,
+                headers={**headers, "Content-Length": str(mib * MIB), "Content-Type": "application/octet-stream"},
+            )
+            response = connection.getresponse()
+            response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != 201:
+            raise RuntimeError(f"WebDAV PUT answered {response.status}")
+        figures["dav_upload_mib_s"] = round(mib / elapsed, 1)
+        figures["dav_upload_peak_rss_mib"] = round(peak_rss_mib(), 1)
+        started = time.perf_counter()
+        connection.request("PROPFIND", f"/dav/{tenant.slug}{folder}/", headers={**headers, "Depth": "1"})
+        response = connection.getresponse()
+        listing = response.read()
+        figures["dav_propfind_10k_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        if response.status != 207:
+            raise RuntimeError(f"WebDAV PROPFIND answered {response.status}")
+        figures["dav_propfind_entries"] = listing.count(b"<ns0:response>") - 1  # less the folder itself
+        connection.close()
+    source.unlink()
     return figures
