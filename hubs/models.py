@@ -156,6 +156,7 @@ class Membership(models.Model):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
+        READ_ONLY = "read_only", "Read-only"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
@@ -494,3 +495,6 @@ from hubs.alert_models import (  # noqa: E402, F401 - re-exported
 
 # Status-page subscribers and their outbox, beside this module too (hubs/status_models.py).
 from hubs.status_models import StatusDelivery, StatusSubscription  # noqa: E402, F401 - re-exported
+
+# A tenant's invitations and membership events, beside this module too (hubs/team_models.py).
+from hubs.team_models import Invitation, MembershipEvent  # noqa: E402, F401 - re-exported

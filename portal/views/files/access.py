@@ -12,23 +12,45 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from hubs.errors import RoleForbidden
 from hubs.models import Tenant
+from hubs.roles import Action
+from portal.permissions import request_role_check, wants_json
+from portal.problems import log_refusal, refusal_response
 
 # SECTION: access
 
 
 def tenant_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A signed-in person working in a tenant; otherwise home sorts them out
-    (sign in, choose a workspace, or the no-workspace explanation)."""
+    (sign in, choose a workspace, or the no-workspace explanation). Their role
+    must allow what the method implies (``portal.permissions``): a read-only
+    member's POST is refused here, before any view code runs."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "tenant", None) is None:
             return redirect("home")
+        refusal = page_role_refusal(request)
+        if refusal is not None:
+            return refusal
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def page_role_refusal(request: HttpRequest, action: Action | None = None) -> HttpResponse | None:
+    """A page's answer when the person's role does not allow the request (a
+    problem JSON for a script, the problem page for a form); None when it does."""
+    try:
+        request_role_check(request, action)
+    except RoleForbidden as error:
+        if wants_json(request):
+            return refusal_response(request, error)
+        response = problem_page(request, title=error.title, detail=error.detail, status=403)
+        return log_refusal(request, response, code=error.code)
+    return None
 
 
 def request_tenant(request: HttpRequest) -> Tenant:
