@@ -33,13 +33,15 @@ def members(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
     membership = request.membership  # type: ignore[attr-defined]
     may_manage = role_permits(membership.role, Action.MANAGE_MEMBERS)
+    rows = team_members(tenant=tenant)
     return render(
         request,
         "portal/team/members.html",
         {
             "tenant": tenant,
             "me": membership,
-            "members": team_members(tenant=tenant),
+            "members": rows,
+            "owner_count": sum(row.membership.role == "owner" for row in rows),
             "invitations": list(invitations_open(tenant=tenant)) if may_manage else [],
             "events": membership_events(tenant=tenant),
             "may_manage": may_manage,
