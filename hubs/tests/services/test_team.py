@@ -19,8 +19,6 @@ from hubs.roles import Action, role_permits
 from hubs.services import membership_change_role
 from hubs.services.memberships import member_remove, member_role_change, ownership_transfer
 from hubs.tests.windows import person
-from portal.models import ApiToken
-from portal.tokens import api_token_check, api_token_create
 
 pytestmark = all_databases
 
@@ -112,23 +110,6 @@ def test_an_admin_cannot_transfer_and_nobody_transfers_to_themselves(team):
         ownership_transfer(tenant=tenant, membership_id=ids["member"], acting_user=people["admin"])
     with pytest.raises(MembershipRefused, match="owner already"):
         ownership_transfer(tenant=tenant, membership_id=ids["owner"], acting_user=people["owner"])
-
-
-def test_removal_revokes_the_members_tokens_for_the_tenant_at_once(team, make_tenant):
-    tenant, people, ids = team
-    other = make_tenant(hub="uk", name="Elsewhere")
-    Membership.objects.create(tenant=other.tenant, user=people["member"], role="member")
-    _, here = api_token_create(user=people["member"], tenant=tenant, name="here")
-    _, there = api_token_create(user=people["member"], tenant=other.tenant, name="there")
-    assert api_token_check(here).token is not None
-
-    member_remove(tenant=tenant, membership_id=ids["member"], acting_user=people["admin"])
-
-    assert api_token_check(here).token is None
-    assert api_token_check(there).token is not None, "a token for another tenant keeps working"
-    assert ApiToken.objects.get(name="here").revoked_at is not None
-    [event] = MembershipEvent.objects.filter(tenant=tenant)
-    assert event.summary == "admin@acme.test removed member@acme.test (member)."
 
 
 def test_a_member_may_leave_and_strangers_ids_look_like_none(team, make_tenant):

@@ -27,6 +27,17 @@ class MemberListSerializer(serializers.Serializer):
 class RoleChangeSerializer(BodySerializer):
     role = serializers.ChoiceField(choices=ROLES, help_text=ROLE_HELP)
 
+    # Never partial: its one member is what the PATCH changes, so the body needs
+    # it. drf-spectacular marks every PATCH body partial (all members optional,
+    # the body itself too) by setting this attribute on a copy.
+    @property
+    def partial(self) -> bool:
+        return False
+
+    @partial.setter
+    def partial(self, value: bool) -> None:
+        pass
+
 
 class InvitationSerializer(serializers.Serializer):
     id = serializers.IntegerField()

@@ -17,8 +17,6 @@ from hubs.services.invitations import invitation_create, invitation_revoke, invi
 from hubs.services.memberships import member_remove, member_role_change, ownership_transfer
 from portal.api.base import TenantAPIView, problems, validated_body
 from portal.api.team.serializers import (
-    ROLE_HELP,
-    ROLES,
     InvitationCreateSerializer,
     InvitationListSerializer,
     InvitationSerializer,
@@ -31,12 +29,6 @@ from portal.selectors import TeamMember, membership_events, team_members
 from portal.signed_in import signed_in_user
 
 MANAGE = Action.MANAGE_MEMBERS
-ROLE_CHANGE_SCHEMA = {
-    "type": "object",
-    "properties": {"role": {"type": "string", "enum": ROLES, "description": ROLE_HELP}},
-    "required": ["role"],
-    "additionalProperties": False,
-}
 
 
 def member_json(row: TeamMember) -> dict[str, Any]:
@@ -103,9 +95,7 @@ class MemberView(TenantAPIView):
             "keeps the role (409 membership_refused): hand ownership on first. The change applies to the "
             "member's next request, sessions and tokens alike."
         ),
-        # A raw schema: drf-spectacular makes a PATCH body's members optional
-        # (a partial update), and this one's role is required.
-        request={"application/json": ROLE_CHANGE_SCHEMA},
+        request=RoleChangeSerializer,
         responses={200: MemberSerializer, **problems(400, 404, 409)},
     )
     def patch(self, request: Request, membership_id: int) -> Response:
