@@ -493,8 +493,7 @@ from hubs.alert_models import (  # noqa: E402, F401 - re-exported
     RotaParticipant,
 )
 
-# Status-page subscribers and their outbox, beside this module too (hubs/status_models.py).
+# Status-page subscribers and their outbox (hubs/status_models.py), a tenant's
+# invitations and team history (hubs/team_models.py), beside this module too.
 from hubs.status_models import StatusDelivery, StatusSubscription  # noqa: E402, F401 - re-exported
-
-# A tenant's invitations and membership events, beside this module too (hubs/team_models.py).
 from hubs.team_models import Invitation, MembershipEvent  # noqa: E402, F401 - re-exported
