@@ -65,7 +65,8 @@ def test_invite_and_accept_in_chromium(live_server, make_tenant, chromium, celer
     assert theirs.locator(".tenant-badge__name").inner_text() == "Team Browser Ltd"
     joined = Membership.objects.get(user__email=INVITEE)
     assert (joined.tenant.name, joined.role) == ("Team Browser Ltd", "read_only")
-    # A read-only member browses, and has no upload control that would work.
+    # Every page tells a read-only member what they can and cannot do.
+    assert "you can browse, download and see history" in theirs.locator("#read-only-banner").inner_text()
     theirs.click("nav.main-nav >> text=Members")
     assert theirs.locator(f'tr.member-row[data-email="{INVITEE}"]').get_attribute("data-role") == "read_only"
 

@@ -179,7 +179,8 @@ def test_a_read_only_members_page_writes_are_403(owner):
     )
     reader = signed_in_as(join(owner.tenant, "reader@acme.test", "read_only"))
     before = selectors.tree_as_of(tenant=owner.tenant)
-    assert reader.get(reverse("files")).status_code == 200
+    files_page = reader.get(reverse("files"))
+    assert files_page.status_code == 200 and 'id="read-only-banner"' in files_page.content.decode()
     assert reader.get(reverse("files_download"), {"path": "/doc.txt"}).status_code == 200
     assert reader.get(reverse("activity")).status_code == 200
 
