@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip --disable-pip-version-check
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test faults lint format migrate clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Hubport needs Python 3.11 or newer (make PYTHON=python3.12 run)"'
@@ -33,6 +33,13 @@ run: migrate
 
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest
+
+# The fault suite (portal/tests/faults, marked `faults`, left out of `make test`):
+# a Hubport of its own with the real web server and worker, killed and broken
+# for real. The embedded default, or PostgreSQL and Redis when DATABASE_URL,
+# HUB_<CODE>_DATABASE_URL, CELERY_BROKER_URL and CACHE_URL name them (README).
+faults: $(VENV)/.dev-installed
+	$(VENV)/bin/pytest -m faults portal/tests/faults
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
