@@ -101,11 +101,12 @@ class Stack:
     def python(self, code: str, *, timeout: float = 120, **values: Any) -> Any:
         """Run ``code`` in a Django process of the stack; ``values`` arrive as the
         dict ``args``, and what the code assigns to ``result`` comes back (JSON)."""
-        script = "import json, sys, django\ndjango.setup()\nargs = json.loads(sys.argv[1])\nresult = None\n"
+        script = "import json, sys, django\ndjango.setup()\nargs = json.loads(sys.stdin.read())\nresult = None\n"
         script += textwrap.dedent(code)
         script += "\nprint('@@RESULT@@' + json.dumps(result, default=str))\n"
         completed = subprocess.run(
-            [sys.executable, "-c", script, json.dumps(values)],
+            [sys.executable, "-c", script],
+            input=json.dumps(values),
             cwd=REPO,
             env=self.env,
             capture_output=True,
