@@ -164,15 +164,28 @@ class Stack:
         return ["DATABASE_URL", *(f"HUB_{code.upper()}_DATABASE_URL" for code in HUB_CODES)]
 
     def tenant(self, name: str, *, hub: str = "uk") -> Tenant:
-        owner = f"owner-{name}@faults.test"
-        self.manage("create_tenant", "--name", f"Faults {name}", "--hub", hub, "--owner", owner, "--password", "x" * 16)
-        token = self.manage("create_api_token", owner).stdout.strip().split()[-1]
-        tenant_id = self.python(
-            "from portal.models import User\n"
-            "result = User.objects.get(email=args['email']).memberships.get().tenant_id",
-            email=owner,
+        return self.tenants([name], hub=hub)[0]
+
+    def tenants(self, names: list[str], *, hub: str = "uk") -> list[Tenant]:
+        """Tenants made by the services ``create_tenant`` and ``create_api_token``
+        call, in one process; each with its owner's API token."""
+        made = self.python(
+            """
+            from portal.services.tenants import tenant_create
+            from portal.tokens import api_token_create
+            result = []
+            for name in args["names"]:
+                signup = tenant_create(
+                    name=f"Faults {name}", hub_code=args["hub"], owner_email=f"owner-{name}@faults.test",
+                    owner_password="x" * 16,
+                )
+                _, raw = api_token_create(user=signup.user, tenant=signup.tenant, name="faults", expires_at=None)
+                result.append([signup.tenant.pk, raw])
+            """,
+            names=names,
+            hub=hub,
         )
-        return Tenant(stack=self, id=tenant_id, hub=hub, token=token)
+        return [Tenant(stack=self, id=tenant_id, hub=hub, token=token) for tenant_id, token in made]
 
     # --- processes ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,20 +56,21 @@ class Ledger:
 
 def ledger_verify(tenant: Tenant, ledger: Ledger) -> int:
     """Every acknowledged path reads back with its SHA-256 (or is gone); returns
-    how many files were read."""
-    wrong = []
-    read = 0
-    for path, digest in sorted(ledger.expected.items()):
+    how many files were read. Eight downloads at a time."""
+
+    def check(item: tuple[str, str | None]) -> tuple[Any, ...] | None:
+        path, digest = item
         status, body = tenant.download(path)
         if digest is None:
-            if status != 404:
-                wrong.append((path, "should be gone", status))
-        elif status != 200 or sha256(body) != digest:
-            wrong.append((path, digest[:12], status, sha256(body)[:12] if status == 200 else body[:200]))
-        else:
-            read += 1
+            return None if status == 404 else (path, "should be gone", status)
+        if status != 200 or sha256(body) != digest:
+            return (path, digest[:12], status, sha256(body)[:12] if status == 200 else body[:200])
+        return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        wrong = [found for found in pool.map(check, sorted(ledger.expected.items())) if found is not None]
     assert wrong == [], f"{len(wrong)} acknowledged writes not readable as acknowledged: {wrong[:10]}"
-    return read
+    return sum(1 for digest in ledger.expected.values() if digest is not None)
 
 
 STORE_VERIFY = """
