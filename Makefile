@@ -34,12 +34,13 @@ run: migrate
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest
 
-# The fault suite (portal/tests/faults, marked `faults`, left out of `make test`):
-# a Hubport of its own with the real web server and worker, killed and broken
-# for real. The embedded default, or PostgreSQL and Redis when DATABASE_URL,
-# HUB_<CODE>_DATABASE_URL, CELERY_BROKER_URL and CACHE_URL name them (README).
+# The fault suite: every test marked `faults` (portal/tests/faults and any other
+# that kills a real process), left out of `make test`. Real web server and
+# worker processes killed and storage broken, on the embedded default, or on
+# PostgreSQL and Redis when DATABASE_URL, HUB_<CODE>_DATABASE_URL,
+# CELERY_BROKER_URL and CACHE_URL name them (README, "Fault suite").
 faults: $(VENV)/.dev-installed
-	$(VENV)/bin/pytest -m faults portal/tests/faults
+	$(VENV)/bin/pytest -m faults
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
