@@ -48,6 +48,10 @@ def test_scrub_repairs_a_corrupted_and_a_deleted_copy(web: Stack):
     deleted = stack.facility("us", "alternate") / deleted_key
     deleted.unlink()
 
+    before = stack.manage("store_check", "--hub", "us", "--tenant", str(tenant.id), "--json", check=False)
+    assert before.returncode == 1
+    assert {problem["kind"] for problem in json.loads(before.stdout)["problems"]} == {"blob_corrupt", "blob_missing"}
+
     report = _scrub(stack, tenant.id)
 
     assert (report["checked"], report["repaired"], report["lost"]) == (3, 2, 0), report
