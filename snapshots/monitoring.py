@@ -26,6 +26,10 @@ from snapshots.services.snapshots import SCHEDULE_INTERVALS
 # runs, which is a facility down or a repair failing, not a blob in flight.
 REPLICATION_WAIT_LIMIT = timedelta(minutes=30)
 IDS_SHOWN = 10
+# A killed worker's restore is taken back 30-50 s after its last heartbeat and
+# renews it as soon as a worker runs it; a job without a live run for two
+# minutes is one the stall check could not resume (no worker on the hub queue).
+RESTORE_STALLED_FOR = timedelta(minutes=2)
 # The whole transaction: upload, snapshot, delete, restore (read from the
 # previous round, or waited for), read back, purge, and the next one begun.
 FILE_TRANSACTION_TIMEOUT_SECONDS = 60.0
@@ -59,7 +63,7 @@ def replication_backlog_check(hub_code: str) -> Callable[[], Check]:
 
 def restores_stalled_check(hub_code: str) -> Callable[[], Check]:
     def check() -> Check:
-        stalled = restores_stalled(hub_code=hub_code)
+        stalled = restores_stalled(hub_code=hub_code, older_than=RESTORE_STALLED_FOR)
         if stalled:
             shown = ", ".join(f"{job_id} (tenant {tenant_id})" for tenant_id, job_id in stalled[:IDS_SHOWN])
             return Check(ok=False, detail=f"{len(stalled)} restore jobs stalled: {shown}")

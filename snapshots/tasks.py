@@ -52,11 +52,11 @@ def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
 
 @shared_task(acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
 def resume_stalled_restores_task(*, hub_code: str) -> list[int]:
-    """Every five minutes: queue again the jobs of the hub whose worker died.
-    Returns the job ids queued."""
-    from snapshots.services.restore_runs import restores_stalled
+    """Every 20 s: take back the jobs of the hub whose worker died (their
+    lease expired) and queue them again. Returns the job ids queued."""
+    from snapshots.services.restore_runs import restores_stalled_claim
 
-    stalled = restores_stalled(hub_code=hub_code)
+    stalled = restores_stalled_claim(hub_code=hub_code)
     for tenant_id, job_id in stalled:
         restore_run_task.delay(tenant_id=tenant_id, job_id=job_id)
     return [job_id for _, job_id in stalled]

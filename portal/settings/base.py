@@ -199,6 +199,13 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 # 2,000 items a batch: on SQLite one batch commits in about 0.3 s, so a killed
 # worker loses at most that much work, and progress moves visibly.
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
+# A running restore holds its job by a lease that a thread of the run renews
+# every 10 s; one not renewed for 30 s (three beats) belongs to a dead worker,
+# and the stall check, every 20 s, queues the job again: a killed worker's
+# restore resumes 30-50 s after it died, on any broker.
+RESTORE_HEARTBEAT_SECONDS = env.float("HUBPORT_RESTORE_HEARTBEAT_SECONDS", default=10.0)
+RESTORE_STALLED_SECONDS = env.float("HUBPORT_RESTORE_STALLED_SECONDS", default=30.0)
+RESTORE_STALL_CHECK_SECONDS = env.float("HUBPORT_RESTORE_STALL_CHECK_SECONDS", default=20.0)
 # Blob bytes are flushed to disk before the row that references them commits.
 # Monitoring: the replication backlog probe warns above this many waiting blobs.
 HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
@@ -382,6 +389,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # second costs a directory listing, and no server.
         "polling_interval": 0.1,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged message (acks_late) to another worker once
+    # it is this old, whether or not its worker is alive; so it must outlast
+    # the longest task (the expiry's 6 h time limit) and the longest countdown,
+    # or a slow task would run twice. A dead worker's restore does not wait for
+    # it: the restore stall check resumes it within a minute.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7 * 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 # Workers log through LOGGING above, whose filter withholds customers' file names.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -411,7 +425,7 @@ for _code in HUB_CODES:
     }
     CELERY_BEAT_SCHEDULE[f"resume-stalled-restores-{_code}"] = {
         "task": "snapshots.tasks.resume_stalled_restores_task",
-        "schedule": 5 * 60.0,
+        "schedule": RESTORE_STALL_CHECK_SECONDS,
         "kwargs": _hub,
     }
     # Blobs that missed their second facility: copied within minutes.

@@ -37,7 +37,14 @@ from snapshots.services.restore_request import (
     restore_source,
     restore_validate,
 )
-from snapshots.services.restore_runs import GAVE_UP, INTERNAL_ERROR, MAX_ATTEMPTS, restore_run, restores_stalled
+from snapshots.services.restore_runs import (
+    GAVE_UP,
+    INTERNAL_ERROR,
+    MAX_ATTEMPTS,
+    restore_run,
+    restores_stalled,
+    restores_stalled_claim,
+)
 from snapshots.services.snapshots import snapshot_create, snapshot_expires_at, snapshots_take_scheduled
 from snapshots.services.trash import trash_restore, version_restore
 
@@ -72,6 +79,7 @@ __all__ = [
     "restore_start",
     "restore_validate",
     "restores_stalled",
+    "restores_stalled_claim",
     "snapshot_create",
     "snapshot_expires_at",
     "snapshots_take_scheduled",

@@ -10,17 +10,33 @@ on from the last committed one and ends with the tree one clean run gives.
 The planner decides what happens to each item and the engine writes exactly
 that; a preview (restore_planner.restore_preview) asks the same planner and
 writes nothing.
+
+A run holds the job by a lease: the job is ``running`` and its
+``heartbeat_at`` is fresh. A thread of the run renews it every
+``RESTORE_HEARTBEAT_SECONDS`` (10 s) while the run lives, planning included,
+and dies with its process. A second message for the job (a redelivery, a
+duplicate) finds the lease held and does nothing; a lease older than
+``RESTORE_STALLED_SECONDS`` (30 s) belongs to a dead worker, and the stall
+check (every 20 s on the hub's queue) takes it back with a conditional update
+and queues the job again, so a worker killed mid-restore is resumed well
+within a minute, on any broker. Every batch checks, under the job row's lock,
+that its run still holds the job, and resumes from ``done_items``: no batch is
+applied twice and no two runs write one job.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.core.cache import cache
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -100,7 +116,7 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
         with change_step(tenant=run.tenant, actor=actor, restore_job_id=job.pk) as step:
             # The job row stays locked until this batch commits: one writer at a time.
             locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
-            if locked.attempts != run.attempt or locked.is_finished:
+            if not _holds(locked, run):
                 return "superseded"
             if locked.done_items != offset:  # an older run committed more batches first
                 offset = locked.done_items
@@ -119,10 +135,16 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
         offset += len(batch)
     with change_step(tenant=run.tenant, actor=actor, restore_job_id=job.pk) as step:
         locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
-        if locked.attempts != run.attempt or locked.is_finished:
+        if not _holds(locked, run):
             return "superseded"
         trash_settle(step, job_id=job.pk)
     return "done"
+
+
+def _holds(locked: RestoreJob, run: RestoreRun) -> bool:
+    """Whether ``run`` still holds the job (read under the job row's lock): no
+    newer run claimed it, and the stall check did not take it back."""
+    return locked.attempts == run.attempt and locked.state == RestoreJob.State.RUNNING
 
 
 def _folder_map_of(tenant: Tenant, job: RestoreJob) -> dict[int, int | None]:
@@ -172,6 +194,11 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         job = jobs.select_for_update().filter(pk=job_id).first()
         if job is None or job.is_finished:
             return job
+        if job.state == RestoreJob.State.RUNNING and not _lease_expired(job.heartbeat_at):
+            # Another run holds the job and is alive (a redelivered or duplicate
+            # message): leave it; if that run dies, the stall check resumes the job.
+            logger.info("Restore job %s of tenant %s is running elsewhere; not started twice", job.pk, tenant.pk)
+            return job
         if job.cancel_requested:
             finish_job(job, RestoreJob.State.CANCELLED, RestoreTally())
             return job
@@ -186,11 +213,11 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
     run = _run_for(tenant, job)
     actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
     try:
-        plan = restore_plan(tenant=tenant, request=run.planner.request)
-        job.total_items = len(plan)
-        job.heartbeat_at = timezone.now()  # planning a large restore takes a while
-        job.save(update_fields=["total_items", "heartbeat_at"])
-        ended = _execute(run, plan, start=job.done_items, actor=actor)
+        with _lease_kept(tenant, job_id=job.pk, attempt=run.attempt):
+            plan = restore_plan(tenant=tenant, request=run.planner.request)
+            job.total_items = len(plan)
+            job.save(update_fields=["total_items"])
+            ended = _execute(run, plan, start=job.done_items, actor=actor)
     except StoreError as exc:
         finish_job(job, RestoreJob.State.FAILED, run.tally, error=exc.detail)
         return job
@@ -199,30 +226,103 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
         finish_job(job, RestoreJob.State.FAILED, run.tally, error=INTERNAL_ERROR)
         return job
+    if ended == "done":
+        with transaction.atomic(using=alias):
+            # Under the lock: a run that took the job over meanwhile finishes it itself, so it ends (and emails) once.
+            if _holds(jobs.select_for_update().get(pk=job.pk), run):
+                finish_job(job, RestoreJob.State.SUCCEEDED, run.tally)
     job.refresh_from_db()
-    if ended == "done" and not job.is_finished:
-        finish_job(job, RestoreJob.State.SUCCEEDED, run.tally)
     return job
 
 
-# A running job commits a batch at least every few seconds; one silent for
-# five minutes lost its worker, and is queued again.
-STALLED_AFTER = timedelta(minutes=5)
+def _lease_expired(heartbeat_at: datetime | None) -> bool:
+    return heartbeat_at is None or heartbeat_at < timezone.now() - stalled_after()
 
 
-def restores_stalled(*, hub_code: str) -> list[tuple[int, int]]:
-    """(tenant id, job id) of the jobs of a hub whose worker died (queued ones
-    too, in case their message was lost); none while the hub is in an
-    unavailable window (its jobs wait it out on their own). The task that runs
-    every five minutes queues each again."""
+def stalled_after() -> timedelta:
+    """A lease not renewed for this long belongs to a dead worker: three missed
+    heartbeats (10 s apart by default), so a busy database never loses one."""
+    return timedelta(seconds=settings.RESTORE_STALLED_SECONDS)
+
+
+@contextmanager
+def _lease_kept(tenant: Tenant, *, job_id: int, attempt: int) -> Iterator[None]:
+    """Renew the job's lease from a thread while the block runs. The renewal
+    is conditional on this run still holding the job, so it never takes a job
+    back; a failed renewal (a database busy for a moment) is tried again on the
+    next beat. The thread closes its own database connection when it ends."""
+    stop = threading.Event()
+    jobs = RestoreJob.objects.for_tenant(tenant).filter(pk=job_id, attempts=attempt, state=RestoreJob.State.RUNNING)
+
+    def renew() -> None:
+        try:
+            while not stop.wait(settings.RESTORE_HEARTBEAT_SECONDS):
+                try:
+                    jobs.update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:
+                    logger.warning("Restore job %s: heartbeat not written (%s)", job_id, type(exc).__name__)
+        finally:
+            connections.close_all()
+
+    beat = threading.Thread(target=renew, name=f"restore-{job_id}-lease", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
+
+
+def restores_stalled(*, hub_code: str, older_than: timedelta | None = None) -> list[tuple[int, int]]:
+    """(tenant id, job id) of the jobs of a hub whose lease expired (by
+    ``older_than``, the stall period by default; queued ones too, in case their
+    message was lost); none while the hub is in an unavailable window (its jobs
+    wait it out on their own). Read only: the ``restores.stalled`` probe reports
+    them; ``restores_stalled_claim`` takes them back."""
+    rows = _stalled_rows(hub_code, older_than or stalled_after())
+    return [(tenant_id, job_id) for tenant_id, job_id, _state, _heartbeat in rows]
+
+
+def _stalled_rows(hub_code: str, older_than: timedelta) -> list[tuple[int, int, str, datetime | None]]:
     if hub_unavailable_until(hub_code=hub_code) is not None:
         return []  # its jobs wait out the window on their own
-    cutoff = timezone.now() - STALLED_AFTER
+    cutoff = timezone.now() - older_than
     stalled = list(
         RestoreJob.objects.for_hub(hub_code)
         .filter(state__in=[RestoreJob.State.RUNNING, RestoreJob.State.QUEUED])
         .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
-        .values_list("tenant_id", "pk")
+        .values_list("tenant_id", "pk", "state", "heartbeat_at")
     )
-    known = set(Tenant.objects.filter(pk__in={tenant_id for tenant_id, _ in stalled}).values_list("pk", flat=True))
-    return [(tenant_id, job_id) for tenant_id, job_id in stalled if tenant_id in known]
+    known = set(Tenant.objects.filter(pk__in={row[0] for row in stalled}).values_list("pk", flat=True))
+    return [row for row in stalled if row[0] in known]
+
+
+def restores_stalled_claim(*, hub_code: str) -> list[tuple[int, int]]:
+    """Take back the jobs whose lease expired and return (tenant id, job id)
+    of each, for its task to queue again.
+
+    A running job is taken back with a conditional update on the heartbeat the
+    check read (``running`` to ``queued``): two checks never both take it, and
+    a run that renewed its lease in between keeps it (were the dead run only
+    slow, it stops at its next batch). The heartbeat is left as it was, so the
+    probe still sees how long the job has gone without a live run. A queued job
+    (a message lost, or one waiting behind a long queue) gets one more message
+    per stall period at most: an atomic ``cache.add`` is the claim.
+    """
+    claimed = []
+    period = stalled_after()
+    for tenant_id, job_id, state, heartbeat_at in _stalled_rows(hub_code, period):
+        if state == RestoreJob.State.RUNNING:
+            rows = RestoreJob.objects.for_hub(hub_code).filter(pk=job_id, state=state, heartbeat_at=heartbeat_at)
+            if rows.update(state=RestoreJob.State.QUEUED) != 1:
+                continue
+            cache.set(_requeued_key(job_id), 1, timeout=period.total_seconds())
+            logger.warning("Restore job %s of tenant %s lost its worker; queued again", job_id, tenant_id)
+        elif not cache.add(_requeued_key(job_id), 1, timeout=period.total_seconds()):
+            continue
+        claimed.append((tenant_id, job_id))
+    return claimed
+
+
+def _requeued_key(job_id: int) -> str:
+    return f"restore-requeued:{job_id}"

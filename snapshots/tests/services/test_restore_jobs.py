@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from datetime import timedelta
 
+import pytest
 from django.core import mail
 from django.utils import timezone
 
@@ -76,11 +78,103 @@ def test_stalled_jobs_are_queued_again(make_tenant, django_capture_on_commit_cal
     job = services.restore_start(
         tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
     )
-    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
-        state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=6)
-    )
+    jobs = RestoreJob.objects.for_tenant(made.tenant)
+    jobs.filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(seconds=25))
+    assert resume_stalled_restores_task(hub_code="uk") == [], "a lease renewed 25 s ago is held"
+    jobs.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))
+    assert services.restores_stalled(hub_code="uk") == [(made.tenant.pk, job.pk)]
     assert resume_stalled_restores_task(hub_code="uk") == [job.pk]
+    taken_back = jobs.get(pk=job.pk)
+    assert taken_back.state == RestoreJob.State.QUEUED, "taken back: the dead run no longer holds it"
+    assert services.restores_stalled(hub_code="uk", older_than=timedelta(minutes=2)) == [], "the probe waits 2 min"
+    assert resume_stalled_restores_task(hub_code="uk") == [], "claimed once: a second check queues nothing more"
     assert resume_stalled_restores_task(hub_code="de") == []
+    resumed = services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert (resumed.state, resumed.attempts) == (RestoreJob.State.SUCCEEDED, 1)
+
+
+def test_a_queued_job_whose_message_was_lost_is_queued_again_once_a_period(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
+    jobs = RestoreJob.objects.for_tenant(made.tenant)
+    assert resume_stalled_restores_task(hub_code="uk") == [], "just queued: its message is on its way"
+    jobs.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=31))
+    assert resume_stalled_restores_task(hub_code="uk") == [job.pk]
+    assert resume_stalled_restores_task(hub_code="uk") == [], "one more message a stall period, not one a check"
+    assert jobs.get(pk=job.pk).state == RestoreJob.State.QUEUED
+
+
+def test_a_stall_check_loses_to_a_lease_renewed_meanwhile(make_tenant, monkeypatch):
+    """The claim is conditional on the heartbeat the check read: a run that
+    renewed its lease in between keeps its job."""
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
+    jobs = RestoreJob.objects.for_tenant(made.tenant)
+    jobs.filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=1))
+    found = restore_runs._stalled_rows("uk", restore_runs.stalled_after())
+    jobs.filter(pk=job.pk).update(heartbeat_at=timezone.now())  # the run's heartbeat thread, just in time
+    monkeypatch.setattr(restore_runs, "_stalled_rows", lambda hub_code, older_than: found)  # read before the renewal
+    assert services.restores_stalled_claim(hub_code="uk") == []
+    assert jobs.get(pk=job.pk).state == RestoreJob.State.RUNNING
+
+
+def test_a_second_message_for_a_job_whose_lease_is_held_does_nothing(make_tenant):
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
+    jobs = RestoreJob.objects.for_tenant(made.tenant)
+    jobs.filter(pk=job.pk).update(state=RestoreJob.State.RUNNING, attempts=1, heartbeat_at=timezone.now())
+    seq = selectors.clock_now(tenant=made.tenant)
+    again = services.restore_run(tenant=made.tenant, job_id=job.pk)  # a redelivered message
+    assert (again.state, again.attempts, again.done_items) == (RestoreJob.State.RUNNING, 1, 0)
+    assert selectors.clock_now(tenant=made.tenant) == seq, "nothing written"
+    jobs.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))  # its worker died
+    resumed = services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert (resumed.state, resumed.attempts, resumed.restored) == (RestoreJob.State.SUCCEEDED, 2, 1)
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)  # the lease thread has its own connection
+def test_a_run_renews_its_lease_while_it_plans(make_tenant, settings, monkeypatch):
+    """The heartbeat comes from a thread, so a long planning phase (no batch
+    committed yet) keeps the lease; the renewal only touches the run's own claim."""
+    settings.RESTORE_HEARTBEAT_SECONDS = 0.01
+    made = make_tenant()
+    write(made, "/a.txt", b"a")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    job = services.restore_start(
+        tenant=made.tenant, acting_user=made.user, request=RestoreRequest(snapshot_id=snapshot.pk)
+    )
+    jobs = RestoreJob.objects.for_tenant(made.tenant)
+    jobs.filter(pk=job.pk).update(
+        state=RestoreJob.State.RUNNING, attempts=1, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    renewed = []
+    planning = restore_runs.restore_plan
+
+    def slow_plan(**kwargs):
+        # Poll (with a deadline) for the lease thread's renewal, seen through the row's own history.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not renewed:
+            beat = restore_runs.RestoreJob.objects.for_tenant(made.tenant).get(pk=job.pk).heartbeat_at
+            if beat > timezone.now() - timedelta(seconds=5):
+                renewed.append(beat)
+        return planning(**kwargs)
+
+    monkeypatch.setattr(restore_runs, "restore_plan", slow_plan)
+    finished = services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert finished.state == RestoreJob.State.SUCCEEDED and renewed
 
 
 def test_a_job_that_keeps_failing_gives_up_and_an_unexpected_error_fails_it(make_tenant, monkeypatch):
@@ -128,8 +222,9 @@ def test_a_superseded_run_stops_without_writing(make_tenant):
 
 
 def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
-    """A redelivered message starts a second run while the first is mid-job: the
-    newer run takes over from the last committed batch, the older one stops."""
+    """A run too slow to renew its lease (its lease expired mid-job) has the job
+    taken back by the stall check: the newer run takes over from the last
+    committed batch, the older one stops at its next batch."""
     settings.RESTORE_BATCH_ITEMS = 2
     made = make_tenant()
     for i in range(7):
@@ -146,6 +241,10 @@ def test_two_runs_of_one_job_give_the_tree_of_one_run(make_tenant, settings):
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
     # The older run commits its first batch only, as if it were slow.
     assert restore_runs._execute(older, plan[:2], start=0, actor=services.actor_for(made.user)) == "done"
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=31)
+    )
+    assert services.restores_stalled_claim(hub_code="uk") == [(made.tenant.pk, job.pk)]
 
     newer = services.restore_run(tenant=made.tenant, job_id=job.pk)  # attempt 2 resumes at item 2
     assert restore_runs._execute(older, plan, start=2, actor=services.actor_for(made.user)) == "superseded"
@@ -173,6 +272,9 @@ def test_a_resumed_run_never_writes_over_what_its_first_batches_placed(make_tena
     first.attempt = 1
     RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(state="running", attempts=1)
     assert restore_runs._execute(first, plan[:1], start=0, actor=services.actor_for(made.user)) == "done"
+    RestoreJob.objects.for_tenant(made.tenant).filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=31)
+    )
 
     resumed = services.restore_run(tenant=made.tenant, job_id=job.pk)  # the worker died; a new one goes on
 
