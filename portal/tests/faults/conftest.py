@@ -1,6 +1,8 @@
-"""The fault suite's installation: one per run (``make faults``), on the
+"""The fault suite's installation: one for this package's tests, on the
 backend the environment names (see stack.py), with its web server and worker
-started once and restarted by the scenarios that kill them."""
+started once and restarted by the scenarios that kill them. Package scope: it
+is gone before other tests marked ``faults`` run, so its worker never takes
+their messages from a broker they share (Redis in CI)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def _stack_env(data_dir: str) -> tuple[dict[str, str], str]:
     return env, "postgresql"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (VENV_BIN / "gunicorn").exists() or not (VENV_BIN / "celery").exists():
         pytest.skip("the fault suite runs gunicorn and celery from the virtualenv (make test makes it)")

@@ -227,7 +227,7 @@ class Stack:
         if self.web is not None and self.web.poll() is None:
             os.killpg(self.web.pid, signal.SIGTERM)
             try:
-                self.web.wait(timeout=30)
+                self.web.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.web.pid, signal.SIGKILL)
                 self.web.wait(timeout=10)
@@ -253,7 +253,7 @@ class Stack:
         if self.worker is not None and self.worker.poll() is None:
             os.killpg(self.worker.pid, signal.SIGTERM)
             try:
-                self.worker.wait(timeout=30)
+                self.worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.worker.pid, signal.SIGKILL)
                 self.worker.wait(timeout=10)
