@@ -71,17 +71,19 @@ def spool_directory() -> Path:
     return directory
 
 
-def temporary_claim(directory: Path, prefix: str) -> tuple[Path, int]:
+def temporary_claim(directory: Path, prefix: str, *, mode: int = 0o600) -> tuple[Path, int]:
     """A new empty temporary file in ``directory`` and a descriptor holding an
     exclusive ``flock`` on it: the file is this process's until the descriptor
     is closed, or until the process dies (the kernel drops the lock), so the
     sweep can tell a temporary in use from one a killed process left behind,
     whatever their ages (``temporaries_sweep``). Close the descriptor after the
-    file has been renamed into place or removed."""
+    file has been renamed into place or removed. ``mode``: owner-only for the
+    spool; a file that becomes a blob gets the facility's usual 0o666 less the
+    umask."""
     directory.mkdir(parents=True, exist_ok=True)
     while True:
         path = directory / f"{prefix}{uuid.uuid4().hex}"
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
@@ -97,7 +99,7 @@ def _landing(storage: Storage) -> tuple[Path, int] | None:
     """A claimed temporary file inside a folder facility, or None for object stores."""
     if not isinstance(storage, FileSystemStorage):
         return None
-    return temporary_claim(Path(storage.path("tmp")), "upload-")
+    return temporary_claim(Path(storage.path("tmp")), "upload-", mode=0o666)
 
 
 class ReadableStream(Protocol):
@@ -246,7 +248,7 @@ def _put(storage: Storage, key: str, source: Path, size: int, *, replace: bool =
         final = Path(storage.path(key))
         if not replace and final.exists() and final.stat().st_size == size:
             return
-        temporary, claim = temporary_claim(Path(storage.path("tmp")), "copy-")
+        temporary, claim = temporary_claim(Path(storage.path("tmp")), "copy-", mode=0o666)
         try:
             shutil.copyfile(source, temporary)
             _place(temporary, final)
