@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip --disable-pip-version-check
 
-.PHONY: run test faults lint format migrate clean
+.PHONY: run test faults lint format migrate clean dr-drill
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Hubport needs Python 3.11 or newer (make PYTHON=python3.12 run)"'
@@ -41,6 +41,12 @@ test: $(VENV)/.dev-installed
 # CELERY_BROKER_URL and CACHE_URL name them (README, "Fault suite").
 faults: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest -m faults
+
+# The disaster-recovery drill (README, "Disaster-recovery drill"): throwaway
+# PostgreSQL clusters and folders of its own; prints its JSON report, exits
+# non-zero when a write was lost, a check failed or it passed its 175 s limit.
+dr-drill: $(VENV)/.run-installed
+	$(PY) manage.py dr_drill --json
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

@@ -1,3 +1,8 @@
+"""The control plane's hubs, facilities, tenants and monitoring rows. Just over
+500 lines: the Hub's failover fields belong on the Hub; the alerts', status
+subscriptions' and failovers' models live in their own modules, re-exported at
+the foot."""
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -24,6 +29,18 @@ class Hub(models.Model):
         default="primary",
         choices=[("primary", "Primary"), ("alternate", "Alternate")],
         help_text="The facility that serves the hub now; staff fail over to the alternate and back.",
+    )
+    failover_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped by every failover: a process holding a database connection of an older "
+        "generation closes it and connects to the serving side (hubs.db).",
+    )
+    auto_failover_after_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Fail over to the alternate by itself when the primary's database or storage probes have "
+        "failed this many minutes and the alternate is healthy. Empty: never (the default).",
     )
     sort_order = models.PositiveSmallIntegerField(default=0)
 
@@ -491,6 +508,9 @@ from hubs.alert_models import (  # noqa: E402, F401 - re-exported
     RotaOverride,
     RotaParticipant,
 )
+
+# Failovers and what each measured (hubs/failover_models.py).
+from hubs.failover_models import FailoverEvent  # noqa: E402, F401 - re-exported
 
 # Status-page subscribers and their outbox, beside this module too (hubs/status_models.py).
 from hubs.status_models import StatusDelivery, StatusSubscription  # noqa: E402, F401 - re-exported

@@ -1,6 +1,14 @@
 """Streaming a file's bytes: ETag, conditional requests, single byte ranges,
 and an RFC 6266 Content-Disposition. The bytes are read from the hub's storage
-in chunks as the client takes them, never whole into memory."""
+in chunks as the client takes them, never whole into memory.
+
+A whole file is verified as it streams (``snapshots.blobs.VerifiedRead``): the
+read that would hand out its last bytes raises instead when the SHA-256 is not
+the blob's, so the server ends the transfer short of its Content-Length and
+the client sees a broken download, never a complete-looking wrong file; the
+copy is marked bad (the next request reads the other facility) and queued for
+repair (``snapshots.blob_repairs``). A range cannot be verified on its own: it
+is read from a copy not known bad, and the scheduled scrub checks the rest."""
 
 from __future__ import annotations
 
@@ -8,20 +16,21 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from django.http import FileResponse, HttpRequest, HttpResponseNotModified, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseNotModified, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date
 
 from portal.problems import problem_response
-from snapshots.blobs import blob_open
+from snapshots.blob_repairs import blob_copy_bad
+from snapshots.blobs import VerifiedRead, blob_open
 from snapshots.paths import without_refused_characters
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
-    from snapshots.models import NodeVersion
+    from snapshots.models import Blob, NodeVersion
 
 # 256 KiB: few enough iterations that a 1 GiB download costs 4,096 Python
 # loop turns, small enough that memory per download stays flat.
@@ -74,7 +83,7 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _chunks(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+def _chunks(handle: VerifiedRead, start: int, length: int) -> Iterator[bytes]:
     try:
         handle.seek(start)
         remaining = length
@@ -124,23 +133,24 @@ def file_download_response(
             return not_satisfiable
 
     assert version.blob is not None  # only file versions are downloaded, and a file has its blob
-    handle = blob_open(tenant=tenant, blob=version.blob)
+
+    def on_mismatch(blob: Blob, facility_role: str) -> None:
+        blob_copy_bad(tenant=tenant, blob=blob, facility_role=facility_role)
+
+    handle = blob_open(tenant=tenant, blob=version.blob, on_mismatch=on_mismatch)
     # The pages let the browser know the kind of file from its name; the API
     # passes application/octet-stream, what its schema promises: the bytes as stored.
     content_type = content_type or mimetypes.guess_type(version.name)[0] or "application/octet-stream"
-    response: StreamingHttpResponse
-    if byte_range is None:
-        response = FileResponse(handle, content_type=content_type)
-        response.block_size = DOWNLOAD_CHUNK_BYTES
-        response["Content-Length"] = str(size)
-    else:
-        first, last = byte_range
-        response = StreamingHttpResponse(
-            _chunks(handle, first, last - first + 1), status=206, content_type=content_type
-        )
-        # A generator that never started does not run its finally clause.
-        response._resource_closers.append(handle.close)  # type: ignore[attr-defined]  # private; not in django-stubs
-        response["Content-Length"] = str(last - first + 1)
+    first, last = byte_range if byte_range is not None else (0, size - 1)
+    response = StreamingHttpResponse(
+        _chunks(handle, first, last - first + 1),
+        status=200 if byte_range is None else 206,
+        content_type=content_type,
+    )
+    # A generator that never started does not run its finally clause.
+    response._resource_closers.append(handle.close)  # type: ignore[attr-defined]  # private; not in django-stubs
+    response["Content-Length"] = str(last - first + 1)
+    if byte_range is not None:
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     for header, value in validators.items():
         response[header] = value

@@ -46,6 +46,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "restore_finished": 409,
     "precondition_failed": 412,
     "file_too_large": 413,
+    "zip_too_large": 413,
     "outside_retention": 422,
     "storage_unavailable": 503,
     "quota_exceeded": 507,

@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,7 +34,7 @@ from hubs.models import Facility, Hub
 from hubs.routing import hub_database_alias
 from hubs.storage import facility_storage
 from snapshots.errors import FacilityUnavailable, FileTooLarge, IncompleteUpload, NotFound
-from snapshots.models import Blob, blob_storage_key
+from snapshots.models import Blob, ScrubFinding, blob_storage_key
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -368,16 +368,100 @@ def blob_discard_bytes(*, tenant: Tenant, sha256: str, generation: str) -> None:
             facility_storage(tenant.hub_id, role).delete(key)
 
 
-def blob_open(*, tenant: Tenant, blob: Blob) -> IO[bytes]:
-    """Open a blob's bytes from the serving facility, else from the other one."""
+class BlobCopyMismatch(OSError):
+    """A copy's bytes are not the blob's: found while reading it whole."""
+
+
+class VerifiedRead:
+    """A blob's copy open for reading. Read from its start to its end, the bytes
+    are hashed on the way, and the read that would complete them raises
+    BlobCopyMismatch instead when they are not the blob's (wrong hash, short or
+    long), so nobody is handed a complete-looking wrong file; ``on_mismatch``
+    is told first. After a seek elsewhere nothing is verified: a part of a file
+    cannot be."""
+
+    def __init__(
+        self,
+        handle: IO[bytes],
+        *,
+        blob: Blob,
+        facility_role: str,
+        on_mismatch: Callable[[Blob, str], None] | None = None,
+    ) -> None:
+        self._handle = handle
+        self.blob = blob
+        self.facility_role = facility_role
+        self._on_mismatch = on_mismatch
+        self._digest = hashlib.sha256()
+        self._read = 0
+        self._verifying = True
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._handle.read(size)
+        if not self._verifying:
+            return chunk
+        self._digest.update(chunk)
+        self._read += len(chunk)
+        if chunk and self._read < self.blob.size:
+            return chunk
+        self._verifying = False
+        tail = self._handle.read(1) if self._read == self.blob.size else b""
+        if tail or self._read != self.blob.size or self._digest.hexdigest() != self.blob.sha256:
+            self._mismatch()
+        return chunk
+
+    def _mismatch(self) -> None:
+        logger.error(
+            "Blob %s of tenant %s did not verify as read from facility %s",
+            self.blob.pk,
+            self.blob.tenant_id,
+            self.facility_role,
+        )
+        if self._on_mismatch is not None:
+            self._on_mismatch(self.blob, self.facility_role)
+        raise BlobCopyMismatch(f"blob {self.blob.pk}: the copy in facility {self.facility_role} did not verify")
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        if offset or whence or self._read:
+            self._verifying = False
+        return self._handle.seek(offset, whence)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> VerifiedRead:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def blob_copies_known_bad(*, tenant: Tenant, blob: Blob) -> set[str]:
+    """The facilities whose copy of the blob a download or a scrub found bad and
+    nobody has repaired yet."""
+    return set(
+        ScrubFinding.objects.for_tenant(tenant)
+        .filter(blob_id=blob.pk, repaired_at__isnull=True)
+        .exclude(kind=ScrubFinding.Kind.LOST)
+        .values_list("facility", flat=True)
+    )
+
+
+def blob_open(*, tenant: Tenant, blob: Blob, on_mismatch: Callable[[Blob, str], None] | None = None) -> VerifiedRead:
+    """Open a blob's bytes from the serving facility, else from the other one;
+    a copy known bad (an open finding) is read only when no other copy opens.
+    The bytes are verified as they are read whole (VerifiedRead)."""
     serving, other = _facilities(tenant.hub_id)
+    known_bad = blob_copies_known_bad(tenant=tenant, blob=blob)
     key = blob.storage_key
-    for facility in (serving, other):
+    for facility in sorted((serving, other), key=lambda facility: facility.role in known_bad):
         storage = facility_storage(tenant.hub_id, facility.role)
         try:
-            return storage.open(key, "rb")
+            handle = storage.open(key, "rb")
         except (FileNotFoundError, OSError):
             logger.warning("Blob %s of tenant %s missing in facility %s", blob.pk, tenant.pk, facility.pk)
+            continue
+        return VerifiedRead(handle, blob=blob, facility_role=facility.role, on_mismatch=on_mismatch)
     raise NotFound("The content of this file is not available in any facility of your hub.")
 
 

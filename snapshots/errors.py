@@ -52,6 +52,11 @@ class FileTooLarge(StoreError):
     code = "file_too_large"
 
 
+class ZipTooLarge(StoreError):
+    title = "Too much for one zip"
+    code = "zip_too_large"
+
+
 class QuotaExceeded(StoreError):
     title = "Storage quota exceeded"
     code = "quota_exceeded"
@@ -88,3 +93,11 @@ class RestoreFinished(StoreError):
 class OutsideRetention(StoreError):
     title = "Outside the retention period"
     code = "outside_retention"
+
+
+# ---------------------------------------------------------------- search
+
+
+class InvalidSearch(StoreError):
+    title = "Invalid search"
+    code = "invalid_search"

@@ -285,6 +285,11 @@ class ScrubFinding(DataPlaneModel):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     pass_started_at = models.DateTimeField(help_text="The pass that found it.")
     found_at = models.DateTimeField()
+    found_by = models.CharField(
+        max_length=8,
+        choices=[("scrub", "A scrub pass"), ("download", "A download that did not verify")],
+        default="scrub",
+    )
     repaired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -292,3 +297,56 @@ class ScrubFinding(DataPlaneModel):
 
     def __str__(self) -> str:
         return f"blob {self.blob_id} {self.kind} {self.facility or 'everywhere'}"
+
+
+class SupportView(DataPlaneModel):
+    """A support staff member looked at a tenant's names: one folder of a
+    snapshot or a moment, in the admin. Kept in the tenant's hub, with the path,
+    so the names never reach the control plane; the control-plane audit entry
+    (``tenant.browse``) names only this row's id."""
+
+    at = models.DateTimeField()
+    staff_user_id = models.BigIntegerField()
+    staff_label = models.CharField(max_length=254)
+    snapshot_id = models.BigIntegerField(null=True, blank=True)
+    seq = models.BigIntegerField(help_text="The tenant clock value the folder was read as of.")
+    path = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id", "-at"], name="support_view_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"support view {self.pk} of tenant {self.tenant_id}"
+
+
+class ScrubPass(models.Model):
+    """One scheduled scrub pass over every blob of a hub, in that hub's
+    database: the cursor a killed worker resumes from, and the pass's counts.
+    Not a tenant's row, so it is reached with ``.using(hub_database_alias(code))``.
+    At most one pass of a hub is unfinished; a new one starts when
+    ``HUBPORT_SCRUB_INTERVAL_DAYS`` have passed since the last one started."""
+
+    hub_code = models.CharField(max_length=2)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    after_blob_pk = models.BigIntegerField(default=0, help_text="Every blob up to this id has been checked.")
+    checked = models.BigIntegerField(default=0)
+    repaired = models.BigIntegerField(default=0)
+    lost = models.BigIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    slices = models.IntegerField(default=0)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A slice works on the pass until then; a killed one's claim runs out."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hub_code"], condition=Q(finished_at__isnull=True), name="scrub_pass_one_open_per_hub"
+            )
+        ]
+        indexes = [models.Index(fields=["hub_code", "-started_at"], name="scrub_pass_hub_started")]
+
+    def __str__(self) -> str:
+        return f"scrub of {self.hub_code} from {self.started_at:%Y-%m-%d %H:%M}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -109,6 +110,15 @@ def join_path(names: Sequence[str]) -> str:
     return "/" + "/".join(names)
 
 
+def outermost(paths: Sequence[str]) -> list[list[str]]:
+    """The chosen items as name lists, each once and in path order, without
+    those inside another chosen folder (they come with it)."""
+    chosen = {tuple(split_path(path)) for path in paths}
+    return [
+        list(names) for names in sorted(chosen) if not any(names[:depth] in chosen for depth in range(1, len(names)))
+    ]
+
+
 # A restored item whose name is taken gets the next free of "(restored)",
 # "(restored 2)", ... ; 10,000 attempts is far more than any folder holds copies.
 MAX_RESTORED_NAMES = 10_000
@@ -123,11 +133,39 @@ def restored_name(name: str, *, is_folder: bool, moment: str = "", attempt: int 
     folder's name has no extension: ``v1.2`` becomes ``v1.2 (restored)``. The
     stem is shortened, if it must be, so the name stays within 255 bytes.
     """
+    label = " ".join(part for part in ("restored", moment, str(attempt) if attempt > 1 else "") if part)
+    return _labelled(name, label, is_folder=is_folder)
+
+
+_COPY_NUMBER = re.compile(r" \((\d{1,6})\)$")
+
+
+def copy_name(name: str, *, is_folder: bool, attempt: int = 1) -> str:
+    """The name a "keep both" upload takes when ``name`` is taken:
+    ``report.pdf`` becomes ``report (2).pdf``, then ``report (3).pdf`` for
+    ``attempt`` 2, as Dropbox and Finder number copies. A name that is itself
+    a numbered copy counts on from its number (``report (2).pdf`` is followed
+    by ``report (3).pdf``, never ``report (2) (2).pdf``)."""
+    stem, extension = _split_extension(name, is_folder=is_folder)
+    numbered = _COPY_NUMBER.search(stem)
+    first = 2
+    if numbered:
+        stem, first = stem[: numbered.start()], int(numbered.group(1)) + 1
+    return _labelled(stem + extension, str(first + attempt - 1), is_folder=is_folder)
+
+
+def _split_extension(name: str, *, is_folder: bool) -> tuple[str, str]:
+    """(stem, ".ext"); a folder, a dotfile and a name without a dot have no extension."""
     stem, dot, extension = name.rpartition(".")
     if is_folder or not stem or not dot:
-        stem, dot, extension = name, "", ""
-    label = " ".join(part for part in ("restored", moment, str(attempt) if attempt > 1 else "") if part)
-    tail = f" ({label}){dot}{extension}"
+        return name, ""
+    return stem, dot + extension
+
+
+def _labelled(name: str, label: str, *, is_folder: bool) -> str:
+    """``name`` with `` (label)`` before its extension, within 255 bytes."""
+    stem, extension = _split_extension(name, is_folder=is_folder)
+    tail = f" ({label}){extension}"
     if len(tail.encode("utf-8")) >= MAX_NAME_BYTES:  # an "extension" of 200 bytes is no extension
         stem, tail = name, f" ({label})"
     room = MAX_NAME_BYTES - len(tail.encode("utf-8"))

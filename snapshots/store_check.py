@@ -131,8 +131,10 @@ def store_check(
     tenant_id: int | None = None,
     hash_blobs: bool = True,
     temporary_grace: timedelta = TEMPORARY_GRACE,
+    spool: bool = True,
 ) -> StoreCheckResult:
-    """Check the store of one hub (only ``tenant_id``'s rows when given)."""
+    """Check the store of one hub (only ``tenant_id``'s rows when given); the
+    spool folder, shared by every hub of the installation, with ``spool``."""
     started = time.monotonic()
     result = StoreCheckResult()
     facilities = list(Facility.objects.filter(hub_id=hub_code).order_by("role"))
@@ -151,7 +153,7 @@ def store_check(
     for one in tenant_ids:
         result.tenants += 1
         _check_tenant(one, hub_code=hub_code, storages=storages, hash_blobs=hash_blobs, result=result)
-    _check_temporaries(hub_code=hub_code, grace=temporary_grace, result=result)
+    _check_temporaries(hub_code=hub_code, grace=temporary_grace, spool=spool, result=result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -167,9 +169,16 @@ def store_check_hubs(
     if tenant_id is not None:
         hub_codes = [Tenant.objects.values_list("hub_id", flat=True).get(pk=tenant_id)]
     total = StoreCheckResult()
-    for code in hub_codes if hub_codes is not None else settings.HUB_CODES:
+    codes = list(hub_codes) if hub_codes is not None else list(settings.HUB_CODES)
+    for index, code in enumerate(codes):
         total.merge(
-            store_check(hub_code=code, tenant_id=tenant_id, hash_blobs=hash_blobs, temporary_grace=temporary_grace)
+            store_check(
+                hub_code=code,
+                tenant_id=tenant_id,
+                hash_blobs=hash_blobs,
+                temporary_grace=temporary_grace,
+                spool=index == 0,
+            )
         )
     return total
 
@@ -355,11 +364,11 @@ def _copy_state(storage: Storage, blob: Blob, *, hash_blobs: bool) -> str:
 # ---------------------------------------------------------------- temporaries
 
 
-def _check_temporaries(*, hub_code: str, grace: timedelta, result: StoreCheckResult) -> None:
+def _check_temporaries(*, hub_code: str, grace: timedelta, spool: bool, result: StoreCheckResult) -> None:
     cutoff = timezone.now() - grace
-    places: list[tuple[str, Iterable[Path]]] = [
-        ("spool", [*spool_directory().glob("upload-*"), *spool_directory().glob("replicate-*")])
-    ]
+    places: list[tuple[str, Iterable[Path]]] = []
+    if spool:
+        places.append(("spool", [*spool_directory().glob("upload-*"), *spool_directory().glob("replicate-*")]))
     for role in settings.FACILITY_ROLES:
         storage = facility_storage(hub_code, role)
         if isinstance(storage, FileSystemStorage):

@@ -14,6 +14,7 @@ from snapshots.blobs import temporaries_sweep
 # Imported for the worker to know the email task, which lives with what sends it.
 from snapshots.notifications import restore_finished_email_task  # noqa: F401
 from snapshots.replication import replication_repair
+from snapshots.scrub import scrub_blob, scrub_slice
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,24 @@ def replication_repair_task(self: Task, *, hub_code: str) -> dict[str, int]:
 def replication_repair_on_facility_return(*, hub_code: str, **kwargs: Any) -> None:
     """Receiver of hubs.signals.facility_became_available (SnapshotsConfig.ready)."""
     replication_repair_task.delay(hub_code=hub_code)
+
+
+@shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def scrub_slice_task(self: Task, *, hub_code: str) -> dict[str, Any]:
+    """Every five minutes: a slice of the hub's scheduled scrub pass, from its
+    cursor (a new pass when one is due). Safe to deliver twice: a second slice
+    finds the pass claimed and returns."""
+    wait_out_maintenance(self, hub_code=hub_code)
+    return scrub_slice(hub_code=hub_code).as_dict()
+
+
+@shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+def scrub_blob_task(self: Task, *, hub_code: str, blob_id: int) -> dict[str, Any]:
+    """A download found a copy of the blob bad: check and repair it now."""
+    wait_out_maintenance(self, hub_code=hub_code)
+    result = scrub_blob(hub_code=hub_code, blob_id=blob_id).as_dict()
+    result.pop("findings")
+    return result
 
 
 # Checked again at least every 10 minutes while the hub is down, so a window

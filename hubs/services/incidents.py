@@ -271,12 +271,13 @@ def incident_open(
     component: str,
     title: str,
     body: str,
-    acting_user: User,
+    acting_user: User | None,
     severity: str = Incident.Severity.CRITICAL,
     public: bool = True,
 ) -> Incident:
     """Staff open an incident themselves (one unresolved per hub and component);
-    it pages the duty engineer as an automatic one does."""
+    it pages the duty engineer as an automatic one does. No ``acting_user``: the
+    system opened it (an automatic failover)."""
     if not component.strip() or not title.strip() or not body.strip():
         raise IncidentRefused("Give the incident a component, a title and a first update.")
     if severity not in Incident.Severity.values:

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from hubs.models import Heartbeat, ProbeResult
 from hubs.monitoring.probes import probes_for
+from hubs.services.failover_auto import failover_automatic_consider
+from hubs.services.failover_events import failover_recovery_record
 from hubs.services.incidents import Observation, incidents_observe
 from hubs.services.uptime import RoundOutcome, uptime_round_record
 
@@ -81,6 +83,10 @@ def probe_round_run(*, hub_code: str | None) -> list[ProbeResult]:
             ],
             now=at,
         )
+        # A passing file transaction after a failover ends its recovery time.
+        failover_recovery_record(results=rows, at=at)
+    if hub_code is not None:
+        failover_automatic_consider(hub_code=hub_code, now=at)
     return rows
 
 

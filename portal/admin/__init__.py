@@ -3,6 +3,7 @@
 from portal.admin import (  # noqa: F401
     accounts,
     alerts,
+    failover,
     hubs,
     memberships,
     monitoring,

@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hubs.display import bytes_label
 from hubs.models import Membership, StaffAuditEntry, Tenant
 from portal.admin.audit import AuditedModelAdmin, StaffAuditMixin, audit_mark_done, audit_set_verb
+from portal.admin.integrity import IntegrityViews
 from portal.admin.memberships import MembershipInline, memberships_save_formset
 from portal.admin.tenant_data import TenantDataViews, take_snapshot_now, tenant_data_links
 from portal.models import AuthenticatorDevice, BackupCodeDevice, User
@@ -107,7 +108,7 @@ class TenantAdmin(AuditedModelAdmin[Tenant]):
     def get_urls(self) -> list[URLPattern]:
         # The tenant's snapshots, restore jobs and purge (portal.admin.tenant_data),
         # first: the admin's own "<path:object_id>/" pattern would match them.
-        return TenantDataViews(self).urls() + super().get_urls()
+        return TenantDataViews(self).urls() + IntegrityViews(self).urls() + super().get_urls()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         owners = Membership.objects.filter(role=Membership.Role.OWNER).select_related("user").order_by("created_at")

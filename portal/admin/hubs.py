@@ -6,7 +6,8 @@ through the failover actions (``hubs.services.hub_fail_over``), so every
 failover carries a reason in the staff audit log. A facility's name and
 availability, on its own page, inline on its hub's or by the actions, are
 saved by ``hubs.services.facility_change``, which audits the change and tells
-the store when a facility is back.
+the store when a facility is back. Just over 500 lines because the hubs'
+maintenance windows share it; the failover events are in ``failover.py``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hubs.db.sides import has_standby
 from hubs.display import bytes_label
 from hubs.errors import HubFailoverError, MaintenanceRefused
 from hubs.formatting import format_local, format_utc
 from hubs.models import Facility, Hub, MaintenanceWindow, NoticeDelivery
+from hubs.routing import hub_database_alias
 from hubs.services import facility_change, facility_set_availability, hub_fail_over
 from hubs.services.maintenance import (
     maintenance_cancel,
@@ -38,6 +41,7 @@ from hubs.services.maintenance import (
 )
 from hubs.weekends import earliest_allowed_start
 from portal.admin.audit import AuditedModelAdmin, audit_mark_done
+from portal.admin.failover import FailoverEventInline, recovery_point_label
 from portal.signed_in import signed_in_user
 from snapshots.replication import replication_backlog
 
@@ -57,7 +61,7 @@ class FacilityInline(admin.TabularInline):
 class HubAdminForm(forms.ModelForm):
     class Meta:
         model = Hub
-        fields = ("city", "country", "region", "time_zone", "sort_order")
+        fields = ("city", "country", "region", "time_zone", "sort_order", "auto_failover_after_minutes")
 
     def clean_time_zone(self) -> str:
         # Maintenance windows are checked against the hub's local weekend: a zone
@@ -103,14 +107,24 @@ class HubAdmin(AuditedModelAdmin):
         "time_zone",
         "sort_order",
         "serving_facility",
+        "database_sides",
+        "auto_failover_after_minutes",
+        "failover_generation",
         "replication_waiting",
     )
-    readonly_fields = ("code", "serving_facility", "replication_waiting")
+    readonly_fields = ("code", "serving_facility", "database_sides", "failover_generation", "replication_waiting")
     inlines = (FacilityInline,)
     actions = ("fail_over_to_alternate", "fail_back_to_primary")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Hub]:
         return super().get_queryset(request).prefetch_related("facilities")
+
+    def get_inlines(self, request: HttpRequest, obj: Hub | None) -> list[type[admin.options.InlineModelAdmin]]:
+        # The failovers' list only once there is one to show.
+        inlines: list[type[admin.options.InlineModelAdmin]] = list(super().get_inlines(request, obj))
+        if obj is not None and obj.failover_events.exists():
+            inlines.append(FailoverEventInline)
+        return inlines
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Facility:
@@ -138,6 +152,12 @@ class HubAdmin(AuditedModelAdmin):
             f"{facility.name} ({facility.role}): {'available' if facility.is_available else 'UNAVAILABLE'}"
             for facility in hub.facilities.all()
         )
+
+    @admin.display(description="Database")
+    def database_sides(self, hub: Hub) -> str:
+        if not has_standby(hub_database_alias(hub.code)):
+            return "one database, no standby: a failover moves the storage only"
+        return f"primary and standby; the {hub.serving_facility} side takes writes (docs/failover.md)"
 
     @admin.display(description="Waiting for the second facility")
     def replication_waiting(self, hub: Hub) -> str:
@@ -169,11 +189,14 @@ class HubAdmin(AuditedModelAdmin):
                 self.message_user(request, f"Hub {hub.code} already runs on its {to_role} facility.", messages.INFO)
                 continue
             try:
-                hub_fail_over(hub=hub, to_role=to_role, acting_user=signed_in_user(request), reason=reason)
+                event = hub_fail_over(hub=hub, to_role=to_role, acting_user=signed_in_user(request), reason=reason)
             except HubFailoverError as exc:
                 self.message_user(request, f"Hub {hub.code} was not failed over: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"Hub {hub.code} is now served by its {to_role} facility.", messages.SUCCESS)
+                point = f" Recovery point: {recovery_point_label(event)}." if event is not None else ""
+                self.message_user(
+                    request, f"Hub {hub.code} is now served by its {to_role} facility.{point}", messages.SUCCESS
+                )
 
 
 @admin.register(Facility)

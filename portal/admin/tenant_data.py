@@ -1,5 +1,6 @@
 """A tenant's data-plane pages in the support admin: its snapshots, its restore
-jobs, a restore on the customer's behalf, and a purge from all history.
+jobs, a restore on the customer's behalf (picked by browsing a snapshot or a
+moment read-only, or typed), and a purge from all history.
 
 Every read goes to the tenant's hub database through ``for_tenant``; every
 write goes through ``portal.services.support``, which writes the hub-side
@@ -10,8 +11,10 @@ a verified device only).
 Permissions:
 
 - seeing the snapshots and restore jobs needs the tenant view permission;
-- taking a snapshot, restoring and cancelling a restore need the tenant change
-  permission;
+- browsing the files of a snapshot or a moment (their names), taking a
+  snapshot, restoring and cancelling a restore need the tenant change
+  permission; every folder listed is recorded in the tenant's hub
+  (``SupportView``, with the path) and in the staff audit log (its id only);
 - purging needs a superuser: it destroys data for good, so holding a
   permission that a group grants is not enough.
 
@@ -24,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -40,12 +43,26 @@ from django.views.decorators.http import require_POST
 
 from hubs.display import bytes_label, time_label
 from hubs.models import StaffAuditEntry, Tenant
-from portal.services.support import support_purge, support_restore_cancel, support_restore_start, support_snapshot
+from portal.forms.support import (
+    MAX_PICKED_PATHS,
+    SupportBrowseForm,
+    SupportPurgeForm,
+    SupportRestoreForm,
+    with_picked_paths,
+)
+from portal.services.support import (
+    support_browse,
+    support_purge,
+    support_restore_cancel,
+    support_restore_start,
+    support_snapshot,
+)
 from portal.signed_in import signed_in_user
 from snapshots.errors import StoreError
 from snapshots.models import RestoreJob, Snapshot, TenantClock
+from snapshots.paths import join_path, split_path
 from snapshots.selectors import retention_start
-from snapshots.services import RestorePreview, RestoreRequest, restore_preview, snapshot_expires_at
+from snapshots.services import RestorePreview, restore_preview, snapshot_expires_at
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -59,106 +76,6 @@ SNAPSHOT_CHOICES_MAX = 1000
 
 HUB_UNAVAILABLE = "The tenant's hub database did not answer. Try again in a moment."
 NOT_PROVISIONED = "This tenant has no space in its hub yet. Provision it first (action on the tenant list)."
-
-
-# SECTION: forms
-
-
-class SupportRestoreForm(forms.Form):
-    SOURCE_SNAPSHOT = "snapshot"
-    SOURCE_MOMENT = "moment"
-    TARGET_ORIGINAL = "original"
-    TARGET_FOLDER = "folder"
-
-    source = forms.ChoiceField(
-        label="Restore from",
-        choices=[(SOURCE_SNAPSHOT, "A snapshot"), (SOURCE_MOMENT, "A moment in time")],
-        widget=forms.RadioSelect,
-        initial=SOURCE_SNAPSHOT,
-    )
-    snapshot = forms.IntegerField(label="Snapshot", required=False, widget=forms.Select)
-    at = forms.DateTimeField(
-        label="Moment",
-        required=False,
-        help_text="UTC unless an offset is given, e.g. 2026-11-24 10:42 or 2026-11-24T10:42+10:00.",
-        widget=forms.TextInput(attrs={"placeholder": "2026-11-24 10:42", "size": 30}),
-    )
-    paths = forms.CharField(
-        label="Paths",
-        required=False,
-        help_text="One path per line, e.g. /Projects/plan.txt. Leave empty to restore everything.",
-        widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
-    )
-    target_kind = forms.ChoiceField(
-        label="Restore to",
-        choices=[(TARGET_ORIGINAL, "The original location"), (TARGET_FOLDER, "A folder")],
-        widget=forms.RadioSelect,
-        initial=TARGET_ORIGINAL,
-    )
-    target_folder = forms.CharField(
-        label="Folder",
-        required=False,
-        help_text="Made if it does not exist, e.g. /Recovered.",
-        widget=forms.TextInput(attrs={"size": 50}),
-    )
-    conflict = forms.CharField(
-        label="When a name is taken",
-        widget=forms.RadioSelect(choices=RestoreJob.Conflict.choices),
-        initial=RestoreJob.Conflict.RENAME,
-    )
-
-    def __init__(self, *args: Any, snapshots: list[Snapshot], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The choices only show the snapshots; the restore service decides which one may be used.
-        self.fields["snapshot"].widget.choices = [("", "Choose a snapshot")] + [
-            (snapshot.pk, _snapshot_choice_label(snapshot)) for snapshot in snapshots
-        ]
-
-    def restore_request(self) -> RestoreRequest:
-        """The request as filled in; the restore service judges it."""
-        cleaned = self.cleaned_data
-        by_snapshot = cleaned["source"] == self.SOURCE_SNAPSHOT
-        return RestoreRequest(
-            snapshot_id=cleaned["snapshot"] if by_snapshot else None,
-            at=None if by_snapshot else cleaned["at"],
-            paths=tuple(line.strip() for line in cleaned["paths"].splitlines() if line.strip()),
-            target=cleaned["target_folder"].strip() if cleaned["target_kind"] == self.TARGET_FOLDER else None,
-            conflict=cleaned["conflict"],
-        )
-
-
-def _snapshot_choice_label(snapshot: Snapshot) -> str:
-    label = f" “{snapshot.label}”" if snapshot.label else ""
-    return (
-        f"{time_label(snapshot.taken_at, 'Y-m-d H:i')} · {snapshot.get_kind_display()}{label} · "
-        f"{snapshot.file_count} files, {bytes_label(snapshot.byte_count)}"
-    )
-
-
-class SupportPurgeForm(forms.Form):
-    path = forms.CharField(
-        label="Path",
-        help_text="The file or folder to purge, e.g. /Secret/passwords.txt. A deleted item is found too.",
-        widget=forms.TextInput(attrs={"size": 60}),
-    )
-    reason = forms.CharField(
-        label="Reason",
-        help_text="Required. Kept with the purge record in the tenant's hub (the staff audit log "
-        "points to that record and holds no file names).",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-    )
-    confirm = forms.BooleanField(
-        label="I understand this cannot be undone",
-        help_text="Every version of the item and of what it holds, and their bytes in both facilities, "
-        "are removed at once. No snapshot or restore can bring them back.",
-        error_messages={"required": "Tick the box to confirm that the purge cannot be undone."},
-    )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("A purge needs a written reason.")
-        return reason
 
 
 # SECTION: the admin action on the tenant list
@@ -185,11 +102,12 @@ def take_snapshot_now(model_admin: ModelAdmin, request: HttpRequest, queryset: Q
 
 @admin.display(description="Data")
 def tenant_data_links(tenant: Tenant) -> str:
-    """Links to the tenant's snapshots and restore jobs, for the tenant list."""
+    """Links to the tenant's snapshots, restore jobs and integrity findings, for the tenant list."""
     return format_html(
-        '<a href="{}">Snapshots</a> · <a href="{}">Restores</a>',
+        '<a href="{}">Snapshots</a> · <a href="{}">Restores</a> · <a href="{}">Integrity</a>',
         reverse("admin:hubs_tenant_snapshots", args=[tenant.pk]),
         reverse("admin:hubs_tenant_restores", args=[tenant.pk]),
+        reverse("admin:hubs_tenant_integrity", args=[tenant.pk]),
     )
 
 
@@ -224,6 +142,7 @@ class TenantDataViews:
                 wrap(require_POST(self.restore_cancel_view)),
                 name=f"{prefix}_restore_cancel",
             ),
+            path("<int:object_id>/browse/", wrap(self.browse_view), name=f"{prefix}_browse"),
             path("<int:object_id>/purge/", wrap(self.purge_view), name=f"{prefix}_purge"),
         ]
 
@@ -281,6 +200,7 @@ class TenantDataViews:
             "snapshot_take": self._url("snapshot_take", tenant.pk),
             "restores": self._url("restores", tenant.pk),
             "restore_new": self._url("restore_new", tenant.pk),
+            "browse": self._url("browse", tenant.pk),
             "purge": self._url("purge", tenant.pk),
         }
 
@@ -316,6 +236,67 @@ class TenantDataViews:
             f"It expires on {time_label(snapshot_expires_at(snapshot), 'Y-m-d H:i')}.",
         )
         return back
+
+    # -- browse a snapshot or a moment, to pick what to restore
+
+    def browse_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """A folder as it was, read only, with a box to tick on every row; the
+        ticked rows go to the restore form's preview. Every listing is recorded
+        in the tenant's hub and in the staff audit log (``support_browse``)."""
+        tenant = self._tenant(request, object_id, need="change")
+        form = SupportBrowseForm(request.GET)
+        if not form.is_valid():
+            messages.error(
+                request, " ".join(str(error) for error in form.non_field_errors()) or "That address is not valid."
+            )
+            return HttpResponseRedirect(self._url("snapshots", tenant.pk))
+        wanted = form.cleaned_data
+        try:
+            listing = support_browse(
+                tenant=tenant,
+                acting_user=signed_in_user(request),
+                snapshot_id=wanted["snapshot"],
+                at=wanted["at"],
+                path=wanted["path"] or "/",
+                cursor=wanted["cursor"] or None,
+            )
+        except StoreError as exc:
+            # Shown on this response: the detail may name a path, which must not go into a stored message.
+            title = f"Browse the files of {tenant.name}"
+            return self._render(request, "browse.html", tenant, title, refusal=exc.detail)
+        except (DatabaseError, TenantClock.DoesNotExist):
+            messages.error(request, HUB_UNAVAILABLE)
+            return HttpResponseRedirect(self._url("snapshots", tenant.pk))
+        source = {"snapshot": wanted["snapshot"]} if wanted["snapshot"] else {"at": wanted["at"].isoformat()}
+        names = split_path(listing.path)
+        crumbs = [("All files", self._browse_url(tenant, source, "/"))] + [
+            (name, self._browse_url(tenant, source, join_path(names[: depth + 1]))) for depth, name in enumerate(names)
+        ]
+        rows = [
+            (
+                version,
+                join_path([*names, version.name]),
+                self._browse_url(tenant, source, join_path([*names, version.name])) if version.kind == "folder" else "",
+            )
+            for version in listing.page.items
+        ]
+        return self._render(
+            request,
+            "browse.html",
+            tenant,
+            f"Browse the files of {tenant.name}",
+            listing=listing,
+            rows=rows,
+            crumbs=crumbs,
+            source=source,
+            next_url=self._browse_url(tenant, source, listing.path, cursor=listing.page.next_cursor)
+            if listing.page.next_cursor
+            else "",
+            max_picked=MAX_PICKED_PATHS,
+        )
+
+    def _browse_url(self, tenant: Tenant, source: dict[str, Any], path: str, **more: Any) -> str:
+        return f"{self._url('browse', tenant.pk)}?{urlencode({**source, 'path': path, **more})}"
 
     # -- restore jobs
 
@@ -388,7 +369,7 @@ class TenantDataViews:
             return HttpResponseRedirect(self._url("restores", tenant.pk))
         preview: RestorePreview | None = None
         if request.method == "POST":
-            form = SupportRestoreForm(request.POST, snapshots=snapshots)
+            form = SupportRestoreForm(with_picked_paths(request.POST), snapshots=snapshots)
             if not form.is_valid():
                 messages.error(request, "Please correct the errors below.")
             elif "_edit" in request.POST:

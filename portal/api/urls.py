@@ -8,8 +8,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from portal.api import schema as _schema_extensions  # noqa: F401  (registers the auth schemes)
 from portal.api.accounts import views as accounts_api
 from portal.api.exceptions import api_not_found
+from portal.api.files import bulk as bulk_api
 from portal.api.files import views as files_api
 from portal.api.maintenance import views as maintenance_api
+from portal.api.search import views as search_api
 from portal.api.snapshots import views as snapshots_api
 from portal.api.status import views as status_api
 
@@ -30,6 +32,9 @@ urlpatterns = [
     path("v1/files/content", files_api.FileContentView.as_view(), name="api_file_content"),
     path("v1/files/folders", files_api.FolderCreateView.as_view(), name="api_folder_create"),
     path("v1/files/move", files_api.MoveView.as_view(), name="api_move"),
+    path("v1/files/bulk-move", bulk_api.BulkMoveView.as_view(), name="api_bulk_move"),
+    path("v1/files/bulk-delete", bulk_api.BulkDeleteView.as_view(), name="api_bulk_delete"),
+    path("v1/files/zip", bulk_api.ZipView.as_view(), name="api_zip"),
     path("v1/files/versions", snapshots_api.FileVersionsView.as_view(), name="api_file_versions"),
     path(
         "v1/files/versions/<int:version_id>/content",
@@ -54,6 +59,8 @@ urlpatterns = [
     path("v1/restores/<int:job_id>/cancel", snapshots_api.RestoreCancelView.as_view(), name="api_restore_cancel"),
     path("v1/trash/", files_api.TrashView.as_view(), name="api_trash"),
     path("v1/trash/restore", files_api.TrashRestoreView.as_view(), name="api_trash_restore"),
+    path("v1/trash/bulk-restore", bulk_api.BulkTrashRestoreView.as_view(), name="api_trash_bulk_restore"),
+    path("v1/search/", search_api.SearchView.as_view(), name="api_search"),
     path("v1/activity/", files_api.ActivityView.as_view(), name="api_activity"),
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("v1/status/", status_api.StatusView.as_view(), name="api_status"),

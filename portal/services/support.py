@@ -17,19 +17,29 @@ as done by support, so even a failed audit write leaves a trace in the hub.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db import transaction
 
 from hubs.models import Tenant
 from hubs.services import audit_record
 from portal.models import User
-from snapshots.models import RestoreJob, Snapshot
+from snapshots import selectors
+from snapshots.errors import WrongKind
+from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
+from snapshots.paths import join_path, split_path
+from snapshots.selectors import Page
 from snapshots.services import (
     PurgeResult,
     RestoreRequest,
+    RestoreSource,
     node_purge,
     restore_cancel,
+    restore_source,
     restore_start,
     snapshot_create,
+    support_view_record,
 )
 
 SUPPORT_SNAPSHOT_LABEL = "Taken by Hubport support"
@@ -102,3 +112,49 @@ def support_purge(*, tenant: Tenant, acting_user: User, path: str, reason: str) 
             hub_record_id=str(result.change_id),
         )
     return result
+
+
+@dataclass(frozen=True)
+class SupportListing:
+    """One page of a folder as it was, as support sees it."""
+
+    source: RestoreSource
+    path: str
+    page: Page
+    view_id: int
+
+
+def support_browse(
+    *,
+    tenant: Tenant,
+    acting_user: User,
+    snapshot_id: int | None = None,
+    at: datetime | None = None,
+    path: str = "/",
+    cursor: str | None = None,
+    limit: int = 100,
+) -> SupportListing:
+    """List a folder of ``tenant`` as of a snapshot or a moment, read only, so
+    support picks what to restore instead of typing paths blind.
+
+    Every listing is recorded: the folder's path in the tenant's hub
+    (``SupportView``), and who looked at which tenant, pointing to that row, in
+    the control-plane audit log (``tenant.browse``). A refused listing (no such
+    snapshot, no such folder) records nothing.
+    """
+    source = restore_source(tenant=tenant, snapshot_id=snapshot_id, at=at)
+    path = join_path(split_path(path))
+    folder: NodeVersion = selectors.node_at_path(tenant=tenant, path=path, seq=source.seq)
+    if folder.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{path} is a file, not a folder.")
+    page = selectors.folder_listing(tenant=tenant, folder=folder, seq=source.seq, cursor=cursor, limit=limit)
+    with transaction.atomic(using="default"):
+        view = support_view_record(tenant=tenant, staff=acting_user, source=source, path=path)
+        audit_record(
+            actor=acting_user,
+            action="tenant.browse",
+            target=tenant,
+            tenant=tenant,
+            hub_record_id=str(view.pk),
+        )
+    return SupportListing(source=source, path=path, page=page, view_id=view.pk)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 
+from hubs.db.sides import hub_database_with_standby
 from portal.security.encryption import development_key, keys_check
 
 # SECTION: paths and environment
@@ -148,6 +149,14 @@ def _sqlite(name: str) -> str:
 DATABASES = {"default": env.db_url("DATABASE_URL", default=_sqlite("control.sqlite3"))}
 for _code in HUB_CODES:
     DATABASES[f"hub_{_code}"] = env.db_url(f"HUB_{_code.upper()}_DATABASE_URL", default=_sqlite(f"hub_{_code}.sqlite3"))
+    # A hub may name a PostgreSQL streaming-replication standby in its alternate
+    # facility (docs/failover.md). Its alias then uses the failover engine, which
+    # connects to whichever side serves the hub now (hubs.db).
+    _standby_url = env.str(f"HUB_{_code.upper()}_STANDBY_DATABASE_URL", default="")
+    if _standby_url:
+        DATABASES[f"hub_{_code}"] = hub_database_with_standby(
+            hub_code=_code, primary=DATABASES[f"hub_{_code}"], standby=env.db_url_config(_standby_url)
+        )
 
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -165,6 +174,13 @@ for _alias, _db in DATABASES.items():
     else:
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         _db.setdefault("CONN_HEALTH_CHECKS", True)
+
+# A process reads which side serves a hub at most this often (hubs.db.sides):
+# every process uses a failed-over hub's new database within this many seconds
+# of the failover's commit, at its next query outside a transaction.
+HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = env.float("HUBPORT_FAILOVER_SIDE_CACHE_SECONDS", default=5.0)
+# pg_promote(true, N): how long a promotion may take before the failover gives up.
+HUBPORT_FAILOVER_PROMOTE_SECONDS = env.int("HUBPORT_FAILOVER_PROMOTE_SECONDS", default=60)
 
 DATABASE_ROUTERS = ["hubs.routing.PlaneRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -192,6 +208,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 HUBPORT_MAX_FILE_BYTES = env.int("HUBPORT_MAX_FILE_BYTES", default=20 * 1024**3)
 HUBPORT_DEFAULT_QUOTA_BYTES = env.int("HUBPORT_DEFAULT_QUOTA_BYTES", default=1024**4)
+# Many items at once: one request moves, deletes or restores at most this many
+# items (one transaction); a zip download holds at most this many bytes.
+HUBPORT_BULK_MAX_ITEMS = env.int("HUBPORT_BULK_MAX_ITEMS", default=5000)
+HUBPORT_ZIP_MAX_BYTES = env.int("HUBPORT_ZIP_MAX_BYTES", default=20 * 1024**3)
 SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=28)
 # Blobs no longer referenced are kept this long after their last upload claimed
 # them, so an upload in flight never loses its bytes to the collector.
@@ -206,6 +226,19 @@ RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
 RESTORE_HEARTBEAT_SECONDS = env.float("HUBPORT_RESTORE_HEARTBEAT_SECONDS", default=10.0)
 RESTORE_STALLED_SECONDS = env.float("HUBPORT_RESTORE_STALLED_SECONDS", default=30.0)
 RESTORE_STALL_CHECK_SECONDS = env.float("HUBPORT_RESTORE_STALL_CHECK_SECONDS", default=20.0)
+# Scrub: every copy of every blob re-read and re-hashed, a full pass of each hub
+# every HUBPORT_SCRUB_INTERVAL_DAYS (counted from the last pass's start), in
+# slices of HUBPORT_SCRUB_SLICE_SECONDS on the hub's queue (beat queues one every
+# 5 minutes; 240 s stays far inside the 15-minute soft time limit and leaves the
+# worker a minute in five for other work). Reads are bounded to
+# HUBPORT_SCRUB_MIB_S: 20 MiB/s is a tenth of one spinning disk's sequential
+# rate, so customers never feel it, and still reads 9 TiB a week (four
+# minutes in five, both copies counted); a hub holding more must raise it or the interval. The cursor
+# is saved every HUBPORT_SCRUB_BATCH_BLOBS blobs: a killed worker repeats at most that many.
+HUBPORT_SCRUB_INTERVAL_DAYS = env.float("HUBPORT_SCRUB_INTERVAL_DAYS", default=7.0)
+HUBPORT_SCRUB_MIB_S = env.float("HUBPORT_SCRUB_MIB_S", default=20.0)
+HUBPORT_SCRUB_SLICE_SECONDS = env.float("HUBPORT_SCRUB_SLICE_SECONDS", default=240.0)
+HUBPORT_SCRUB_BATCH_BLOBS = env.int("HUBPORT_SCRUB_BATCH_BLOBS", default=500)
 # Blob bytes are flushed to disk before the row that references them commits.
 # Monitoring: the replication backlog probe warns above this many waiting blobs.
 HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS = env.int("HUBPORT_PROBE_REPLICATION_BACKLOG_BLOBS", default=1000)
@@ -431,6 +464,12 @@ for _code in HUB_CODES:
     # Blobs that missed their second facility: copied within minutes.
     CELERY_BEAT_SCHEDULE[f"replication-repair-{_code}"] = {
         "task": "snapshots.tasks.replication_repair_task",
+        "schedule": 5 * 60.0,
+        "kwargs": _hub,
+    }
+    # Scrub: a slice of the hub's scheduled pass (HUBPORT_SCRUB_* above).
+    CELERY_BEAT_SCHEDULE[f"scrub-{_code}"] = {
+        "task": "snapshots.tasks.scrub_slice_task",
         "schedule": 5 * 60.0,
         "kwargs": _hub,
     }

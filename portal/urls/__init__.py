@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.metrics import metrics_view
-from portal.views import accounts as views
+from portal.views.home import home
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("", include("portal.urls.accounts")),
     path("", include("portal.urls.files")),
     path("", include("portal.urls.snapshots")),

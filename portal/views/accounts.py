@@ -40,7 +40,7 @@ from portal.services.sign_ins import (
 )
 from portal.services.tenants import tenant_create
 from portal.signed_in import signed_in_user
-from portal.two_factor import code_verify, user_has_any_device, user_has_two_factor
+from portal.two_factor import code_verify, user_has_any_device
 
 PENDING_LOGIN_SESSION_KEY = "hubport_pending_login"
 # Long enough to unlock a phone and read a code, short enough that a password
@@ -60,24 +60,6 @@ def safe_next_url(request: HttpRequest, candidate: str | None, default: str = "h
 
 
 # SECTION: home and workspaces
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    tenant = getattr(request, "tenant", None)
-    if tenant is None:
-        if memberships_for_user(user=signed_in_user(request)).exists():
-            return redirect(f"{reverse('tenant_choose')}?next={reverse('home')}")
-        return render(request, "portal/accounts/no_workspace.html", status=200)
-    return render(
-        request,
-        "portal/accounts/home.html",
-        {
-            "tenant": tenant,
-            "membership": request.membership,  # type: ignore[attr-defined]
-            "has_two_factor": user_has_two_factor(user=signed_in_user(request)),
-        },
-    )
 
 
 @login_required

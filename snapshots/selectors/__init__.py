@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,24 @@ def live_child(*, tenant: Tenant, parent_id: int, name: str) -> NodeVersion | No
     return child_named(tenant=tenant, parent_id=parent_id, name=name, seq=None)
 
 
+def live_names_taken(*, tenant: Tenant, folder: str, names: list[str]) -> dict[str, str]:
+    """Which of ``names`` are held by a live item in ``folder``: name to its
+    kind. A folder that does not exist (yet) holds none of them."""
+    try:
+        chain = resolve(tenant=tenant, names=split_path(folder))
+    except NotFound:
+        return {}
+    if chain[-1].kind != Node.Kind.FOLDER:
+        return {}
+    taken: dict[str, str] = {}
+    for start in range(0, len(names), 500):
+        rows = versions(tenant=tenant).filter(
+            valid_to__isnull=True, parent_id=chain[-1].node_id, name__in=names[start : start + 500]
+        )
+        taken.update(rows.values_list("name", "kind"))
+    return taken
+
+
 def child_named(*, tenant: Tenant, parent_id: int, name: str, seq: int | None) -> NodeVersion | None:
     return (
         versions(tenant=tenant).select_related("blob").filter(visible_at(seq), parent_id=parent_id, name=name).first()
@@ -120,13 +139,16 @@ def path_of(*, tenant: Tenant, node_id: int, seq: int | None = None) -> str:
     return join_path(path_names_as_of(tenant=tenant, node_id=node_id, seq=seq))
 
 
-def free_name(*, tenant: Tenant, parent_id: int, name: str, kind: str) -> str:
-    """``name`` if it is free in the folder, else the first free name the
-    naming rule of restored items gives (``paths.restored_name``)."""
+def free_name(
+    *, tenant: Tenant, parent_id: int, name: str, kind: str, naming: Callable[..., str] = restored_name
+) -> str:
+    """``name`` if it is free in the folder, else the first free name
+    ``naming`` gives: the rule of restored items (``paths.restored_name``) or
+    of kept-both uploads (``paths.copy_name``)."""
     if live_child(tenant=tenant, parent_id=parent_id, name=name) is None:
         return name
     for attempt in range(1, MAX_RESTORED_NAMES + 1):
-        candidate = restored_name(name, is_folder=kind == Node.Kind.FOLDER, attempt=attempt)
+        candidate = naming(name, is_folder=kind == Node.Kind.FOLDER, attempt=attempt)
         if live_child(tenant=tenant, parent_id=parent_id, name=candidate) is None:
             return candidate
     raise InvalidPath("Could not find a free name.")
@@ -324,15 +346,7 @@ def trash_items(
     """Deleted files and folders still restorable, newest first, keyset-paginated
     on (closed_at, id) over a partial index, so the 500,000th item costs what
     the first does."""
-    queryset = (
-        versions(tenant=tenant).filter(in_trash=True, closed_at__gte=retention_start()).order_by("-closed_at", "-id")
-    )
-    if folder is not None:
-        queryset = queryset.filter(parent_id=folder.node_id)
-    if query:
-        if "\x00" in query:
-            raise InvalidPath("The name filter cannot contain NUL characters.")
-        queryset = queryset.filter(name__icontains=query)
+    queryset = _trash_queryset(tenant=tenant, folder=folder, query=query).order_by("-closed_at", "-id")
     if cursor:
         after = decode_cursor(cursor, keys=("at", "id"))
         if not isinstance(after["id"], int) or not isinstance(after["at"], str):
@@ -350,6 +364,27 @@ def trash_items(
         assert last_closed_at is not None  # the queryset filters on closed_at__gte
         next_cursor = encode_cursor({"at": last_closed_at.isoformat(), "id": rows[-1].pk})
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def trash_count(*, tenant: Tenant, folder: NodeVersion | None = None, query: str | None = None) -> int:
+    """How many items ``trash_items`` lists over all its pages."""
+    return _trash_queryset(tenant=tenant, folder=folder, query=query).count()
+
+
+def _trash_queryset(*, tenant: Tenant, folder: NodeVersion | None, query: str | None) -> QuerySet[NodeVersion]:
+    queryset = versions(tenant=tenant).filter(in_trash=True, closed_at__gte=retention_start())
+    if folder is not None:
+        queryset = queryset.filter(parent_id=folder.node_id)
+    if query:
+        if "\x00" in query:
+            raise InvalidPath("The name filter cannot contain NUL characters.")
+        queryset = queryset.filter(name__icontains=query)
+    return queryset
+
+
+def live_child_count(*, tenant: Tenant, folder: NodeVersion) -> int:
+    """How many items a folder holds directly (not counting what its folders hold)."""
+    return versions(tenant=tenant).filter(valid_to__isnull=True, parent_id=folder.node_id).count()
 
 
 def trash_original_path(*, tenant: Tenant, version: NodeVersion) -> str:

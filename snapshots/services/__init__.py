@@ -16,7 +16,9 @@
 Callers import the service functions from here.
 """
 
+from snapshots.services.bulk import nodes_delete, nodes_move, trash_restore_many
 from snapshots.services.files import (
+    OnConflict,
     file_write,
     folder_create,
     node_delete,
@@ -46,9 +48,11 @@ from snapshots.services.restore_runs import (
     restores_stalled_claim,
 )
 from snapshots.services.snapshots import snapshot_create, snapshot_expires_at, snapshots_take_scheduled
+from snapshots.services.support_views import support_view_record
 from snapshots.services.trash import trash_restore, version_restore
 
 __all__ = [
+    "OnConflict",
     "GAVE_UP",
     "INTERNAL_ERROR",
     "MAX_ATTEMPTS",
@@ -66,6 +70,8 @@ __all__ = [
     "file_write",
     "folder_create",
     "node_delete",
+    "nodes_delete",
+    "nodes_move",
     "node_move",
     "node_purge",
     "node_rename",
@@ -84,6 +90,8 @@ __all__ = [
     "snapshot_expires_at",
     "snapshots_take_scheduled",
     "store_provision",
+    "support_view_record",
     "trash_restore",
+    "trash_restore_many",
     "version_restore",
 ]

@@ -3,6 +3,7 @@ files, moving, renaming and deleting."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -33,8 +34,9 @@ from snapshots.errors import (
     WrongKind,
 )
 from snapshots.models import Change, Node, NodeVersion, TenantClock
-from snapshots.paths import join_path, split_path, validate_name
+from snapshots.paths import copy_name, join_path, split_path, validate_name
 from snapshots.services.kernel import (
+    ChangeStep,
     NewVersion,
     actor_for,
     chain_parents,
@@ -107,6 +109,14 @@ def folder_create(*, tenant: Tenant, path: str, acting_user: User | None, exist_
 # ---------------------------------------------------------------- files
 
 
+class OnConflict(StrEnum):
+    """What a write does when a file already holds its name."""
+
+    REPLACE = "replace"  # the old content becomes a version (the default, as before)
+    KEEP_BOTH = "keep_both"  # the new file takes the next free "name (2).ext"
+    FAIL = "fail"  # refused with name_taken, before the body is read
+
+
 def file_write(
     *,
     tenant: Tenant,
@@ -115,20 +125,23 @@ def file_write(
     content_length: int | None,
     acting_user: User | None,
     if_match: str | None = None,
+    on_conflict: OnConflict = OnConflict.REPLACE,
 ) -> NodeVersion:
     """Create or replace a file from a byte stream, making missing folders.
 
     Refusals that need no bytes (a folder in the way, a stale ``if_match``, a
-    body over the size limit or the quota) happen before the body is read. The
-    bytes are spooled and hashed, written to both facilities of the hub, and
-    only then is the version row committed, so a failure at any point leaves
-    no visible file.
+    taken name with ``on_conflict`` fail, a body over the size limit or the
+    quota) happen before the body is read. The bytes are spooled and hashed,
+    written to both facilities of the hub, and only then is the version row
+    committed, so a failure at any point leaves no visible file. With
+    ``on_conflict`` keep_both the returned version carries the name the file
+    took.
     """
     names = split_path(path)
     if not names:
         raise InvalidPath("/ is the root folder; give a file path such as /notes.txt.")
-    existing = _check_file_target(tenant=tenant, names=names, if_match=if_match)
-    replaced_size = existing.size if existing is not None else 0
+    existing = _check_file_target(tenant=tenant, names=names, if_match=if_match, on_conflict=on_conflict)
+    replaced_size = existing.size if existing is not None and on_conflict == OnConflict.REPLACE else 0
     # The size limit before the quota: a file over the limit answered 507 (quota)
     # when the quota was also short, where 413 tells the client what to change.
     upload_length_check(content_length=content_length, max_bytes=tenant.effective_max_file_bytes)
@@ -139,7 +152,12 @@ def file_write(
         stream=stream, content_length=content_length, max_bytes=tenant.effective_max_file_bytes, tenant=tenant
     ) as spooled:
         _check_quota(tenant=tenant, additional=spooled.size - replaced_size)
-        if existing is not None and existing.blob is not None and existing.blob.sha256 == spooled.sha256:
+        if (
+            on_conflict == OnConflict.REPLACE
+            and existing is not None
+            and existing.blob is not None
+            and existing.blob.sha256 == spooled.sha256
+        ):
             return existing  # same bytes as the current version: no new version
         written: str | None = None
         needs_replication = False
@@ -158,6 +176,7 @@ def file_write(
                     needs_replication=needs_replication,
                     acting_user=acting_user,
                     if_match=if_match,
+                    on_conflict=on_conflict,
                 )
             except BlobVanished:
                 continue
@@ -181,6 +200,7 @@ def _file_write_step(
     needs_replication: bool,
     acting_user: User | None,
     if_match: str | None,
+    on_conflict: OnConflict,
 ) -> NodeVersion:
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
         parents = folders_ensure(step, names[:-1])
@@ -188,6 +208,13 @@ def _file_write_step(
         if current is not None and current.kind != Node.Kind.FILE:
             raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
         _check_if_match(current, if_match, names)
+        if current is not None and on_conflict != OnConflict.REPLACE:
+            # Decided again under the step's lock: the name may have been taken since the first check.
+            _check_conflict(current, on_conflict, names)
+            name = selectors.free_name(
+                tenant=tenant, parent_id=parents[-1].node_id, name=names[-1], kind=Node.Kind.FILE, naming=copy_name
+            )
+            names, current = [*names[:-1], name], None
         size_delta = spooled.size - (current.size if current else 0)
         _check_quota(tenant=tenant, additional=size_delta)
         blob = blob_claim(tenant=tenant, spooled=spooled, generation=generation, needs_replication=needs_replication)
@@ -219,7 +246,9 @@ def _file_write_step(
         return version
 
 
-def _check_file_target(*, tenant: Tenant, names: list[str], if_match: str | None) -> NodeVersion | None:
+def _check_file_target(
+    *, tenant: Tenant, names: list[str], if_match: str | None, on_conflict: OnConflict = OnConflict.REPLACE
+) -> NodeVersion | None:
     try:
         chain = selectors.resolve(tenant=tenant, names=names[:-1])
     except NotFound:
@@ -232,7 +261,17 @@ def _check_file_target(*, tenant: Tenant, names: list[str], if_match: str | None
     if current is not None and current.kind != Node.Kind.FILE:
         raise WrongKind(f"{join_path(names)} is a folder; a file cannot replace it.")
     _check_if_match(current, if_match, names)
+    if current is not None:
+        _check_conflict(current, on_conflict, names)
     return current
+
+
+def _check_conflict(current: NodeVersion, on_conflict: OnConflict, names: list[str]) -> None:
+    if on_conflict == OnConflict.FAIL:
+        raise NameConflict(
+            f"{join_path(names)} already exists. Upload again to replace it (its content stays restorable) "
+            "or to keep both."
+        )
 
 
 def _check_if_match(current: NodeVersion | None, if_match: str | None, names: list[str]) -> None:
@@ -268,6 +307,13 @@ def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
     The destination's parent folder must exist; the destination name must be
     free. A folder moves with everything in it in one version row.
     """
+    source_names, target_names = _move_names(from_path, to_path)
+    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
+        return move_in_step(step, source_names=source_names, target_names=target_names)
+
+
+def _move_names(from_path: str, to_path: str) -> tuple[list[str], list[str]]:
+    """The names of a move's source and target, refused when the move cannot be."""
     source_names = split_path(from_path)
     target_names = split_path(to_path)
     if not source_names:
@@ -276,50 +322,53 @@ def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
         raise InvalidMove("Nothing can be moved to / itself; give the full new path, e.g. /Archive/report.pdf.")
     if target_names[: len(source_names)] == source_names and len(target_names) > len(source_names):
         raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
-    with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        source_chain = selectors.resolve(tenant=tenant, names=source_names)
-        current = source_chain[-1]
-        if target_names == source_names:
-            return current
-        try:
-            target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])
-        except NotFound as exc:
-            raise NotFound(f"The destination folder {join_path(target_names[:-1])} does not exist.") from exc
-        target_parent = target_parents[-1]
-        if target_parent.kind != Node.Kind.FOLDER:
-            raise WrongKind(f"{join_path(target_names[:-1])} is a file, not a folder.")
-        if current.node_id in chain_parents(target_parents):
-            raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
-        if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
-            raise NameConflict(f"{join_path(target_names)} already exists.")
-        same_parent = target_parent.node_id == current.parent_id
-        action = Change.Action.RENAME if same_parent else Change.Action.MOVE
-        versions_close(step, [current], action=action)
-        [version] = versions_open(
-            step,
-            [
-                NewVersion(
-                    node_id=current.node_id,
-                    parent_id=target_parent.node_id,
-                    name=target_names[-1],
-                    kind=current.kind,
-                    blob=current.blob,
-                    size=current.size,
-                )
-            ],
-        )
-        if not same_parent:
-            files, size = _subtree_counters(tenant, current.node_id)
-            assert current.parent_id is not None  # the root is never moved
-            counters_move(
-                step,
-                deltas={current.parent_id: (-files, -size), target_parent.node_id: (files, size)},
-                parent_of=chain_parents(source_chain[:-1]) | chain_parents(target_parents),
+    return source_names, target_names
+
+
+def move_in_step(step: ChangeStep, *, source_names: list[str], target_names: list[str]) -> NodeVersion:
+    """One move inside an open step (one item of a bulk move, or a move of its own)."""
+    tenant = step.tenant
+    source_chain = selectors.resolve(tenant=tenant, names=source_names)
+    current = source_chain[-1]
+    if target_names == source_names:
+        return current
+    try:
+        target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])
+    except NotFound as exc:
+        raise NotFound(f"The destination folder {join_path(target_names[:-1])} does not exist.") from exc
+    target_parent = target_parents[-1]
+    if target_parent.kind != Node.Kind.FOLDER:
+        raise WrongKind(f"{join_path(target_names[:-1])} is a file, not a folder.")
+    if current.node_id in chain_parents(target_parents):
+        raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
+    if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
+        raise NameConflict(f"{join_path(target_names)} already exists.")
+    same_parent = target_parent.node_id == current.parent_id
+    action = Change.Action.RENAME if same_parent else Change.Action.MOVE
+    versions_close(step, [current], action=action)
+    [version] = versions_open(
+        step,
+        [
+            NewVersion(
+                node_id=current.node_id,
+                parent_id=target_parent.node_id,
+                name=target_names[-1],
+                kind=current.kind,
+                blob=current.blob,
+                size=current.size,
             )
-        step.record(
-            action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names)
+        ],
+    )
+    if not same_parent:
+        files, size = _subtree_counters(tenant, current.node_id)
+        assert current.parent_id is not None  # the root is never moved
+        counters_move(
+            step,
+            deltas={current.parent_id: (-files, -size), target_parent.node_id: (files, size)},
+            parent_of=chain_parents(source_chain[:-1]) | chain_parents(target_parents),
         )
-        return version
+    step.record(action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names))
+    return version
 
 
 def node_rename(*, tenant: Tenant, path: str, new_name: str, acting_user: User | None) -> NodeVersion:
@@ -340,14 +389,19 @@ def node_delete(*, tenant: Tenant, path: str, acting_user: User | None) -> NodeV
     if not names:
         raise InvalidPath("The root folder cannot be deleted; delete what is in it instead.")
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        chain = selectors.resolve(tenant=tenant, names=names)
-        current = chain[-1]
-        files, size = _subtree_counters(tenant, current.node_id)
-        versions_close(step, [current], action=Change.Action.DELETE, to_trash=True)
-        assert current.parent_id is not None  # the root is never deleted
-        counters_move(step, deltas={current.parent_id: (-files, -size)}, parent_of=chain_parents(chain[:-1]))
-        step.record(Change.Action.DELETE, node_id=current.node_id, path=join_path(names))
-        return current
+        return delete_in_step(step, names=names)
+
+
+def delete_in_step(step: ChangeStep, *, names: list[str]) -> NodeVersion:
+    """One delete inside an open step (one item of a bulk delete, or a delete of its own)."""
+    chain = selectors.resolve(tenant=step.tenant, names=names)
+    current = chain[-1]
+    files, size = _subtree_counters(step.tenant, current.node_id)
+    versions_close(step, [current], action=Change.Action.DELETE, to_trash=True)
+    assert current.parent_id is not None  # the root is never deleted
+    counters_move(step, deltas={current.parent_id: (-files, -size)}, parent_of=chain_parents(chain[:-1]))
+    step.record(Change.Action.DELETE, node_id=current.node_id, path=join_path(names))
+    return current
 
 
 def _subtree_counters(tenant: Tenant, node_id: int) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from snapshots.models import Change, Node, NodeVersion
 from snapshots.paths import join_path
 from snapshots.services.files import _check_quota
 from snapshots.services.kernel import (
+    ChangeStep,
     NewVersion,
     actor_for,
     chain_parents,
@@ -44,41 +45,42 @@ def trash_restore(
     everything that was in it when it was deleted.
     """
     with change_step(tenant=tenant, actor=actor_for(acting_user, by_support=by_support)) as step:
-        deleted = (
-            NodeVersion.objects.for_tenant(tenant).select_related("blob").filter(pk=version_id, in_trash=True).first()
-        )
-        if deleted is None:
-            raise NotFound("That item is not in Recently deleted (it may have been restored or expired).")
-        if selectors.live_version(tenant=tenant, node_id=deleted.node_id) is not None:
-            raise NotRestorable("That item is already back.")
-        files, size = (
-            Node.objects.for_tenant(tenant)
-            .filter(pk=deleted.node_id)
-            .values_list("subtree_files", "subtree_bytes")
-            .get()
-        )
-        _check_quota(tenant=tenant, additional=size)
-        original_names = selectors.path_names_as_of(tenant=tenant, node_id=deleted.node_id, seq=deleted.valid_to - 1)
-        parents = folders_ensure(step, original_names[:-1])
-        parent_id = parents[-1].node_id
-        name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=deleted.name, kind=deleted.kind)
-        trash_leave(step, node_ids=[deleted.node_id])
-        [version] = versions_open(
-            step,
-            [
-                NewVersion(
-                    node_id=deleted.node_id,
-                    parent_id=parent_id,
-                    name=name,
-                    kind=deleted.kind,
-                    blob=deleted.blob,
-                    size=deleted.size,
-                )
-            ],
-        )
-        counters_move(step, deltas={parent_id: (files, size)}, parent_of=chain_parents(parents))
-        step.record(Change.Action.RESTORE, node_id=deleted.node_id, path=join_path([*original_names[:-1], name]))
-        return version
+        return trash_restore_in_step(step, version_id=version_id)
+
+
+def trash_restore_in_step(step: ChangeStep, *, version_id: int) -> NodeVersion:
+    """One item back from Recently deleted inside an open step (one item of a bulk restore, or one of its own)."""
+    tenant = step.tenant
+    deleted = NodeVersion.objects.for_tenant(tenant).select_related("blob").filter(pk=version_id, in_trash=True).first()
+    if deleted is None:
+        raise NotFound("That item is not in Recently deleted (it may have been restored or expired).")
+    if selectors.live_version(tenant=tenant, node_id=deleted.node_id) is not None:
+        raise NotRestorable("That item is already back.")
+    files, size = (
+        Node.objects.for_tenant(tenant).filter(pk=deleted.node_id).values_list("subtree_files", "subtree_bytes").get()
+    )
+    _check_quota(tenant=tenant, additional=size)
+    original_names = selectors.path_names_as_of(tenant=tenant, node_id=deleted.node_id, seq=deleted.valid_to - 1)
+    parents = folders_ensure(step, original_names[:-1])
+    parent_id = parents[-1].node_id
+    name = selectors.free_name(tenant=tenant, parent_id=parent_id, name=deleted.name, kind=deleted.kind)
+    trash_leave(step, node_ids=[deleted.node_id])
+    [version] = versions_open(
+        step,
+        [
+            NewVersion(
+                node_id=deleted.node_id,
+                parent_id=parent_id,
+                name=name,
+                kind=deleted.kind,
+                blob=deleted.blob,
+                size=deleted.size,
+            )
+        ],
+    )
+    counters_move(step, deltas={parent_id: (files, size)}, parent_of=chain_parents(parents))
+    step.record(Change.Action.RESTORE, node_id=deleted.node_id, path=join_path([*original_names[:-1], name]))
+    return version
 
 
 # ---------------------------------------------------------------- versions

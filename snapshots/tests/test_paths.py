@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snapshots.errors import InvalidPath
-from snapshots.paths import refused_character, restored_name, validate_name, without_refused_characters
+from snapshots.paths import copy_name, refused_character, restored_name, validate_name, without_refused_characters
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,36 @@ def test_a_long_name_keeps_its_extension_and_the_label_within_255_bytes():
     assert restored.endswith(" (restored 2026-11-24 10:42 12).pdf")
     assert len(restored.encode()) <= 255
     assert restored_name("a." + "x" * 252, is_folder=False).endswith("x (restored)")
+
+
+@pytest.mark.parametrize(
+    ("name", "is_folder", "attempt", "expected"),
+    [
+        ("report.pdf", False, 1, "report (2).pdf"),
+        ("report.pdf", False, 2, "report (3).pdf"),
+        # A numbered copy counts on from its own number.
+        ("report (2).pdf", False, 1, "report (3).pdf"),
+        ("report (9).pdf", False, 3, "report (12).pdf"),
+        ("archive.tar.gz", False, 1, "archive.tar (2).gz"),
+        ("README", False, 1, "README (2)"),
+        (".env", False, 1, ".env (2)"),
+        ("v1.2", True, 1, "v1.2 (2)"),
+        # Not a copy number: no space before it, or not digits.
+        ("model(2).stl", False, 1, "model(2) (2).stl"),
+        ("notes (draft).txt", False, 1, "notes (draft) (2).txt"),
+    ],
+)
+def test_copy_names(name, is_folder, attempt, expected):
+    assert copy_name(name, is_folder=is_folder, attempt=attempt) == expected
+
+
+@given(name=st.text(min_size=1, max_size=300).filter(lambda name: _valid(name)), attempt=st.integers(1, 9999))
+def test_copy_names_are_valid_distinct_and_never_repeat_across_attempts(name, attempt):
+    first = copy_name(name, is_folder=False, attempt=attempt)
+    later = copy_name(name, is_folder=False, attempt=attempt + 1)
+    assert validate_name(first) == first
+    assert first != name
+    assert first != later
 
 
 def _valid(name: str) -> bool:

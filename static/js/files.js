@@ -1,5 +1,6 @@
 /* Hubport file manager: uploads (picker and drag and drop, one progress bar
- * per file, the raw file PUT to the upload endpoint) and the row menus.
+ * per file, the raw file PUT to the upload endpoint; a name already in the
+ * folder is asked about first: replace, keep both or skip) and the row menus.
  * Vanilla JavaScript; htmx handles "Load more". */
 (function () {
   "use strict";
@@ -52,10 +53,22 @@
     return "The upload failed (" + xhr.status + " " + xhr.statusText + "). Nothing was stored; try again.";
   }
 
+  /* The stable code of a problem answer: its type is urn:hubport:problem:<code>. */
+  function problemCode(xhr) {
+    try {
+      return String(JSON.parse(xhr.responseText).type || "").split(":").pop();
+    } catch (ignored) {
+      return "";
+    }
+  }
+
   function Uploader(zone) {
     this.zone = zone;
     this.list = zone.querySelector(".upload-list");
     this.url = zone.dataset.uploadUrl;
+    this.conflictsUrl = zone.dataset.conflictsUrl;
+    this.conflictBar = zone.querySelector(".upload-conflicts");
+    this.asking = [];
     this.folder = zone.dataset.folder;
     this.csrf = zone.dataset.csrf;
     this.maxFileBytes = parseInt(zone.dataset.maxFileBytes, 10);
@@ -66,6 +79,7 @@
   }
 
   Uploader.prototype.add = function (files) {
+    var jobs = [];
     for (var i = 0; i < files.length; i += 1) {
       var item = this.render(files[i]);
       if (files[i].size > this.maxFileBytes) {
@@ -73,9 +87,106 @@
           formatBytes(this.maxFileBytes) + ".");
         continue;
       }
-      this.queue.push({ file: files[i], item: item });
+      jobs.push({ file: files[i], item: item, mode: "fail" });
     }
+    if (jobs.length) {
+      this.checkConflicts(jobs);
+    }
+  };
+
+  /* One request asks which names are taken; those files wait for the person's
+   * answer, the others upload at once with on_conflict=fail (a name taken
+   * meanwhile comes back as 409 and is asked about then). */
+  Uploader.prototype.checkConflicts = function (jobs) {
+    var self = this;
+    var body = new FormData();
+    body.append("folder", this.folder);
+    jobs.forEach(function (job) {
+      body.append("name", job.file.name);
+    });
+    fetch(this.conflictsUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": this.csrf, Accept: "application/json" },
+      body: body
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : { taken: {} };
+      })
+      .catch(function () {
+        return { taken: {} };
+      })
+      .then(function (answer) {
+        var taken = answer.taken || {};
+        jobs.forEach(function (job) {
+          if (taken[job.file.name] === "file") {
+            self.ask(job);
+          } else {
+            self.queue.push(job);
+          }
+        });
+        self.pump();
+      });
+  };
+
+  Uploader.prototype.ask = function (job) {
+    var self = this;
+    var item = job.item;
+    this.setState(item, "asking", "A file with this name is already here.");
+    var choices = document.createElement("span");
+    choices.className = "upload-item__choices";
+    [["replace", "Replace"], ["keep_both", "Keep both"], ["skip", "Skip"]].forEach(function (choice) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "link-button";
+      button.dataset.conflictChoice = choice[0];
+      button.textContent = choice[1];
+      button.setAttribute("aria-label", choice[1] + ": " + job.file.name);
+      button.addEventListener("click", function () {
+        self.answer(job, choice[0]);
+      });
+      choices.append(button);
+    });
+    item.querySelector(".upload-item__status").after(choices);
+    this.asking.push(job);
+    this.showConflictBar();
+  };
+
+  Uploader.prototype.answer = function (job, choice) {
+    var index = this.asking.indexOf(job);
+    if (index === -1) {
+      return;
+    }
+    this.asking.splice(index, 1);
+    var choices = job.item.querySelector(".upload-item__choices");
+    if (choices) {
+      choices.remove();
+    }
+    if (choice === "skip") {
+      this.setState(job.item, "skipped", "Skipped: the file already here was kept.");
+    } else {
+      job.mode = choice;
+      this.setState(job.item, "queued", "Waiting…");
+      this.queue.push(job);
+    }
+    this.showConflictBar();
     this.pump();
+  };
+
+  Uploader.prototype.showConflictBar = function () {
+    if (!this.conflictBar) {
+      return;
+    }
+    var count = this.asking.length;
+    this.conflictBar.hidden = count < 2;
+    this.conflictBar.querySelector(".upload-conflicts__text").textContent =
+      count + " files with these names are already here.";
+  };
+
+  Uploader.prototype.answerAll = function (choice) {
+    this.asking.slice().forEach(function (job) {
+      this.answer(job, choice);
+    }, this);
   };
 
   Uploader.prototype.render = function (file) {
@@ -163,7 +274,11 @@
       if (xhr.status === 201) {
         progress.value = 100;
         self.succeeded += 1;
-        self.setState(item, "done", "Uploaded");
+        var stored = JSON.parse(xhr.responseText);
+        self.setState(item, "done", stored.name === job.file.name ? "Uploaded" : "Uploaded as " + stored.name);
+      } else if (xhr.status === 409 && job.mode === "fail" && problemCode(xhr) === "name_taken") {
+        progress.value = 0;
+        self.ask(job);
       } else {
         self.fail(item, problemDetail(xhr));
       }
@@ -179,7 +294,8 @@
       self.pump();
     });
 
-    xhr.open("PUT", this.url + "?path=" + encodeURIComponent(joinPath(this.folder, job.file.name)));
+    xhr.open("PUT", this.url + "?path=" + encodeURIComponent(joinPath(this.folder, job.file.name)) +
+      "&on_conflict=" + job.mode);
     xhr.setRequestHeader("X-CSRFToken", this.csrf);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.setRequestHeader("Accept", "application/json");
@@ -227,6 +343,11 @@
       return;
     }
     var uploader = new Uploader(zone);
+    zone.querySelectorAll("[data-conflict-all]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        uploader.answerAll(button.dataset.conflictAll);
+      });
+    });
     var overlay = document.getElementById("drop-overlay");
     var dragDepth = 0;
 

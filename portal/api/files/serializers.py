@@ -22,12 +22,25 @@ from portal.api.fields import (
 )
 from snapshots.models import Change, Node, NodeVersion
 from snapshots.selectors import LISTING_ORDERS, restorable_until
+from snapshots.services import OnConflict
 
 # SECTION: query strings and request bodies
 
 
 class PathQuerySerializer(serializers.Serializer):
     path = query_path_field()
+
+
+class UploadQuerySerializer(PathQuerySerializer):
+    on_conflict = serializers.ChoiceField(
+        choices=[choice.value for choice in OnConflict],
+        required=False,
+        default=OnConflict.REPLACE.value,
+        help_text=(
+            "When a file already has this name: `replace` it (its content becomes an earlier version), "
+            '`keep_both` (the upload takes the next free name, "report (2).pdf"), or `fail` with 409.'
+        ),
+    )
 
 
 class FolderListQuerySerializer(serializers.Serializer):

@@ -31,6 +31,7 @@ from portal.api.files.serializers import (
     TrashItemSerializer,
     TrashPageSerializer,
     TrashQuerySerializer,
+    UploadQuerySerializer,
 )
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
@@ -40,7 +41,7 @@ from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
 from snapshots.selectors.trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
-from snapshots.services import file_write, folder_create, node_delete, node_move, trash_restore
+from snapshots.services import OnConflict, file_write, folder_create, node_delete, node_move, trash_restore
 
 
 def node_json(*, tenant: Tenant, version: NodeVersion) -> dict[str, Any]:
@@ -201,24 +202,27 @@ class FileContentView(TenantAPIView):
         summary="Upload a file",
         description=(
             "The raw request body becomes the file at `path`; missing folders are made, an existing file is "
-            "replaced (its earlier content stays restorable for 28 days). Send `Content-Length`: without it, a "
+            "replaced (its earlier content stays restorable for 28 days) unless `on_conflict` says to keep both or "
+            "to fail. Send `Content-Length`: without it, a "
             "chunked body is read to its end where the server marks that end (gunicorn does), and is refused "
             "with 411 elsewhere. With "
             '`If-Match: "<sha256>"` the upload only replaces the file if it still has that content (else 412).'
         ),
         parameters=[
-            PathQuerySerializer,
+            UploadQuerySerializer,
             OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
         ],
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={
             200: OpenApiResponse(NodeSerializer, description="An existing file was replaced."),
-            201: OpenApiResponse(NodeSerializer, description="A new file was made."),
+            201: OpenApiResponse(
+                NodeSerializer, description="A new file was made (with `keep_both`, under the name in `path`)."
+            ),
             **problems(400, 404, 409, 411, 412, 413, 503, 507),
         },
     )
     def put(self, request: Request) -> Response:
-        query = validated_query(PathQuerySerializer, request)
+        query = validated_query(UploadQuerySerializer, request)
         stream, content_length = upload_body(request._request)
         current = live_version_or_none(tenant=self.tenant, path=query["path"])
         version = file_write(
@@ -228,9 +232,11 @@ class FileContentView(TenantAPIView):
             content_length=content_length,
             acting_user=signed_in_user(request),
             if_match=if_match_value(request.headers.get("If-Match"), current),
+            on_conflict=OnConflict(query["on_conflict"]),
         )
         body = node_json(tenant=self.tenant, version=version)
-        return Response(body, status=201 if current is None else 200, headers={"ETag": f'"{body["sha256"]}"'})
+        replaced = current is not None and version.node_id == current.node_id
+        return Response(body, status=200 if replaced else 201, headers={"ETag": f'"{body["sha256"]}"'})
 
 
 # SECTION: folders and moves

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -15,13 +17,20 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
 
+from hubs.models import Tenant
+from hubs.routing import hub_database_alias
 from portal.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
+from portal.models import User
 from portal.tokens import api_token_create
+from snapshots import selectors
+from snapshots.selectors.search import name_index_bytes
+from snapshots.services import file_write, node_delete
 
 MIB = 1024 * 1024
 
@@ -35,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--list-files", type=int, default=10_000)
         parser.add_argument("--tree-files", type=int, default=100_000)
         parser.add_argument("--list-requests", type=int, default=40)
+        parser.add_argument("--search-rounds", type=int, default=10, help="Times each search text is asked.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant, user = bench_tenant()
@@ -115,6 +125,13 @@ class Command(BaseCommand):
                 figures["list_10k_page_items"] = 200
 
                 bulk_tree(tenant=tenant, user=user, folder="/tree100k", files=options["tree_files"])
+                # Recently deleted gets 500 files of one folder, deleted one by one.
+                for n in range(500):
+                    node_delete(tenant=tenant, path=f"/tree100k/part00042/file00042-{n:06d}.bin", acting_user=user)
+                figures.update(
+                    search_figures(connection, headers, rounds=options["search_rounds"], hub_code=tenant.hub_id)
+                )
+                figures.update(bulk_figures(connection, headers, tenant=tenant, user=user, work=work))
                 started = time.perf_counter()
                 connection.request(
                     "POST",
@@ -139,3 +156,126 @@ class Command(BaseCommand):
             shutil.rmtree(work, ignore_errors=True)
         figures["tenant"] = tenant.slug
         emit(figures, options["json"], self.stdout)
+
+
+# What people type: a whole name (one hit), part of one (ten), a folder's prefix
+# (a thousand), a short text (everything), text in every name (100,000, the
+# worst ranking), and a search of Recently deleted. Names are bulk_tree's:
+# file<folder:05d>-<n:06d>.bin in part<folder:05d>.
+SEARCHES = (
+    ("name", {"q": "file00043-000123.bin"}),
+    ("part", {"q": "00043-0001"}),
+    ("folder_prefix", {"q": "file00043"}),
+    ("short", {"q": "7"}),
+    ("every_name", {"q": ".bin"}),
+    ("deleted", {"q": "file00042", "deleted": "true"}),
+)
+
+
+def search_figures(
+    connection: http.client.HTTPConnection, headers: dict[str, str], *, rounds: int, hub_code: str
+) -> dict[str, float | int]:
+    """GET /api/v1/search/ (first page of 50) for each text ``rounds`` times, over the socket."""
+    connection_of_hub = connections[hub_database_alias(hub_code)]
+    if connection_of_hub.vendor == "postgresql":
+        # Autovacuum analyzes a table once a tenth of it changed, within its one-minute nap; the
+        # bench searches seconds after inserting 100,000 rows, so it analyzes as autovacuum would.
+        with connection_of_hub.cursor() as cursor:
+            cursor.execute("ANALYZE snapshots_nodeversion")
+    samples: list[float] = []
+    figures: dict[str, float | int] = {}
+    for label, params in SEARCHES:
+        own: list[float] = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            connection.request("GET", "/api/v1/search/?" + urlencode(params), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            own.append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                raise RuntimeError(f"search answered {response.status}")
+        figures[f"search_{label}_p95_ms"] = round(percentile(own, 0.95), 2)
+        samples += own
+    figures["search_p95_ms"] = round(percentile(samples, 0.95), 2)
+    figures["search_index_bytes"] = name_index_bytes(hub_code=hub_code)
+    return figures
+
+
+# Many at once: 1,000 items moved, deleted and brought back, each in one request;
+# and 200 files of 256 KiB (50 MiB, distinct bytes) as one zip, beside `zip -0`
+# (stored, as ours) over the same files on disk.
+BULK_ITEMS = 1000
+ZIP_FILES = 200
+ZIP_FILE_BYTES = 256 * 1024
+
+
+def _post_json(connection: http.client.HTTPConnection, headers: dict[str, str], url: str, body: object) -> bytes:
+    connection.request("POST", url, body=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{url} answered {response.status}")
+    return payload
+
+
+def bulk_figures(
+    connection: http.client.HTTPConnection, headers: dict[str, str], *, tenant: Tenant, user: User, work: Path
+) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    flat_folder(tenant=tenant, user=user, folder="/bulk1k", files=BULK_ITEMS)
+    folder = selectors.node_at_path(tenant=tenant, path="/bulk1k/part00000")
+    names = [v.name for v in selectors.folder_children(tenant=tenant, folder=folder, limit=BULK_ITEMS).items]
+    paths = [f"/bulk1k/part00000/{name}" for name in names]
+    file_write(tenant=tenant, path="/bulk1k-to/.keep", stream=io.BytesIO(b""), content_length=0, acting_user=user)
+    timings = {}
+    for label, url, body in (
+        ("move", "/api/v1/files/bulk-move", {"paths": paths, "to": "/bulk1k-to"}),
+        ("delete", "/api/v1/files/bulk-delete", {"paths": [f"/bulk1k-to/{name}" for name in names]}),
+    ):
+        started = time.perf_counter()
+        _post_json(connection, headers, url, body)
+        timings[label] = time.perf_counter() - started
+    deleted = selectors.trash_items(tenant=tenant, limit=BULK_ITEMS).items
+    started = time.perf_counter()
+    _post_json(connection, headers, "/api/v1/trash/bulk-restore", {"ids": [item.pk for item in deleted]})
+    timings["restore"] = time.perf_counter() - started
+    for label, seconds in timings.items():
+        figures[f"bulk_{label}_1k_ms"] = round(seconds * 1000, 1)
+
+    on_disk = work / "zipset"
+    on_disk.mkdir()
+    for n in range(ZIP_FILES):
+        content = os.urandom(ZIP_FILE_BYTES)
+        (on_disk / f"f{n:04d}.bin").write_bytes(content)
+        file_write(
+            tenant=tenant,
+            path=f"/zipset/f{n:04d}.bin",
+            stream=io.BytesIO(content),
+            content_length=len(content),
+            acting_user=user,
+        )
+    mib = ZIP_FILES * ZIP_FILE_BYTES / MIB
+    started = time.perf_counter()
+    connection.request(
+        "POST",
+        "/api/v1/files/zip",
+        body=json.dumps({"paths": ["/zipset"]}),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    received = 0
+    while chunk := response.read(MIB):
+        received += len(chunk)
+    if response.status != 200 or received < ZIP_FILES * ZIP_FILE_BYTES:
+        raise RuntimeError(f"zip answered {response.status} with {received} bytes")
+    figures["zip_mib_s"] = round(mib / (time.perf_counter() - started), 1)
+    os.sync()
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603
+        ["zip", "-0", "-q", "-r", str(work / "cli.zip"), "zipset"],
+        cwd=work,
+        check=True,  # noqa: S607
+    )
+    figures["zip_cli_mib_s"] = round(mib / (time.perf_counter() - started), 1)
+    figures["zip_vs_zip_cli"] = round(figures["zip_mib_s"] / figures["zip_cli_mib_s"], 2)
+    return figures

@@ -23,7 +23,7 @@ from hubs.models import StaffAuditEntry, Tenant
 from hubs.storage import facility_storage
 from portal.tests.admin.test_accounts import login_verified
 from snapshots import selectors, services
-from snapshots.models import Change, RestoreJob, Snapshot
+from snapshots.models import Change, RestoreJob, Snapshot, SupportView
 from snapshots.services import RestoreRequest
 
 pytestmark = all_databases
@@ -313,6 +313,88 @@ def test_support_restore_previews_then_starts_and_shows_as_support(staff_client,
     job_page = staff_client.get(started["Location"]).content.decode()
     assert "Succeeded" in job_page and "on the customer&#x27;s behalf" in job_page
     assert "support@hubport.test" in job_page, "the job page names the staff member from the audit log"
+
+
+def test_support_browses_a_snapshot_picks_rows_and_previews_their_restore(staff_client, make_tenant):
+    made = make_tenant(hub="au")
+    write(made, "/Projects/plan.txt", b"plan")
+    write(made, "/Projects/deep/spec.txt", b"spec")
+    write(made, "/Projects/keep.txt", b"keep")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    services.node_delete(tenant=made.tenant, path="/Projects", acting_user=made.user)
+    other = make_tenant(hub="au")
+    write(other, "/Projects/theirs.txt", b"theirs")
+    url = f"{base_url(made.tenant)}browse/"
+
+    root = staff_client.get(url, {"snapshot": snapshot.pk})
+    assert root.status_code == 200
+    assert [path for _, path, _ in root.context["rows"]] == ["/Projects"]
+    folder = staff_client.get(url, {"snapshot": snapshot.pk, "path": "/Projects"})
+    rows = {path: link for _, path, link in folder.context["rows"]}
+    assert set(rows) == {"/Projects/deep", "/Projects/keep.txt", "/Projects/plan.txt"}
+    assert rows["/Projects/deep"] and not rows["/Projects/plan.txt"]  # folders open, files are picked
+    assert "theirs.txt" not in folder.content.decode()
+
+    # Every listing is recorded: the path in the tenant's hub, an id-only entry in the control plane.
+    views = list(SupportView.objects.for_tenant(made.tenant).order_by("pk"))
+    assert [(v.path, v.snapshot_id, v.seq) for v in views] == [("/", snapshot.pk, snapshot.seq)] + [
+        ("/Projects", snapshot.pk, snapshot.seq)
+    ]
+    assert all(v.staff_user_id == staff_client.staff_user.pk for v in views)
+    entries = StaffAuditEntry.objects.filter(action="tenant.browse").order_by("pk")
+    assert [e.hub_record_id for e in entries] == [str(v.pk) for v in views]
+    assert all(e.tenant == made.tenant and e.actor == staff_client.staff_user for e in entries)
+    control = control_plane_text()
+    assert "Projects" not in control and "plan.txt" not in control
+
+    # The ticked rows go to the restore form's preview as its paths.
+    preview = staff_client.post(
+        f"{base_url(made.tenant)}restores/new/",
+        {**restore_form(snapshot=snapshot.pk), "pick": ["/Projects/plan.txt", "/Projects/deep"]},
+    )
+    assert preview.status_code == 200
+    assert preview.context["form"]["paths"].value() == "/Projects/plan.txt\n/Projects/deep"
+    assert preview.context["preview"].counts["restored"] == 3  # plan.txt, deep/ and deep/spec.txt
+    started = staff_client.post(
+        f"{base_url(made.tenant)}restores/new/",
+        {**restore_form(snapshot=snapshot.pk, paths="/Projects/plan.txt\n/Projects/deep"), "_start": "1"},
+    )
+    assert started.status_code == 302
+    job = RestoreJob.objects.for_tenant(made.tenant).get()
+    assert sorted(job.paths) == ["/Projects/deep", "/Projects/plan.txt"]
+
+
+def test_support_browses_a_moment_and_bad_requests_record_nothing(staff_client, make_tenant):
+    made = make_tenant(hub="au")
+    write(made, "/a.txt", b"a")
+    moment = timezone.now()
+    services.node_delete(tenant=made.tenant, path="/a.txt", acting_user=made.user)
+    url = f"{base_url(made.tenant)}browse/"
+
+    at_moment = staff_client.get(url, {"at": moment.isoformat()})
+    assert [path for _, path, _ in at_moment.context["rows"]] == ["/a.txt"]
+    assert 'name="source" value="moment"' in at_moment.content.decode()
+
+    assert "/a.txt" not in [p for _, p, _ in staff_client.get(url, {"at": timezone.now().isoformat()}).context["rows"]]
+    recorded = SupportView.objects.for_tenant(made.tenant).count()
+    for params in ({}, {"snapshot": "x"}, {"snapshot": 1, "at": moment.isoformat()}):
+        response = staff_client.get(url, params)
+        assert response.status_code == 302, params
+    for params in ({"snapshot": 999999}, {"at": moment.isoformat(), "path": "/missing"}):
+        response = staff_client.get(url, params)
+        assert response.status_code == 200
+        assert response.context["refusal"], params
+    assert SupportView.objects.for_tenant(made.tenant).count() == recorded
+
+
+def test_browsing_needs_the_change_permission(client, make_tenant):
+    made = make_tenant(hub="au")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    viewer = login_verified(client, email="viewer@hubport.test", superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_tenant"))
+    response = client.get(f"{base_url(made.tenant)}browse/", {"snapshot": snapshot.pk})
+    assert response.status_code == 403
+    assert not SupportView.objects.for_tenant(made.tenant).exists()
 
 
 def test_support_restore_from_a_moment_into_a_folder(staff_client, make_tenant):

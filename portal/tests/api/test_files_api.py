@@ -163,6 +163,54 @@ def test_upload_replaces_an_existing_file_and_answers_200(api):
     assert api.tree() == {"/a.txt": sha(b"two")}
 
 
+def test_upload_on_conflict_keep_both_answers_201_with_the_new_path(api):
+    api.write("/r/a.txt", b"one")
+    response = api.client.generic(
+        "PUT",
+        files_url_upload("/r/a.txt", on_conflict="keep_both"),
+        data=b"two",
+        content_type="application/octet-stream",
+    )
+    assert response.status_code == 201
+    assert response.json()["path"] == "/r/a (2).txt"
+    assert api.tree() == {"/r": None, "/r/a.txt": sha(b"one"), "/r/a (2).txt": sha(b"two")}
+
+
+def test_upload_on_conflict_fail_answers_409_and_changes_nothing(api):
+    api.write("/a.txt", b"one")
+    clock = api.clock()
+    response = api.client.generic(
+        "PUT", files_url_upload("/a.txt", on_conflict="fail"), data=b"two", content_type="application/octet-stream"
+    )
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:hubport:problem:name_taken"
+    assert api.clock() == clock
+    assert api.tree() == {"/a.txt": sha(b"one")}
+
+
+def test_upload_on_conflict_replace_is_the_default_and_answers_200(api):
+    api.write("/a.txt", b"one")
+    response = api.client.generic(
+        "PUT", files_url_upload("/a.txt", on_conflict="replace"), data=b"two", content_type="application/octet-stream"
+    )
+    assert response.status_code == 200
+    assert api.tree() == {"/a.txt": sha(b"two")}
+
+
+def test_upload_refuses_an_unknown_on_conflict(api):
+    response = api.client.generic(
+        "PUT", files_url_upload("/a.txt", on_conflict="merge"), data=b"x", content_type="application/octet-stream"
+    )
+    assert response.status_code == 400
+    assert api.tree() == {}
+
+
+def files_url_upload(path: str, **params: str) -> str:
+    from urllib.parse import urlencode
+
+    return f"/api/v1/files/content?{urlencode({'path': path, **params})}"
+
+
 def test_upload_of_an_empty_file(api):
     # An empty body says so with Content-Length: 0 (curl and requests send it).
     response = api.client.generic(

@@ -205,11 +205,12 @@ def test_files_page_screenshots_at_desktop_and_phone_width(live_server, make_ten
         page = context.new_page()
         sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
         page.goto(f"{live_server.url}/files/")
+        # A name of its own each time: the same name again would be asked about (replace, keep both, skip).
         page.set_input_files(
-            "#upload-input", files=[{"name": "uploaded-now.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+            "#upload-input", files=[{"name": f"uploaded-{label}.txt", "mimeType": "text/plain", "buffer": b"hello"}]
         )
         page.locator('.upload-item[data-state="done"]').wait_for(timeout=15_000)
-        file_row(page, "/uploaded-now.txt").wait_for(timeout=10_000)
+        file_row(page, f"/uploaded-{label}.txt").wait_for(timeout=10_000)
         page.screenshot(path=str(screenshot_dir / f"files-{label}.png"), full_page=True)
         # Nothing may stick out sideways on a phone.
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -268,3 +269,73 @@ def test_a_zone_chosen_in_the_profile_labels_the_times_of_the_files_page(
         context.close()
         owner.user.time_zone = ""
         owner.user.save(update_fields=["time_zone"])
+
+
+def test_a_taken_name_is_asked_replace_keep_both_or_skip(live_server, make_tenant, chromium) -> None:
+    owner = make_tenant(hub="uk", name="Same Name Ltd")
+    for name in ("a.txt", "b.txt", "s.txt"):
+        services.file_write(
+            tenant=owner.tenant,
+            path=f"/{name}",
+            stream=io.BytesIO(b"old " + name.encode()),
+            content_length=len(b"old " + name.encode()),
+            acting_user=owner.user,
+        )
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, live_server.url, owner.user.email, owner.user.raw_password)
+    page.goto(f"{live_server.url}/files/")
+
+    page.set_input_files(
+        "#upload-input",
+        files=[
+            {"name": name, "mimeType": "text/plain", "buffer": b"new " + name.encode()}
+            for name in ("a.txt", "b.txt", "s.txt", "c.txt")
+        ],
+    )
+    # A free name uploads at once; the three taken ones wait for an answer, with a bar for all of them.
+    page.locator('.upload-item[data-name="c.txt"][data-state="done"]').wait_for(timeout=15_000)
+    for name in ("a.txt", "b.txt", "s.txt"):
+        page.locator(f'.upload-item[data-name="{name}"][data-state="asking"]').wait_for(timeout=15_000)
+    assert page.locator("#upload-conflicts").is_visible()
+    assert "3 files with these names are already here." in page.inner_text("#upload-conflicts")
+
+    page.click('.upload-item[data-name="a.txt"] [data-conflict-choice="keep_both"]')
+    done = page.locator('.upload-item[data-name="a.txt"][data-state="done"]')
+    done.wait_for(timeout=15_000)
+    assert done.locator(".upload-item__status").inner_text() == "Uploaded as a (2).txt"
+    page.click('.upload-item[data-name="b.txt"] [data-conflict-choice="replace"]')
+    page.locator('.upload-item[data-name="b.txt"][data-state="done"]').wait_for(timeout=15_000)
+    page.click('.upload-item[data-name="s.txt"] [data-conflict-choice="skip"]')
+    page.locator('.upload-item[data-name="s.txt"][data-state="skipped"]').wait_for(timeout=5_000)
+    assert page.locator("#upload-conflicts").is_hidden()
+    file_row(page, "/a (2).txt").wait_for(timeout=10_000)
+
+    def content(path: str) -> bytes:
+        version = selectors.node_at_path(tenant=owner.tenant, path=path)
+        return b"".join(services_open(owner.tenant, version))
+
+    assert content("/a.txt") == b"old a.txt"
+    assert content("/a (2).txt") == b"new a.txt"
+    assert content("/b.txt") == b"new b.txt"
+    assert content("/s.txt") == b"old s.txt"
+    assert content("/c.txt") == b"new c.txt"
+    b_node = selectors.node_at_path(tenant=owner.tenant, path="/b.txt").node_id
+    assert len(selectors.file_versions(tenant=owner.tenant, node_id=b_node)) == 2  # the old content is a version
+
+    # A name taken after the check (another person's upload, say): the upload's 409 is asked about too.
+    page.route("**/file-actions/upload-conflicts", lambda route: route.fulfill(json={"taken": {}}))
+    page.set_input_files("#upload-input", files=[{"name": "c.txt", "mimeType": "text/plain", "buffer": b"newer"}])
+    asked = page.locator('.upload-item[data-name="c.txt"][data-state="asking"]')
+    asked.wait_for(timeout=15_000)
+    asked.locator('[data-conflict-choice="replace"]').click()
+    page.locator('.upload-item[data-name="c.txt"][data-state="done"]').nth(1).wait_for(timeout=15_000)
+    assert content("/c.txt") == b"newer"
+    context.close()
+
+
+def services_open(tenant, version):
+    from snapshots.blobs import blob_open
+
+    with blob_open(tenant=tenant, blob=version.blob) as handle:
+        yield handle.read()

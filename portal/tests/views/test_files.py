@@ -320,6 +320,80 @@ def test_several_uploads_replace_and_add(signed_in: Client, owner) -> None:
     assert selectors.node_at_path(tenant=owner.tenant, path="/one.txt").size == len(b"one, again")
 
 
+def test_page_upload_on_conflict_keep_both_and_fail(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/r/a.txt", b"one")
+    kept = signed_in.generic(
+        "PUT",
+        f"{reverse('files_upload')}?path={quote('/r/a.txt')}&on_conflict=keep_both",
+        data=b"two",
+        content_type="application/octet-stream",
+        HTTP_ACCEPT="application/json",
+    )
+    assert kept.status_code == 201
+    assert kept.json() == {"name": "a (2).txt", "path": "/r/a (2).txt", "size": 3}
+    refused = signed_in.generic(
+        "PUT",
+        f"{reverse('files_upload')}?path={quote('/r/a.txt')}&on_conflict=fail",
+        data=b"three",
+        content_type="application/octet-stream",
+        HTTP_ACCEPT="application/json",
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "urn:hubport:problem:name_taken"
+    assert set(live_paths(owner.tenant)) == {"/r", "/r/a.txt", "/r/a (2).txt"}
+
+
+def test_upload_conflicts_names_the_taken_names_of_one_folder(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/r/a.txt", b"one")
+    services.folder_create(tenant=owner.tenant, path="/r/sub", acting_user=owner.user)
+    url = reverse("files_upload_conflicts")
+    response = signed_in.post(url, {"folder": "/r", "name": ["a.txt", "sub", "new.txt"]})
+    assert response.status_code == 200
+    assert response.json() == {"taken": {"a.txt": "file", "sub": "folder"}}
+    # A folder that does not exist holds none of the names.
+    assert signed_in.post(url, {"folder": "/elsewhere", "name": ["a.txt"]}).json() == {"taken": {}}
+    no_names = signed_in.post(url, {"folder": "/r"})
+    assert no_names.status_code == 400
+    assert "between 1 and 5,000 names" in no_names.json()["detail"]
+    assert signed_in.post(url, {"folder": "no-slash", "name": ["a"]}).status_code == 400
+
+
+def test_upload_conflicts_needs_a_signed_in_member(client: Client, owner) -> None:
+    response = client.post(reverse("files_upload_conflicts"), {"folder": "/", "name": ["a.txt"]})
+    assert response.status_code == 401
+
+
+def test_a_bulk_step_is_one_activity_entry(signed_in: Client, owner) -> None:
+    for name in ("a.txt", "b.txt", "c.txt"):
+        put_file(owner.tenant, f"/{name}", name.encode())
+    services.nodes_delete(tenant=owner.tenant, paths=["/a.txt", "/b.txt", "/c.txt"], acting_user=owner.user)
+    entries = signed_in.get(reverse("activity")).context["entries"]
+    newest = entries[0]
+    assert newest.change.action == "delete" and newest.count == 3
+    assert sorted([newest.change.path, *(other.path for other in newest.more)]) == ["/a.txt", "/b.txt", "/c.txt"]
+    # The three uploads before it were three steps: three entries.
+    assert [entry.change.action for entry in entries[1:4]] == ["create", "create", "create"]
+    page = signed_in.get(reverse("activity")).content.decode()
+    assert "and 2 more" in page
+
+
+def test_bulk_page_actions_refuse_bad_input_with_a_message(signed_in: Client, owner) -> None:
+    put_file(owner.tenant, "/a.txt", b"a")
+    url = reverse("files_bulk")
+    nothing = signed_in.post(url, {"action": "delete", "folder": "/"})
+    assert nothing.status_code == 302
+    assert texts(nothing) == ["Tick at least one item first."]
+    missing = signed_in.post(url, {"action": "delete", "folder": "/", "pick": ["/a.txt", "/gone.txt"], "confirm": "1"})
+    assert missing.status_code == 404  # the problem page, naming what is missing
+    assert "gone.txt" in missing.content.decode()
+    assert selectors.node_at_path(tenant=owner.tenant, path="/a.txt")  # nothing deleted
+    bad = signed_in.post(url, {"action": "explode", "folder": "/", "pick": ["/a.txt"]})
+    assert bad.status_code == 302
+    restore = signed_in.post(reverse("trash_bulk_restore"), {"pick": ["x"]})
+    assert restore.status_code == 302
+    assert "That selection is not valid; reload the page and tick the items again." in texts(restore)
+
+
 # SECTION: new folder, rename, move, delete
 
 
@@ -584,12 +658,12 @@ def test_activity_lists_who_did_what_when_and_pages(signed_in: Client, owner, mo
 
     first = signed_in.get(reverse("activity"))
     assert first.status_code == 200
-    actions = [change.action for change in first.context["changes"]]
+    actions = [change.action for change in (entry.change for entry in first.context["entries"])]
     assert actions == ["mkdir", "delete", "rename"]
     html = first.content.decode()
     assert "Renamed" in html and "from <code>/a.txt</code>" in html and owner.user.email in html
     more = signed_in.get(first.context["next_fragment_url"])
-    assert [change.action for change in more.context["changes"]] == ["create", "provision"]
+    assert [change.action for change in (entry.change for entry in more.context["entries"])] == ["create", "provision"]
     assert more.context["next_url"] == ""
 
 
@@ -694,7 +768,9 @@ def test_another_tenants_paths_and_ids_answer_404(signed_in: Client, owner, make
     assert main(theirs) == main(nothing)
 
     assert signed_in.get(reverse("trash")).context["entries"] == []
-    activity_paths = [change.path for change in signed_in.get(reverse("activity")).context["changes"]]
+    activity_paths = [
+        change.path for change in (entry.change for entry in signed_in.get(reverse("activity")).context["entries"])
+    ]
     assert not any("Secret" in path for path in activity_paths)
     # Writing to the same path makes the signed-in tenant's own file, never touches theirs.
     assert upload(signed_in, "/Secret/plans.txt", b"mine").status_code == 201

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from portal.views.files.access import problem_page, request_tenant, tenant_required
-from portal.views.files.display import with_query
+from portal.views.files.display import activity_entries, with_query
 from portal.views.files.forms import CursorQueryForm, form_error
 from portal.views.refusals import page_refusals
 from snapshots import selectors
@@ -29,7 +29,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     rows_only = request.GET.get("fragment") == "rows"
     page = selectors.activity(tenant=tenant, cursor=form.cleaned_data["cursor"] or None, limit=ACTIVITY_PAGE_SIZE)
     context: dict[str, Any] = {
-        "changes": page.items,
+        "entries": activity_entries(page.items),
         "next_url": with_query("activity", cursor=page.next_cursor) if page.next_cursor else "",
         "next_fragment_url": with_query("activity", cursor=page.next_cursor, fragment="rows")
         if page.next_cursor

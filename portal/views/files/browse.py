@@ -9,7 +9,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.views.files.access import problem_page, request_tenant, tenant_required
-from portal.views.files.display import breadcrumbs, folder_entries, folder_url, parent_path, sort_links
+from portal.views.files.display import (
+    breadcrumbs,
+    folder_entries,
+    folder_url,
+    parent_path,
+    sort_links,
+    storage_meter,
+)
 from portal.views.files.forms import ListingQueryForm, form_error
 from portal.views.refusals import page_refusals
 from snapshots import selectors
@@ -58,8 +65,6 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
     }
     if rows_only:
         return render(request, "portal/files/_rows.html", context)
-    usage = selectors.live_usage(tenant=tenant)
-    quota = tenant.effective_quota_bytes
     names = split_path(path)
     context.update(
         {
@@ -70,9 +75,11 @@ def browse(request: HttpRequest, subpath: str | None = None) -> HttpResponse:
             "sort_links": sort_links(path, order),
             "is_continuation": bool(cursor),
             "first_page_url": folder_url(path, order=order),
-            "usage": usage,
-            "quota_bytes": quota,
-            "usage_percent": min(100, round(usage.live_bytes * 100 / quota, 1)) if quota else 100,
+            **storage_meter(tenant),
+            # "Select all N in this folder" is offered only past the first page; one count then.
+            "children_total": selectors.live_child_count(tenant=tenant, folder=folder)
+            if page.next_cursor or cursor
+            else len(page.items),
             "max_file_bytes": tenant.effective_max_file_bytes,
             "refresh_url": folder_url(path, order=order),
         }

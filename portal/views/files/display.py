@@ -10,13 +10,25 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from hubs.models import Tenant
-from snapshots.models import Node, NodeVersion
+from snapshots.models import Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
+from snapshots.selectors import live_usage
 from snapshots.selectors.trash import subtree_bytes_of
 
 SORT_COLUMNS = ("name", "size", "modified")
 # First click on a column: names A to Z, biggest first, newest first.
 SORT_FIRST_DIRECTION = {"name": "name", "size": "-size", "modified": "-modified"}
+
+
+def storage_meter(tenant: Tenant) -> dict[str, object]:
+    """Live files and bytes against the quota, for the files page and the home page."""
+    usage = live_usage(tenant=tenant)
+    quota = tenant.effective_quota_bytes
+    return {
+        "usage": usage,
+        "quota_bytes": quota,
+        "usage_percent": min(100, round(usage.live_bytes * 100 / quota, 1)) if quota else 100,
+    }
 
 
 def folder_url(path: str, **query: str) -> str:
@@ -128,3 +140,35 @@ def sort_links(path: str, order: str) -> list[SortLink]:
             SortLink(column=column, label=labels[column], url=folder_url(path, order=target), aria_sort=aria_sort)
         )
     return links
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """One line of the activity log: a change, or several of one kind made in
+    one step (a bulk move, delete or restore), shown together."""
+
+    change: Change
+    more: list[Change]
+
+    @property
+    def count(self) -> int:
+        return 1 + len(self.more)
+
+
+def activity_entries(changes: list[Change]) -> list[ActivityEntry]:
+    """Consecutive changes of one step and one kind become one entry; a restore
+    job's rows stay apart (each links to its job)."""
+    entries: list[ActivityEntry] = []
+    for change in changes:
+        last = entries[-1].change if entries else None
+        if (
+            last is not None
+            and last.seq == change.seq
+            and last.action == change.action
+            and last.restore_job_id is None
+            and change.restore_job_id is None
+        ):
+            entries[-1].more.append(change)
+        else:
+            entries.append(ActivityEntry(change=change, more=[]))
+    return entries

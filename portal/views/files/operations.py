@@ -21,7 +21,16 @@ from portal.signed_in import signed_in_user
 from portal.uploads import upload_body
 from portal.views.files.access import problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
-from portal.views.files.forms import ItemForm, MoveForm, MovePickerForm, NewFolderForm, RenameForm, form_error
+from portal.views.files.forms import (
+    ItemForm,
+    MoveForm,
+    MovePickerForm,
+    NewFolderForm,
+    RenameForm,
+    UploadConflictsForm,
+    UploadForm,
+    form_error,
+)
 from portal.views.refusals import page_refusals
 from snapshots import selectors, services
 from snapshots.errors import InvalidPath, StoreError, WrongKind
@@ -36,12 +45,14 @@ MOVE_PICKER_PAGE_SIZE = 100
 
 @require_http_methods(["PUT"])
 def upload(request: HttpRequest) -> HttpResponse:
-    """PUT /file-actions/upload?path=/Reports/a.pdf with the raw file as the body.
+    """PUT /file-actions/upload?path=/Reports/a.pdf&on_conflict=fail with the raw file as the body.
 
     The request itself is the stream the store reads: the body goes to disk
     while it is hashed and is never held whole in memory (never request.body).
     Answers JSON, so the page's script can show each file's outcome; a refusal
-    is the same problem the API answers.
+    is the same problem the API answers. ``on_conflict`` is the store's
+    (replace, keep_both, fail); the page asks the person before it sends
+    replace or keep_both, and sends fail otherwise.
     """
     if not request.user.is_authenticated:
         return problem_response(
@@ -50,7 +61,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
         return problem_response(code="forbidden", title="No workspace", detail="Choose a workspace first, then retry.")
-    form = ItemForm(request.GET)
+    form = UploadForm(request.GET)
     try:
         if not form.is_valid():
             raise InvalidPath(form_error(form))
@@ -61,13 +72,31 @@ def upload(request: HttpRequest) -> HttpResponse:
             stream=stream,
             content_length=content_length,
             acting_user=signed_in_user(request),
+            on_conflict=form.cleaned_data["on_conflict"],
         )
     except DomainError as error:
         return refusal_response(request, error)
-    return JsonResponse(
-        {"name": version.name, "path": form.cleaned_data["path"], "size": version.size},
-        status=201,
-    )
+    path = join_path([*split_path(form.cleaned_data["path"])[:-1], version.name])
+    return JsonResponse({"name": version.name, "path": path, "size": version.size}, status=201)
+
+
+@require_POST
+def upload_conflicts(request: HttpRequest) -> HttpResponse:
+    """POST folder=/Reports&name=a.pdf&name=b.pdf: which of the names a live
+    item holds in the folder, so the page asks once before it uploads
+    (``{"taken": {"a.pdf": "file"}}``). The upload itself checks again."""
+    if not request.user.is_authenticated:
+        return problem_response(
+            code="not_authenticated", title="Signed out", detail="You are signed out. Sign in again and retry."
+        )
+    tenant = getattr(request, "tenant", None)
+    if tenant is None:
+        return problem_response(code="forbidden", title="No workspace", detail="Choose a workspace first, then retry.")
+    form = UploadConflictsForm(request.POST, names=request.POST.getlist("name"))
+    if not form.is_valid():
+        return refusal_response(request, InvalidPath(form_error(form)))
+    taken = selectors.live_names_taken(tenant=tenant, folder=form.cleaned_data["folder"], names=form.names)
+    return JsonResponse({"taken": taken})
 
 
 # SECTION: folders, rename, move, delete

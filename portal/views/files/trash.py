@@ -101,6 +101,9 @@ def trash(request: HttpRequest) -> HttpResponse:
         {
             "is_continuation": bool(form.cleaned_data["cursor"]),
             "first_page_url": with_query("trash", q=query),
+            "matching_total": selectors.trash_count(tenant=tenant, query=query or None)
+            if page.next_cursor or form.cleaned_data["cursor"]
+            else len(entries),
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
         }
     )

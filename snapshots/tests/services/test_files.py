@@ -221,6 +221,78 @@ def test_wrong_kinds_and_conflicts(make_tenant):
         services.node_delete(tenant=made.tenant, path="/", acting_user=made.user)
 
 
+def test_on_conflict_fail_refuses_a_taken_name_before_reading_the_body(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/a.txt", b"one")
+    clock = selectors.clock_now(tenant=made.tenant)
+
+    class Unread(io.BytesIO):
+        def read(self, *args, **kwargs):
+            raise AssertionError("the body was read")
+
+    with pytest.raises(NameConflict) as refused:
+        services.file_write(
+            tenant=made.tenant,
+            path="/a.txt",
+            stream=Unread(b"two"),
+            content_length=3,
+            acting_user=made.user,
+            on_conflict=services.OnConflict.FAIL,
+        )
+    assert refused.value.code == "name_taken"
+    assert selectors.clock_now(tenant=made.tenant) == clock
+    assert selectors.tree_as_of(tenant=made.tenant) == {"/a.txt": hashlib.sha256(b"one").hexdigest()}
+    # A free name writes as ever.
+    assert write(made.tenant, made.user, "/b.txt", b"two", on_conflict=services.OnConflict.FAIL).name == "b.txt"
+
+
+def test_on_conflict_keep_both_numbers_the_new_file_and_keeps_the_old(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/d/a.txt", b"one")
+    second = write(made.tenant, made.user, "/d/a.txt", b"two", on_conflict=services.OnConflict.KEEP_BOTH)
+    # Same bytes as the file there: still a second file, because the person asked for both.
+    third = write(made.tenant, made.user, "/d/a.txt", b"one", on_conflict=services.OnConflict.KEEP_BOTH)
+    again = write(made.tenant, made.user, "/d/a (2).txt", b"four", on_conflict=services.OnConflict.KEEP_BOTH)
+
+    assert (second.name, third.name, again.name) == ("a (2).txt", "a (3).txt", "a (4).txt")
+    sha = {content: hashlib.sha256(content).hexdigest() for content in (b"one", b"two", b"four")}
+    assert selectors.tree_as_of(tenant=made.tenant) == {
+        "/d": None,
+        "/d/a.txt": sha[b"one"],
+        "/d/a (2).txt": sha[b"two"],
+        "/d/a (3).txt": sha[b"one"],
+        "/d/a (4).txt": sha[b"four"],
+    }
+    creates = Change.objects.for_tenant(made.tenant).filter(action=Change.Action.CREATE).count()
+    assert creates == 4
+    assert selectors.live_usage(tenant=made.tenant).live_files == 4
+
+
+def test_on_conflict_keep_both_on_a_free_name_takes_the_name(make_tenant):
+    made = make_tenant()
+    version = write(made.tenant, made.user, "/new.txt", b"x", on_conflict=services.OnConflict.KEEP_BOTH)
+    assert version.name == "new.txt"
+
+
+def test_on_conflict_never_lets_a_file_replace_a_folder(make_tenant):
+    made = make_tenant()
+    services.folder_create(tenant=made.tenant, path="/x", acting_user=made.user)
+    for mode in services.OnConflict:
+        with pytest.raises(WrongKind):
+            write(made.tenant, made.user, "/x", b"x", on_conflict=mode)
+
+
+def test_live_names_taken_answers_for_one_folder(make_tenant):
+    made = make_tenant()
+    write(made.tenant, made.user, "/d/a.txt", b"one")
+    services.folder_create(tenant=made.tenant, path="/d/sub", acting_user=made.user)
+    write(made.tenant, made.user, "/b.txt", b"one")
+    taken = selectors.live_names_taken(tenant=made.tenant, folder="/d", names=["a.txt", "b.txt", "sub", "zz"])
+    assert taken == {"a.txt": "file", "sub": "folder"}
+    assert selectors.live_names_taken(tenant=made.tenant, folder="/missing", names=["a.txt"]) == {}
+    assert selectors.live_names_taken(tenant=made.tenant, folder="/b.txt", names=["a.txt"]) == {}
+
+
 def test_folder_rename_move_delete_write_one_version_row_whatever_the_size(make_tenant):
     made = make_tenant(hub="uk")
     for i in range(30):

@@ -1,0 +1,1 @@
+"""The search endpoint: names (and paths) in the live tree or in Recently deleted."""
