@@ -36,7 +36,13 @@ def _tenant(tenant_id: int) -> Tenant | None:
     return tenant
 
 
-@shared_task(bind=True, acks_late=True, hub_scoped=True)  # type: ignore[call-overload]
+# A restore is one long job by design (10 million files at 3,000 a second is
+# about an hour): the project-wide 15-minute soft limit would end it as an
+# internal error, so it has the expiry's six hours. A dead worker is found by
+# the job's lease, not by the time limit.
+@shared_task(  # type: ignore[call-overload]
+    bind=True, acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60
+)
 def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is
     left alone and a running one goes on from its last committed batch. A hub

@@ -281,3 +281,15 @@ def test_a_resumed_run_never_writes_over_what_its_first_batches_placed(make_tena
     assert (resumed.restored, resumed.skipped, resumed.overwritten) == (1, 1, 0)
     assert preview.counts == {outcome: getattr(resumed, outcome) for outcome in preview.counts}
     assert selectors.tree_as_of(tenant=made.tenant)["/T/r.txt"] == hashlib.sha256(b"from a").hexdigest()
+
+
+def test_a_restore_task_may_run_for_hours_not_the_default_fifteen_minutes():
+    """A restore of millions of files runs longer than the project-wide soft
+    limit; it must not be ended as an internal error at 15 minutes."""
+    from django.conf import settings
+
+    from snapshots.tasks import restore_run_task
+
+    assert restore_run_task.soft_time_limit >= 6 * 3600
+    assert restore_run_task.time_limit > restore_run_task.soft_time_limit
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT < restore_run_task.soft_time_limit
