@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,18 @@ def _stack_env(data_dir: str) -> tuple[dict[str, str], str]:
         if outer.get(name):
             env[name] = outer[name]
     return env, "postgresql"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """This package's tests first, after pytest-django's own ordering (which
+    puts tests without a database last): the installation below is gone by the
+    time another test marked ``faults`` starts the in-process test worker,
+    which would otherwise consume this installation's messages from a Redis
+    broker they share (CI's database 13) with the test databases' settings."""
+    here = Path(__file__).resolve().parent
+    ours = [item for item in items if here in item.path.resolve().parents]
+    items[:] = ours + [item for item in items if here not in item.path.resolve().parents]
 
 
 @pytest.fixture(scope="package")
