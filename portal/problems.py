@@ -36,6 +36,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # The store (snapshots.errors)
     "invalid_path": 400,
     "invalid_cursor": 400,
+    "invalid_search": 400,
     "invalid_move": 400,
     "incomplete_upload": 400,
     "restore_refused": 400,
