@@ -85,7 +85,7 @@ class InvitationLinkInvalid(DomainError):
 class TeamNotFound(DomainError):
     """No such member or invitation in this tenant (another tenant's look the same)."""
 
-    code = "not_found"
+    code = "member_not_found"
     title = "Not found"
 
 

@@ -41,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "incomplete_upload": 400,
     "restore_refused": 400,
     "not_found": 404,
+    "member_not_found": 404,
     "name_taken": 409,
     "wrong_kind": 409,
     "not_restorable": 409,
