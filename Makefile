@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip --disable-pip-version-check
 
-.PHONY: run test lint format migrate clean dr-drill
+.PHONY: run test faults lint format migrate clean dr-drill
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Hubport needs Python 3.11 or newer (make PYTHON=python3.12 run)"'
@@ -33,6 +33,14 @@ run: migrate
 
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest
+
+# The fault suite: every test marked `faults` (portal/tests/faults and any other
+# that kills a real process), left out of `make test`. Real web server and
+# worker processes killed and storage broken, on the embedded default, or on
+# PostgreSQL and Redis when DATABASE_URL, HUB_<CODE>_DATABASE_URL,
+# CELERY_BROKER_URL and CACHE_URL name them (README, "Fault suite").
+faults: $(VENV)/.dev-installed
+	$(VENV)/bin/pytest -m faults
 
 # The disaster-recovery drill (README, "Disaster-recovery drill"): throwaway
 # PostgreSQL clusters and folders of its own; prints its JSON report, exits

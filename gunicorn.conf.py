@@ -64,6 +64,30 @@ logconfig_dict = {
 }
 
 
+def post_worker_init(worker):  # type: ignore[no-untyped-def]  # gunicorn's signature
+    """Each worker, once the application is loaded and before it serves: the
+    temporary files of uploads and copies that a killed server left behind are
+    removed from the spool and every folder facility (snapshots.blobs
+    ``temporaries_sweep``). Uploads in flight in the other workers keep theirs:
+    a temporary in use is locked by its process. A facility that cannot be
+    swept is logged and left to the hourly sweep; the worker serves anyway."""
+    import logging
+
+    from django.conf import settings
+
+    from snapshots.blobs import temporaries_sweep
+
+    log = logging.getLogger("gunicorn.error")
+    for code in settings.HUB_CODES:
+        try:
+            removed = temporaries_sweep(hub_code=code)
+        except Exception as exc:  # noqa: BLE001  # a broken facility must not keep the server down
+            log.warning("Sweeping the temporaries of hub %s failed: %s", code, type(exc).__name__)
+            continue
+        if removed:
+            log.info("Removed %s temporary files left behind in hub %s", removed, code)
+
+
 def _write_problem(sock, status, reason, message):  # type: ignore[no-untyped-def]  # gunicorn's signature
     """gunicorn's own refusals (400, 414, 431) as application/problem+json, as
     the API documents them, instead of its HTML page (portal.server_errors);

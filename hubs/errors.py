@@ -59,6 +59,36 @@ class MembershipRefused(DomainError):
     title = "Membership change refused"
 
 
+class RoleForbidden(DomainError):
+    """The person's role in the tenant does not allow the action (``hubs.roles``):
+    a read-only member changing a file, a member inviting someone."""
+
+    code = "role_forbidden"
+    title = "Your role does not allow this"
+
+
+class InvitationRefused(DomainError):
+    """An invitation that must not be made or accepted: an address already a
+    member, an unknown role, an account with another address."""
+
+    code = "invitation_refused"
+    title = "Invitation refused"
+
+
+class InvitationLinkInvalid(DomainError):
+    """An invitation link altered, expired, revoked, replaced or used already."""
+
+    code = "invitation_link_invalid"
+    title = "This invitation link cannot be used"
+
+
+class TeamNotFound(DomainError):
+    """No such member or invitation in this tenant (another tenant's look the same)."""
+
+    code = "member_not_found"
+    title = "Not found"
+
+
 class MaintenanceRefused(DomainError):
     """The window would break the promise (or is malformed); ``reasons`` says what to change."""
 

@@ -173,6 +173,7 @@ class Membership(models.Model):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
+        READ_ONLY = "read_only", "Read-only"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
@@ -512,5 +513,7 @@ from hubs.alert_models import (  # noqa: E402, F401 - re-exported
 # Failovers and what each measured (hubs/failover_models.py).
 from hubs.failover_models import FailoverEvent  # noqa: E402, F401 - re-exported
 
-# Status-page subscribers and their outbox, beside this module too (hubs/status_models.py).
+# Status-page subscribers and their outbox (hubs/status_models.py), a tenant's
+# invitations and team history (hubs/team_models.py), beside this module too.
 from hubs.status_models import StatusDelivery, StatusSubscription  # noqa: E402, F401 - re-exported
+from hubs.team_models import Invitation, MembershipEvent  # noqa: E402, F401 - re-exported

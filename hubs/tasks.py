@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from celery import Task, shared_task
 
 from hubs.alerts import alert_delivery_send
+from hubs.invitation_emails import invitation_email_send
 from hubs.models import AlertDelivery, StatusDelivery
 from hubs.notices import notice_email
 from hubs.selectors import status_delivery_wanted
@@ -197,3 +198,11 @@ def worker_ping_task(*, hub_code: str, token: str) -> str:
     """The answer to workers.round_trip: the ``worker.<code>`` heartbeat carries the ping's token."""
     worker_pong_record(hub_code=hub_code, token=token)
     return "pong"
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=60, autoretry_for=(OSError,))
+def invitation_email_task(*, invitation_id: int) -> str:
+    """Send one invitation's email (control queue), queued after commit by
+    ``hubs.services.invitations``; a mail server that is down is retried five
+    times a minute apart."""
+    return invitation_email_send(invitation_id=invitation_id)

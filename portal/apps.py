@@ -23,6 +23,10 @@ class PortalConfig(AppConfig):
         from portal.metrics import metrics_collector_register
 
         metrics_collector_register()
+        from hubs.services.memberships import membership_removed_hook_register
+        from portal.tokens import api_tokens_revoke_for_membership
+
+        membership_removed_hook_register(api_tokens_revoke_for_membership)
 
 
 class HubportAdminConfig(admin_apps.AdminConfig):

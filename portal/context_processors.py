@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from hubs.roles import Action, role_permits
 from hubs.selectors import open_incidents_for_hub
 from portal.selectors import memberships_for_user
 
@@ -13,9 +14,12 @@ def tenant_context(request: HttpRequest) -> dict:
             return []
         return list(memberships_for_user(user=user))
 
+    membership = getattr(request, "membership", None)
     return {
         "current_tenant": getattr(request, "tenant", None),
-        "current_membership": getattr(request, "membership", None),
+        "current_membership": membership,
+        # Pages hide what the role may not do (the server refuses it anyway: portal.permissions).
+        "can_change_files": membership is not None and role_permits(membership.role, Action.CHANGE_FILES),
         # Lazy: one query with the tenants joined, and only on pages that show the switcher.
         "user_memberships": SimpleLazyObject(memberships),
     }

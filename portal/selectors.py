@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.db.models import QuerySet
 
-from hubs.models import Membership, Tenant
-from portal.models import SignInEvent, User
+from hubs.models import Membership, MembershipEvent, Tenant
+from portal.models import AuthenticatorDevice, SignInEvent, User
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +66,40 @@ def display_zone_for(*, user: User | None, tenant: Tenant | None) -> ZoneInfo:
 def sign_in_events_for(*, user: User) -> QuerySet[SignInEvent]:
     """The person's own sign-in attempts, newest first (never anyone else's)."""
     return SignInEvent.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+# SECTION: the team
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """One line of the members page: the membership, whether the person has a
+    confirmed authenticator app, and when they last signed in (None: never)."""
+
+    membership: Membership
+    has_two_factor: bool
+    last_sign_in: datetime | None
+
+
+def team_members(*, tenant: Tenant) -> list[TeamMember]:
+    """The tenant's members, owners first, then by email: three queries whatever the size."""
+    memberships = list(Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email"))
+    user_ids = [membership.user_id for membership in memberships]
+    enrolled = set(
+        AuthenticatorDevice.objects.filter(user_id__in=user_ids, confirmed=True).values_list("user_id", flat=True)
+    )
+    order = {role: position for position, role in enumerate(Membership.Role.values)}
+    memberships.sort(key=lambda membership: order.get(membership.role, len(order)))
+    return [
+        TeamMember(
+            membership=membership,
+            has_two_factor=membership.user_id in enrolled,
+            last_sign_in=membership.user.last_login,
+        )
+        for membership in memberships
+    ]
+
+
+def membership_events(*, tenant: Tenant, limit: int = 50) -> list[MembershipEvent]:
+    """The tenant's latest team changes, newest first."""
+    return list(MembershipEvent.objects.filter(tenant=tenant).order_by("-at", "-id")[:limit])

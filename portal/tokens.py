@@ -147,3 +147,12 @@ def api_token_of_user(*, user: User, token_id: int) -> ApiToken | None:
     if not 0 < token_id <= MAX_TOKEN_ID:
         return None
     return ApiToken.objects.filter(pk=token_id, user=user).first()
+
+
+def api_tokens_revoke_for_membership(membership: Membership) -> int:
+    """Revoke every token a person holds for a tenant they are removed from
+    (``hubs.services.memberships`` calls it inside the removal): they already stop
+    working with the membership, and must not work again if the person is invited back."""
+    return ApiToken.objects.filter(
+        user_id=membership.user_id, tenant_id=membership.tenant_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())

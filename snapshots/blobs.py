@@ -8,11 +8,12 @@ hashes, never file names.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import shutil
-import tempfile
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,8 +44,8 @@ logger = logging.getLogger(__name__)
 # 1 MiB chunks: large enough that the per-chunk Python overhead is under 1% of
 # hashing and writing time, small enough that memory stays flat.
 CHUNK_BYTES = 1024 * 1024
-# An upload writes its temporary file at least every few seconds; one untouched
-# for an hour was left by a process that died.
+# Temporaries older than this that no process claims are what store checks
+# report as left behind; the sweep removes an unclaimed one at any age.
 TEMPORARY_GRACE = timedelta(hours=1)
 
 
@@ -70,14 +71,35 @@ def spool_directory() -> Path:
     return directory
 
 
-def _landing(storage: Storage) -> Path | None:
-    """A temporary file inside a folder facility, or None for object stores."""
+def temporary_claim(directory: Path, prefix: str, *, mode: int = 0o600) -> tuple[Path, int]:
+    """A new empty temporary file in ``directory`` and a descriptor holding an
+    exclusive ``flock`` on it: the file is this process's until the descriptor
+    is closed, or until the process dies (the kernel drops the lock), so the
+    sweep can tell a temporary in use from one a killed process left behind,
+    whatever their ages (``temporaries_sweep``). Close the descriptor after the
+    file has been renamed into place or removed. ``mode``: owner-only for the
+    spool; a file that becomes a blob gets the facility's usual 0o666 less the
+    umask."""
+    directory.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = directory / f"{prefix}{uuid.uuid4().hex}"
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+                return path, descriptor
+        except FileNotFoundError:
+            pass
+        # A sweep took the lock between the creation and ours and removed the
+        # file: ours is an unlinked inode. Another name.
+        os.close(descriptor)
+
+
+def _landing(storage: Storage) -> tuple[Path, int] | None:
+    """A claimed temporary file inside a folder facility, or None for object stores."""
     if not isinstance(storage, FileSystemStorage):
         return None
-    temporary = Path(storage.path(f"tmp/upload-{uuid.uuid4().hex}"))
-    temporary.parent.mkdir(parents=True, exist_ok=True)
-    temporary.touch(exist_ok=False)
-    return temporary
+    return temporary_claim(Path(storage.path("tmp")), "upload-", mode=0o666)
 
 
 class ReadableStream(Protocol):
@@ -112,6 +134,7 @@ def spooled_upload(
     """
     upload_length_check(content_length=content_length, max_bytes=max_bytes)
     landings: dict[str, Path] = {}
+    claims: list[int] = []  # the temporaries' lock descriptors, closed when the block ends
     other_role: str | None = None
     if tenant is not None:
         serving, other = _facilities(tenant.hub_id)
@@ -123,7 +146,8 @@ def spooled_upload(
             _log_write_failure(serving, tenant, exc)
             raise FacilityUnavailable(UNAVAILABLE) from exc
         if landed is not None:
-            landings[serving.role] = landed
+            landings[serving.role], claim = landed
+            claims.append(claim)
         if other.is_available:
             try:
                 landed = _landing(facility_storage(tenant.hub_id, other.role))
@@ -131,13 +155,17 @@ def spooled_upload(
                 _log_write_failure(other, tenant, exc)
                 landed = None
             if landed is not None:
-                landings[other.role] = landed
+                landings[other.role], claim = landed
+                claims.append(claim)
                 other_role = other.role
     serving_path = next((path for role, path in landings.items() if role != other_role), None)
     if serving_path is None:
-        handle, name = tempfile.mkstemp(prefix="upload-", dir=spool_directory())
-        os.close(handle)
-        serving_path = Path(name)
+        try:
+            serving_path, claim = temporary_claim(spool_directory(), "upload-")
+        except BaseException:
+            _close_all(claims)
+            raise
+        claims.append(claim)
     temporaries = [serving_path, *landings.values()]
     digest = hashlib.sha256()
     size = 0
@@ -185,6 +213,13 @@ def spooled_upload(
         for path in temporaries:
             with suppress(FileNotFoundError):
                 path.unlink()
+        _close_all(claims)
+
+
+def _close_all(descriptors: list[int]) -> None:
+    for descriptor in descriptors:
+        with suppress(OSError):
+            os.close(descriptor)
 
 
 UNAVAILABLE = "Storage in your hub is temporarily unavailable. Nothing was stored; try again soon."
@@ -213,14 +248,14 @@ def _put(storage: Storage, key: str, source: Path, size: int, *, replace: bool =
         final = Path(storage.path(key))
         if not replace and final.exists() and final.stat().st_size == size:
             return
-        temporary = Path(storage.path(f"tmp/{uuid.uuid4().hex}"))
-        temporary.parent.mkdir(parents=True, exist_ok=True)
+        temporary, claim = temporary_claim(Path(storage.path("tmp")), "copy-", mode=0o666)
         try:
             shutil.copyfile(source, temporary)
             _place(temporary, final)
         finally:
             with suppress(FileNotFoundError):
                 temporary.unlink()
+            os.close(claim)
         return
     # Object stores (S3): a PUT, or a multipart upload, becomes visible at its
     # final key only once complete, which is the temporary-object step itself.
@@ -430,34 +465,50 @@ def blob_open(*, tenant: Tenant, blob: Blob, on_mismatch: Callable[[Blob, str], 
     raise NotFound("The content of this file is not available in any facility of your hub.")
 
 
-def temporaries_sweep(*, hub_code: str, older_than: timedelta = TEMPORARY_GRACE) -> int:
-    """Remove temporary upload objects left by a process that died mid-upload.
-
-    A live upload touches its temporary file at least once per chunk, so an
-    object untouched for ``older_than`` belongs to nobody. Returns how many
-    were removed.
-    """
+def temporaries_sweep(*, hub_code: str, older_than: timedelta = timedelta(0)) -> int:
+    """Remove the temporary files that processes which died mid-upload or
+    mid-copy left behind: in the spool folder and in the hub's folder
+    facilities (object stores keep no temporaries of ours). A temporary in use
+    is claimed (``temporary_claim``: its process holds a ``flock`` on it, and
+    the kernel drops it when the process dies), so one whose lock can be taken
+    belongs to nobody and goes, whatever its age; ``older_than`` spares the
+    younger ones all the same. Safe at any time from any process: the web
+    server runs it when each of its workers starts, the hub's worker every
+    hour. Returns how many were removed."""
     cutoff = timezone.now() - older_than
     removed = 0
-    for path in spool_directory().glob("upload-*"):
-        removed += _unlink_if_older(path, cutoff)
+    folders = [spool_directory()]
     for role in settings.FACILITY_ROLES:
         storage = facility_storage(hub_code, role)
         if isinstance(storage, FileSystemStorage):
-            for path in Path(storage.path("tmp")).glob("*"):
-                removed += _unlink_if_older(path, cutoff)
+            folders.append(Path(storage.path("tmp")))
+    for folder in folders:
+        for path in folder.glob("*"):
+            removed += _unlink_if_unclaimed(path, cutoff)
     return removed
 
 
-def _unlink_if_older(path: Path, cutoff: datetime) -> int:
+def _unlink_if_unclaimed(path: Path, cutoff: datetime) -> int:
     try:
-        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-        if modified < cutoff:
-            path.unlink()
-            return 1
+        descriptor = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        pass
-    return 0
+        return 0
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or datetime.fromtimestamp(status.st_mtime, tz=UTC) >= cutoff:
+            return 0
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # a live process is writing it
+        if os.stat(path).st_ino != os.fstat(descriptor).st_ino:
+            return 0  # renamed into place and the name reused meanwhile
+        path.unlink()
+        return 1
+    except FileNotFoundError:
+        return 0
+    finally:
+        os.close(descriptor)
 
 
 def blob_bytes_present(*, tenant: Tenant, blob: Blob) -> bool:

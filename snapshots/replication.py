@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import Storage
@@ -25,7 +24,7 @@ from django.utils import timezone
 
 from hubs.models import Facility
 from hubs.storage import facility_storage
-from snapshots.blobs import CHUNK_BYTES, _put, spool_directory
+from snapshots.blobs import CHUNK_BYTES, _put, spool_directory, temporary_claim
 from snapshots.models import Blob
 
 logger = logging.getLogger(__name__)
@@ -78,16 +77,19 @@ def copy_verified(source: Storage, target: Storage, key: str, *, sha256: str, si
     """Copy ``key`` from ``source`` to ``target`` through a local spool file,
     hashing on the way in and reading the target back. False when the source's
     bytes are not the blob's."""
-    with tempfile.NamedTemporaryFile(dir=spool_directory(), prefix="replicate-") as spool:
+    spool_path, claim = temporary_claim(spool_directory(), "replicate-")
+    try:
         digest = hashlib.sha256()
-        with source.open(key, "rb") as handle:
+        with open(spool_path, "wb") as spool, source.open(key, "rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
                 digest.update(chunk)
                 spool.write(chunk)
-        spool.flush()
         if digest.hexdigest() != sha256:
             return False
-        _put(target, key, Path(spool.name), size, replace=replace)
+        _put(target, key, spool_path, size, replace=replace)
+    finally:
+        spool_path.unlink(missing_ok=True)
+        os.close(claim)
     return sha256_of(target, key) == sha256
 
 

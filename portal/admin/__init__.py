@@ -9,5 +9,6 @@ from portal.admin import (  # noqa: F401
     monitoring,
     sign_ins,
     status_subscriptions,
+    team,
     tenant_data,
 )

@@ -3,7 +3,7 @@ page links and the problem responses the schema documents."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hubs.models import Tenant
+from hubs.roles import Action
+from portal.permissions import RolePermits
 from portal.problems import PROBLEM_CONTENT_TYPE
 
 # What every download of the API answers, whatever the file's name says.
@@ -33,7 +35,8 @@ class ProblemSerializer(serializers.Serializer):
 PROBLEM_DESCRIPTIONS = {
     400: "Invalid input: a bad path or name, query parameter, cursor or body.",
     401: "No token, or an unknown, expired or revoked one.",
-    403: "The session has no workspace chosen, or its CSRF token is missing.",
+    403: "The session has no workspace chosen, its CSRF token is missing, or your role does not allow this "
+    "(role_forbidden: a read-only member changes nothing).",
     404: "Nothing at that path or with that id (another tenant's paths and ids look the same).",
     409: "A name is taken, or a file stands where a folder is needed (or the other way round).",
     411: "The upload came without a Content-Length, over a connection that does not mark its end; send one.",
@@ -51,9 +54,10 @@ PROBLEM_DESCRIPTIONS = {
 
 def problems(*statuses: int, **descriptions: str) -> dict[Any, OpenApiResponse]:
     """Schema entries for the problem responses an operation can answer (and
-    401 and 429, which any can); ``descriptions`` (``s409="..."``) says what a
+    401, 403 and 429, which any can: a token, a workspace and a role are asked
+    of every caller); ``descriptions`` (``s409="..."``) says what a
     status means for this operation when the general wording does not."""
-    return {**problem_responses(*statuses, **descriptions), **problem_responses(401)}
+    return {**problem_responses(*statuses, 403, **descriptions), **problem_responses(401)}
 
 
 # What the web server refuses before the application sees a request, for any operation
@@ -79,9 +83,12 @@ class HasTenant(BasePermission):
 
 
 class TenantAPIView(APIView):
-    """A view acting in the caller's tenant: any role may read and write files."""
+    """A view acting in the caller's tenant. The caller's role must allow what the
+    method implies (``portal.permissions.RolePermits``: a read-only member reads,
+    never writes); ``role_actions`` names another action for a method."""
 
-    permission_classes = [IsAuthenticated, HasTenant]
+    permission_classes = [IsAuthenticated, HasTenant, RolePermits]
+    role_actions: ClassVar[dict[str, Action]] = {}
 
     @property
     def tenant(self) -> Tenant:

@@ -14,6 +14,7 @@ from portal.api.maintenance import views as maintenance_api
 from portal.api.search import views as search_api
 from portal.api.snapshots import views as snapshots_api
 from portal.api.status import views as status_api
+from portal.api.team import views as team_api
 
 # Swagger UI under the site's Content-Security-Policy: the split view serves its
 # start-up script from this same URL (?script) instead of inline, the template
@@ -62,6 +63,16 @@ urlpatterns = [
     path("v1/trash/bulk-restore", bulk_api.BulkTrashRestoreView.as_view(), name="api_trash_bulk_restore"),
     path("v1/search/", search_api.SearchView.as_view(), name="api_search"),
     path("v1/activity/", files_api.ActivityView.as_view(), name="api_activity"),
+    path("v1/members/", team_api.MembersView.as_view(), name="api_members"),
+    path("v1/members/history", team_api.MembershipEventsView.as_view(), name="api_members_history"),
+    path("v1/members/<int:membership_id>", team_api.MemberView.as_view(), name="api_member"),
+    path(
+        "v1/members/<int:membership_id>/ownership",
+        team_api.OwnershipTransferView.as_view(),
+        name="api_member_ownership",
+    ),
+    path("v1/invitations/", team_api.InvitationsView.as_view(), name="api_invitations"),
+    path("v1/invitations/<int:invitation_id>", team_api.InvitationView.as_view(), name="api_invitation"),
     path("v1/maintenance/", maintenance_api.MaintenanceView.as_view(), name="api_maintenance"),
     path("v1/status/", status_api.StatusView.as_view(), name="api_status"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api_schema"),

@@ -56,6 +56,15 @@ class SupportRestoreForm(forms.Form):
         widget=forms.RadioSelect(choices=RestoreJob.Conflict.choices),
         initial=RestoreJob.Conflict.RENAME,
     )
+    mode = forms.ChoiceField(
+        label="How",
+        choices=RestoreJob.Mode.choices,
+        initial=RestoreJob.Mode.MERGE,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Exactly as it was: a folder or everything becomes what it was; what was made since moves to "
+        "Recently deleted (the pre-restore snapshot undoes it). Restores to the original location only.",
+    )
 
     def __init__(self, *args: Any, snapshots: list[Snapshot], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,6 +83,7 @@ class SupportRestoreForm(forms.Form):
             paths=tuple(line.strip() for line in cleaned["paths"].splitlines() if line.strip()),
             target=cleaned["target_folder"].strip() if cleaned["target_kind"] == self.TARGET_FOLDER else None,
             conflict=cleaned["conflict"],
+            mode=cleaned.get("mode") or RestoreJob.Mode.MERGE,
         )
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("settings/api-tokens/", include("portal.urls.tokens")),
+    path("", include("portal.urls.team")),
     path("", include("portal.urls.status")),
     path("", include("portal.urls.alerts")),
     path("metrics", metrics_view, name="metrics"),

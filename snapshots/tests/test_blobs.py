@@ -39,28 +39,34 @@ def test_read_falls_back_to_the_other_facility(make_tenant):
         assert handle.read() == b"payload"
 
 
-def test_stale_temporary_objects_are_swept_and_fresh_ones_kept(make_tenant):
+def test_temporaries_nobody_claims_are_swept_and_claimed_ones_kept(make_tenant):
     import os
     import time
+    from datetime import timedelta
 
-    import time_machine
+    from snapshots.blobs import spool_directory, temporaries_sweep, temporary_claim
 
-    from snapshots.blobs import spool_directory, temporaries_sweep
-
-    stale = spool_directory() / "upload-stale"
-    stale.write_bytes(b"half an upload")
+    left = spool_directory() / "upload-left"
+    left.write_bytes(b"half an upload")
     facility_tmp = Path(facility_storage("uk", "alternate").path("tmp/abandoned"))
     facility_tmp.parent.mkdir(parents=True, exist_ok=True)
     facility_tmp.write_bytes(b"half a copy")
-    fresh = spool_directory() / "upload-fresh"
-    fresh.write_bytes(b"in flight")
+    claimed, claim = temporary_claim(Path(facility_storage("uk", "primary").path("tmp")), "upload-")
+    claimed.write_bytes(b"a slow upload, still going")
     two_hours_ago = time.time() - 7200
-    os.utime(stale, (two_hours_ago, two_hours_ago))
-    os.utime(facility_tmp, (two_hours_ago, two_hours_ago))
-
-    assert temporaries_sweep(hub_code="uk") == 2
-    assert not stale.exists() and not facility_tmp.exists()
-    assert fresh.exists()
-    with time_machine.travel(time.time() + 7200, tick=False):
+    for path in (left, facility_tmp, claimed):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    fresh = spool_directory() / "upload-fresh"
+    fresh.write_bytes(b"nobody's, but young")
+    try:
+        # older_than spares the young one; the claimed one stays, however old.
+        assert temporaries_sweep(hub_code="uk", older_than=timedelta(hours=1)) == 2
+        assert not left.exists() and not facility_tmp.exists()
+        assert claimed.exists() and fresh.exists()
         assert temporaries_sweep(hub_code="uk") == 1
-    assert not fresh.exists()
+        assert not fresh.exists() and claimed.exists()
+    finally:
+        os.close(claim)
+    # Its process let go (as a killed one does): now it is nobody's.
+    assert temporaries_sweep(hub_code="uk") == 1
+    assert not claimed.exists()

@@ -191,6 +191,8 @@ def large_history(made, *, folders: int = 30, files_per_folder: int = 100) -> tu
     return snapshot.pk, tree
 
 
+# A fault scenario: it runs in `make faults`, not in `make test`.
+@pytest.mark.faults
 def test_a_worker_killed_mid_restore_is_resumed_by_the_stall_check_within_a_minute(
     make_tenant, tmp_path, monkeypatch, celery_worker_session
 ):

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hubs.roles import Action
 from portal.api.base import TenantAPIView, problems, validated_body
 from portal.api.fields import MAX_DATABASE_ID, BodySerializer, StrictIntegerField, path_field
 from portal.api.files.serializers import NodeSerializer
@@ -111,6 +112,8 @@ class BulkTrashRestoreView(TenantAPIView):
 
 
 class ZipView(TenantAPIView):
+    role_actions = {"POST": Action.READ}  # a POST only because a list of paths does not fit a URL
+
     @extend_schema(
         operation_id="files_zip",
         summary="Download files and folders as one zip",

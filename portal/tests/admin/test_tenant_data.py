@@ -364,6 +364,28 @@ def test_support_browses_a_snapshot_picks_rows_and_previews_their_restore(staff_
     assert sorted(job.paths) == ["/Projects/deep", "/Projects/plan.txt"]
 
 
+def test_support_rewinds_a_folder_exactly_as_it_was(staff_client, make_tenant):
+    made = make_tenant(hub="au")
+    write(made, "/P/kept.txt", b"kept")
+    snapshot = services.snapshot_create(tenant=made.tenant)
+    write(made, "/P/new.txt", b"made since")
+    url = f"{base_url(made.tenant)}restores/new/"
+    request = restore_form(snapshot=snapshot.pk, paths="/P", mode="exact", conflict="overwrite")
+
+    preview = staff_client.post(url, {**request, "_preview": "1"})
+    assert preview.status_code == 200, page_messages(preview)
+    assert preview.context["preview"].counts["removed"] == 1
+    assert "Made since, to Recently deleted" in preview.content.decode()
+
+    started = staff_client.post(url, {**request, "_start": "1"})
+    assert started.status_code == 302
+    job = RestoreJob.objects.for_tenant(made.tenant).get()
+    assert job.mode == "exact"
+    services.restore_run(tenant=made.tenant, job_id=job.pk)
+    assert set(selectors.tree_as_of(tenant=made.tenant)) == {"/P", "/P/kept.txt"}
+    assert "Exactly as it was" in staff_client.get(started["Location"]).content.decode()
+
+
 def test_support_browses_a_moment_and_bad_requests_record_nothing(staff_client, make_tenant):
     made = make_tenant(hub="au")
     write(made, "/a.txt", b"a")

@@ -225,3 +225,24 @@ def test_subtrees_hold_exactly_the_files_under_the_chosen_items(make_tenant, fil
     got = [entry.version for entry in subtree.entries if entry.version.kind == "file"]
     assert sorted(selectors.path_of(tenant=made.tenant, node_id=version.node_id) for version in got) == sorted(expected)
     assert subtree.files == len(expected)
+
+
+def test_a_read_only_member_downloads_a_zip_and_every_bulk_write_is_403(api):
+    from portal.tests.api.test_team_api import join
+
+    api.write("/a.txt", b"a")
+    api.write("/b.txt", b"b")
+    reader = join(api, "reader@bulk.test", "read_only")
+    zipped = reader.post("/api/v1/files/zip", {"paths": ["/a.txt", "/b.txt"]})
+    assert zipped.status_code == 200
+    assert sorted(unzip(zipped).namelist()) == ["a.txt", "b.txt"]
+    clock = api.clock()
+    for url, body in (
+        ("/api/v1/files/bulk-delete", {"paths": ["/a.txt"]}),
+        ("/api/v1/files/bulk-move", {"paths": ["/a.txt"], "to": "/"}),
+        ("/api/v1/trash/bulk-restore", {"ids": [1]}),
+    ):
+        refused = reader.post(url, body)
+        assert refused.status_code == 403, url
+        assert refused.json()["type"] == "urn:hubport:problem:role_forbidden"
+    assert api.clock() == clock

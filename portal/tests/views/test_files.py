@@ -377,6 +377,43 @@ def test_a_bulk_step_is_one_activity_entry(signed_in: Client, owner) -> None:
     assert "and 2 more" in page
 
 
+def test_a_read_only_member_zips_ticked_rows_but_cannot_delete_them(client: Client, owner, django_user_model) -> None:
+    from hubs.models import Membership
+
+    put_file(owner.tenant, "/a.txt", b"a")
+    reader = django_user_model.objects.create_user(username="ro@bulk.test", email="ro@bulk.test", password="x" * 16)
+    Membership.objects.create(tenant=owner.tenant, user=reader, role="read_only")
+    client.force_login(reader)
+    zipped = client.post(reverse("files_bulk"), {"action": "zip", "folder": "/", "pick": ["/a.txt"]})
+    assert zipped.status_code == 200
+    assert zipped["Content-Type"] == "application/zip"
+    refused = client.post(
+        reverse("files_bulk"), {"action": "delete", "folder": "/", "pick": ["/a.txt"], "confirm": "1"}
+    )
+    assert refused.status_code == 403
+    assert selectors.node_at_path(tenant=owner.tenant, path="/a.txt")
+
+
+def test_a_read_only_member_is_not_offered_what_they_may_not_do(client: Client, owner, django_user_model) -> None:
+    from hubs.models import Membership
+
+    put_file(owner.tenant, "/a.txt", b"a")
+    put_file(owner.tenant, "/gone.txt", b"g")
+    services.node_delete(tenant=owner.tenant, path="/gone.txt", acting_user=owner.user)
+    reader = django_user_model.objects.create_user(username="ro2@bulk.test", email="ro2@bulk.test", password="x" * 16)
+    Membership.objects.create(tenant=owner.tenant, user=reader, role="read_only")
+    for who, offered in ((owner.user, True), (reader, False)):
+        client.force_login(who)
+        files = client.get(reverse("files")).content.decode()
+        trash = client.get(reverse("trash")).content.decode()
+        assert ("data-upload-trigger" in files) is offered
+        assert ('id="dropzone"' in files) is offered
+        assert ("Delete…" in files) is offered
+        assert ('value="move"' in files) is offered
+        assert ("Restore</button>" in trash) is offered
+        assert 'value="zip"' in files  # a download is a read: offered to everyone
+
+
 def test_bulk_page_actions_refuse_bad_input_with_a_message(signed_in: Client, owner) -> None:
     put_file(owner.tenant, "/a.txt", b"a")
     url = reverse("files_bulk")

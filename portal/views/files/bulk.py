@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hubs.display import time_label
 from hubs.models import Tenant
+from hubs.roles import Action
 from portal.signed_in import signed_in_user
 from portal.views.files.access import request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_url, with_query
@@ -54,7 +55,12 @@ def _label(paths: list[str]) -> str:
     return f"“{split_path(paths[0])[-1]}”" if len(paths) == 1 else f"{len(paths)} items"
 
 
-@tenant_required
+def _bulk_action(request: HttpRequest) -> Action | None:
+    """A zip of ticked rows only reads: read-only members may download it."""
+    return Action.READ if request.POST.get("action") == "zip" else None
+
+
+@tenant_required(action_of=_bulk_action)
 @require_POST
 @page_refusals(back=_folder_back)
 def bulk(request: HttpRequest) -> HttpResponseBase:

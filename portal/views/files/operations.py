@@ -19,7 +19,7 @@ from portal.downloads import file_download_response
 from portal.problems import problem_response, refusal_response
 from portal.signed_in import signed_in_user
 from portal.uploads import upload_body
-from portal.views.files.access import problem_page, request_tenant, tenant_required
+from portal.views.files.access import page_role_refusal, problem_page, request_tenant, tenant_required
 from portal.views.files.display import Crumb, folder_entries, folder_url, parent_path, with_query
 from portal.views.files.forms import (
     ItemForm,
@@ -61,6 +61,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
         return problem_response(code="forbidden", title="No workspace", detail="Choose a workspace first, then retry.")
+    if (refusal := page_role_refusal(request)) is not None:
+        return refusal
     form = UploadForm(request.GET)
     try:
         if not form.is_valid():
