@@ -26,6 +26,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 from hubs.models import MaintenanceWindow
 from hubs.selectors import windows_running
 from portal.dav.auth import DavCaller, dav_authenticate
+from portal.dav.permissions import dav_write_refusal
 from portal.dav.state import request_begins
 
 MOUNT_PATH = "/dav"
@@ -142,6 +143,10 @@ class DavApplication:
                 headers.append(("Retry-After", str(outcome.retry_after)))
             status = {401: "401 Unauthorized", 429: "429 Too Many Requests"}[outcome.status]
             return _plain(start_response, status, outcome.detail, headers)
+        if environ.get("REQUEST_METHOD", "") in WRITE_METHODS:
+            role_refusal = dav_write_refusal(outcome)
+            if role_refusal is not None:
+                return _plain(start_response, "403 Forbidden", role_refusal, [])
         refusal = self._maintenance(environ, outcome)
         if refusal is not None:
             return _plain(start_response, "503 Service Unavailable", refusal, [])

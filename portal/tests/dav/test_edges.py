@@ -16,7 +16,7 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hubs.models import Hub
+from hubs.models import Hub, Membership
 from hubs.services.maintenance import maintenance_schedule
 from portal.dav.resources import IterableStream
 from portal.tests.dav.conftest import NAME_MARK, DavAccount
@@ -162,6 +162,39 @@ def test_copy_out_of_a_snapshot_is_a_restore(dav_call, dav_account) -> None:
     # Under another name it would not be a restore of that item: refused.
     renamed = _destination(dav_account, "Reports/other.txt")
     assert dav_call("COPY", source, auth=auth, destination=renamed).status == 403
+
+
+def test_a_read_only_member_reads_and_changes_nothing(dav_call, dav_account) -> None:
+    auth = (dav_account.email, dav_account.dav_token)
+    tenant = dav_account.tenant
+    dav_call("MKCOL", _url(dav_account, "Reports"), auth=auth)
+    dav_call("PUT", _url(dav_account, f"Reports/{FILE}"), body=b"shared", auth=auth)
+    snapshot = snapshot_create(tenant=tenant, kind=Snapshot.Kind.MANUAL, acting_user=None)
+    dav_call("DELETE", _url(dav_account, f"Reports/{FILE}"), auth=auth)
+    Membership.objects.filter(user=dav_account.user, tenant=tenant).update(role="read_only")
+    changes_before = Change.objects.for_tenant(tenant).count()
+
+    assert dav_call("PROPFIND", _url(dav_account, "Reports/"), auth=auth, depth="1").status == 207
+    label = f"{snapshot.taken_at.astimezone(tenant.hub.zone):%Y-%m-%d %H.%M} manual"
+    assert dav_call("GET", _url(dav_account, f".snapshots/{label}/Reports/{FILE}"), auth=auth).body == b"shared"
+    refused = [
+        dav_call("PUT", _url(dav_account, "Reports/new.txt"), body=b"x", auth=auth),
+        dav_call("MKCOL", _url(dav_account, "Folder"), auth=auth),
+        dav_call("DELETE", _url(dav_account, "Reports"), auth=auth),
+        dav_call("MOVE", _url(dav_account, "Reports"), auth=auth, destination=_destination(dav_account, "Moved")),
+        dav_call(
+            "COPY",
+            _url(dav_account, f".snapshots/{label}/Reports/{FILE}"),
+            auth=auth,
+            destination=_destination(dav_account, f"Reports/{FILE}"),
+        ),
+        dav_call("PROPPATCH", _url(dav_account, "Reports"), auth=auth),
+        dav_call("LOCK", _url(dav_account, "Reports"), auth=auth),
+    ]
+    assert [answer.status for answer in refused] == [403] * len(refused)
+    assert b"read-only member" in refused[0].body
+    assert Change.objects.for_tenant(tenant).count() == changes_before
+    assert not RestoreJob.objects.for_tenant(tenant).exists()
 
 
 def test_read_only_maintenance_refuses_writes_and_serves_reads(dav_call, dav_account) -> None:
