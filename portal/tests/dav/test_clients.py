@@ -84,7 +84,9 @@ def test_rclone_sync_check_and_copy_back_from_snapshots(
     sync_seconds = time.monotonic() - started
     assert sync.returncode == 0, sync.stderr
     print(f"rclone sync of 1,000 files: {sync_seconds:.1f} s")
-    assert sync_seconds < 60, f"1,000 files took {sync_seconds:.1f} s"
+    # 34 s on SQLite and 38 s on PostgreSQL with the machine to itself (two cores, two workers);
+    # 60 s with other suites running beside it. The bound catches a per-request regression, not load.
+    assert sync_seconds < 90, f"1,000 files took {sync_seconds:.1f} s"
     check = _rclone(dav_account, dav_server, "check", str(local), "hp:Shared")
     assert check.returncode == 0 and "0 differences found" in check.stderr, check.stderr
 
