@@ -26,6 +26,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 from hubs.models import MaintenanceWindow
 from hubs.selectors import windows_running
 from portal.dav.auth import DavCaller, dav_authenticate
+from portal.dav.errors import CREATED_KEY
 from portal.dav.permissions import dav_write_refusal
 from portal.dav.state import request_begins
 
@@ -82,13 +83,17 @@ def _plain(start_response: StartResponse, status: str, text: str, headers: list[
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers"})
 
 
-def _fixed_headers(start_response: StartResponse) -> StartResponse:
-    """Two corrections to WsgiDAV 4.3.3's headers: it answers a LOCK with
+def _fixed_headers(environ: dict[str, Any], start_response: StartResponse) -> StartResponse:
+    """Three corrections to WsgiDAV 4.3.3's answers: it answers a LOCK with
     ``Content-Type: application`` (clients, neon so litmus, then find no
-    activelock in the body: it is XML), and it may add ``Connection``, a
-    hop-by-hop header an application must not set (wsgiref refuses it)."""
+    activelock in the body: it is XML); it may add ``Connection``, a
+    hop-by-hop header an application must not set (wsgiref refuses it); and a
+    MOVE or COPY its provider made whole answers 204 even where it made a new
+    resource, which RFC 4918 (9.9.4) answers with 201."""
 
     def fixed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if status.startswith("204") and environ.get(CREATED_KEY):
+            status = "201 Created"
         headers = [
             (name, "application/xml; charset=utf-8")
             if name.lower() == "content-type" and value.startswith("application;")
@@ -156,7 +161,7 @@ class DavApplication:
         # WsgiDAV expects its mount point in SCRIPT_NAME, as a server mounting it there would set it.
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + MOUNT_PATH
         environ["PATH_INFO"] = environ["PATH_INFO"][len(MOUNT_PATH) :] or "/"
-        return self.dav(environ, _fixed_headers(start_response))
+        return self.dav(environ, _fixed_headers(environ, start_response))
 
     @staticmethod
     def _maintenance(environ: dict[str, Any], who: DavCaller) -> str | None:

@@ -34,6 +34,8 @@ def store_refusals() -> Iterator[None]:
 # Where a request keeps the store lookups it made (path names to version, or None):
 # WsgiDAV looks an item and its parent up several times in one request.
 RESOLVED_KEY = "hubport.dav.resolved"
+# Set by a MOVE or COPY the provider makes whole when its destination did not exist (201, not 204).
+CREATED_KEY = "hubport.dav.created"
 
 
 def call_store(environ: dict[str, Any], function: Callable[..., T], /, **kwargs: object) -> T:

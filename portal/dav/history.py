@@ -15,7 +15,7 @@ from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
-from portal.dav.errors import call_store, refuse
+from portal.dav.errors import CREATED_KEY, call_store, refuse
 from portal.dav.permissions import dav_write_check
 from portal.dav.resources import (
     SNAPSHOTS_FOLDER,
@@ -108,6 +108,8 @@ class SnapshotItem(ReadOnly, VersionMixin):
             # A restore brings an item back under its own name.
             raise refuse(HTTP_FORBIDDEN, "restore_keeps_name")
         overwrite = self.environ.get("HTTP_OVERWRITE", "T") == "T"
+        destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
+        self.environ[CREATED_KEY] = destination is None
         request = RestoreRequest(
             snapshot_id=self.snapshot.pk,
             paths=(join_path(self.inner_names),),

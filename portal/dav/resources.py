@@ -18,7 +18,7 @@ from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
-from portal.dav.errors import RESOLVED_KEY, call_store, refuse, store_refusals
+from portal.dav.errors import CREATED_KEY, RESOLVED_KEY, call_store, refuse, store_refusals
 from portal.dav.permissions import dav_write_check
 from snapshots import selectors
 from snapshots.blob_repairs import blob_copy_bad
@@ -163,6 +163,7 @@ class LiveItem(VersionMixin):
         who = caller(self.environ)
         target = live_target(self.environ, dest_path)
         existing = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
+        self.environ[CREATED_KEY] = existing is None
         if existing is not None:
             # Overwrite: T was checked by WsgiDAV; the replaced item goes to Recently deleted.
             existing.delete()
