@@ -56,7 +56,7 @@ def _silence_wsgidav() -> None:
 def _config() -> dict[str, Any]:
     return {
         "mount_path": MOUNT_PATH,
-        "provider_mapping": {"/": {"class": "portal.dav.resources.HubportProvider"}},
+        "provider_mapping": {"/": {"class": "portal.dav.provider.HubportProvider"}},
         "lock_storage": {"class": "portal.dav.state.SharedLockStorage"},
         "property_manager": {"class": "portal.dav.state.SharedPropertyManager"},
         # Credentials are checked before WsgiDAV (below); no directory pages for browsers.

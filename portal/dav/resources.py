@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
-from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
+from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
 from portal.dav.errors import CREATED_KEY, RESOLVED_KEY, call_store, refuse, store_refusals
 from portal.dav.permissions import dav_write_check
@@ -349,7 +349,7 @@ class WorkspacesRoot(DAVCollection):
         raise refuse(HTTP_FORBIDDEN, "workspaces_fixed")
 
 
-def _resolved(environ: dict[str, Any], tenant: Any, names: list[str]) -> NodeVersion | None:
+def resolved_version(environ: dict[str, Any], tenant: Any, names: list[str]) -> NodeVersion | None:
     """The live version at ``names``, looked up once per request (every prefix
     of the path is kept too: the parent's lookup comes next)."""
     known: dict[tuple[str, ...], NodeVersion | None] = environ.setdefault(RESOLVED_KEY, {})
@@ -367,20 +367,3 @@ def _resolved(environ: dict[str, Any], tenant: Any, names: list[str]) -> NodeVer
     for depth in range(len(names) + 1):
         known[key[:depth]] = chain[depth]
     return chain[-1]
-
-
-class HubportProvider(DAVProvider):
-    def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
-        from portal.dav.history import snapshot_resource
-
-        self._count_get_resource_inst += 1
-        who = caller(environ)
-        slug, names = split_provider_path(path)
-        if not slug:
-            return WorkspacesRoot("/", environ)
-        if slug != who.tenant.slug:
-            return None
-        if names and names[0] == SNAPSHOTS_FOLDER:
-            return snapshot_resource(path, environ, names[1:])
-        version = _resolved(environ, who.tenant, names)
-        return None if version is None else live_resource(path, environ, version)
