@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from hubs.models import Hub
+from portal.forms.passwords import NEW_PASSWORD_HELP, NewPasswordTwice, new_password_field
 from portal.models import User
 from portal.selectors import time_zone_names
 
@@ -34,7 +35,7 @@ class HubChoiceField(forms.ChoiceField):
         return [(hub.code, hub.label) for hub in Hub.objects.order_by("sort_order", "code")]
 
 
-class SignupForm(forms.Form):
+class SignupForm(NewPasswordTwice):
     company_name = forms.CharField(
         label="Company name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "organization"})
     )
@@ -48,19 +49,8 @@ class SignupForm(forms.Form):
     email = forms.EmailField(
         label="Your work email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        max_length=128,
-        help_text="At least 10 characters; not a common password and not all digits.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        max_length=128,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password1 = new_password_field("Password", help_text=NEW_PASSWORD_HELP)
+    password2 = new_password_field("Password again")
     hub = HubChoiceField(
         label="Hub",
         error_messages={
@@ -81,13 +71,6 @@ class SignupForm(forms.Form):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
-        return cleaned
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Put the field errors tenant_create raised onto this form's fields."""
@@ -217,8 +200,11 @@ class ProfileForm(forms.Form):
         field.choices = [("", default), *((name, name) for name in time_zone_names())]
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(NewPasswordTwice):
     """The current password, then the new one twice; the service judges its strength."""
+
+    new_password_names = ("new_password1", "new_password2")
+    passwords_differ = "The two new passwords differ."
 
     old_password = forms.CharField(
         label="Current password",
@@ -226,19 +212,8 @@ class PasswordChangeForm(forms.Form):
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
-    new_password1 = forms.CharField(
-        label="New password",
-        strip=False,
-        max_length=128,
-        help_text="At least 10 characters; not a common password and not all digits.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    new_password2 = forms.CharField(
-        label="New password again",
-        strip=False,
-        max_length=128,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    new_password1 = new_password_field("New password", help_text=NEW_PASSWORD_HELP)
+    new_password2 = new_password_field("New password again")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
@@ -249,13 +224,6 @@ class PasswordChangeForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError("That is not your current password.", code="password_incorrect")
         return password
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
-        if first and second and first != second:
-            self.add_error("new_password2", "The two new passwords differ.")
-        return cleaned
 
 
 class EmailChangeForm(PasswordConfirmForm):

@@ -3,11 +3,10 @@ services in ``hubs.services`` decide who may do what."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
 from hubs.models import Membership
+from portal.forms.passwords import NEW_PASSWORD_HELP, NewPasswordTwice, new_password_field
 
 ROLE_CHOICES = Membership.Role.choices
 ROLE_HELP = (
@@ -26,23 +25,6 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
 
 
-class InvitationSignupForm(forms.Form):
-    password1 = forms.CharField(
-        label="Choose a password",
-        strip=False,
-        max_length=128,
-        help_text="At least 10 characters; not a common password and not all digits.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        max_length=128,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
-            self.add_error("password2", "The two passwords differ; type the same password twice.")
-        return cleaned
+class InvitationSignupForm(NewPasswordTwice):
+    password1 = new_password_field("Choose a password", help_text=NEW_PASSWORD_HELP)
+    password2 = new_password_field("Password again")

@@ -17,8 +17,10 @@ as done by support, so even a failed audit write leaves a trace in the hub.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from django.db import transaction
 
@@ -44,55 +46,71 @@ from snapshots.services import (
 
 SUPPORT_SNAPSHOT_LABEL = "Taken by Hubport support"
 
+Record = TypeVar("Record")
+
+
+def _audited(
+    *,
+    tenant: Tenant,
+    acting_user: User,
+    action: str,
+    hub_call: Callable[[], Record],
+    record_id: Callable[[Record], object],
+) -> Record:
+    """Run ``hub_call`` (the hub-side write), then the control-plane audit entry
+    naming ``action`` and the id of the record it made, both inside one
+    transaction on ``default`` (the module's docstring says why)."""
+    with transaction.atomic(using="default"):
+        record = hub_call()
+        audit_record(
+            actor=acting_user,
+            action=action,
+            target=tenant,
+            tenant=tenant,
+            hub_record_id=str(record_id(record)),
+        )
+    return record
+
 
 def support_snapshot(*, tenant: Tenant, acting_user: User) -> Snapshot:
     """Take a manual snapshot of ``tenant`` now, on a staff request."""
-    with transaction.atomic(using="default"):
-        snapshot = snapshot_create(
+    return _audited(
+        tenant=tenant,
+        acting_user=acting_user,
+        action="tenant.snapshot",
+        hub_call=lambda: snapshot_create(
             tenant=tenant,
             kind=Snapshot.Kind.MANUAL,
             acting_user=acting_user,
             label=SUPPORT_SNAPSHOT_LABEL,
             by_support=True,
-        )
-        audit_record(
-            actor=acting_user,
-            action="tenant.snapshot",
-            target=tenant,
-            tenant=tenant,
-            hub_record_id=str(snapshot.pk),
-        )
-    return snapshot
+        ),
+        record_id=lambda record: record.pk,
+    )
 
 
 def support_restore_start(*, tenant: Tenant, acting_user: User, request: RestoreRequest) -> RestoreJob:
     """Queue a restore on the customer's behalf. The customer's activity shows
     it as done by "Hubport support"; the staff member is named only in the
     control-plane audit entry, which points to the job."""
-    with transaction.atomic(using="default"):
-        job = restore_start(tenant=tenant, request=request, acting_user=acting_user, by_support=True)
-        audit_record(
-            actor=acting_user,
-            action="tenant.restore",
-            target=tenant,
-            tenant=tenant,
-            hub_record_id=str(job.pk),
-        )
-    return job
+    return _audited(
+        tenant=tenant,
+        acting_user=acting_user,
+        action="tenant.restore",
+        hub_call=lambda: restore_start(tenant=tenant, request=request, acting_user=acting_user, by_support=True),
+        record_id=lambda record: record.pk,
+    )
 
 
 def support_restore_cancel(*, tenant: Tenant, acting_user: User, job_id: int) -> RestoreJob:
     """Stop a restore job of ``tenant`` (whoever started it) on a staff request."""
-    with transaction.atomic(using="default"):
-        job = restore_cancel(tenant=tenant, job_id=job_id, acting_user=acting_user)
-        audit_record(
-            actor=acting_user,
-            action="tenant.restore_cancel",
-            target=tenant,
-            tenant=tenant,
-            hub_record_id=str(job.pk),
-        )
-    return job
+    return _audited(
+        tenant=tenant,
+        acting_user=acting_user,
+        action="tenant.restore_cancel",
+        hub_call=lambda: restore_cancel(tenant=tenant, job_id=job_id, acting_user=acting_user),
+        record_id=lambda record: record.pk,
+    )
 
 
 def support_purge(*, tenant: Tenant, acting_user: User, path: str, reason: str) -> PurgeResult:
@@ -102,16 +120,13 @@ def support_purge(*, tenant: Tenant, acting_user: User, path: str, reason: str) 
     reason may well name what was purged, so the control-plane audit entry
     points to that record by id and holds neither.
     """
-    with transaction.atomic(using="default"):
-        result = node_purge(tenant=tenant, path=path, acting_user=acting_user, reason=reason)
-        audit_record(
-            actor=acting_user,
-            action="tenant.purge",
-            target=tenant,
-            tenant=tenant,
-            hub_record_id=str(result.change_id),
-        )
-    return result
+    return _audited(
+        tenant=tenant,
+        acting_user=acting_user,
+        action="tenant.purge",
+        hub_call=lambda: node_purge(tenant=tenant, path=path, acting_user=acting_user, reason=reason),
+        record_id=lambda record: record.change_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -148,13 +163,11 @@ def support_browse(
     if folder.kind != Node.Kind.FOLDER:
         raise WrongKind(f"{path} is a file, not a folder.")
     page = selectors.folder_listing(tenant=tenant, folder=folder, seq=source.seq, cursor=cursor, limit=limit)
-    with transaction.atomic(using="default"):
-        view = support_view_record(tenant=tenant, staff=acting_user, source=source, path=path)
-        audit_record(
-            actor=acting_user,
-            action="tenant.browse",
-            target=tenant,
-            tenant=tenant,
-            hub_record_id=str(view.pk),
-        )
+    view = _audited(
+        tenant=tenant,
+        acting_user=acting_user,
+        action="tenant.browse",
+        hub_call=lambda: support_view_record(tenant=tenant, staff=acting_user, source=source, path=path),
+        record_id=lambda record: record.pk,
+    )
     return SupportListing(source=source, path=path, page=page, view_id=view.pk)
