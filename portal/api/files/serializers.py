@@ -180,6 +180,14 @@ class ChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Change
         fields = ["seq", "at", "action", "path", "previous_path", "actor", "by_support", "restore_job"]
+        # One row per change, so a client sees every path a bulk step touched;
+        # the rows of one step share its seq (the pages fold them into one entry).
+        extra_kwargs = {
+            "seq": {
+                "help_text": "The step that made the change: every change of one bulk move, delete or "
+                "restore shares it, so a client can group them as the pages do."
+            }
+        }
 
 
 class ActivityPageSerializer(serializers.Serializer):
