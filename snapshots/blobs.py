@@ -488,6 +488,22 @@ def temporaries_sweep(*, hub_code: str, older_than: timedelta = timedelta(0)) ->
     return removed
 
 
+def temporary_claimed(path: Path) -> bool:
+    """Whether a live process holds the temporary at ``path`` (``temporary_claim``).
+    Taking the lock for a moment to ask is harmless: its holder never waits on it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # closing drops a lock taken here
+    return False
+
+
 def _unlink_if_unclaimed(path: Path, cutoff: datetime) -> int:
     try:
         descriptor = os.open(path, os.O_RDONLY)

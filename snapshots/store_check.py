@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from hubs.models import Facility, Tenant
 from hubs.storage import facility_storage
-from snapshots.blobs import TEMPORARY_GRACE, spool_directory
+from snapshots.blobs import TEMPORARY_GRACE, spool_directory, temporary_claimed
 from snapshots.models import Blob, Change, Node, NodeVersion, Snapshot, TenantClock
 from snapshots.replication import sha256_of
 
@@ -374,7 +374,8 @@ def _check_temporaries(*, hub_code: str, grace: timedelta, spool: bool, result: 
         if isinstance(storage, FileSystemStorage):
             places.append((role, Path(storage.path("tmp")).glob("*")))
     for place, paths in places:
-        old = sum(1 for path in paths if _older_than(path, cutoff))
+        # A temporary an upload or a copy still holds is work in progress, however old.
+        old = sum(1 for path in paths if _older_than(path, cutoff) and not temporary_claimed(path))
         if old:
             result.add(Kind.ORPHAN_TEMPORARY, hub=hub_code, facility=place, count=old)
 

@@ -25,7 +25,7 @@ from conftest import all_databases
 from hubs.models import Facility
 from hubs.storage import facility_storage
 from snapshots import selectors, services
-from snapshots.blobs import spool_directory
+from snapshots.blobs import spool_directory, temporary_claim
 from snapshots.errors import StoreError
 from snapshots.models import Blob, Change, Node, NodeVersion, TenantClock
 from snapshots.store_check import store_check, store_check_hubs
@@ -195,6 +195,20 @@ def test_an_orphan_temporary_older_than_the_grace_is_found(store):
         assert sum(1 for p in every_hub.problems if p.get("facility") == "spool") == 1, "the spool once, not per hub"
     finally:
         left.unlink()
+
+
+def test_an_old_temporary_an_upload_still_holds_is_not_an_orphan(store):
+    tmp = Path(facility_storage("de", "primary").path("tmp"))
+    held, descriptor = temporary_claim(tmp, "upload-")
+    an_hour_and_more = time.time() - 3700
+    os.utime(held, (an_hour_and_more, an_hour_and_more))
+    try:
+        assert check(store).ok, "a slow upload's temporary is work in progress, not an orphan"
+    finally:
+        os.close(descriptor)
+    [problem] = check(store).problems
+    assert problem["kind"] == "orphan_temporary", "once its holder lets go, the old temporary is an orphan"
+    held.unlink()
 
 
 def test_the_command_prints_json_never_names_and_exits_1_when_not_ok(store, capsys):
