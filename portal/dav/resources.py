@@ -174,7 +174,12 @@ class LiveItem(VersionMixin):
         properties = self.provider.prop_manager  # type: ignore[attr-defined]
         if properties is not None:
             destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
-            properties.move_properties(self.get_ref_url(), destination.get_ref_url(), with_children=True)  # type: ignore[attr-defined]
+            properties.move_properties(
+                self.get_ref_url(),  # type: ignore[attr-defined]
+                destination.get_ref_url(),
+                with_children=True,
+                environ=self.environ,
+            )
         return True
 
     def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
@@ -189,7 +194,7 @@ class LiveItem(VersionMixin):
         properties = self.provider.prop_manager  # type: ignore[attr-defined]
         if properties is not None:
             destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
-            properties.copy_properties(self.get_ref_url(), destination.get_ref_url())  # type: ignore[attr-defined]
+            properties.copy_properties(self.get_ref_url(), destination.get_ref_url(), self.environ)  # type: ignore[attr-defined]
 
     def _copy_content(self, target: str) -> None:
         assert self.version is not None
@@ -338,6 +343,9 @@ class WorkspacesRoot(DAVCollection):
 
     def get_member_names(self) -> list[str]:
         return [caller(self.environ).tenant.slug]
+
+    def prevent_locking(self) -> bool:
+        return True  # a fixed folder above the workspace: no lock or property of a tenant's is kept for it
 
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
