@@ -14,6 +14,7 @@ thread is kept here by the WSGI edge (``request_begins``).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -57,7 +58,7 @@ def _environ() -> dict[str, Any] | None:
 def hub_path(environ: dict[str, Any], url: str) -> str | None:
     """WsgiDAV's URL path as the hub keeps it: below the caller's workspace, or
     None for a path outside it (``/`` above the workspaces, another slug)."""
-    url = normalize_lock_root(url)
+    url = normalize_lock_root(re.sub("/+", "/", url))  # WsgiDAV's COPY may join with two slashes
     workspace = "/" + environ["hubport.dav"].tenant.slug
     if url == workspace:
         return "/"
