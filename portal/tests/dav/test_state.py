@@ -26,7 +26,8 @@ from django.test.utils import CaptureQueriesContext
 from hubs.routing import hub_database_alias
 from portal.testing.servers import live_server
 from portal.tests.dav.conftest import NAME_MARK, DavAccount, DavServer
-from snapshots.models import DavLock, DavProperty
+from snapshots import selectors
+from snapshots.models import Blob, Change, DavLock, DavProperty, Node, TenantClock
 from snapshots.services import file_write, folder_create
 from snapshots.tasks import sweep_temporaries_task
 
@@ -252,3 +253,46 @@ def test_state_is_shared_by_servers_survives_restart_and_stays_in_the_hub(
     rows = _control_rows()
     assert any(account.email in row for row in rows)  # the scan below sees the control tables
     assert not [row[:200] for row in rows if NAME_MARK in row]
+
+
+def test_copy_in_the_live_tree_reuses_blobs_in_one_step(dav_call, dav_account) -> None:
+    tenant, user, auth = dav_account.tenant, dav_account.user, _auth(dav_account)
+    for index in range(3):
+        file_write(tenant=tenant, path=f"/src/sub/{NAME_MARK}-{index}", stream=iter_bytes(b"abc" * (index + 1)),
+                   content_length=3 * (index + 1), acting_user=user)  # fmt: skip
+    blobs_before = Blob.objects.for_tenant(tenant).count()
+    usage_before = selectors.live_usage(tenant=tenant)
+    seq_before = TenantClock.objects.for_tenant(tenant).get().seq
+
+    copied = dav_call("COPY", _url(dav_account, "src"), auth=auth, destination=_destination(dav_account, "dst"))
+    assert copied.status == 201, copied.body
+    assert Blob.objects.for_tenant(tenant).count() == blobs_before  # no byte written again
+    assert TenantClock.objects.for_tenant(tenant).get().seq == seq_before + 1  # one step
+    usage = selectors.live_usage(tenant=tenant)
+    assert usage.live_bytes == 2 * usage_before.live_bytes
+    changes = Change.objects.for_tenant(tenant).filter(seq=seq_before + 1)
+    assert sorted(changes.values_list("action", "path")) == sorted(
+        [("mkdir", "/dst"), ("mkdir", "/dst/sub")] + [("create", f"/dst/sub/{NAME_MARK}-{index}") for index in range(3)]
+    )
+    assert {change.actor_user_id for change in changes} == {user.pk}
+    root = selectors.resolve(tenant=tenant, names=[])[-1]
+    dst = selectors.resolve(tenant=tenant, names=["dst"])[-1]
+    node_counters = Node.objects.for_tenant(tenant).values_list("subtree_files", "subtree_bytes")
+    assert node_counters.get(pk=dst.node_id) == (3, 18)
+    assert node_counters.get(pk=root.node_id) == (6, 36)
+    got = dav_call("GET", _url(dav_account, f"dst/sub/{NAME_MARK}-2"), auth=auth)
+    assert got.body == b"abcabcabc"
+
+    # A file over an existing one replaces it (the old content goes to Recently deleted).
+    again = dav_call(
+        "COPY", _url(dav_account, f"src/sub/{NAME_MARK}-0"), auth=auth,
+        destination=_destination(dav_account, f"dst/sub/{NAME_MARK}-2"),
+    )  # fmt: skip
+    assert again.status == 204
+    assert dav_call("GET", _url(dav_account, f"dst/sub/{NAME_MARK}-2"), auth=auth).body == b"abc"
+    # Over the quota: refused, nothing made.
+    tenant.quota_bytes = selectors.live_usage(tenant=tenant).live_bytes + 5
+    tenant.save(update_fields=["quota_bytes"])
+    refused = dav_call("COPY", _url(dav_account, "src"), auth=auth, destination=_destination(dav_account, "more"))
+    assert refused.status == 507
+    assert dav_call("PROPFIND", _url(dav_account, "more"), auth=auth, depth="0").status == 404
