@@ -165,3 +165,13 @@ def dav_properties_copy(*, tenant: Tenant, from_path: str, to_path: str, with_ch
                 )
             )
         DavProperty.objects.for_tenant(tenant).bulk_create(copies, batch_size=BATCH)
+
+
+def dav_state_forget(*, tenant: Tenant, path: str) -> None:
+    """An item purged from all history: its and its descendants' dead properties
+    and locks go too (``path`` as WebDAV names it, percent-encoded)."""
+    dav_properties_remove(tenant=tenant, path=path)
+    prefix = path.rstrip("/") + "/"
+    locks = DavLock.objects.for_tenant(tenant)
+    doomed = [pk for pk, root in locks.values_list("pk", "path") if root == path or root.startswith(prefix)]
+    locks.filter(pk__in=doomed).delete()

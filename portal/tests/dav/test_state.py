@@ -28,7 +28,7 @@ from portal.testing.servers import live_server
 from portal.tests.dav.conftest import NAME_MARK, DavAccount, DavServer
 from snapshots import selectors
 from snapshots.models import Blob, Change, DavLock, DavProperty, Node, TenantClock
-from snapshots.services import file_write, folder_create
+from snapshots.services import file_write, folder_create, node_purge
 from snapshots.tasks import sweep_temporaries_task
 
 FILE = f"{NAME_MARK}.txt"
@@ -296,3 +296,17 @@ def test_copy_in_the_live_tree_reuses_blobs_in_one_step(dav_call, dav_account) -
     refused = dav_call("COPY", _url(dav_account, "src"), auth=auth, destination=_destination(dav_account, "more"))
     assert refused.status == 507
     assert dav_call("PROPFIND", _url(dav_account, "more"), auth=auth, depth="0").status == 404
+
+
+def test_a_purge_takes_the_items_dead_properties_and_locks(dav_call, dav_account) -> None:
+    auth = _auth(dav_account)
+    name = f"{NAME_MARK} secret"
+    assert dav_call("MKCOL", _url(dav_account, name), auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, f"{name}/{FILE}"), body=b"x", auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, "kept.txt"), body=b"x", auth=auth).status == 201
+    for path in (name, f"{name}/{FILE}", "kept.txt"):
+        assert dav_call("PROPPATCH", _url(dav_account, path), body=_proppatch("x"), auth=auth).status == 207
+    assert dav_call("LOCK", _url(dav_account, f"{name}/{FILE}"), body=LOCK_BODY, auth=auth).status == 200
+    node_purge(tenant=dav_account.tenant, path=f"/{name}", acting_user=None, reason="erasure request")
+    assert list(_properties(dav_account)) == ["/kept.txt"]
+    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
