@@ -28,7 +28,7 @@ from hubs.selectors import windows_running
 from portal.dav.auth import DavCaller, dav_authenticate
 from portal.dav.errors import CREATED_KEY
 from portal.dav.permissions import dav_write_refusal
-from portal.dav.state import HubLockManager, request_begins
+from portal.dav.state import HubLockManager, request_begins, request_ends
 
 MOUNT_PATH = "/dav"
 WRITE_METHODS = frozenset({"PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK", "POST", "PATCH"})
@@ -122,6 +122,7 @@ class _Finished:
             if close is not None:
                 close()
         finally:
+            request_ends()
             signals.request_finished.send(sender=self.sender)
 
 
@@ -141,6 +142,7 @@ class DavApplication:
         try:
             response = self._respond(environ, start_response)
         except BaseException:
+            request_ends()
             signals.request_finished.send(sender=self.__class__)
             raise
         return _Finished(response, self.__class__)

@@ -51,6 +51,10 @@ def request_begins(environ: dict[str, Any]) -> None:
     _requests.environ = environ
 
 
+def request_ends() -> None:
+    _requests.environ = None
+
+
 def _environ() -> dict[str, Any] | None:
     return getattr(_requests, "environ", None)
 
