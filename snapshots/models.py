@@ -358,3 +358,45 @@ class ScrubPass(models.Model):
 
     def __str__(self) -> str:
         return f"scrub of {self.hub_code} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DavLock(DataPlaneModel):
+    """A WebDAV lock (RFC 4918 section 6) a client holds on a path of the live
+    tree, in the tenant's hub like the path itself. ``path`` is the lock's root
+    as a WebDAV URL path below the workspace (``/`` is the workspace itself,
+    names percent-encoded as the client's URLs are). A lock past
+    ``expires_at`` is gone: not returned, and deleted when seen."""
+
+    token = models.CharField(max_length=100)
+    path = models.TextField()
+    depth = models.CharField(max_length=8, help_text="0 or infinity.")
+    scope = models.CharField(max_length=16, help_text="exclusive or shared.")
+    lock_type = models.CharField(max_length=16, default="write")
+    owner = models.TextField(blank=True, help_text="The client's DAV:owner element, as XML.")
+    principal = models.CharField(max_length=64, help_text="Who took it: user-<id>, never an email.")
+    timeout_seconds = models.FloatField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token"], name="dav_lock_token_unique")]
+        indexes = [models.Index(fields=["tenant_id", "expires_at"], name="dav_lock_tenant_expiry")]
+
+
+class DavProperty(DataPlaneModel):
+    """A WebDAV dead property (PROPPATCH) of a path of the live tree. Paths are
+    WebDAV URL paths below the workspace, as for DavLock; ``folder`` is the
+    path's parent, so a PROPFIND of a folder reads its members' properties in
+    one query. The keys are SHA-256 of the paths (a path may be longer than an
+    index entry may)."""
+
+    path = models.TextField()
+    path_key = models.CharField(max_length=64)
+    folder_key = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, help_text="{namespace}local-name")
+    value = models.TextField(help_text="The property element, as XML.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "path_key", "name"], name="dav_property_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant_id", "folder_key"], name="dav_property_folder")]

@@ -16,6 +16,7 @@ from snapshots.models import RestoreJob
 from snapshots.notifications import restore_finished_email_task  # noqa: F401
 from snapshots.replication import replication_repair
 from snapshots.scrub import scrub_blob, scrub_slice
+from snapshots.services.dav_state import dav_locks_expired_delete
 from snapshots.statistics import LARGE_JOB_ROWS, hub_statistics_refresh
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ def sweep_temporaries_task(*, hub_code: str) -> int:
     removed = temporaries_sweep(hub_code=hub_code)
     if removed:
         logger.info("Removed %s stale temporary upload objects in hub %s", removed, hub_code)
+    locks = dav_locks_expired_delete(hub_code=hub_code)
+    if locks:
+        logger.info("Removed %s expired WebDAV locks in hub %s", locks, hub_code)
     return removed
 
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("v1/files/content", files_api.FileContentView.as_view(), name="api_file_content"),
     path("v1/files/folders", files_api.FolderCreateView.as_view(), name="api_folder_create"),
     path("v1/files/move", files_api.MoveView.as_view(), name="api_move"),
+    path("v1/files/copy", files_api.CopyView.as_view(), name="api_copy"),
     path("v1/files/bulk-move", bulk_api.BulkMoveView.as_view(), name="api_bulk_move"),
     path("v1/files/bulk-delete", bulk_api.BulkDeleteView.as_view(), name="api_bulk_delete"),
     path("v1/files/zip", bulk_api.ZipView.as_view(), name="api_zip"),

@@ -28,7 +28,7 @@ from hubs.selectors import windows_running
 from portal.dav.auth import DavCaller, dav_authenticate
 from portal.dav.errors import CREATED_KEY
 from portal.dav.permissions import dav_write_refusal
-from portal.dav.state import request_begins
+from portal.dav.state import HubLockManager, request_begins, request_ends
 
 MOUNT_PATH = "/dav"
 WRITE_METHODS = frozenset({"PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK", "POST", "PATCH"})
@@ -57,8 +57,8 @@ def _config() -> dict[str, Any]:
     return {
         "mount_path": MOUNT_PATH,
         "provider_mapping": {"/": {"class": "portal.dav.provider.HubportProvider"}},
-        "lock_storage": {"class": "portal.dav.state.SharedLockStorage"},
-        "property_manager": {"class": "portal.dav.state.SharedPropertyManager"},
+        "lock_storage": {"class": "portal.dav.state.HubLockStorage"},
+        "property_manager": {"class": "portal.dav.state.HubPropertyManager"},
         # Credentials are checked before WsgiDAV (below); no directory pages for browsers.
         "middleware_stack": [ErrorPrinter, RequestResolver],
         "http_authenticator": {"domain_controller": None, "accept_basic": True, "accept_digest": False},
@@ -122,6 +122,7 @@ class _Finished:
             if close is not None:
                 close()
         finally:
+            request_ends()
             signals.request_finished.send(sender=self.sender)
 
 
@@ -129,13 +130,19 @@ class DavApplication:
     def __init__(self) -> None:
         _silence_wsgidav()  # first: the app logs its configuration as it starts
         self.dav = WsgiDAVApp(_config())
+        # WsgiDAV makes its own LockManager; ours takes each lock in one step across workers.
+        locks = HubLockManager(self.dav.lock_manager.storage)
+        self.dav.lock_manager = locks
+        for provider in self.dav.provider_map.values():
+            provider.set_lock_manager(locks)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         signals.request_started.send(sender=self.__class__, environ=environ)
-        request_begins()
+        request_begins(environ)
         try:
             response = self._respond(environ, start_response)
         except BaseException:
+            request_ends()
             signals.request_finished.send(sender=self.__class__)
             raise
         return _Finished(response, self.__class__)

@@ -25,7 +25,7 @@ from snapshots.blob_repairs import blob_copy_bad
 from snapshots.blobs import VerifiedRead, blob_open
 from snapshots.models import Blob, Node, NodeVersion
 from snapshots.paths import join_path
-from snapshots.services import file_write, folder_create, node_delete, node_move
+from snapshots.services import file_write, folder_create, node_copy, node_delete, node_move
 
 SNAPSHOTS_FOLDER = ".snapshots"
 # A PROPFIND of depth 1 reads the folder in pages this long (one query each).
@@ -174,39 +174,53 @@ class LiveItem(VersionMixin):
         properties = self.provider.prop_manager  # type: ignore[attr-defined]
         if properties is not None:
             destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
-            properties.move_properties(self.get_ref_url(), destination.get_ref_url(), with_children=True)  # type: ignore[attr-defined]
+            properties.move_properties(
+                self.get_ref_url(),  # type: ignore[attr-defined]
+                destination.get_ref_url(),
+                with_children=True,
+                environ=self.environ,
+            )
         return True
 
-    def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
-        assert not is_move  # moves are handled whole by handle_move
+    def handle_copy(self, dest_path: str, *, depth_infinity: bool) -> bool:
+        """A COPY on the server: ``node_copy`` makes the copy (a folder with all it
+        holds) in one step, with the source's blobs; its dead properties come along.
+        A folder's Depth 0 COPY (the folder alone) is left to WsgiDAV."""
+        if self.version is not None and self.version.kind == Node.Kind.FOLDER and not depth_infinity:
+            return False
         self._write_check()
         who = caller(self.environ)
         target = live_target(self.environ, dest_path)
-        if self.version is None or self.version.kind == Node.Kind.FOLDER:
-            call_store(self.environ, folder_create, tenant=who.tenant, path=target, acting_user=who.user, exist_ok=True)
-        else:
-            self._copy_content(target)
+        existing = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
+        self.environ[CREATED_KEY] = existing is None
+        if existing is not None:
+            # Overwrite: T was checked by WsgiDAV; RFC 4918 9.8.4 deletes the destination first.
+            existing.delete()
+        call_store(
+            self.environ, node_copy, tenant=who.tenant, from_path=self.store_path, to_path=target, acting_user=who.user
+        )
         properties = self.provider.prop_manager  # type: ignore[attr-defined]
         if properties is not None:
             destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
-            properties.copy_properties(self.get_ref_url(), destination.get_ref_url())  # type: ignore[attr-defined]
-
-    def _copy_content(self, target: str) -> None:
-        assert self.version is not None
-        who = caller(self.environ)
-        handle = open_content(who.tenant, self.version)
-        try:
-            call_store(
+            properties.copy_properties(
+                self.get_ref_url(),  # type: ignore[attr-defined]
+                destination.get_ref_url(),
                 self.environ,
-                file_write,
-                tenant=who.tenant,
-                path=target,
-                stream=handle,
-                content_length=self.version.size,
-                acting_user=who.user,
+                with_children=True,
             )
-        finally:
-            handle.close()
+        return True
+
+    def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
+        """A folder's Depth 0 COPY: the folder alone, with its dead properties."""
+        assert not is_move  # moves are handled whole by handle_move, files' copies by handle_copy
+        self._write_check()
+        who = caller(self.environ)
+        target = live_target(self.environ, dest_path)
+        call_store(self.environ, folder_create, tenant=who.tenant, path=target, acting_user=who.user, exist_ok=True)
+        properties = self.provider.prop_manager  # type: ignore[attr-defined]
+        if properties is not None:
+            destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
+            properties.copy_properties(self.get_ref_url(), destination.get_ref_url(), self.environ)  # type: ignore[attr-defined]
 
 
 def live_target(environ: dict[str, Any], dest_path: str) -> str:
@@ -338,6 +352,9 @@ class WorkspacesRoot(DAVCollection):
 
     def get_member_names(self) -> list[str]:
         return [caller(self.environ).tenant.slug]
+
+    def prevent_locking(self) -> bool:
+        return True  # a fixed folder above the workspace: no lock or property of a tenant's is kept for it
 
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)

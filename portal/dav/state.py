@@ -1,171 +1,314 @@
-"""Locks and dead properties where every gunicorn worker and thread sees them.
+"""Locks and dead properties in the tenant's hub database, where every gunicorn
+worker and thread sees them: WsgiDAV's lock storage and property manager
+interfaces over ``snapshots.services.dav_state`` and its selectors. A client's
+paths are the tenant's data; they never reach the control database or the
+shared cache.
 
-WsgiDAV keeps both in a dict behind an in-process read-write lock. Here the
-dict lives in Django's cache (Redis in production, the file cache in the
-embedded setup: both shared by every process) and the lock is a mutex
-(Redis's atomic add; a file lock beside the file cache) around loading and
-storing it: each operation reads the table, changes it and writes it back
-while holding the mutex. Locks and dead properties are few
-(a client holds a lock for an edit; litmus sets a handful of properties), so
-one table each is enough; the tables carry paths, never bytes, and are never
-logged.
+WsgiDAV keys both by URL path (``/<slug>/<names>``); the hub keeps the path
+below the workspace (``/`` is the workspace itself). Within one request the
+tenant's locks are read once, and a folder's members' properties once (a
+PROPFIND of 10,000 entries asks for every entry's), until the request writes.
+The lock storage's calls carry no request: the request being served on this
+thread is kept here by the WSGI edge (``request_begins``).
 """
 
 from __future__ import annotations
 
-import fcntl
+import re
 import threading
 import time
-import uuid
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from django.core.cache import cache
-from django.core.cache.backends.filebased import FileBasedCache
+from django.utils import timezone
+from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
+from wsgidav.lock_man.lock_manager import LockManager, generate_lock_token, normalize_lock_root, validate_lock
 from wsgidav.lock_man.lock_storage import LockStorageDict
 from wsgidav.prop_man.property_manager import PropertyManager
 
-# A holder that died keeps the mutex at most this long; an operation takes milliseconds.
-MUTEX_SECONDS = 10
-MUTEX_POLL_SECONDS = 0.005
+from snapshots.models import DavLock, DavProperty
+from snapshots.selectors.dav_state import dav_locks, dav_parent, dav_properties_in_folder
+from snapshots.services.dav_state import (
+    dav_lock_create,
+    dav_lock_refresh,
+    dav_locks_delete,
+    dav_locks_serialized,
+    dav_properties_copy,
+    dav_properties_move,
+    dav_properties_remove,
+    dav_property_remove,
+    dav_property_set,
+)
 
+LOCKS_KEY = "hubport.dav.locks"
+PROPERTIES_KEY = "hubport.dav.properties"
+NAME_MAX: int = DavProperty._meta.get_field("name").max_length or 255
 
-class MutexTimeout(RuntimeError):
-    pass
-
-
-# Each WebDAV request on a thread is one epoch: a table read once in it is not
-# read from the cache again until the next request (a PROPFIND of 10,000 entries
-# asks for every entry's locks and properties), and a write always reloads it
-# under the mutex first.
 _requests = threading.local()
 
 
-def request_begins() -> None:
-    _requests.epoch = getattr(_requests, "epoch", 0) + 1
+def request_begins(environ: dict[str, Any]) -> None:
+    """The request this thread serves from now on (its caller is set once authenticated)."""
+    _requests.environ = environ
 
 
-def _epoch() -> int:
-    return getattr(_requests, "epoch", 0)
+def request_ends() -> None:
+    _requests.environ = None
 
 
-class CachedTable:
-    """A reentrant stand-in for WsgiDAV's ReadWriteLock over a table kept in the
-    cache. Reads use the process's copy when the table's version in the cache is
-    the one loaded (checked once per request and thread); a write takes the
-    mutex, reloads the table, and on the outermost release stores it with a new
-    version."""
-
-    def __init__(self, owner: Any, key: str) -> None:
-        self.owner = owner
-        self.key = key
-        self.mutex_key = f"{key}:mutex"
-        self.version_key = f"{key}:version"
-        self._thread_lock = threading.RLock()
-        self._local = threading.local()
-        self._file: IO[bytes] | None = None  # the file lock's handle, while held (under _thread_lock)
-        self._mutex_held = False
-        self._loaded_version: str | None = None
-        self._checked: tuple[int, int] | None = None  # (thread id, epoch) the version was last checked in
-
-    def acquire_read(self, timeout: float | None = None) -> None:
-        self._thread_lock.acquire()
-        depth = getattr(self._local, "depth", 0)
-        if depth == 0 and not self._mutex_held:
-            now = (threading.get_ident(), _epoch())
-            if self._checked != now:
-                version = cache.get(self.version_key)
-                if version is None or version != self._loaded_version:
-                    self.owner._dict = cache.get(self.key) or {}
-                    self._loaded_version = version
-                self._checked = now
-        self._local.depth = depth + 1
-
-    def acquire_write(self, timeout: float | None = None) -> None:
-        self._thread_lock.acquire()
-        depth = getattr(self._local, "depth", 0)
-        if not self._mutex_held:
-            try:
-                self._mutex_take()
-            except BaseException:
-                self._thread_lock.release()
-                raise
-            self._mutex_held = True
-            self.owner._dict = cache.get(self.key) or {}
-        self._local.depth = depth + 1
-
-    def release(self) -> None:
-        self._local.depth -= 1
-        if self._local.depth == 0 and self._mutex_held:
-            try:
-                version = uuid.uuid4().hex
-                cache.set(self.key, self.owner._dict, timeout=None)
-                cache.set(self.version_key, version, timeout=None)
-                self._loaded_version = version
-                self._checked = (threading.get_ident(), _epoch())
-            finally:
-                self._mutex_held = False
-                self._mutex_give()
-        self._thread_lock.release()
-
-    def _mutex_take(self) -> None:
-        if isinstance(cache, FileBasedCache):
-            # The file cache's add() is a check then a write, not atomic between
-            # processes: an advisory lock on a file beside its entries is.
-            folder = Path(cache._dir)  # type: ignore[attr-defined]  # private; not in django-stubs
-            self._file = open(folder / f"{self.key.replace(':', '-')}.lock", "a+b")  # noqa: SIM115 - held until release
-            fcntl.flock(self._file, fcntl.LOCK_EX)
-            return
-        deadline = time.monotonic() + MUTEX_SECONDS
-        while not cache.add(self.mutex_key, 1, timeout=MUTEX_SECONDS):
-            if time.monotonic() > deadline:
-                raise MutexTimeout(self.mutex_key)
-            time.sleep(MUTEX_POLL_SECONDS)  # another process holds the table for a moment
-
-    def _mutex_give(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-            return
-        cache.delete(self.mutex_key)
+def _environ() -> dict[str, Any] | None:
+    return getattr(_requests, "environ", None)
 
 
-class SharedLockStorage(LockStorageDict):
-    """WsgiDAV's lock storage with its table in the cache."""
+def hub_path(environ: dict[str, Any], url: str) -> str | None:
+    """WsgiDAV's URL path as the hub keeps it: below the caller's workspace, or
+    None for a path outside it (``/`` above the workspaces, another slug)."""
+    url = normalize_lock_root(re.sub("/+", "/", url))  # WsgiDAV's COPY may join with two slashes
+    workspace = "/" + environ["hubport.dav"].tenant.slug
+    if url == workspace:
+        return "/"
+    if url.startswith(workspace + "/"):
+        return url[len(workspace) :]
+    return None
 
-    def __init__(self, key: str = "hubport:dav:locks") -> None:
-        super().__init__()
-        self._lock = CachedTable(self, key)
+
+def _url(environ: dict[str, Any], path: str) -> str:
+    workspace = "/" + environ["hubport.dav"].tenant.slug
+    return workspace if path == "/" else workspace + path
+
+
+def _lock_dict(environ: dict[str, Any], row: DavLock) -> dict[str, Any]:
+    return {
+        "token": row.token,
+        "root": _url(environ, row.path),
+        "depth": row.depth,
+        "scope": row.scope,
+        "type": row.lock_type,
+        "owner": row.owner.encode("utf-8"),  # WsgiDAV's locks carry the owner as XML bytes
+        "principal": row.principal,
+        "timeout": row.timeout_seconds,
+        "expire": row.expires_at.timestamp(),
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class HubLockStorage:
+    """WsgiDAV's lock storage (the interface of ``LockStorageDict``) on the hub's DavLock rows."""
+
+    LOCK_TIME_OUT_DEFAULT = LockStorageDict.LOCK_TIME_OUT_DEFAULT
+    LOCK_TIME_OUT_MAX = LockStorageDict.LOCK_TIME_OUT_MAX
+
+    def __repr__(self) -> str:
+        return self.__class__.__name__
 
     def open(self) -> None:
-        self._dict: dict[str, Any] = {}
+        pass
 
     def close(self) -> None:
         pass
 
+    def cleanup(self) -> None:
+        pass  # reads drop expired locks; snapshots.tasks.sweep_temporaries_task removes them hub by hub
+
     def clear(self) -> None:
-        self._lock.acquire_write()
-        try:
-            self._dict = {}
-        finally:
-            self._lock.release()
+        environ = _environ()
+        if environ is not None:
+            self._forget(environ)
+
+    @staticmethod
+    def _forget(environ: dict[str, Any]) -> None:
+        environ.pop(LOCKS_KEY, None)
+
+    def _locks(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The tenant's live locks, read once per request; expired ones are deleted when seen."""
+        environ = _environ()
+        if environ is None or "hubport.dav" not in environ:
+            return None, []
+        known = environ.get(LOCKS_KEY)
+        if known is None:
+            tenant = environ["hubport.dav"].tenant
+            now = timezone.now()
+            rows = dav_locks(tenant=tenant)
+            expired = [row.token for row in rows if row.expires_at < now]
+            if expired:
+                dav_locks_delete(tenant=tenant, tokens=expired)
+            known = environ[LOCKS_KEY] = [_lock_dict(environ, row) for row in rows if row.expires_at >= now]
+        return environ, known
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        _, locks = self._locks()
+        found = next((lock for lock in locks if lock["token"] == token), None)
+        if found is not None and found["expire"] < time.time():
+            self.delete(token)
+            return None
+        return found
+
+    def create(self, path: str, lock: dict[str, Any]) -> dict[str, Any]:
+        environ = _environ()
+        assert environ is not None and lock.get("token") is None
+        root = normalize_lock_root(path)
+        where = hub_path(environ, root)
+        if where is None:
+            raise DAVError(HTTP_FORBIDDEN)
+        timeout = float(lock.get("timeout") or self.LOCK_TIME_OUT_DEFAULT)
+        if timeout < 0 or timeout > self.LOCK_TIME_OUT_MAX:
+            timeout = self.LOCK_TIME_OUT_MAX
+        lock.update(root=root, timeout=timeout, expire=time.time() + timeout)
+        validate_lock(lock)
+        row = dav_lock_create(
+            tenant=environ["hubport.dav"].tenant,
+            token=generate_lock_token(),
+            path=where,
+            depth=lock["depth"],
+            scope=lock["scope"],
+            lock_type=lock["type"],
+            owner=_text(lock.get("owner") or b""),
+            principal=lock["principal"],
+            timeout_seconds=timeout,
+        )
+        self._forget(environ)
+        lock.update(token=row.token, expire=row.expires_at.timestamp())
+        return lock
+
+    def refresh(self, token: str, *, timeout: float) -> dict[str, Any]:
+        environ = _environ()
+        assert environ is not None
+        if timeout < 0 or timeout > self.LOCK_TIME_OUT_MAX:
+            timeout = self.LOCK_TIME_OUT_MAX
+        row = dav_lock_refresh(tenant=environ["hubport.dav"].tenant, token=token, timeout_seconds=timeout)
+        self._forget(environ)
+        if row is None:
+            raise ValueError("Lock must exist")
+        return _lock_dict(environ, row)
+
+    def delete(self, token: str) -> bool:
+        environ = _environ()
+        if environ is None or "hubport.dav" not in environ:
+            return False
+        removed = dav_locks_delete(tenant=environ["hubport.dav"].tenant, tokens=[token])
+        self._forget(environ)
+        return removed > 0
+
+    def get_lock_list(self, path: str, *, include_root: bool, include_children: bool, token_only: bool) -> list[Any]:
+        path = normalize_lock_root(path)
+        _, locks = self._locks()
+        below = "/" if path == "/" else path + "/"
+        found = [
+            lock
+            for lock in locks
+            if (include_root and lock["root"] == path) or (include_children and lock["root"].startswith(below))
+        ]
+        return [lock["token"] for lock in found] if token_only else found
 
 
-class SharedPropertyManager(PropertyManager):
-    """WsgiDAV's dead-property store with its table in the cache."""
+class HubLockManager(LockManager):
+    """WsgiDAV's lock manager, taking a lock under the tenant's clock row: the
+    check for conflicting locks and the new lock are one step across workers."""
 
-    def __init__(self, key: str = "hubport:dav:properties") -> None:
+    def acquire(self, **kwargs: Any) -> Any:
+        environ = _environ()
+        if environ is None or "hubport.dav" not in environ:
+            return super().acquire(**kwargs)
+        with dav_locks_serialized(tenant=environ["hubport.dav"].tenant):
+            environ.pop(LOCKS_KEY, None)  # read again inside the step
+            return super().acquire(**kwargs)
+
+
+class HubPropertyManager(PropertyManager):
+    """WsgiDAV's dead-property store on the hub's DavProperty rows."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self._dict: dict[str, Any] = {}
         self._loaded = True
-        self._lock = CachedTable(self, key)
+
+    def __repr__(self) -> str:
+        return self.__class__.__name__
 
     def _lazy_open(self) -> None:
-        self._loaded = True
-
-    def _sync(self) -> None:
         pass
 
     def _close(self) -> None:
         pass
+
+    @staticmethod
+    def _where(norm_url: str, environ: dict[str, Any] | None) -> tuple[Any, str] | None:
+        if environ is None or "hubport.dav" not in environ:
+            return None
+        path = hub_path(environ, norm_url)
+        return None if path is None else (environ["hubport.dav"].tenant, path)
+
+    def _of(self, norm_url: str, environ: dict[str, Any] | None) -> dict[str, str]:
+        where = self._where(norm_url, environ)
+        if where is None:
+            return {}
+        assert environ is not None
+        tenant, path = where
+        folders: dict[str, dict[str, dict[str, str]]] = environ.setdefault(PROPERTIES_KEY, {})
+        folder = dav_parent(path)
+        if folder not in folders:
+            folders[folder] = dav_properties_in_folder(tenant=tenant, folder=folder)
+        return folders[folder].get(path, {})
+
+    @staticmethod
+    def _forget(environ: dict[str, Any] | None) -> None:
+        if environ is not None:
+            environ.pop(PROPERTIES_KEY, None)
+
+    def get_properties(self, norm_url: str, environ: dict[str, Any] | None = None) -> list[str]:
+        return list(self._of(norm_url, environ))
+
+    def get_property(self, norm_url: str, name: str, environ: dict[str, Any] | None = None) -> str | None:
+        return self._of(norm_url, environ).get(name)
+
+    def write_property(
+        self,
+        norm_url: str,
+        name: str,
+        property_value: bytes | str,
+        dry_run: bool = False,
+        environ: dict[str, Any] | None = None,
+    ) -> None:
+        where = self._where(norm_url, environ)
+        if where is None or len(name) > NAME_MAX:
+            raise DAVError(HTTP_FORBIDDEN)
+        if dry_run:
+            return
+        dav_property_set(tenant=where[0], path=where[1], name=name, value=_text(property_value))
+        self._forget(environ)
+
+    def remove_property(
+        self, norm_url: str, name: str, dry_run: bool = False, environ: dict[str, Any] | None = None
+    ) -> None:
+        where = self._where(norm_url, environ)
+        if where is None or dry_run:
+            return
+        dav_property_remove(tenant=where[0], path=where[1], name=name)
+        self._forget(environ)
+
+    def remove_properties(self, norm_url: str, environ: dict[str, Any] | None = None) -> None:
+        """The resource is gone, and with it its descendants' properties."""
+        where = self._where(norm_url, environ)
+        if where is None:
+            return
+        dav_properties_remove(tenant=where[0], path=where[1])
+        self._forget(environ)
+
+    def copy_properties(
+        self, src_url: str, dest_url: str, environ: dict[str, Any] | None = None, *, with_children: bool = False
+    ) -> None:
+        source, target = self._where(src_url, environ), self._where(dest_url, environ)
+        if source is None or target is None:
+            return
+        dav_properties_copy(tenant=source[0], from_path=source[1], to_path=target[1], with_children=with_children)
+        self._forget(environ)
+
+    def move_properties(
+        self, src_url: str, dest_url: str, with_children: bool, environ: dict[str, Any] | None = None
+    ) -> None:
+        source, target = self._where(src_url, environ), self._where(dest_url, environ)
+        if source is None or target is None:
+            return
+        dav_properties_move(tenant=source[0], from_path=source[1], to_path=target[1], with_children=with_children)
+        self._forget(environ)

@@ -17,9 +17,6 @@ import http.client
 import io
 import logging
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -28,16 +25,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from hubs.storage import facility_storage
+from portal.testing.servers import GUNICORN, live_server, process_start, process_stop
 from portal.tokens import api_token_create
 from snapshots.models import ScrubFinding
 from snapshots.services import file_write
 
-REPO = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.timeout(180),
@@ -54,82 +48,20 @@ class LiveServer:
     port: int
 
 
-def _database_url(alias: str) -> str:
-    db = connections[alias].settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _processes_env(data_dir: Path, port: int) -> dict[str, str]:
-    broker = settings.CELERY_BROKER_URL
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("HUB_", "HUBPORT_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="portal.settings.test",
-        HUBPORT_DATA_DIR=str(data_dir),
-        HUBPORT_BIND=f"127.0.0.1:{port}",
-        HUBPORT_WEB_WORKERS="1",
-        # The in-memory broker of a SQLite run lives in one process; these are two.
-        CELERY_BROKER_URL="filesystem://" if broker.startswith("memory://") else broker,
-        DATABASE_URL=_database_url("default"),
-        PYTHONUNBUFFERED="1",
-    )
-    for code in settings.HUB_CODES:
-        env[f"HUB_{code.upper()}_DATABASE_URL"] = _database_url(f"hub_{code}")
-    for alias, url in settings.HUB_STORAGE_URLS.items():
-        env[f"{alias.upper()}_STORAGE_URL"] = url
-    return env
-
-
 @pytest.fixture
 def server(transactional_db, tmp_path) -> Iterator[LiveServer]:
     """gunicorn and a worker of hub.uk, on this test's databases and facility folders."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data_dir = tmp_path / "data"
-    for folder in ("broker/out", "broker/processed", "broker/control"):
-        (data_dir / folder).mkdir(parents=True)
-    env = _processes_env(data_dir, port)
     log_path = tmp_path / "processes.log"
-    commands = [
-        [str(GUNICORN), "-c", "gunicorn.conf.py", "portal.wsgi:application"],
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", "hub.uk", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-    ]  # fmt: skip
-    processes = []
-    with log_path.open("wb") as log:
-        for command in commands:
-            processes.append(
-                subprocess.Popen(
-                    command,
-                    cwd=REPO,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )  # fmt: skip
-            )
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert all(process.poll() is None for process in processes), log_path.read_text(errors="replace")
-                assert time.monotonic() < deadline, log_path.read_text(errors="replace")
-                time.sleep(0.1)  # polling a process that is starting
-        yield LiveServer("127.0.0.1", port)
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=30)
-        log_text = log_path.read_text(errors="replace")
-        assert NAME not in log_text and "Quarterly" not in log_text, "a file name reached a log line"
+    worker_command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", "hub.uk", "--pool", "solo",
+        "--loglevel", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"]  # fmt: skip
+    with live_server(tmp_path / "data", log_path) as web:
+        worker = process_start(worker_command, env=web.env, log=log_path)
+        try:
+            yield LiveServer("127.0.0.1", web.port)
+        finally:
+            process_stop(worker, seconds=30)
+    log_text = log_path.read_text(errors="replace")
+    assert NAME not in log_text and "Quarterly" not in log_text, "a file name reached a log line"
 
 
 def download(

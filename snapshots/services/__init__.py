@@ -3,6 +3,7 @@
 - ``kernel``: one step of the tenant clock and the operations every write is
   made of (close version rows, open version rows, move the folder counters);
 - ``files``: provisioning, folders, file writes, move, rename, delete;
+- ``copies``: server-side copies of files and folders (the same blobs);
 - ``trash``: bringing back a deleted item or an earlier version of a file;
 - ``purge``: removing an item from all history (support);
 - ``snapshots``: taking snapshots, on request and on schedule;
@@ -17,6 +18,7 @@ Callers import the service functions from here.
 """
 
 from snapshots.services.bulk import nodes_delete, nodes_move, trash_restore_many
+from snapshots.services.copies import node_copy
 from snapshots.services.files import (
     OnConflict,
     file_write,
@@ -52,6 +54,7 @@ from snapshots.services.support_views import support_view_record
 from snapshots.services.trash import trash_restore, version_restore
 
 __all__ = [
+    "node_copy",
     "OnConflict",
     "GAVE_UP",
     "INTERNAL_ERROR",

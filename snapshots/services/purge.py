@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from django.db.models import Q
 
@@ -11,6 +12,7 @@ from snapshots import selectors
 from snapshots.errors import InvalidPath, NotFound
 from snapshots.models import Blob, Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
+from snapshots.services.dav_state import dav_state_forget
 from snapshots.services.kernel import actor_for, chain_parents, change_step, counters_move
 
 if TYPE_CHECKING:
@@ -96,6 +98,8 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
         for field_name in ("path", "previous_path"):
             under = Q(**{field_name: purged_path}) | Q(**{f"{field_name}__startswith": purged_path + "/"})
             changes.filter(under).update(**{field_name: PURGED_PATH})
+        # WebDAV's locks and dead properties name the item by its URL path too.
+        dav_state_forget(tenant=tenant, path=quote(purged_path))
         purge_record = step.record(Change.Action.PURGE, node_id=None, path=join_path(names))
         purge_record.detail = reason.strip()
 

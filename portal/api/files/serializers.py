@@ -82,6 +82,13 @@ class MoveSerializer(BodySerializer):
         return fields
 
 
+class CopySerializer(MoveSerializer):
+    """Copy: ``from`` is the item to copy, ``to`` the copy's full path."""
+
+    from_path = path_field(help_text="What to copy: a file, or a folder with everything in it.")
+    to = path_field(help_text="The copy's full path, e.g. /Archive/report.pdf.")
+
+
 class RestoreSerializer(BodySerializer):
     one_of_required = (("id",), ("path",))
 

@@ -21,6 +21,7 @@ from portal.api.files.serializers import (
     ActivityPageSerializer,
     ActivityQuerySerializer,
     ChangeSerializer,
+    CopySerializer,
     FolderCreateSerializer,
     FolderListQuerySerializer,
     FolderPageSerializer,
@@ -41,7 +42,15 @@ from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
 from snapshots.selectors.trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
-from snapshots.services import OnConflict, file_write, folder_create, node_delete, node_move, trash_restore
+from snapshots.services import (
+    OnConflict,
+    file_write,
+    folder_create,
+    node_copy,
+    node_delete,
+    node_move,
+    trash_restore,
+)
 
 
 def node_json(*, tenant: Tenant, version: NodeVersion) -> dict[str, Any]:
@@ -269,6 +278,26 @@ class MoveView(TenantAPIView):
             tenant=self.tenant, from_path=body["from"], to_path=body["to"], acting_user=signed_in_user(request)
         )
         return Response(node_json(tenant=self.tenant, version=version))
+
+
+class CopyView(TenantAPIView):
+    @extend_schema(
+        operation_id="files_copy",
+        summary="Copy a file or folder",
+        description=(
+            "`to` is the copy's full path; its folder must exist and its name be free. A folder is copied with "
+            "everything in it, in one step, on the server (nothing is uploaded again); the copy counts against "
+            "the quota."
+        ),
+        request=CopySerializer,
+        responses={201: NodeSerializer, **problems(400, 403, 404, 409, 413, 507)},
+    )
+    def post(self, request: Request) -> Response:
+        body = validated_body(CopySerializer, request)
+        version = node_copy(
+            tenant=self.tenant, from_path=body["from"], to_path=body["to"], acting_user=signed_in_user(request)
+        )
+        return Response(node_json(tenant=self.tenant, version=version), status=201)
 
 
 # SECTION: recently deleted

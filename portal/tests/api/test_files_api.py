@@ -620,6 +620,61 @@ def test_move_needs_from_and_to(api):
     assert "from: This field is required." in body["detail"]
 
 
+# SECTION: copy
+
+
+def test_copy_makes_a_file_and_a_folder_again_with_the_same_content(api):
+    api.write("/a/b/c.txt", b"c")
+    api.write("/a/d.txt", b"dd")
+    response = api.post("/api/v1/files/copy", {"from": "/a/d.txt", "to": "/a/e.txt"})
+    assert response.status_code == 201
+    assert response.json()["path"] == "/a/e.txt" and response.json()["size"] == 2
+    api.mkdir("/archive")
+    response = api.post("/api/v1/files/copy", {"from": "/a", "to": "/archive/a-2026"})
+    assert response.status_code == 201
+    assert response.json()["size"] == 5
+    assert api.tree() == {"/a": None, "/a/b": None, "/a/b/c.txt": sha(b"c"), "/a/d.txt": sha(b"dd"),
+                          "/a/e.txt": sha(b"dd"), "/archive": None, "/archive/a-2026": None,
+                          "/archive/a-2026/b": None, "/archive/a-2026/b/c.txt": sha(b"c"),
+                          "/archive/a-2026/d.txt": sha(b"dd"), "/archive/a-2026/e.txt": sha(b"dd")}  # fmt: skip
+    assert selectors.live_usage(tenant=api.tenant).live_bytes == 10
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "status", "words"),
+    [
+        ("/a", "/a/b/a", 400, "into itself"),
+        ("/a", "/a/inside", 400, "into itself"),
+        ("/", "/x", 400, "root"),
+        ("/a/b", "/", 400, "full new path"),
+        ("/a/b", "/c.txt", 409, "already exists"),
+        ("/missing", "/x", 404, "does not exist"),
+        ("/a/b", "/nowhere/b", 404, "does not exist"),
+        ("/a/b", "/c.txt/b", 409, "is a file"),
+        ("/a/b", "/a/b\x00", 400, "Null characters"),
+        ("/a/b", "/a/..", 400, "'..'"),
+        ("/a/b", "/" + "n" * 256, 400, "255 bytes"),
+        ("/a/b", "/a/x/y", 404, "does not exist"),
+    ],
+)
+def test_copy_refuses_as_move_does_and_changes_nothing(api, source, target, status, words):
+    api.mkdir("/a/b")
+    api.write("/c.txt")
+    before = (api.tree(), api.clock())
+    body = problem(api.post("/api/v1/files/copy", {"from": source, "to": target}), status)
+    assert words in body["detail"]
+    assert (api.tree(), api.clock()) == before
+
+
+def test_copy_over_the_quota_is_refused(api):
+    api.write("/a/big.bin", b"x" * 100)
+    api.tenant.quota_bytes = 150
+    api.tenant.save(update_fields=["quota_bytes"])
+    before = (api.tree(), api.clock())
+    problem(api.post("/api/v1/files/copy", {"from": "/a", "to": "/b"}), 507)
+    assert (api.tree(), api.clock()) == before
+
+
 # SECTION: delete
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 from django.core import signals
 from django.db import close_old_connections
 
-from portal.tests.test_download_verify import GUNICORN, REPO, _processes_env
+from portal.testing.servers import live_server
 from portal.tokens import api_token_create
 
 NAME_MARK = "Board-minutes-7d2f"  # in every file name the tests make: never in a log line
@@ -31,6 +28,8 @@ class DavServer:
     base: str
     port: int
     log_path: Path
+    process: subprocess.Popen[bytes]
+    cache_url: str
 
 
 @dataclass
@@ -62,43 +61,16 @@ def dav_account(make_tenant) -> DavAccount:
 @pytest.fixture
 def dav_server(transactional_db, tmp_path) -> Iterator[DavServer]:
     """gunicorn with two workers (locks and properties must be shared between them)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     data_dir = tmp_path / "data"
-    for folder in ("broker/out", "broker/processed", "broker/control"):
-        (data_dir / folder).mkdir(parents=True)
-    env = _processes_env(data_dir, port)
-    env["HUBPORT_WEB_WORKERS"] = "2"
-    # The test settings' in-memory cache is one per process: the workers share locks through a real one.
-    env.setdefault("CACHE_URL", f"filecache://{data_dir / 'cache'}")
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "portal.wsgi:application"],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, log_path.read_text(errors="replace")
-                assert time.monotonic() < deadline, log_path.read_text(errors="replace")
-                time.sleep(0.1)  # polling a process that is starting
-        yield DavServer(base=f"http://127.0.0.1:{port}/dav", port=port, log_path=log_path)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log_text = log_path.read_text(errors="replace")
-        assert NAME_MARK not in log_text, "a file name reached a log line"
+    # The test settings' in-memory cache is one per process; a file cache the
+    # workers share, which the residency test reads back.
+    extra = {} if os.environ.get("CACHE_URL") else {"CACHE_URL": f"filecache://{data_dir / 'cache'}"}
+    with live_server(data_dir, log_path, workers=2, extra_env=extra) as web:
+        cache_url = web.env["CACHE_URL"]
+        yield DavServer(f"{web.base}/dav", web.port, log_path, process=web.process, cache_url=cache_url)
+    log_text = log_path.read_text(errors="replace")
+    assert NAME_MARK not in log_text, "a file name reached a log line"
 
 
 @dataclass

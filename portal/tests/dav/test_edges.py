@@ -258,3 +258,26 @@ def test_iterable_stream_returns_the_body_in_order_whatever_the_chunks_and_reads
     stream = IterableStream(chunks)
     read = b"".join(stream.read(size) for size in sizes) + stream.read()
     assert read == b"".join(chunks)
+
+
+def test_copy_of_a_folder_out_of_a_snapshot_is_one_restore_job(dav_call, dav_account) -> None:
+    auth = (dav_account.email, dav_account.dav_token)
+    tenant = dav_account.tenant
+    for path in ("Reports", "Reports/2026", "Reports/2026/Q1"):
+        assert dav_call("MKCOL", _url(dav_account, path), auth=auth).status == 201
+    names = [f"Reports/{FILE}", f"Reports/2026/{FILE}", f"Reports/2026/Q1/{FILE}"]
+    for name in names:
+        assert dav_call("PUT", _url(dav_account, name), body=name.encode(), auth=auth).status == 201
+    snapshot = snapshot_create(tenant=tenant, kind=Snapshot.Kind.MANUAL, acting_user=None)
+    assert dav_call("DELETE", _url(dav_account, "Reports"), auth=auth).status == 204
+    label = f"{snapshot.taken_at.astimezone(tenant.hub.zone):%Y-%m-%d %H.%M} manual"
+
+    copied = dav_call(
+        "COPY", _url(dav_account, f".snapshots/{label}/Reports"), auth=auth,
+        destination=_destination(dav_account, "Reports"), depth="infinity",
+    )  # fmt: skip
+    assert copied.status == 201
+    [job] = RestoreJob.objects.for_tenant(tenant)
+    assert job.state == RestoreJob.State.SUCCEEDED and job.paths == ["/Reports"]
+    for name in names:
+        assert dav_call("GET", _url(dav_account, name), auth=auth).body == name.encode()

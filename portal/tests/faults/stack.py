@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -33,16 +30,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-REPO = Path(__file__).resolve().parents[3]
-VENV_BIN = Path(sys.executable).parent
+from portal.testing.servers import REPO, VENV_BIN, free_port, gunicorn_start, process_kill, process_start, process_stop
+
 HUB_CODES = ("uk", "de", "us", "ae", "hk", "au", "nz")
 START_DEADLINE_S = 60
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], Any], *, seconds: float, what: str, every: float = 0.2) -> Any:
@@ -195,16 +186,7 @@ class Stack:
         log = self.base / f"web-{len(self.web_logs)}.log"
         self.web_logs.append(log)
         env = {**self.env, "HUBPORT_BIND": f"127.0.0.1:{self.port}"}
-        with log.open("wb") as out:
-            self.web = subprocess.Popen(
-                [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "portal.wsgi:application"],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.web = gunicorn_start(env=env, log=log)
 
         def answers() -> bool:
             assert self.web is not None and self.web.poll() is None, log.read_text(errors="replace")
@@ -220,43 +202,24 @@ class Stack:
     def web_kill(self) -> None:
         """SIGKILL to the master and its workers at once, as a power cut would."""
         assert self.web is not None
-        os.killpg(self.web.pid, signal.SIGKILL)
-        self.web.wait(timeout=30)
+        process_kill(self.web)
 
     def web_stop(self) -> None:
-        if self.web is not None and self.web.poll() is None:
-            os.killpg(self.web.pid, signal.SIGTERM)
-            try:
-                self.web.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.web.pid, signal.SIGKILL)
-                self.web.wait(timeout=10)
+        if self.web is not None:
+            process_stop(self.web)
 
     def worker_start(self) -> None:
         """A Celery worker on every queue, as bin/run-embedded starts it."""
         assert self.worker is None or self.worker.poll() is not None
         log = self.base / "worker.log"
-        with log.open("ab") as out:
-            self.worker = subprocess.Popen(
-                [str(VENV_BIN / "celery"), "-A", "portal", "worker", "-Q", self.queues, "--concurrency", "2"]
-                + ["--loglevel", "INFO", "--without-mingle", "--without-gossip"],
-                cwd=REPO,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        command = [str(VENV_BIN / "celery"), "-A", "portal", "worker", "-Q", self.queues, "--concurrency", "2"]
+        command += ["--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+        self.worker = process_start(command, env=self.env, log=log)
         wait_until(lambda: " ready." in log.read_text(errors="replace"), seconds=START_DEADLINE_S, what="worker ready")
 
     def worker_stop(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            os.killpg(self.worker.pid, signal.SIGTERM)
-            try:
-                self.worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.worker.pid, signal.SIGKILL)
-                self.worker.wait(timeout=10)
+        if self.worker is not None:
+            process_stop(self.worker)
 
     def server_errors(self) -> list[str]:
         """Access-log lines of 5xx answers and tracebacks, in every web server log."""

@@ -1,0 +1,312 @@
+"""WebDAV's locks and dead properties live in the tenant's hub database: they
+expire, follow their resource through MOVE, COPY and DELETE, are read in a
+fixed number of queries however large the folder, are shared by every server
+process and survive a restart, and no path reaches the control database or the
+shared cache."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import pickle
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+import redis
+import time_machine
+from django.core.cache.backends.filebased import FileBasedCache
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from hubs.routing import hub_database_alias
+from portal.testing.servers import live_server
+from portal.tests.dav.conftest import NAME_MARK, DavAccount, DavServer
+from snapshots import selectors
+from snapshots.models import Blob, Change, DavLock, DavProperty, Node, TenantClock
+from snapshots.services import file_write, folder_create, node_purge
+from snapshots.tasks import sweep_temporaries_task
+
+FILE = f"{NAME_MARK}.txt"
+PROPERTY = f"{{urn:example:{NAME_MARK}}}colour"
+
+
+def _proppatch(value: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:E="urn:example:'
+        f'{NAME_MARK}"><D:set><D:prop><E:colour>{value}</E:colour></D:prop></D:set></D:propertyupdate>'
+    ).encode()
+
+
+LOCK_BODY = (
+    b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
+    b"<D:locktype><D:write/></D:locktype><D:owner>tester</D:owner></D:lockinfo>"
+)
+
+
+def _auth(account: DavAccount) -> tuple[str, str]:
+    return (account.email, account.dav_token)
+
+
+def _url(account: DavAccount, path: str = "") -> str:
+    return f"/dav/{account.tenant.slug}/{path}"
+
+
+def _destination(account: DavAccount, path: str) -> str:
+    return f"http://testserver/dav/{account.tenant.slug}/{quote(path)}"
+
+
+def _properties(account: DavAccount) -> dict[str, str]:
+    return dict(DavProperty.objects.for_tenant(account.tenant).values_list("path", "value"))
+
+
+# --- in-process ---------------------------------------------------------------------------------
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def test_lock_expires_and_is_deleted_when_seen(dav_call, dav_account) -> None:
+    auth = _auth(dav_account)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        assert dav_call("PUT", _url(dav_account, FILE), body=b"one", auth=auth).status == 201
+        locked = dav_call("LOCK", _url(dav_account, FILE), body=LOCK_BODY, auth=auth, timeout="Second-60")
+        assert locked.status == 200, locked.body
+        token = locked.headers["lock-token"].strip("<>")
+        row = DavLock.objects.for_tenant(dav_account.tenant).get()
+        assert (row.token, row.path, row.principal) == (token, f"/{FILE}", f"user-{dav_account.user.pk}")
+        assert dav_call("PUT", _url(dav_account, FILE), body=b"two", auth=auth).status == 423
+        traveller.shift(timedelta(seconds=59))
+        assert dav_call("PUT", _url(dav_account, FILE), body=b"two", auth=auth).status == 423
+        traveller.shift(timedelta(seconds=2))
+        assert dav_call("PUT", _url(dav_account, FILE), body=b"two", auth=auth).status == 204
+        assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
+
+
+def test_periodic_clean_up_removes_expired_locks(dav_call, dav_account) -> None:
+    auth = _auth(dav_account)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        assert dav_call("PUT", _url(dav_account, FILE), body=b"one", auth=auth).status == 201
+        for timeout in ("Second-60", "Second-600"):
+            dav_call("LOCK", _url(dav_account, FILE), body=LOCK_BODY.replace(b"exclusive", b"shared"),
+                     auth=auth, timeout=timeout)  # fmt: skip
+        assert DavLock.objects.for_tenant(dav_account.tenant).count() == 2
+        traveller.shift(timedelta(seconds=120))
+        sweep_temporaries_task(hub_code=dav_account.tenant.hub_id)
+        assert list(DavLock.objects.for_tenant(dav_account.tenant).values_list("timeout_seconds", flat=True)) == [600]
+
+
+def test_properties_follow_move_copy_and_delete(dav_call, dav_account) -> None:
+    auth = _auth(dav_account)
+    assert dav_call("MKCOL", _url(dav_account, "a"), auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, f"a/{FILE}"), body=b"x", auth=auth).status == 201
+    for path, value in (("a", "folder"), (f"a/{FILE}", "file")):
+        assert dav_call("PROPPATCH", _url(dav_account, path), body=_proppatch(value), auth=auth).status == 207
+    assert sorted(_properties(dav_account)) == ["/a", f"/a/{FILE}"]
+    assert ">folder<" in _properties(dav_account)["/a"]
+
+    moved = dav_call("MOVE", _url(dav_account, "a"), auth=auth, destination=_destination(dav_account, "b"))
+    assert moved.status == 201
+    assert sorted(_properties(dav_account)) == ["/b", f"/b/{FILE}"]
+    found = dav_call("PROPFIND", _url(dav_account, f"b/{FILE}"), auth=auth, depth="0")
+    assert b">file<" in found.body
+
+    copied = dav_call("COPY", _url(dav_account, "b"), auth=auth, destination=_destination(dav_account, "c"))
+    assert copied.status == 201
+    assert sorted(_properties(dav_account)) == ["/b", f"/b/{FILE}", "/c", f"/c/{FILE}"]
+
+    assert dav_call("DELETE", _url(dav_account, "b"), auth=auth).status == 204
+    assert sorted(_properties(dav_account)) == ["/c", f"/c/{FILE}"]
+    # A sibling whose name starts like the deleted folder's keeps its properties.
+    assert dav_call("MKCOL", _url(dav_account, "cc"), auth=auth).status == 201
+    assert dav_call("PROPPATCH", _url(dav_account, "cc"), body=_proppatch("sibling"), auth=auth).status == 207
+    assert dav_call("DELETE", _url(dav_account, "c"), auth=auth).status == 204
+    assert list(_properties(dav_account)) == ["/cc"]
+
+
+def test_propfind_reads_state_in_queries_that_do_not_grow_with_the_folder(dav_call, dav_account) -> None:
+    auth = _auth(dav_account)
+    tenant, user = dav_account.tenant, dav_account.user
+    folder_create(tenant=tenant, path="/big", acting_user=user)
+
+    def propfind_queries(files: int) -> int:
+        for index in range(files):
+            path = f"/big/{NAME_MARK}-{index}-{files}"
+            file_write(tenant=tenant, path=path, stream=iter_bytes(b"x"), content_length=1, acting_user=user)
+            dav_call("PROPPATCH", _url(dav_account, path[1:]), body=_proppatch(str(index)), auth=auth)
+        with CaptureQueriesContext(connections[hub_database_alias(tenant.hub_id)]) as queries:
+            answer = dav_call("PROPFIND", _url(dav_account, "big"), auth=auth, depth="1")
+        assert answer.status == 207 and answer.body.count(b"colour>") >= files
+        return sum("davproperty" in query["sql"] or "davlock" in query["sql"] for query in queries.captured_queries)
+
+    few = propfind_queries(5)
+    many = propfind_queries(40)
+    assert few == many <= 3
+
+
+def iter_bytes(content: bytes) -> io.BytesIO:
+    return io.BytesIO(content)
+
+
+# --- real servers ----------------------------------------------------------------------------
+
+
+def _request(base: str, method: str, path: str, account: DavAccount, body: bytes = b"", **headers: str) -> Any:
+    where = urlsplit(base)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    credentials = base64.b64encode(f"{account.email}:{account.dav_token}".encode()).decode()
+    names = {key.replace("_", "-"): value for key, value in headers.items()}
+    try:
+        connection.request(
+            method, quote(f"/dav/{account.tenant.slug}/{path}"), body=body,
+            headers={"Authorization": f"Basic {credentials}", **names},
+        )  # fmt: skip
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def _cache_contents(cache_url: str) -> list[bytes]:
+    """Every key and value in the shared cache the servers used, as bytes."""
+    if cache_url.startswith("filecache://"):
+        found = []
+        for entry in Path(cache_url.removeprefix("filecache://")).rglob("*.djcache"):
+            with entry.open("rb") as handle:
+                pickle.load(handle)  # the expiry
+                found.append(entry.name.encode() + zlib.decompress(handle.read()))
+        return found
+    client = redis.Redis.from_url(cache_url)
+    found = []
+    for key in client.scan_iter():
+        value = client.dump(key) or b""
+        found.append(key + value)
+    return found
+
+
+def _cache_probe(cache_url: str) -> None:
+    if cache_url.startswith("filecache://"):
+        FileBasedCache(cache_url.removeprefix("filecache://"), {}).set("probe", "residency-probe")
+    else:
+        redis.Redis.from_url(cache_url).set("probe", b"residency-probe")
+
+
+def _control_rows() -> list[str]:
+    connection = connections["default"]
+    rows: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - table names from the schema
+            rows.extend(repr(row) for row in cursor.fetchall())
+    return rows
+
+
+@pytest.mark.worker
+@pytest.mark.timeout(180)
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_state_is_shared_by_servers_survives_restart_and_stays_in_the_hub(
+    dav_server: DavServer, dav_account: DavAccount, tmp_path: Path
+) -> None:
+    first = dav_server.base
+    account = dav_account
+    assert _request(first, "MKCOL", NAME_MARK, account)[0] == 201
+    assert _request(first, "PUT", f"{NAME_MARK}/{FILE}", account, b"one")[0] == 201
+    status, _, _ = _request(first, "PROPPATCH", f"{NAME_MARK}/{FILE}", account, _proppatch(f"blue-{NAME_MARK}"))
+    assert status == 207
+    status, headers, body = _request(first, "LOCK", f"{NAME_MARK}/{FILE}", account, LOCK_BODY, Timeout="Second-600")
+    assert status == 200, body
+    token = headers["Lock-Token"]
+    copy_to = f"{first}/{account.tenant.slug}/{quote(NAME_MARK)}/copy-{quote(FILE)}"
+    assert _request(first, "COPY", f"{NAME_MARK}/{FILE}", account, Destination=copy_to)[0] == 201
+
+    # A second server (its own master and worker) on the same databases honours the lock.
+    with live_server(
+        tmp_path / "second", tmp_path / "second.log", extra_env={"CACHE_URL": dav_server.cache_url}
+    ) as second:
+        other = f"{second.base}/dav"
+        assert _request(other, "PUT", f"{NAME_MARK}/{FILE}", account, b"two")[0] == 423
+        assert _request(other, "PUT", f"{NAME_MARK}/{FILE}", account, b"two", If=f"({token})")[0] == 204
+        assert _request(other, "UNLOCK", f"{NAME_MARK}/{FILE}", account, Lock_Token=token)[0] == 204
+        assert _request(first, "PUT", f"{NAME_MARK}/{FILE}", account, b"three")[0] == 204
+        assert NAME_MARK not in second.log.read_text(errors="replace")
+
+    # The first server restarted: the properties are still there.
+    dav_server.process.terminate()
+    dav_server.process.wait(timeout=30)
+    with live_server(
+        tmp_path / "third", tmp_path / "third.log", extra_env={"CACHE_URL": dav_server.cache_url}
+    ) as third:
+        status, _, body = _request(f"{third.base}/dav", "PROPFIND", f"{NAME_MARK}/copy-{FILE}", account, Depth="0")
+        assert status == 207 and f"blue-{NAME_MARK}".encode() in body
+
+    # The names are in the hub's tables, and nowhere in the control database or the cache.
+    assert DavProperty.objects.for_tenant(account.tenant).filter(value__contains=NAME_MARK).count() == 2
+    _cache_probe(dav_server.cache_url)  # the scan below sees what is in the cache
+    contents = _cache_contents(dav_server.cache_url)
+    assert any(b"residency-probe" in entry for entry in contents)
+    assert not [entry[:80] for entry in contents if NAME_MARK.encode() in entry]
+    rows = _control_rows()
+    assert any(account.email in row for row in rows)  # the scan below sees the control tables
+    assert not [row[:200] for row in rows if NAME_MARK in row]
+
+
+def test_copy_in_the_live_tree_reuses_blobs_in_one_step(dav_call, dav_account) -> None:
+    tenant, user, auth = dav_account.tenant, dav_account.user, _auth(dav_account)
+    for index in range(3):
+        file_write(tenant=tenant, path=f"/src/sub/{NAME_MARK}-{index}", stream=iter_bytes(b"abc" * (index + 1)),
+                   content_length=3 * (index + 1), acting_user=user)  # fmt: skip
+    blobs_before = Blob.objects.for_tenant(tenant).count()
+    usage_before = selectors.live_usage(tenant=tenant)
+    seq_before = TenantClock.objects.for_tenant(tenant).get().seq
+
+    copied = dav_call("COPY", _url(dav_account, "src"), auth=auth, destination=_destination(dav_account, "dst"))
+    assert copied.status == 201, copied.body
+    assert Blob.objects.for_tenant(tenant).count() == blobs_before  # no byte written again
+    assert TenantClock.objects.for_tenant(tenant).get().seq == seq_before + 1  # one step
+    usage = selectors.live_usage(tenant=tenant)
+    assert usage.live_bytes == 2 * usage_before.live_bytes
+    changes = Change.objects.for_tenant(tenant).filter(seq=seq_before + 1)
+    assert sorted(changes.values_list("action", "path")) == sorted(
+        [("mkdir", "/dst"), ("mkdir", "/dst/sub")] + [("create", f"/dst/sub/{NAME_MARK}-{index}") for index in range(3)]
+    )
+    assert {change.actor_user_id for change in changes} == {user.pk}
+    root = selectors.resolve(tenant=tenant, names=[])[-1]
+    dst = selectors.resolve(tenant=tenant, names=["dst"])[-1]
+    node_counters = Node.objects.for_tenant(tenant).values_list("subtree_files", "subtree_bytes")
+    assert node_counters.get(pk=dst.node_id) == (3, 18)
+    assert node_counters.get(pk=root.node_id) == (6, 36)
+    got = dav_call("GET", _url(dav_account, f"dst/sub/{NAME_MARK}-2"), auth=auth)
+    assert got.body == b"abcabcabc"
+
+    # A file over an existing one replaces it (the old content goes to Recently deleted).
+    again = dav_call(
+        "COPY", _url(dav_account, f"src/sub/{NAME_MARK}-0"), auth=auth,
+        destination=_destination(dav_account, f"dst/sub/{NAME_MARK}-2"),
+    )  # fmt: skip
+    assert again.status == 204
+    assert dav_call("GET", _url(dav_account, f"dst/sub/{NAME_MARK}-2"), auth=auth).body == b"abc"
+    # Over the quota: refused, nothing made.
+    tenant.quota_bytes = selectors.live_usage(tenant=tenant).live_bytes + 5
+    tenant.save(update_fields=["quota_bytes"])
+    refused = dav_call("COPY", _url(dav_account, "src"), auth=auth, destination=_destination(dav_account, "more"))
+    assert refused.status == 507
+    assert dav_call("PROPFIND", _url(dav_account, "more"), auth=auth, depth="0").status == 404
+
+
+def test_a_purge_takes_the_items_dead_properties_and_locks(dav_call, dav_account) -> None:
+    auth = _auth(dav_account)
+    name = f"{NAME_MARK} secret"
+    assert dav_call("MKCOL", _url(dav_account, name), auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, f"{name}/{FILE}"), body=b"x", auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, "kept.txt"), body=b"x", auth=auth).status == 201
+    for path in (name, f"{name}/{FILE}", "kept.txt"):
+        assert dav_call("PROPPATCH", _url(dav_account, path), body=_proppatch("x"), auth=auth).status == 207
+    assert dav_call("LOCK", _url(dav_account, f"{name}/{FILE}"), body=LOCK_BODY, auth=auth).status == 200
+    node_purge(tenant=dav_account.tenant, path=f"/{name}", acting_user=None, reason="erasure request")
+    assert list(_properties(dav_account)) == ["/kept.txt"]
+    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()

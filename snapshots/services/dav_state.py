@@ -1,0 +1,177 @@
+"""WebDAV's state in the tenant's hub: locks and dead properties. A client's
+paths are the tenant's data, so they stay in its hub database like its tree
+(never in the control database or a shared cache). Reads are
+``snapshots.selectors.dav_state``; ``portal.dav.state`` puts WsgiDAV's lock
+storage and property manager interfaces on top.
+
+Dead properties follow their resource: a move takes them along, a delete
+removes them, a copy copies them, each with the resource's descendants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from hubs.routing import hub_database_alias
+from snapshots.models import DavLock, DavProperty, TenantClock
+from snapshots.selectors.dav_state import dav_parent, dav_path_key
+
+if TYPE_CHECKING:
+    from hubs.models import Tenant
+
+BATCH = 1000
+
+
+@contextmanager
+def dav_locks_serialized(*, tenant: Tenant) -> Iterator[None]:
+    """A transaction holding the tenant's clock row: taking a lock checks the
+    locks there are and then adds one, and two workers must not both pass the
+    check (the clock row lock, IMMEDIATE transactions on SQLite)."""
+    with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+        TenantClock.objects.for_tenant(tenant).select_for_update().get()
+        yield
+
+
+def dav_lock_create(
+    *,
+    tenant: Tenant,
+    token: str,
+    path: str,
+    depth: str,
+    scope: str,
+    lock_type: str,
+    owner: str,
+    principal: str,
+    timeout_seconds: float,
+) -> DavLock:
+    return DavLock.objects.for_tenant(tenant).create(
+        token=token,
+        path=path,
+        depth=depth,
+        scope=scope,
+        lock_type=lock_type,
+        owner=owner,
+        principal=principal,
+        timeout_seconds=timeout_seconds,
+        expires_at=timezone.now() + timedelta(seconds=timeout_seconds),
+    )
+
+
+def dav_lock_refresh(*, tenant: Tenant, token: str, timeout_seconds: float) -> DavLock | None:
+    """A new timeout for a lock that has not expired; None when there is no such lock."""
+    now = timezone.now()
+    locks = DavLock.objects.for_tenant(tenant).filter(token=token, expires_at__gte=now)
+    if not locks.update(timeout_seconds=timeout_seconds, expires_at=now + timedelta(seconds=timeout_seconds)):
+        return None
+    return locks.first()
+
+
+def dav_locks_delete(*, tenant: Tenant, tokens: list[str]) -> int:
+    return DavLock.objects.for_tenant(tenant).filter(token__in=tokens).delete()[0]
+
+
+def dav_locks_expired_delete(*, hub_code: str, now: datetime | None = None) -> int:
+    """The periodic clean-up: every tenant's expired locks in one hub (reads drop them too)."""
+    return DavLock.objects.for_hub(hub_code).filter(expires_at__lt=now or timezone.now()).delete()[0]
+
+
+def dav_property_set(*, tenant: Tenant, path: str, name: str, value: str) -> None:
+    DavProperty.objects.for_tenant(tenant).update_or_create(
+        path_key=dav_path_key(path),
+        name=name,
+        defaults={"path": path, "folder_key": dav_path_key(dav_parent(path)), "value": value},
+    )
+
+
+def dav_property_remove(*, tenant: Tenant, path: str, name: str) -> None:
+    DavProperty.objects.for_tenant(tenant).filter(path_key=dav_path_key(path), name=name).delete()
+
+
+def _below(*, tenant: Tenant, path: str) -> Q:
+    """The rows of ``path``'s descendants: a prefix match (LIKE, which SQLite
+    compares without case), then the prefix compared exactly."""
+    prefix = path.rstrip("/") + "/"
+    ids = (
+        DavProperty.objects.for_tenant(tenant)
+        .filter(path__startswith=prefix)
+        .annotate(head=Substr("path", 1, len(prefix)))
+        .filter(head=prefix)
+        .values_list("pk", flat=True)
+    )
+    return Q(pk__in=list(ids))
+
+
+def _subtree(*, tenant: Tenant, path: str, with_children: bool) -> list[DavProperty]:
+    rows = DavProperty.objects.for_tenant(tenant)
+    own = Q(path_key=dav_path_key(path))
+    if not with_children:
+        return list(rows.filter(own))
+    if path == "/":
+        return list(rows)
+    return list(rows.filter(own | _below(tenant=tenant, path=path)))
+
+
+def dav_properties_remove(*, tenant: Tenant, path: str) -> int:
+    """A resource is gone: its properties and its descendants' go with it."""
+    doomed = [row.pk for row in _subtree(tenant=tenant, path=path, with_children=True)]
+    removed = 0
+    for start in range(0, len(doomed), BATCH):
+        removed += DavProperty.objects.for_tenant(tenant).filter(pk__in=doomed[start : start + BATCH]).delete()[0]
+    return removed
+
+
+def _renamed(row: DavProperty, *, from_path: str, to_path: str) -> str:
+    return to_path + row.path[len(from_path) :] if from_path != "/" else to_path.rstrip("/") + row.path
+
+
+def dav_properties_move(*, tenant: Tenant, from_path: str, to_path: str, with_children: bool = True) -> None:
+    """A resource moved: its properties (and its descendants') follow it; what
+    the destination had before is replaced (a MOVE with Overwrite deleted it)."""
+    with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+        dav_properties_remove(tenant=tenant, path=to_path)
+        rows = _subtree(tenant=tenant, path=from_path, with_children=with_children)
+        for row in rows:
+            row.path = _renamed(row, from_path=from_path, to_path=to_path)
+            row.path_key = dav_path_key(row.path)
+            row.folder_key = dav_path_key(dav_parent(row.path))
+        DavProperty.objects.for_tenant(tenant).bulk_update(rows, ["path", "path_key", "folder_key"], batch_size=BATCH)
+
+
+def dav_properties_copy(*, tenant: Tenant, from_path: str, to_path: str, with_children: bool) -> None:
+    """A resource copied: the copy has the source's properties (replacing the destination's)."""
+    with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+        if with_children:
+            dav_properties_remove(tenant=tenant, path=to_path)
+        else:
+            DavProperty.objects.for_tenant(tenant).filter(path_key=dav_path_key(to_path)).delete()
+        copies = []
+        for row in _subtree(tenant=tenant, path=from_path, with_children=with_children):
+            path = _renamed(row, from_path=from_path, to_path=to_path)
+            copies.append(
+                DavProperty(
+                    tenant_id=tenant.pk,
+                    path=path,
+                    path_key=dav_path_key(path),
+                    folder_key=dav_path_key(dav_parent(path)),
+                    name=row.name,
+                    value=row.value,
+                )
+            )
+        DavProperty.objects.for_tenant(tenant).bulk_create(copies, batch_size=BATCH)
+
+
+def dav_state_forget(*, tenant: Tenant, path: str) -> None:
+    """An item purged from all history: its and its descendants' dead properties
+    and locks go too (``path`` as WebDAV names it, percent-encoded)."""
+    dav_properties_remove(tenant=tenant, path=path)
+    prefix = path.rstrip("/") + "/"
+    locks = DavLock.objects.for_tenant(tenant)
+    doomed = [pk for pk, root in locks.values_list("pk", "path") if root == path or root.startswith(prefix)]
+    locks.filter(pk__in=doomed).delete()
