@@ -567,9 +567,10 @@ REST_FRAMEWORK = {
     # REMOTE_ADDR is the client as ClientAddressMiddleware decided it; DRF must
     # not read X-Forwarded-For on its own (its default believes anyone's).
     "NUM_PROXIES": 0,
+    # Fixed windows counted with incr (portal.api.throttling says why).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "portal.api.throttling.AnonWindowRateThrottle",
+        "portal.api.throttling.UserWindowRateThrottle",
     ],
     # Generous enough for a sync script listing a 10,000-file folder page by
     # page; an abusive client is slowed down, and the monitoring's request-rate
