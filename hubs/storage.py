@@ -9,12 +9,18 @@ URL forms (one environment variable per facility, see README):
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, Storage
+
+if TYPE_CHECKING:
+    from hubs.models import Facility
 
 
 def facility_storage_alias(hub_code: str, role: str) -> str:
@@ -47,3 +53,46 @@ def facility_storage(hub_code: str, role: str) -> Storage:
     """The storage of one facility. Hub and role come from code, never from input."""
     alias = facility_storage_alias(hub_code, role)
     return storage_from_url(settings.HUB_STORAGE_URLS[alias])
+
+
+# SECTION: which facility serves a hub, and which can take writes
+
+_facilities_known: dict[str, tuple[float, tuple[Facility, Facility]]] = {}
+_facilities_lock = threading.Lock()
+
+
+def hub_facilities(hub_code: str) -> tuple[Facility, Facility]:
+    """(serving, other) facility of a hub, as the control database says,
+    read at most every HUBPORT_FACILITY_CACHE_SECONDS per process (5, as the
+    serving database side: hubs.db.sides). Every upload and download asked,
+    twice for an upload, two queries each time. A facility marked unavailable
+    or a failover reaches every process within that time, and the process
+    that made the change at once (``hub_facilities_forget``). The rows are
+    shared between threads: read them, never change them."""
+    seconds = settings.HUBPORT_FACILITY_CACHE_SECONDS
+    known = _facilities_known.get(hub_code)
+    now = time.monotonic()
+    if known is not None and now - known[0] < seconds:
+        return known[1]
+    from hubs.models import Facility, Hub
+
+    facilities = list(Facility.objects.select_related("hub").filter(hub_id=hub_code))
+    if not facilities:
+        raise Hub.DoesNotExist(f"Hub {hub_code} has no facilities.")
+    by_role = {facility.role: facility for facility in facilities}
+    serving_role = facilities[0].hub.serving_facility
+    other_role = "alternate" if serving_role == "primary" else "primary"
+    found = (by_role[serving_role], by_role[other_role])
+    if seconds > 0:
+        with _facilities_lock:
+            _facilities_known[hub_code] = (now, found)
+    return found
+
+
+def hub_facilities_forget(hub_code: str | None = None) -> None:
+    """This process reads the hub's facilities (every hub's: None) afresh."""
+    with _facilities_lock:
+        if hub_code is None:
+            _facilities_known.clear()
+        else:
+            _facilities_known.pop(hub_code, None)

@@ -19,6 +19,8 @@ from typing import cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import BigIntegerField, CharField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from hubs.models import Membership, Tenant
@@ -100,13 +102,31 @@ class TokenCheck:
     membership: Membership | None = None
 
 
+_MEMBERSHIP_OF_TOKEN = (
+    f'SELECT m."{{column}}" FROM "{Membership._meta.db_table}" m '  # noqa: S608 - names from the models
+    f'WHERE m."user_id" = "{ApiToken._meta.db_table}"."user_id" '
+    f'AND m."tenant_id" = "{ApiToken._meta.db_table}"."tenant_id"'
+)
+
+
 def api_token_check(raw: str) -> TokenCheck:
     """Check a presented token, saying why it is refused when it is."""
     scheme, _, rest = (raw or "").partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != TOKEN_SCHEME or len(prefix) != PREFIX_HEX_CHARS or not secret:
         return TokenCheck(None, "The token is malformed. Tokens look like hp_1a2b3c4d_…; copy it again.")
-    token = ApiToken.objects.select_related("user", "tenant", "tenant__hub").filter(secret_hash=_hash(raw)).first()
+    # The membership comes with the token, in one query: every API request
+    # asks. Plain SQL subqueries, because the ORM's Subquery took longer to
+    # build (about 3 ms) than the second query it saved.
+    token = (
+        ApiToken.objects.select_related("user", "tenant", "tenant__hub")
+        .annotate(
+            membership_pk=RawSQL(_MEMBERSHIP_OF_TOKEN.format(column="id"), [], output_field=BigIntegerField()),  # noqa: S611
+            membership_role=RawSQL(_MEMBERSHIP_OF_TOKEN.format(column="role"), [], output_field=CharField()),  # noqa: S611
+        )
+        .filter(secret_hash=_hash(raw))
+        .first()
+    )
     # The lookup by hash already matched the whole token; the prefix comparison
     # only guards against a hash collision in a corrupted row.
     if token is None or not hmac.compare_digest(token.prefix, prefix):
@@ -118,16 +138,17 @@ def api_token_check(raw: str) -> TokenCheck:
         return TokenCheck(None, "The token has expired. Make a new one under Settings → API tokens.")
     if not token.user.is_active:
         return TokenCheck(None, "The token's user account is disabled.")
-    membership = (
-        Membership.objects.select_related("tenant", "tenant__hub")
-        .filter(user_id=token.user_id, tenant_id=token.tenant_id)
-        .first()
-    )
-    if membership is None:
+    if token.membership_pk is None:
         return TokenCheck(None, "The token's user no longer belongs to the token's workspace.")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+    membership = Membership.from_db(  # created_at deferred: read if anyone asks
+        "default",
+        ["id", "user_id", "tenant_id", "role"],
+        [token.membership_pk, token.user_id, token.tenant_id, token.membership_role],
+    )
+    membership.user, membership.tenant = token.user, token.tenant
     return TokenCheck(token, membership=membership)
 
 

@@ -26,18 +26,17 @@ from typing import IO, TYPE_CHECKING, Protocol
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
-from django.db import IntegrityError, transaction
+from django.db import connections
 from django.utils import timezone
 
 from hubs.display import bytes_label
-from hubs.models import Facility, Hub
 from hubs.routing import hub_database_alias
-from hubs.storage import facility_storage
+from hubs.storage import facility_storage, hub_facilities
 from snapshots.errors import FacilityUnavailable, FileTooLarge, IncompleteUpload, NotFound
 from snapshots.models import Blob, ScrubFinding, blob_storage_key
 
 if TYPE_CHECKING:
-    from hubs.models import Tenant
+    from hubs.models import Facility, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -231,11 +230,7 @@ def _log_write_failure(facility: Facility, tenant: Tenant, exc: BaseException) -
 
 def _facilities(hub_code: str) -> tuple[Facility, Facility]:
     """(serving, other) facility of a hub: writes must reach the serving one."""
-    hub = Hub.objects.get(pk=hub_code)
-    by_role = {facility.role: facility for facility in Facility.objects.filter(hub_id=hub_code)}
-    serving_role = hub.serving_facility
-    other_role = "alternate" if serving_role == "primary" else "primary"
-    return by_role[serving_role], by_role[other_role]
+    return hub_facilities(hub_code)
 
 
 def _put(storage: Storage, key: str, source: Path, size: int, *, replace: bool = False) -> None:
@@ -335,29 +330,40 @@ def blob_claim(*, tenant: Tenant, spooled: SpooledUpload, generation: str | None
     row, the bytes the caller wrote under ``generation`` get a new row; if the
     caller wrote none (it expected to reuse a row the collector has since
     removed), BlobVanished tells it to write them and try again.
+
+    One statement either way (a SELECT ... FOR UPDATE, an UPDATE and a
+    savepoint around the INSERT were up to five): with bytes written, an
+    INSERT that touches the existing row instead on conflict; without, an
+    UPDATE of the existing row. Both lock the row until the step commits, and
+    both return it, so the caller sees whose generation won.
     """
-    now = timezone.now()
-    blobs = Blob.objects.for_tenant(tenant)
-    blob = blobs.select_for_update().filter(sha256=spooled.sha256).first()
-    if blob is not None:
-        blob.touched_at = now
-        blob.save(update_fields=["touched_at"])
-        return blob
-    if generation is None:
-        raise BlobVanished
-    try:
-        with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
-            return blobs.create(
-                sha256=spooled.sha256,
-                generation=generation,
-                size=spooled.size,
-                created_at=now,
-                touched_at=now,
-                needs_replication=needs_replication,
+    from snapshots.selectors.lookup import instance_from_row
+
+    alias = hub_database_alias(tenant.hub_id)
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    table = quote(Blob._meta.db_table)
+    returning = ", ".join(quote(column) for column in (field.column for field in Blob._meta.concrete_fields) if column)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        if generation is None:
+            cursor.execute(
+                f"UPDATE {table} SET touched_at = %s WHERE tenant_id = %s AND sha256 = %s "  # noqa: S608
+                f"RETURNING {returning}",
+                [now, tenant.pk, spooled.sha256],
             )
-    except IntegrityError:
-        # A concurrent upload of the same bytes made the row first: use theirs.
-        return blobs.select_for_update().get(sha256=spooled.sha256)
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} (tenant_id, sha256, generation, size, created_at, touched_at, "  # noqa: S608
+                "needs_replication, verified_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL) "
+                "ON CONFLICT (tenant_id, sha256) DO UPDATE SET touched_at = excluded.touched_at "
+                f"RETURNING {returning}",
+                [tenant.pk, spooled.sha256, generation, spooled.size, now, now, needs_replication],
+            )
+        row = cursor.fetchone()
+    if row is None:
+        raise BlobVanished
+    return instance_from_row(Blob, connection, alias, row)
 
 
 def blob_discard_bytes(*, tenant: Tenant, sha256: str, generation: str) -> None:

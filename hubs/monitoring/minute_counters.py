@@ -30,14 +30,19 @@ def counters_add(*, prefix: str, scope: str, names: Iterable[str], moment: datet
     """Add one to each named counter of ``scope`` for the current minute."""
     minute = minute_of(moment)
     for name in names:
-        key = counter_key(prefix, scope, minute, name)
-        try:
-            cache.incr(key)
-        except ValueError:
-            # Not there yet: the first of the minute makes it; losing the race to
-            # another process's add means it exists, so add to it.
-            if not cache.add(key, 1, timeout=KEPT_SECONDS):
-                cache.incr(key)
+        counter_add(prefix=prefix, scope=scope, minute=minute, name=name)
+
+
+def counter_add(*, prefix: str, scope: str, minute: int, name: str, amount: int = 1) -> None:
+    """Add ``amount`` to one counter of one minute."""
+    key = counter_key(prefix, scope, minute, name)
+    try:
+        cache.incr(key, amount)
+    except ValueError:
+        # Not there yet: the first of the minute makes it; losing the race to
+        # another process's add means it exists, so add to it.
+        if not cache.add(key, amount, timeout=KEPT_SECONDS):
+            cache.incr(key, amount)
 
 
 def counters_sum(

@@ -22,6 +22,7 @@ from hubs.services.audit import audit_record, audit_snapshot
 from hubs.services.failover_database import database_switch
 from hubs.services.failover_events import failover_outage_started_at
 from hubs.signals import facility_became_available
+from hubs.storage import hub_facilities_forget
 from hubs.storage_backlog import storage_backlog
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def hub_fail_over(
     hub.failover_generation = locked_hub.failover_generation
     alias = hub_database_alias(locked_hub.code)
     serving_side_forget(locked_hub.code)
+    hub_facilities_forget(locked_hub.code)
     if has_standby(alias):
         connections[alias].close()
     # Read from the side that serves now: what it has of the blobs' bookkeeping.
@@ -196,6 +198,7 @@ def facility_change(
                     using="default",
                 )
     facility.name, facility.is_available = locked.name, locked.is_available
+    hub_facilities_forget(locked.hub_id)
     return locked
 
 

@@ -16,6 +16,7 @@ windows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -29,7 +30,14 @@ from django.utils.functional import cached_property
 from hubs.display import time_label
 from hubs.errors import HubInMaintenance, HubReadOnly
 from hubs.models import Hub, MaintenanceWindow
-from hubs.selectors import IMPACT_SEVERITY, Impact, seconds_until, windows_announced_for_hub, windows_running
+from hubs.selectors import (
+    IMPACT_SEVERITY,
+    Impact,
+    State,
+    seconds_until,
+    windows_announced_for_hub,
+    windows_running,
+)
 from portal.problems import PROBLEM_CONTENT_TYPE, log_refusal, refusal_response, status_for
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -58,6 +66,7 @@ class HubMaintenance:
 class MaintenanceModeMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self._not_ended: tuple[float, list[MaintenanceWindow]] | None = None
 
     @cached_property
     def always_open_prefixes(self) -> tuple[str, ...]:
@@ -83,8 +92,7 @@ class MaintenanceModeMiddleware:
             return self.get_response(request)
         if tenant is None and not (request.path.startswith("/api/") and "Authorization" in request.headers):
             return self.get_response(request)  # no tenant, so no hub: anonymous pages are nobody's
-        # One indexed query per tenant request; almost always empty, and then nothing else is looked up.
-        running = list(windows_running(now=now).prefetch_related("hubs"))
+        running = self._running(now)
         if not running:
             return self.get_response(request)
         hub = self._hub_of(request)
@@ -99,6 +107,24 @@ class MaintenanceModeMiddleware:
         if window.impact == Impact.READ_ONLY and request.method in WRITE_METHODS:
             return self._refuse(request, hub=hub, window=window, now=now, read_only=True)
         return self.get_response(request)
+
+    def _running(self, now: datetime) -> list[MaintenanceWindow]:
+        """The windows running now. Every tenant request asks, so the windows
+        that have not ended are read at most every
+        HUBPORT_MAINTENANCE_CACHE_SECONDS (5) per process, with their hubs: a
+        window staff start, change or cancel takes effect within that time
+        (windows are announced ahead; their start and end are compared here
+        with the request's time, so those are exact)."""
+        seconds = settings.HUBPORT_MAINTENANCE_CACHE_SECONDS
+        if seconds <= 0:
+            return list(windows_running(now=now).prefetch_related("hubs"))
+        read = self._not_ended
+        moment = time.monotonic()
+        if read is None or moment - read[0] >= seconds:
+            not_ended = MaintenanceWindow.objects.filter(ends_at__gt=now).exclude(state=State.CANCELLED)
+            read = (moment, list(not_ended.prefetch_related("hubs")))
+            self._not_ended = read
+        return [window for window in read[1] if window.starts_at <= now < window.ends_at]
 
     def _hub_of(self, request: HttpRequest) -> Hub | None:
         tenant = getattr(request, "tenant", None)

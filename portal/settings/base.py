@@ -171,6 +171,10 @@ for _alias, _db in DATABASES.items():
         )
         # In tests each SQLite database is its own in-memory database.
         _db.setdefault("TEST", {})
+        # Kept open across requests (each server thread keeps its own): opening
+        # one and running its PRAGMAs was about a tenth of a small request. A
+        # file does not drop a connection, so no health check.
+        _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
     else:
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         _db.setdefault("CONN_HEALTH_CHECKS", True)
@@ -179,6 +183,15 @@ for _alias, _db in DATABASES.items():
 # every process uses a failed-over hub's new database within this many seconds
 # of the failover's commit, at its next query outside a transaction.
 HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = env.float("HUBPORT_FAILOVER_SIDE_CACHE_SECONDS", default=5.0)
+# The same for a hub's facilities (which serves, which can take writes), read
+# by every upload and download (hubs.storage.hub_facilities).
+HUBPORT_FACILITY_CACHE_SECONDS = env.float("HUBPORT_FACILITY_CACHE_SECONDS", default=5.0)
+# Running maintenance windows, asked by every tenant request
+# (portal.middleware.maintenance): read at most this often per process.
+HUBPORT_MAINTENANCE_CACHE_SECONDS = env.float("HUBPORT_MAINTENANCE_CACHE_SECONDS", default=5.0)
+# Each process adds its requests to the shared per-minute web counters at most
+# this often (hubs.monitoring.web_stats).
+HUBPORT_WEB_STATS_FLUSH_SECONDS = env.float("HUBPORT_WEB_STATS_FLUSH_SECONDS", default=1.0)
 # pg_promote(true, N): how long a promotion may take before the failover gives up.
 HUBPORT_FAILOVER_PROMOTE_SECONDS = env.int("HUBPORT_FAILOVER_PROMOTE_SECONDS", default=60)
 
@@ -554,9 +567,10 @@ REST_FRAMEWORK = {
     # REMOTE_ADDR is the client as ClientAddressMiddleware decided it; DRF must
     # not read X-Forwarded-For on its own (its default believes anyone's).
     "NUM_PROXIES": 0,
+    # Fixed windows counted with incr (portal.api.throttling says why).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "portal.api.throttling.AnonWindowRateThrottle",
+        "portal.api.throttling.UserWindowRateThrottle",
     ],
     # Generous enough for a sync script listing a 10,000-file folder page by
     # page; an abusive client is slowed down, and the monitoring's request-rate

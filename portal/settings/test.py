@@ -26,6 +26,12 @@ for _alias, _db in DATABASES.items():
 # Tests freeze the clock: figures cached by the minute would outlive the rows
 # one test wrote and another test reads.
 HUBPORT_STATUS_CACHE_SECONDS = 0
+# Tests mark facilities unavailable with a plain UPDATE and expect the next
+# upload to see it; the tests that count a request's queries set it back.
+HUBPORT_FACILITY_CACHE_SECONDS = 0
+HUBPORT_MAINTENANCE_CACHE_SECONDS = 0
+# Tests read the web counters right after the requests they count.
+HUBPORT_WEB_STATS_FLUSH_SECONDS = 0
 # Without a worker, the probes that wait for one give up in seconds, so a
 # test's round stays short; tests with the real worker allow more.
 HUBPORT_PROBE_WORKER_WAIT_SECONDS = 2.0

@@ -104,7 +104,12 @@ def resolve(*, tenant: Tenant, names: list[str], seq: int | None = None) -> list
     """The chain of versions from the root to ``names`` as of ``seq``.
 
     Raises NotFound naming the first part of the path that did not exist.
+    The live tree (``seq`` None) is read in one query (``lookup.path_lookup``).
     """
+    if seq is None:
+        from snapshots.selectors.lookup import path_lookup
+
+        return path_lookup(tenant=tenant, names=names).chain_or_not_found()
     chain = [root_version(tenant=tenant, seq=seq)]
     for depth, name in enumerate(names):
         if chain[-1].kind != Node.Kind.FOLDER:

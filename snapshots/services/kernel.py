@@ -93,21 +93,43 @@ def change_step(*, tenant: Tenant, actor: Actor, restore_job_id: int | None = No
 
     The clock row lock serialises a tenant's changes (on SQLite the IMMEDIATE
     transaction mode does the same), so path checks made inside the step hold
-    until it commits. The step's Change rows share one sequence number; the
-    first one is the step's clock entry.
+    until it commits; and since every change moves the clock, a step that
+    finds it one past a value read earlier knows nothing changed since. The
+    step's Change rows share one sequence number; the first one is the
+    step's clock entry.
     """
     alias = hub_database_alias(tenant.hub_id)
     with transaction.atomic(using=alias):
-        clock = TenantClock.objects.for_tenant(tenant).select_for_update().get()
+        clock = _clock_bump(tenant=tenant, alias=alias)
         now = timezone.now()
         step = ChangeStep(
-            tenant=tenant, clock=clock, seq=clock.seq + 1, now=now, actor=actor, restore_job_id=restore_job_id
+            tenant=tenant, clock=clock, seq=clock.seq, now=now, actor=actor, restore_job_id=restore_job_id
         )
         yield step
         if not step.changes and not step.wrote_rows:
-            return  # nothing changed: the clock is not bumped
-        TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=step.seq)
+            # Nothing changed: the bump is taken back, under the same lock (not
+            # rolled back: the caller's own writes in this transaction, such as a
+            # restore batch's progress, must commit).
+            TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=step.seq - 1)
+            return
         rows_insert(step, step.changes)
+
+
+def _clock_bump(*, tenant: Tenant, alias: str) -> TenantClock:
+    """Lock the tenant's clock and move it one step, in one statement (a
+    SELECT ... FOR UPDATE and an UPDATE were two queries of every write);
+    the clock it returns holds the step's own sequence number."""
+    connection = connections[alias]
+    table = connection.ops.quote_name(TenantClock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET seq = seq + 1 WHERE tenant_id = %s RETURNING id, seq, root_id",  # noqa: S608
+            [tenant.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise TenantClock.DoesNotExist("The tenant has no clock: it is not provisioned.")
+    return TenantClock.from_db(alias, ["id", "tenant_id", "seq", "root_id"], [row[0], tenant.pk, row[1], row[2]])
 
 
 def rows_insert(step: ChangeStep, rows: Sequence[DataPlaneModel]) -> None:
@@ -179,13 +201,18 @@ def nodes_create(step: ChangeStep, *, kinds: Sequence[str], sizes: Sequence[int]
     return [node.pk for node in Node.objects.for_tenant(step.tenant).bulk_create(nodes)]
 
 
-def versions_open(step: ChangeStep, rows: Sequence[NewVersion], *, read_back: bool = True) -> list[NodeVersion]:
+def versions_open(
+    step: ChangeStep, rows: Sequence[NewVersion], *, read_back: bool = True, savepoint: bool = True
+) -> list[NodeVersion]:
     """Open the rows, valid from this step; returns them saved, in order
     (with ``read_back=False``, nothing: a restore batch inserts thousands it
     never reads, through ``rows_insert``).
 
     The unique live-name constraint is the last word on names: a name taken
     meanwhile refuses the whole set with NameConflict, and writes nothing.
+    The insert runs in a savepoint, so the step stays usable after that
+    refusal; ``savepoint=False`` saves the savepoint's two statements for a
+    caller whose step ends with the refusal (a single file's write).
     """
     if not rows:
         return []
@@ -207,7 +234,7 @@ def versions_open(step: ChangeStep, rows: Sequence[NewVersion], *, read_back: bo
     ]
     try:
         # A savepoint, so a refused set leaves the step usable for the caller's error handling.
-        with transaction.atomic(using=hub_database_alias(step.tenant.hub_id)):
+        with transaction.atomic(using=hub_database_alias(step.tenant.hub_id), savepoint=savepoint):
             if not read_back:
                 rows_insert(step, versions)
                 step.wrote_rows = True
@@ -351,12 +378,21 @@ def counters_move(
 # ---------------------------------------------------------------- folders on the way
 
 
-def folders_ensure(step: ChangeStep, names: Sequence[str]) -> list[NodeVersion]:
+def folders_ensure(
+    step: ChangeStep, names: Sequence[str], *, known: Sequence[NodeVersion] | None = None
+) -> list[NodeVersion]:
     """The chain of live folder versions for ``names``, from the root, making
-    the missing ones (like ``mkdir -p``); a file on the way is WrongKind."""
-    chain = [selectors.root_version(tenant=step.tenant)]
+    the missing ones (like ``mkdir -p``); a file on the way is WrongKind.
+
+    ``known``: the chain from the root as far as it exists, as looked up under
+    this step's lock (``selectors.lookup.path_lookup``); what lies past it is
+    missing and made without asking again."""
+    chain = [known[0] if known else selectors.root_version(tenant=step.tenant)]
     for depth, name in enumerate(names):
-        child = selectors.live_child(tenant=step.tenant, parent_id=chain[-1].node_id, name=name)
+        if known is None:
+            child = selectors.live_child(tenant=step.tenant, parent_id=chain[-1].node_id, name=name)
+        else:
+            child = known[depth + 1] if depth + 1 < len(known) else None
         if child is None:
             [node_id] = nodes_create(step, kinds=[Node.Kind.FOLDER])
             [child] = versions_open(

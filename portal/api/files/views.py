@@ -37,10 +37,11 @@ from portal.api.files.serializers import (
 from portal.downloads import file_download_response
 from portal.signed_in import signed_in_user
 from portal.uploads import upload_body
-from snapshots.errors import NotFound, PreconditionFailed, WrongKind
+from snapshots.errors import PreconditionFailed, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
+from snapshots.selectors.lookup import path_lookup
 from snapshots.selectors.trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
 from snapshots.services import (
     OnConflict,
@@ -53,13 +54,13 @@ from snapshots.services import (
 )
 
 
-def node_json(*, tenant: Tenant, version: NodeVersion) -> dict[str, Any]:
-    """One live item, with its current path."""
+def node_json(*, tenant: Tenant, version: NodeVersion, path: str | None = None) -> dict[str, Any]:
+    """One live item, with its current path (``path`` when the caller knows it)."""
     folder_bytes = (
         subtree_bytes_of(tenant=tenant, node_ids=[version.node_id]) if version.kind == Node.Kind.FOLDER else {}
     )
     context = {
-        "paths": {version.node_id: path_of(tenant=tenant, node_id=version.node_id)},
+        "paths": {version.node_id: path if path is not None else path_of(tenant=tenant, node_id=version.node_id)},
         "folder_bytes": folder_bytes,
     }
     return NodeSerializer(version, context=context).data
@@ -164,13 +165,6 @@ def if_match_value(header: str | None, current: NodeVersion | None) -> str | Non
     return strong[0] if strong else "-"
 
 
-def live_version_or_none(*, tenant: Tenant, path: str) -> NodeVersion | None:
-    try:
-        return node_at_path(tenant=tenant, path=path)
-    except NotFound:
-        return None
-
-
 class FileContentView(TenantAPIView):
     parser_classes = [BodyStreamParser]
     content_negotiation_class = AnyAcceptNegotiation
@@ -233,7 +227,11 @@ class FileContentView(TenantAPIView):
     def put(self, request: Request) -> Response:
         query = validated_query(UploadQuerySerializer, request)
         stream, content_length = upload_body(request._request)
-        current = live_version_or_none(tenant=self.tenant, path=query["path"])
+        # The path is looked up once, here, and the store carries the answer
+        # into its write (it looks again only if the tenant changed meanwhile).
+        names = split_path(query["path"])
+        seen = path_lookup(tenant=self.tenant, names=names) if names else None
+        current = seen.item if seen is not None else None
         version = file_write(
             tenant=self.tenant,
             path=query["path"],
@@ -242,8 +240,9 @@ class FileContentView(TenantAPIView):
             acting_user=signed_in_user(request),
             if_match=if_match_value(request.headers.get("If-Match"), current),
             on_conflict=OnConflict(query["on_conflict"]),
+            seen=seen,
         )
-        body = node_json(tenant=self.tenant, version=version)
+        body = node_json(tenant=self.tenant, version=version, path=join_path([*names[:-1], version.name]))
         replaced = current is not None and version.node_id == current.node_id
         return Response(body, status=200 if replaced else 201, headers={"ETag": f'"{body["sha256"]}"'})
 

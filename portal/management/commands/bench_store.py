@@ -26,6 +26,7 @@ from django.db import connections
 
 from hubs.models import Tenant
 from hubs.routing import hub_database_alias
+from portal.bench_requests import small_request_figures
 from portal.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
 from portal.models import User
 from portal.tokens import api_token_create
@@ -47,6 +48,12 @@ class Command(BaseCommand):
         parser.add_argument("--list-requests", type=int, default=40)
         parser.add_argument("--search-rounds", type=int, default=10, help="Times each search text is asked.")
         parser.add_argument("--dav-mib", type=int, default=1024, help="MiB of the WebDAV PUT (dav_upload_mib_s).")
+        parser.add_argument(
+            "--small-requests",
+            type=int,
+            default=200,
+            help="4 KiB PUTs and small GETs through gunicorn (put_4k_p50_ms, get_small_p50_ms).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant, user = bench_tenant()
@@ -91,6 +98,9 @@ class Command(BaseCommand):
             figures["user_space_write_mib_s"] = round(options["upload_mib"] / (time.perf_counter() - started), 1)
             (work / "write.bin").unlink()
             os.sync()
+
+            # Before the big files: single small requests through the server `make run` uses.
+            figures.update(small_request_figures(token=token, work=work, rounds=options["small_requests"]))
 
             with wsgi_server() as address:
                 connection = http.client.HTTPConnection(address, timeout=600, blocksize=MIB)

@@ -113,3 +113,27 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert re.fullmatch(r"urn:hubport:problem:[a-z]+(_[a-z0-9]+)*", body["type"]), body["type"]
     assert body["title"] and body["detail"]
     return body
+
+
+@pytest.fixture
+def max_queries_all_databases() -> Any:
+    """``with max_queries_all_databases(n):`` fails when the block runs more
+    than ``n`` queries on all databases together (control and every hub).
+    pytest-django's ``django_assert_max_num_queries`` counts one connection
+    (``using``/``connection``), so a request that moved its queries from one
+    database to the other would pass it unnoticed."""
+    from contextlib import ExitStack, contextmanager
+
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    @contextmanager
+    def counting(limit: int) -> Iterator[dict[str, CaptureQueriesContext]]:
+        with ExitStack() as stack:
+            captured = {alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in connections}
+            yield captured
+        ran = [(alias, query["sql"]) for alias, context in captured.items() for query in context.captured_queries]
+        listing = "\n".join(f"{alias}: {sql[:160]}" for alias, sql in ran)
+        assert len(ran) <= limit, f"{len(ran)} queries, at most {limit} allowed:\n{listing}"
+
+    return counting

@@ -1,0 +1,164 @@
+"""A live path resolved in one query (issue 14, part 1).
+
+Walking a path level by level costs a query per level plus two for the root
+(its id from the clock, then its row): three for ``/docs/a.txt``, and a
+single upload walked its path four times. ``path_lookup`` reads the clock,
+the root's counters (the quota's usage) and every level of the path in one
+statement, a chain of LEFT JOINs that each use the live-name index, and
+returns what exists of the path. The clock value it read lets a write reuse
+the answer inside its step: the clock is bumped by every change of the
+tenant's tree, so when the step finds it where the lookup read it, nothing
+the lookup saw has changed (``snapshots.services.files``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections
+from django.db.models import Model
+
+from hubs.routing import hub_database_alias
+from snapshots.errors import NotFound
+from snapshots.models import Blob, Node, NodeVersion, TenantClock
+from snapshots.paths import join_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    from hubs.models import Tenant
+
+# SQLite joins at most 64 tables in one statement; a level takes two (its row
+# and its blob). Deeper paths continue one query a level past this.
+JOINED_LEVELS = 24
+
+
+@dataclass(frozen=True)
+class PathLookup:
+    """What exists of a live path: ``chain`` runs from the root as far as the
+    path exists (and stops at a file that a longer path would go through)."""
+
+    names: list[str]
+    chain: list[NodeVersion]
+    seq: int  # the tenant clock when it was read
+    live_files: int
+    live_bytes: int
+
+    @property
+    def found(self) -> bool:
+        return len(self.chain) == len(self.names) + 1
+
+    @property
+    def item(self) -> NodeVersion | None:
+        """The live item at the path, or None."""
+        return self.chain[-1] if self.found else None
+
+    def chain_or_not_found(self) -> list[NodeVersion]:
+        """The whole chain, or NotFound naming the first part of the path that does not exist."""
+        if self.found:
+            return self.chain
+        depth = len(self.chain) - 1
+        if self.chain[-1].kind != Node.Kind.FOLDER:
+            raise NotFound(
+                f"{join_path(self.names[:depth])} is a file, so {join_path(self.names[: depth + 1])} does not exist."
+            )
+        raise NotFound(f"{join_path(self.names[: depth + 1])} does not exist.")
+
+
+def path_lookup(*, tenant: Tenant, names: list[str]) -> PathLookup:
+    """The live chain of ``names`` from the root, the clock and the usage, in
+    one query (one more a level past ``JOINED_LEVELS``)."""
+    from snapshots import selectors
+
+    alias = hub_database_alias(tenant.hub_id)
+    connection = connections[alias]
+    joined = names[:JOINED_LEVELS]
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(alias, len(joined)), [*joined, tenant.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise TenantClock.DoesNotExist("The tenant has no clock: it is not provisioned.")
+    seq, live_files, live_bytes = row[0], row[1], row[2]
+    version_columns, blob_columns = _columns(NodeVersion), _columns(Blob)
+    position = 3
+    chain: list[NodeVersion] = []
+    for level in range(len(joined) + 1):
+        values = row[position : position + len(version_columns)]
+        position += len(version_columns)
+        blob_values: tuple[Any, ...] = ()
+        if level:
+            blob_values = row[position : position + len(blob_columns)]
+            position += len(blob_columns)
+        if values[0] is None:
+            break
+        version = instance_from_row(NodeVersion, connection, alias, values)
+        if blob_values and blob_values[0] is not None:
+            version.blob = instance_from_row(Blob, connection, alias, blob_values)
+        chain.append(version)
+    # Deeper than one statement joins: the rest one level at a time.
+    if len(chain) == len(joined) + 1:
+        while len(chain) <= len(names) and chain[-1].kind == Node.Kind.FOLDER:
+            child = selectors.live_child(tenant=tenant, parent_id=chain[-1].node_id, name=names[len(chain) - 1])
+            if child is None:
+                break
+            chain.append(child)
+    return PathLookup(names=list(names), chain=chain, seq=seq, live_files=live_files, live_bytes=live_bytes)
+
+
+@cache
+def _statement(alias: str, levels: int) -> str:
+    """The statement for ``levels`` names; its parameters are the names, then the tenant."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    version_table = quote(NodeVersion._meta.db_table)
+    blob_table = quote(Blob._meta.db_table)
+
+    def columns(model: type[Model], table_alias: str) -> list[str]:
+        return [f"{table_alias}.{quote(column)}" for _, column in _columns(model)]
+
+    selected = ["c.seq", "r.subtree_files", "r.subtree_bytes", *columns(NodeVersion, "v0")]
+    joins = [
+        f"JOIN {quote(Node._meta.db_table)} r ON r.id = c.root_id AND r.tenant_id = c.tenant_id",
+        f"JOIN {version_table} v0 ON v0.tenant_id = c.tenant_id AND v0.node_id = c.root_id AND v0.valid_to IS NULL",
+    ]
+    for level in range(1, levels + 1):
+        above = f"v{level - 1}"
+        selected += columns(NodeVersion, f"v{level}") + columns(Blob, f"b{level}")
+        joins.append(
+            f"LEFT JOIN {version_table} v{level} ON v{level}.tenant_id = c.tenant_id "
+            f"AND v{level}.parent_id = {above}.node_id AND v{level}.name = %s "
+            f"AND v{level}.valid_to IS NULL AND {above}.kind = '{Node.Kind.FOLDER.value}'"
+        )
+        joins.append(f"LEFT JOIN {blob_table} b{level} ON b{level}.id = v{level}.blob_id")
+    return (
+        f"SELECT {', '.join(selected)} FROM {quote(TenantClock._meta.db_table)} c "  # noqa: S608 - names from models
+        f"{' '.join(joins)} WHERE c.tenant_id = %s"
+    )
+
+
+def _columns(model: type[Model]) -> list[tuple[str, str]]:
+    return [(field.attname, field.column) for field in model._meta.concrete_fields]  # type: ignore[misc]
+
+
+def _converters(model: type[Model], connection: BaseDatabaseWrapper) -> list[tuple[list[Callable[..., Any]], Any]]:
+    """Each column's converters, as the ORM applies them (SQLite hands back text for times)."""
+    found = []
+    for field in model._meta.concrete_fields:
+        expression = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        found.append((converters, expression))
+    return found
+
+
+def instance_from_row(model: type[Model], connection: BaseDatabaseWrapper, alias: str, values: tuple[Any, ...]) -> Any:
+    """A model instance from its concrete columns, in field order, as a raw statement returned them."""
+    converted = []
+    for value, (converters, expression) in zip(values, _converters(model, connection), strict=True):
+        for converter in converters:
+            value = converter(value, expression, connection)
+        converted.append(value)
+    return model.from_db(alias, [attname for attname, _ in _columns(model)], converted)
