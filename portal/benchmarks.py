@@ -3,28 +3,32 @@
 Large trees are inserted in bulk, straight into the store's tables with the
 same invariants the services keep (one open row per node, subtree counters,
 a clock step), because building 100,000 files through uploads would measure
-the set-up, not the operation under test. The files share one blob.
+the set-up, not the operation under test. The files share one blob, or
+each has its own (``distinct_blobs``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import resource
 import secrets
 import statistics
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
 from snapshots import selectors, services
-from snapshots.models import Change, Node, NodeVersion, TenantClock
+from snapshots.models import Blob, Change, Node, NodeVersion, TenantClock
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -48,8 +52,50 @@ def bench_tenant(*, hub_code: str = "uk") -> tuple[Tenant, User]:
     return result.tenant, result.user
 
 
-def bulk_tree(*, tenant: Tenant, user: User, folder: str, files: int, per_folder: int = 1000) -> int:
-    """A folder with ``files`` files in subfolders of ``per_folder`` each; returns its node id."""
+def distinct_blobs(*, tenant: Tenant, count: int, size: int = 1024) -> list[Blob]:
+    """``count`` blobs of ``size`` bytes, each its own content, with their bytes
+    in every facility of the tenant's hub (as an upload leaves them, unflushed:
+    set-up, not the operation under test)."""
+    from django.core.files.storage import FileSystemStorage
+
+    from hubs.storage import facility_storage
+    from snapshots.blobs import new_generation
+
+    now = timezone.now()
+    generation = new_generation()
+    contents = [i.to_bytes(8, "big") + secrets.token_bytes(size - 8) for i in range(count)]
+    blobs = [
+        Blob(
+            tenant_id=tenant.pk,
+            sha256=hashlib.sha256(content).hexdigest(),
+            generation=generation,
+            size=size,
+            created_at=now,
+            touched_at=now,
+        )
+        for content in contents
+    ]
+    for role in settings.FACILITY_ROLES:
+        storage = facility_storage(tenant.hub_id, role)
+        assert isinstance(storage, FileSystemStorage)  # the benchmarks run on the embedded default's folders
+        for blob, content in zip(blobs, contents, strict=True):
+            path = Path(storage.path(blob.storage_key))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    return Blob.objects.for_tenant(tenant).bulk_create(blobs, batch_size=5000)
+
+
+def bulk_tree(
+    *,
+    tenant: Tenant,
+    user: User,
+    folder: str,
+    files: int,
+    per_folder: int = 1000,
+    contents: Sequence[Blob] | None = None,
+) -> int:
+    """A folder with ``files`` files in subfolders of ``per_folder`` each; returns its node id.
+    The files share the seed's blob, or take ``contents`` one each (blobs of the seed's size)."""
     top = services.folder_create(tenant=tenant, path=folder, acting_user=user)
     blob_version = services.file_write(
         tenant=tenant, path=f"{folder}.seed", stream=io.BytesIO(b"x" * 1024), content_length=1024, acting_user=user
@@ -105,7 +151,7 @@ def bulk_tree(*, tenant: Tenant, user: User, folder: str, files: int, per_folder
                         parent_id=sub.pk,
                         name=f"file{sub_index:05d}-{i:06d}.bin",
                         kind=Node.Kind.FILE,
-                        blob_id=blob.pk,
+                        blob_id=contents[made + i].pk if contents is not None else blob.pk,
                         size=blob.size,
                         valid_from=seq,
                         changed_at=now,

@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -533,8 +533,52 @@ def _unlink_if_unclaimed(path: Path, cutoff: datetime) -> int:
         os.close(descriptor)
 
 
+# Blob ids per query when a batch's findings are read: under SQLite's variable limit.
+BLOB_IDS_PER_QUERY = 500
+
+
+def blobs_present(*, tenant: Tenant, blob_ids: Sequence[int]) -> dict[int, bool]:
+    """Whether each blob's bytes are in at least one facility of the hub, for a
+    whole batch at once (a restore's group); an id with no row is missing.
+
+    A blob's bytes are in both facilities before its row commits, so the
+    database answers for every blob it knows nothing wrong about: two queries
+    per 500 blobs read their rows and their open findings. The storages are
+    asked only where the database says a copy may be missing: the blob waits
+    for replication, or a scrub or a download found a copy missing or corrupt.
+    A blob found with no good copy anywhere (``lost``) is missing until a pass
+    finds one again. Bytes that vanish without anybody noticing are the
+    scrub's to find, within its weekly pass. Asking every storage about every
+    blob held a restore of 10,000 distinct contents to 1,530 files/s (70 % of
+    its time in those checks).
+    """
+    ids = sorted(set(blob_ids))
+    present = dict.fromkeys(ids, False)
+    suspect: list[int] = []
+    blobs = Blob.objects.for_tenant(tenant)
+    for start in range(0, len(ids), BLOB_IDS_PER_QUERY):
+        chunk = ids[start : start + BLOB_IDS_PER_QUERY]
+        findings: dict[int, set[str]] = {}
+        for blob_id, kind in (
+            ScrubFinding.objects.for_tenant(tenant)
+            .filter(blob_id__in=chunk, repaired_at__isnull=True)
+            .values_list("blob_id", "kind")
+        ):
+            findings.setdefault(blob_id, set()).add(kind)
+        for blob_id, needs_replication in blobs.filter(pk__in=chunk).values_list("pk", "needs_replication"):
+            kinds = findings.get(blob_id)
+            if kinds is None and not needs_replication:
+                present[blob_id] = True
+            elif kinds is None or ScrubFinding.Kind.LOST not in kinds:
+                suspect.append(blob_id)
+    for start in range(0, len(suspect), BLOB_IDS_PER_QUERY):
+        for blob in blobs.filter(pk__in=suspect[start : start + BLOB_IDS_PER_QUERY]):
+            present[blob.pk] = blob_bytes_present(tenant=tenant, blob=blob)
+    return present
+
+
 def blob_bytes_present(*, tenant: Tenant, blob: Blob) -> bool:
-    """Whether a blob's bytes are in at least one facility of the hub."""
+    """Whether a blob's bytes are in at least one facility of the hub (asks the storages)."""
     for role in settings.FACILITY_ROLES:
         try:
             if facility_storage(tenant.hub_id, role).exists(blob.storage_key):

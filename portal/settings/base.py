@@ -232,6 +232,11 @@ BLOB_GRACE_HOURS = env.int("BLOB_GRACE_HOURS", default=24)
 # 2,000 items a batch: on SQLite one batch commits in about 0.3 s, so a killed
 # worker loses at most that much work, and progress moves visibly.
 RESTORE_BATCH_ITEMS = env.int("HUBPORT_RESTORE_BATCH_ITEMS", default=2000)
+# A restore of at most this many files (named one by one, no folder) runs in the
+# request that starts it, through the same run, job row and lease as the
+# worker's, and is finished when the answer comes back: a one-file restore took
+# 25-50 ms of work after up to a second in the queue. Larger restores queue.
+RESTORE_INLINE_MAX_FILES = env.int("HUBPORT_RESTORE_INLINE_MAX_FILES", default=100)
 # A running restore holds its job by a lease that a thread of the run renews
 # every 10 s; one not renewed for 30 s (three beats) belongs to a dead worker,
 # and the stall check, every 20 s, queues the job again: a killed worker's

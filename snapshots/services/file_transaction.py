@@ -94,7 +94,10 @@ def transaction_begin(*, tenant: Tenant) -> Begun:
     job = _step(
         "restore",
         lambda: restore_start(
-            tenant=tenant, request=RestoreRequest(snapshot_id=snapshot.pk, paths=(path,)), acting_user=None
+            tenant=tenant,
+            request=RestoreRequest(snapshot_id=snapshot.pk, paths=(path,)),
+            acting_user=None,
+            at_once=False,  # through the hub's queue: the probe is of the worker too
         ),
     )
     return Begun(job=job, path=path)

@@ -1,13 +1,16 @@
 """Restore jobs as people ask for them: started (validated, after a pre-restore
-snapshot, queued on the tenant's hub) and cancelled. The run itself is
-``restore_runs``; a preview (restore_planner.restore_preview) asks the same
-planner the run does and writes nothing.
+snapshot, queued on the tenant's hub, or run at once when they are a few
+files) and cancelled. The run itself is ``restore_runs``; a preview
+(restore_planner.restore_preview) asks the same planner the run does and
+writes nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,14 +20,16 @@ from snapshots.models import RestoreJob, Snapshot
 from snapshots.paths import join_path
 from snapshots.services.kernel import actor_for
 from snapshots.services.restore_planner import RestoreTally
-from snapshots.services.restore_request import RestoreRequest, restore_validate
-from snapshots.services.restore_runs import finish_job
+from snapshots.services.restore_request import RestoreRequest, ValidatedRestore, restore_validate
+from snapshots.services.restore_runs import finish_job, restore_run
 from snapshots.services.snapshots import snapshot_create
 from snapshots.tasks import restore_run_task
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
     from portal.models import User
+
+logger = logging.getLogger(__name__)
 
 
 def restore_start(
@@ -33,10 +38,14 @@ def restore_start(
     request: RestoreRequest,
     acting_user: User | None,
     by_support: bool = False,
+    at_once: bool = True,
 ) -> RestoreJob:
     """Validate a restore, take a pre-restore snapshot (so the restore can be
-    undone) and queue the job on the tenant's hub queue."""
+    undone) and queue the job on the tenant's hub queue; a few files named one
+    by one run at once instead, and the job comes back finished (``at_once=False``
+    queues them too: the file-transaction probe proves the hub's worker runs restores)."""
     validated = restore_validate(tenant=tenant, request=request)
+    inline = at_once and restore_runs_inline(validated)
     actor = actor_for(acting_user, by_support=by_support)
     alias = hub_database_alias(tenant.hub_id)
     with transaction.atomic(using=alias):
@@ -58,11 +67,35 @@ def restore_start(
             created_at=timezone.now(),
         )
 
-        def enqueue() -> None:
-            restore_run_task.delay(tenant_id=tenant.pk, job_id=job.pk)
-
-        transaction.on_commit(enqueue, using=alias)
+        transaction.on_commit(lambda: _run_or_queue(tenant, job, inline=inline), using=alias)
+    if inline:
+        job.refresh_from_db()  # finished, unless a caller's transaction holds the run back until it commits
     return job
+
+
+def restore_runs_inline(validated: ValidatedRestore) -> bool:
+    """Whether a restore runs in the request that starts it: a few files named
+    one by one (the plan is those files and nothing more, so the run takes
+    milliseconds); anything with a folder, or everything, goes to the hub's worker."""
+    return validated.files_only and len(validated.paths) <= settings.RESTORE_INLINE_MAX_FILES
+
+
+def _run_or_queue(tenant: Tenant, job: RestoreJob, *, inline: bool) -> None:
+    """After the job's row commits: run it here, or queue it on the hub's worker.
+
+    An inline run is the worker's run (restore_run: the same claim, lease,
+    batches and finish), so a process that dies in the middle leaves a job
+    the stall check resumes like any other. A run that cannot start here (the
+    database busy, say) is queued instead of failing the request."""
+    if inline:
+        try:
+            restore_run(tenant=tenant, job_id=job.pk)
+            return
+        except Exception as exc:  # noqa: BLE001 - the worker gets the job instead; ids and the class only
+            logger.warning(
+                "Restore job %s of tenant %s not run inline (%s); queued", job.pk, tenant.pk, type(exc).__name__
+            )
+    restore_run_task.delay(tenant_id=tenant.pk, job_id=job.pk)
 
 
 def restore_cancel(*, tenant: Tenant, job_id: int, acting_user: User | None) -> RestoreJob:

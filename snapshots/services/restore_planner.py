@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.utils import timezone
 
 from snapshots import selectors
-from snapshots.blobs import blob_bytes_present
+from snapshots.blobs import blobs_present
 from snapshots.errors import InvalidPath, WrongKind
-from snapshots.models import Blob, Node, RestoreJob
+from snapshots.models import Node, RestoreJob
 from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name
 from snapshots.services.kernel import IDS_PER_QUERY
 from snapshots.services.restore_conflicts import (
@@ -187,7 +187,6 @@ class RestorePlanner:
         self.made_as: dict[int, PendingFolder] = {}
         self.top_parents: dict[tuple[str, ...], tuple[FolderRef, str]] = {}
         self.content_present: dict[int, bool] = {}
-        self.blobs: dict[int, Blob] = {}
         # Exact mode: (source folder, the live folder it merged into, its path), swept for removals.
         self.sweeps: list[tuple[int, int, str]] = []
         self.quota_room = 0
@@ -498,19 +497,16 @@ class RestorePlanner:
         return live[key]
 
     def _read_blobs(self, blob_ids: Iterable[int]) -> None:
-        """The rows of these blobs, a few queries for the group; their bytes are looked for when needed."""
-        wanted = sorted(set(blob_ids) - set(self.content_present) - set(self.blobs))
-        for start in range(0, len(wanted), NAMES_PER_QUERY):
-            chunk = wanted[start : start + NAMES_PER_QUERY]
-            self.blobs.update((blob.pk, blob) for blob in Blob.objects.for_tenant(self.tenant).filter(pk__in=chunk))
-            for blob_id in set(chunk) - set(self.blobs):
-                self.content_present[blob_id] = False
+        """Whether these blobs' bytes are there, a few queries for the group
+        (blobs_present asks the storages only about blobs the database says
+        may miss a copy)."""
+        wanted = sorted(set(blob_ids) - set(self.content_present))
+        self.content_present.update(blobs_present(tenant=self.tenant, blob_ids=wanted))
 
     def _content(self, blob_id: int) -> bool:
         """Whether the blob's bytes are in a facility of the hub (looked for once per blob)."""
         if blob_id not in self.content_present:
-            blob = self.blobs.pop(blob_id, None) or Blob.objects.for_tenant(self.tenant).filter(pk=blob_id).first()
-            self.content_present[blob_id] = blob is not None and blob_bytes_present(tenant=self.tenant, blob=blob)
+            self._read_blobs([blob_id])
         return self.content_present[blob_id]
 
 

@@ -120,6 +120,7 @@ class ValidatedRestore:
     target: tuple[str, ...] | None  # None: the original location
     conflict: str
     mode: str = RestoreJob.Mode.MERGE
+    files_only: bool = False  # every path was a file at that time: the plan is those files, nothing more
 
     @property
     def exact(self) -> bool:
@@ -143,11 +144,13 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
         )
     source = restore_source(tenant=tenant, snapshot_id=request.snapshot_id, at=request.at)
     path_names = _normalise_paths(request.paths)
+    files_only = bool(path_names)
     for names in path_names:
         try:
             version = selectors.resolve(tenant=tenant, names=list(names), seq=source.seq)[-1]
         except NotFound as exc:
             raise NotFound(f"{join_path(names)} did not exist at that time, so it cannot be restored.") from exc
+        files_only = files_only and version.kind == Node.Kind.FILE
         if exact and version.kind != Node.Kind.FOLDER:
             raise RestoreRefused(
                 f"{join_path(names)} was a file at that time: an exact restore rewinds a folder or everything. "
@@ -192,7 +195,12 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
         if existing is not None and existing.kind != Node.Kind.FOLDER:
             raise RestoreRefused(f"The target {join_path(target_names)} is a file; choose a folder.")
     return ValidatedRestore(
-        source=source, paths=path_names, target=target_names, conflict=request.conflict, mode=request.mode
+        source=source,
+        paths=path_names,
+        target=target_names,
+        conflict=request.conflict,
+        mode=request.mode,
+        files_only=files_only,
     )
 
 

@@ -133,6 +133,8 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
                 run.tally.add(decisions)
             _save_progress(job, run.tally, done=offset + len(batch))
         offset += len(batch)
+    if not run.planner.folder_map:
+        return "done"  # no folder placed (a restore of files): nothing to settle, and no step to take
     with change_step(tenant=run.tenant, actor=actor, restore_job_id=job.pk) as step:
         locked = RestoreJob.objects.for_tenant(run.tenant).select_for_update().get(pk=job.pk)
         if not _holds(locked, run):

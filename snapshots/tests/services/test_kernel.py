@@ -17,6 +17,7 @@ from snapshots.services.kernel import (
     actor_for,
     change_step,
     counters_move,
+    file_counters_set,
     folders_ensure,
     nodes_create,
     versions_close,
@@ -133,3 +134,33 @@ def test_rows_inserted_without_reading_back_are_stored_as_the_orm_stores_them(ma
     change = Change.objects.for_tenant(made.tenant).get(seq=step.seq)
     assert (change.at, change.path, change.by_support, change.restore_job_id) == (step.now, "/b.txt", False, 7)
     assert change.actor_label == made.user.email
+
+
+def test_rows_inserted_without_reading_back_refuse_a_taken_name_and_write_nothing(make_tenant):
+    """The bulk path (COPY on PostgreSQL, executemany on SQLite) meets the
+    live-name constraint as the ORM does: NameConflict, and the step goes on."""
+    made = make_tenant()
+    root = selectors.root_version(tenant=made.tenant).node_id
+    with change_step(tenant=made.tenant, actor=actor_for(made.user)) as step:
+        first, second, third = nodes_create(step, kinds=[Node.Kind.FILE] * 3, sizes=[1, 1, 1])
+        versions_open(step, [NewVersion(node_id=first, parent_id=root, name="taken", kind="file")], read_back=False)
+        rows = [
+            NewVersion(node_id=second, parent_id=root, name="free", kind="file"),
+            NewVersion(node_id=third, parent_id=root, name="taken", kind="file"),
+        ]
+        with pytest.raises(NameConflict):
+            versions_open(step, rows, read_back=False)
+        step.record(Change.Action.RESTORE, node_id=first, path="/taken")
+    names = set(NodeVersion.objects.for_tenant(made.tenant).filter(parent_id=root).values_list("name", flat=True))
+    assert "taken" in names and "free" not in names
+
+
+def test_file_counters_of_many_sizes_are_set_in_one_update(make_tenant):
+    made = make_tenant()
+    with change_step(tenant=made.tenant, actor=actor_for(made.user)) as step:
+        nodes = nodes_create(step, kinds=[Node.Kind.FILE] * 3, sizes=[0, 0, 0])
+        with CaptureQueriesContext(connections["hub_uk"]) as queries:
+            file_counters_set(step, sizes=dict(zip(nodes, [5, 7, 11], strict=True)))
+        assert len(queries.captured_queries) == 1
+    rows = Node.objects.for_tenant(made.tenant).filter(pk__in=nodes).order_by("pk")
+    assert list(rows.values_list("subtree_files", "subtree_bytes")) == [(1, 5), (1, 7), (1, 11)]

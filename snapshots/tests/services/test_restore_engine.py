@@ -93,10 +93,17 @@ def test_restore_everything_into_a_new_folder(make_tenant):
     assert tree["/F/b.txt"] == sha(b"b")
 
 
-def test_a_file_whose_bytes_are_gone_fails_alone(make_tenant):
+def _unlink(blob, *roles: str) -> None:
     from pathlib import Path
 
     from hubs.storage import facility_storage
+
+    for role in roles:
+        Path(facility_storage("uk", role).path(blob.storage_key)).unlink()
+
+
+def test_a_file_whose_bytes_the_scrub_found_gone_fails_alone(make_tenant):
+    from snapshots.scrub import scrub_pass
 
     made = make_tenant()
     lost = write(made, "/lost.txt", b"lost")
@@ -104,14 +111,40 @@ def test_a_file_whose_bytes_are_gone_fails_alone(make_tenant):
     snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
     services.node_delete(tenant=made.tenant, path="/lost.txt", acting_user=made.user)
     services.node_delete(tenant=made.tenant, path="/fine.txt", acting_user=made.user)
-    for role in ("primary", "alternate"):
-        Path(facility_storage("uk", role).path(lost.blob.storage_key)).unlink()
+    _unlink(lost.blob, "primary", "alternate")
+    assert scrub_pass(hub_code="uk", tenant_id=made.tenant.pk).lost == 1  # the database now knows
 
     job = run_now(made, snapshot_id=snapshot.pk)
     assert job.state == RestoreJob.State.SUCCEEDED
     assert (job.restored, job.failed) == (1, 1)
     assert job.failures == [{"path": "/lost.txt", "reason": "its content is missing from both facilities"}]
     assert "/fine.txt" in selectors.tree_as_of(tenant=made.tenant)
+
+
+def test_the_storages_are_asked_only_where_the_database_says_a_copy_may_be_missing(make_tenant):
+    """A blob waiting for replication is looked for in the storages: gone from
+    both, it fails; with one copy left, it comes back. A blob the database knows
+    nothing wrong about is not looked for (its bytes were in both facilities
+    before its row committed; the scrub finds what vanished unnoticed)."""
+    from snapshots.models import Blob
+
+    made = make_tenant()
+    gone = write(made, "/gone.txt", b"gone")
+    half = write(made, "/half.txt", b"half")
+    unnoticed = write(made, "/unnoticed.txt", b"unnoticed")
+    snapshot = services.snapshot_create(tenant=made.tenant, acting_user=made.user)
+    for path in ("/gone.txt", "/half.txt", "/unnoticed.txt"):
+        services.node_delete(tenant=made.tenant, path=path, acting_user=made.user)
+    Blob.objects.for_tenant(made.tenant).filter(pk__in=[gone.blob_id, half.blob_id]).update(needs_replication=True)
+    _unlink(gone.blob, "primary", "alternate")
+    _unlink(half.blob, "alternate")
+    _unlink(unnoticed.blob, "primary", "alternate")
+
+    job = run_now(made, snapshot_id=snapshot.pk)
+    assert (job.restored, job.failed) == (2, 1)
+    assert job.failures == [{"path": "/gone.txt", "reason": "its content is missing from both facilities"}]
+    tree = selectors.tree_as_of(tenant=made.tenant)
+    assert "/half.txt" in tree and "/unnoticed.txt" in tree and "/gone.txt" not in tree
 
 
 def test_overwrite_restore_keeps_the_counters_exact(make_tenant):
