@@ -146,10 +146,13 @@ def test_unreferenced_blobs_wait_for_the_grace_period(make_tenant, settings):
 
 def test_collector_racing_an_upload_of_the_same_bytes_never_loses_them(make_tenant, settings, monkeypatch):
     """The upload decides to reuse the blob, the collector removes it before the
-    upload's transaction: the upload writes the bytes again and the file is whole."""
+    upload's transaction: the upload writes the bytes again and the file is whole.
+    (A body over WRITE_FIRST_BYTES: a smaller one is written before the question.)"""
+    same = b"same content" * 6_000
+    assert len(same) > files.WRITE_FIRST_BYTES
     made = make_tenant()
     settings.BLOB_GRACE_HOURS = 0
-    write(made, "/a", b"same content")
+    write(made, "/a", same)
     services.node_delete(tenant=made.tenant, path="/a", acting_user=None)
     NodeVersion.objects.for_tenant(made.tenant).filter(blob__isnull=False).delete()  # as if expired
 
@@ -165,9 +168,9 @@ def test_collector_racing_an_upload_of_the_same_bytes_never_loses_them(make_tena
         return answer
 
     monkeypatch.setattr(files, "blob_exists", exists_then_collect)
-    version = write(made, "/b", b"same content")
+    version = write(made, "/b", same)
     with blob_open(tenant=made.tenant, blob=version.blob) as f:
-        assert f.read() == b"same content"
+        assert f.read() == same
     assert calls == [True, False], "the upload noticed and wrote the bytes itself"
     assert len(blob_files()) == 2  # the new generation, in both facilities
 
