@@ -25,6 +25,7 @@ from django.utils import timezone
 from hubs.routing import hub_database_alias
 from snapshots import selectors, services
 from snapshots.models import Change, Node, NodeVersion, TenantClock
+from snapshots.statistics import LARGE_JOB_ROWS, hub_statistics_refresh
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -125,6 +126,13 @@ def bulk_tree(*, tenant: Tenant, user: User, folder: str, files: int, per_folder
         )
         TenantClock.objects.for_tenant(tenant).filter(pk=clock.pk).update(seq=seq)
         Change.objects.for_tenant(tenant).create(seq=seq, at=now, action=Change.Action.CREATE, path=folder)
+    # A tree this size reaches a hub through batch jobs, which refresh the planner's
+    # statistics after them (snapshots.statistics), and the hourly refresh follows
+    # everything else; measured a second after a bulk insert with none, PostgreSQL
+    # took the tenant_id index for a tenant it believed had one row (a 10,000-file
+    # listing 33 ms instead of 0.6; the restore preview of 100,000 items 4.3 s).
+    if files >= LARGE_JOB_ROWS:
+        hub_statistics_refresh(hub_code=tenant.hub_id)
     return top.node_id
 
 
