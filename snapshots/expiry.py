@@ -28,9 +28,11 @@ from snapshots.models import Blob, Change, Node, NodeVersion, RestoreFolderMap, 
 
 logger = logging.getLogger(__name__)
 
-# 5,000 rows a batch: one DELETE of that size takes ~20 ms on SQLite and
-# PostgreSQL, short enough not to hold up the hub's uploads.
-EXPIRY_BATCH_ROWS = 5000
+# 20,000 rows a batch: one DELETE of that size takes 40 to 120 ms on SQLite and
+# PostgreSQL on a busy two-core machine. Expired rows are closed, so no upload
+# waits on their locks; the bound is what a killed run redoes, and the commit
+# (a WAL flush on PostgreSQL, synchronous_commit on) is paid once a batch.
+EXPIRY_BATCH_ROWS = 20_000
 
 
 @dataclass
@@ -53,6 +55,25 @@ def _batches(queryset: QuerySet[Any], size: int) -> Iterator[list[int]]:
         if not ids:
             return
         yield ids
+
+
+def _delete_in_id_ranges(queryset: QuerySet[Any], *, alias: str, batch_rows: int) -> int:
+    """Delete the rows of ``queryset`` in batches that commit on their own, set
+    based: each batch is one DELETE over the next range of ids holding
+    ``batch_rows`` of them (found with one indexed read), so no ids travel to
+    Python and back, and no batch scans again what an earlier one deleted (with
+    autovacuum behind, PostgreSQL still walks those dead index entries; that is
+    how expiry ran at 3,900 rows/s there, SQLite at 24,000 and more)."""
+    removed = 0
+    after = 0
+    while True:
+        ahead = queryset.filter(pk__gt=after)
+        upper = list(ahead.order_by("pk").values_list("pk", flat=True)[batch_rows - 1 : batch_rows])
+        with transaction.atomic(using=alias):
+            if not upper:
+                return removed + ahead._raw_delete(alias)
+            removed += ahead.filter(pk__lte=upper[0])._raw_delete(alias)
+        after = upper[0]
 
 
 def expiry_run(*, hub_code: str, now: datetime | None = None, batch_rows: int = EXPIRY_BATCH_ROWS) -> ExpiryReport:
@@ -80,9 +101,7 @@ def expiry_run(*, hub_code: str, now: datetime | None = None, batch_rows: int = 
 
     closed = NodeVersion.objects.for_hub(hub_code).filter(closed_at__lt=cutoff, in_trash=False)
     closed = closed.exclude(tenant_id__in=busy)
-    for ids in _batches(closed, batch_rows):
-        with transaction.atomic(using=alias):
-            report.versions += NodeVersion.objects.for_hub(hub_code).filter(pk__in=ids).delete()[0]
+    report.versions += _delete_in_id_ranges(closed, alias=alias, batch_rows=batch_rows)
 
     report.nodes += _delete_unused_nodes(hub_code, batch_rows)
     report.changes += _expire_activity(hub_code, cutoff, batch_rows)
@@ -170,9 +189,7 @@ def _expire_activity(hub_code: str, cutoff: datetime, batch_rows: int) -> int:
     removed = 0
     for tenant_id, anchor in anchors.items():
         old = changes.filter(tenant_id=tenant_id, seq__lt=anchor)
-        for ids in _batches(old, batch_rows):
-            with transaction.atomic(using=alias):
-                removed += changes.filter(pk__in=ids).delete()[0]
+        removed += _delete_in_id_ranges(old, alias=alias, batch_rows=batch_rows)
     return removed
 
 

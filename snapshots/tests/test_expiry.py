@@ -98,6 +98,31 @@ def test_a_folder_deleted_before_the_retention_goes_with_its_contents_but_not_wh
         selectors.node_at_path(tenant=made.tenant, path="/Old")
 
 
+def test_expired_rows_go_in_id_ranges_between_rows_that_stay(make_tenant):
+    """Batches of two over ids where expired rows, live rows, rows closed inside
+    the retention and another tenant's rows alternate: exactly the expired go."""
+    made, other = make_tenant(), make_tenant()
+    now = timezone.now()
+    with time_machine.travel(now - RETENTION - timedelta(hours=1), tick=False):
+        for n in range(5):
+            write(made, f"/f{n}.txt", b"old")
+            write(other, f"/g{n}.txt", b"kept")
+            write(made, f"/f{n}.txt", b"new")  # closes the row above, outside the retention
+    with time_machine.travel(now - RETENTION + timedelta(hours=1), tick=False):
+        write(made, "/f0.txt", b"newer")  # closes "new" inside the retention: it stays
+    versions = NodeVersion.objects.for_tenant(made.tenant)
+    assert versions.filter(closed_at__lt=now - RETENTION).count() == 5
+
+    report = expiry.expiry_run(hub_code="uk", now=now, batch_rows=2)
+
+    assert report.versions == 5
+    assert not versions.filter(closed_at__lt=now - RETENTION).exists()
+    assert versions.filter(closed_at__isnull=False).count() == 1  # f0's "new", inside the retention
+    assert len(selectors.tree_as_of(tenant=made.tenant)) == 5
+    assert len(selectors.tree_as_of(tenant=other.tenant)) == 5
+    assert NodeVersion.objects.for_tenant(other.tenant).count() == 5 + 1  # and its root
+
+
 def test_a_folder_a_restore_brought_back_leaves_no_rows_behind_once_its_history_expires(make_tenant):
     """What such a folder still held went to Recently deleted, as deleted with
     the folder: it expires with the folder's deletion, and the old folder's

@@ -28,3 +28,33 @@ def test_the_snapshot_benchmark_prints_the_preview_of_restoring_everything(make_
 def test_an_unknown_part_is_refused(make_tenant):
     with pytest.raises(CommandError, match="Unknown part"):
         call_command("bench_snapshots", "--json", sizes="5", runs=1, parts="preview,guesswork", stdout=StringIO())
+
+
+def test_every_measured_figure_is_printed_with_its_target(make_tenant):
+    make_tenant()
+    out = StringIO()
+    call_command("bench_snapshots", "--json", sizes="5,20", runs=1, parts="preview,expiry", stdout=out)
+    figures = json.loads(out.getvalue())
+    assert figures["quick"] is False
+    assert set(figures["targets"]) == {
+        "snapshot_ms_max",
+        "snapshot_ratio_largest_to_smallest",
+        "snapshot_bytes_written",
+        "preview_everything_ms",
+        "expiry_rows_per_s",
+    }
+    assert figures["targets"]["expiry_rows_per_s"] == {
+        "value": figures["expiry_rows_per_s"],
+        "target": ">= 50000",
+        "met": figures["expiry_rows_per_s"] >= 50000,
+    }
+    assert figures["targets_missed"] == sorted(k for k, v in figures["targets"].items() if not v["met"])
+
+
+def test_a_figure_far_off_its_target_fails_the_run_after_printing_it(make_tenant):
+    make_tenant()
+    out = StringIO()
+    # A factor this small makes every figure above zero "far off".
+    with pytest.raises(CommandError, match="Far off target"):
+        call_command("bench_snapshots", "--json", sizes="5", runs=1, parts="preview", gross_factor=1e-9, stdout=out)
+    assert "preview_everything_ms" in json.loads(out.getvalue())["targets"]
