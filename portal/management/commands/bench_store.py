@@ -49,6 +49,7 @@ from snapshots.services import file_write, node_delete
 
 MIB = 1024 * 1024
 RENAME_ROUNDS = 5
+PARTS = ("upload", "small_requests", "list", "dav", "tree", "bulk")
 
 # The full run and --quick (about a minute on a busy two-core machine, still
 # every part): option -> (full, quick); a value given on the command line wins.
@@ -77,6 +78,12 @@ class Command(BaseCommand):
             default=None,
             help="Exit non-zero when a figure misses its target by more than this factor (CI: a gross regression).",
         )
+        parser.add_argument(
+            "--parts",
+            default=",".join(PARTS),
+            help=f"Comma-separated parts to measure, of {', '.join(PARTS)} (default: all). tree is the "
+            "100,000-file tree: search, folder rename and delete.",
+        )
         parser.add_argument("--upload-mib", type=int)
         parser.add_argument("--list-files", type=int)
         parser.add_argument("--tree-files", type=int)
@@ -92,6 +99,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        parts = set(options["parts"].split(","))
+        if unknown := parts - set(PARTS):
+            raise CommandError(f"Unknown part(s): {', '.join(sorted(unknown))}; use {', '.join(PARTS)}.")
         for option, sizes in SIZES.items():
             if options[option] is None:
                 options[option] = sizes[1] if options["quick"] else sizes[0]
@@ -104,131 +114,52 @@ class Command(BaseCommand):
         }
         work = Path(tempfile.mkdtemp(prefix="bench-", dir=settings.DATA_DIR))
         try:
-            source = work / "source.bin"
-            size = options["upload_mib"] * MIB
-            with open(source, "wb") as handle:
-                for _ in range(options["upload_mib"]):
-                    handle.write(os.urandom(MIB))
-            figures["upload_bytes"] = size
-
-            # Each measurement starts with no dirty pages: otherwise the kernel's
-            # write-back of the previous step throttles the next one.
-            os.sync()
-            started = time.perf_counter()
-            subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)  # noqa: S603, S607
-            cp_mib_s = round(options["upload_mib"] / (time.perf_counter() - started), 1)
-            figures["cp_mib_s"] = cp_mib_s
-            (work / "copy.bin").unlink()
-            # Ceilings on this machine, to read the upload figure against: hashing
-            # alone, and one copy written from user space (an upload must hash
-            # every byte and write two copies from user space; cp copies in the
-            # kernel with copy_file_range and hashes nothing).
-            started = time.perf_counter()
-            digest = hashlib.sha256()
-            with open(source, "rb") as handle:
-                while chunk := handle.read(MIB):
-                    digest.update(chunk)
-            sha256_only_mib_s = round(options["upload_mib"] / (time.perf_counter() - started), 1)
-            figures["sha256_only_mib_s"] = sha256_only_mib_s
-            os.sync()
-            started = time.perf_counter()
-            with open(source, "rb") as handle, open(work / "write.bin", "wb") as out:
-                while chunk := handle.read(MIB):
-                    out.write(chunk)
-            user_space_write_mib_s = round(options["upload_mib"] / (time.perf_counter() - started), 1)
-            figures["user_space_write_mib_s"] = user_space_write_mib_s
-            upload_ceiling_mib_s = min(sha256_only_mib_s, round(user_space_write_mib_s / 2, 1))
-            figures["upload_ceiling_mib_s"] = upload_ceiling_mib_s
-            (work / "write.bin").unlink()
-            os.sync()
-
-            # Before the big files: single small requests through the server `make run` uses.
-            figures.update(small_request_figures(token=token, work=work, rounds=options["small_requests"]))
+            ceilings: dict[str, float] = {}
+            if "upload" in parts:
+                ceilings = ceiling_figures(work=work, mib=options["upload_mib"])
+                figures.update(ceilings)
+            if "small_requests" in parts:
+                # Before the big files: single small requests through the server `make run` uses.
+                figures.update(small_request_figures(token=token, work=work, rounds=options["small_requests"]))
 
             with wsgi_server() as address:
                 connection = http.client.HTTPConnection(address, timeout=600, blocksize=MIB)
-                started = time.perf_counter()
-                with open(source, "rb") as body:
-                    connection.request(
-                        "PUT",
-                        "/api/v1/files/content?path=" + quote("/bench/big.bin"),
-                        body=body,
-                        headers={**headers, "Content-Length": str(size), "Content-Type": "application/octet-stream"},
+                if "upload" in parts:
+                    figures.update(
+                        upload_figures(connection, headers, work=work, mib=options["upload_mib"], ceilings=ceilings)
                     )
-                    response = connection.getresponse()
-                    response.read()
-                elapsed = time.perf_counter() - started
-                if response.status not in (200, 201):
-                    raise RuntimeError(f"upload answered {response.status}")
-                upload_mib_s = round(options["upload_mib"] / elapsed, 1)
-                figures["upload_mib_s"] = upload_mib_s
-                figures["upload_vs_cp"] = round(upload_mib_s / cp_mib_s, 2)
-                figures["upload_vs_ceiling"] = round(upload_mib_s / upload_ceiling_mib_s, 2)
-                figures["upload_peak_rss_mib"] = round(peak_rss_mib(), 1)
-                figures["blob_fsync"] = settings.HUBPORT_BLOB_FSYNC
-
-                flat_folder(tenant=tenant, user=user, folder="/list10k", files=options["list_files"])
-                samples = []
-                for _ in range(options["list_requests"]):
-                    started = time.perf_counter()
-                    connection.request("GET", "/api/v1/files/?path=/list10k/part00000", headers=headers)
-                    response = connection.getresponse()
-                    response.read()
-                    samples.append((time.perf_counter() - started) * 1000)
-                    if response.status != 200:
-                        raise RuntimeError(f"listing answered {response.status}")
-                figures["list_10k_p95_ms"] = round(percentile(samples, 0.95), 2)
-                figures["list_10k_page_items"] = 200
-                figures.update(
-                    dav_figures(
-                        tenant=tenant, user=user, work=work, mib=options["dav_mib"], folder="/list10k/part00000"
+                if parts & {"list", "dav"}:
+                    flat_folder(tenant=tenant, user=user, folder="/list10k", files=options["list_files"])
+                if "list" in parts:
+                    figures.update(list_figures(connection, headers, requests=options["list_requests"]))
+                if "dav" in parts:
+                    figures.update(
+                        dav_figures(
+                            tenant=tenant, user=user, work=work, mib=options["dav_mib"], folder="/list10k/part00000"
+                        )
                     )
-                )
-
-                bulk_tree(tenant=tenant, user=user, folder="/tree100k", files=options["tree_files"])
-                # Recently deleted gets 500 files of one folder, deleted one by one.
-                for n in range(min(500, options["tree_files"] // 200)):
-                    node_delete(tenant=tenant, path=f"/tree100k/part00042/file00042-{n:06d}.bin", acting_user=user)
-                figures.update(
-                    search_figures(connection, headers, rounds=options["search_rounds"], hub_code=tenant.hub_id)
-                )
-                figures.update(
-                    bulk_figures(
-                        connection,
-                        headers,
-                        tenant=tenant,
-                        user=user,
-                        work=work,
-                        items=options["bulk_items"],
-                        zip_files=options["zip_files"],
+                if "tree" in parts:
+                    bulk_tree(tenant=tenant, user=user, folder="/tree100k", files=options["tree_files"])
+                    # Recently deleted gets 500 files of one folder, deleted one by one.
+                    for n in range(min(500, options["tree_files"] // 200)):
+                        node_delete(tenant=tenant, path=f"/tree100k/part00042/file00042-{n:06d}.bin", acting_user=user)
+                    figures.update(
+                        search_figures(connection, headers, rounds=options["search_rounds"], hub_code=tenant.hub_id)
                     )
-                )
-                # The median of five renames, each one request (one sample on a
-                # shared machine was mostly its noise); the slowest beside it.
-                renames = []
-                names = [f"/tree100k-{n}" for n in range(RENAME_ROUNDS - 1)]
-                for before, after in zip(["/tree100k", *names], [*names, "/tree100k-renamed"], strict=True):
-                    started = time.perf_counter()
-                    connection.request(
-                        "POST",
-                        "/api/v1/files/move",
-                        body=json.dumps({"from": before, "to": after}),
-                        headers={**headers, "Content-Type": "application/json"},
+                if "bulk" in parts:
+                    figures.update(
+                        bulk_figures(
+                            connection,
+                            headers,
+                            tenant=tenant,
+                            user=user,
+                            work=work,
+                            items=options["bulk_items"],
+                            zip_files=options["zip_files"],
+                        )
                     )
-                    response = connection.getresponse()
-                    response.read()
-                    renames.append((time.perf_counter() - started) * 1000)
-                    if response.status != 200:
-                        raise RuntimeError(f"rename answered {response.status}")
-                figures["folder_rename_100k_ms"] = round(median(renames), 2)
-                figures["folder_rename_100k_max_ms"] = round(max(renames), 2)
-                started = time.perf_counter()
-                connection.request("DELETE", "/api/v1/files/?path=/tree100k-renamed", headers=headers)
-                response = connection.getresponse()
-                response.read()
-                figures["folder_delete_100k_ms"] = round((time.perf_counter() - started) * 1000, 2)
-                if response.status != 204:
-                    raise RuntimeError(f"delete answered {response.status}")
+                if "tree" in parts:
+                    figures.update(folder_figures(connection, headers))
                 connection.close()
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -238,6 +169,118 @@ class Command(BaseCommand):
         emit(figures, options["json"], self.stdout)
         if gross:
             raise CommandError(f"Far off target (over {options['gross_factor']:g} times): {', '.join(gross)}")
+
+
+def ceiling_figures(*, work: Path, mib: int) -> dict[str, float]:
+    """The upload's source file, and this machine's ceilings to read the upload against."""
+    figures: dict[str, float] = {}
+    source = work / "source.bin"
+    with open(source, "wb") as handle:
+        for _ in range(mib):
+            handle.write(os.urandom(MIB))
+    figures["upload_bytes"] = mib * MIB
+
+    # Each measurement starts with no dirty pages: otherwise the kernel's
+    # write-back of the previous step throttles the next one.
+    os.sync()
+    started = time.perf_counter()
+    subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)  # noqa: S603, S607
+    figures["cp_mib_s"] = round(mib / (time.perf_counter() - started), 1)
+    (work / "copy.bin").unlink()
+    # Ceilings on this machine, to read the upload figure against: hashing
+    # alone, and one copy written from user space (an upload must hash
+    # every byte and write two copies from user space; cp copies in the
+    # kernel with copy_file_range and hashes nothing).
+    started = time.perf_counter()
+    digest = hashlib.sha256()
+    with open(source, "rb") as handle:
+        while chunk := handle.read(MIB):
+            digest.update(chunk)
+    sha256_only_mib_s = round(mib / (time.perf_counter() - started), 1)
+    figures["sha256_only_mib_s"] = sha256_only_mib_s
+    os.sync()
+    started = time.perf_counter()
+    with open(source, "rb") as handle, open(work / "write.bin", "wb") as out:
+        while chunk := handle.read(MIB):
+            out.write(chunk)
+    user_space_write_mib_s = round(mib / (time.perf_counter() - started), 1)
+    figures["user_space_write_mib_s"] = user_space_write_mib_s
+    figures["upload_ceiling_mib_s"] = min(sha256_only_mib_s, round(user_space_write_mib_s / 2, 1))
+    (work / "write.bin").unlink()
+    os.sync()
+    return figures
+
+
+def upload_figures(
+    connection: http.client.HTTPConnection, headers: dict[str, str], *, work: Path, mib: int, ceilings: dict[str, float]
+) -> dict[str, float | int | str]:
+    """One PUT of ``ceiling_figures``' source file through the API, read against its ceilings."""
+    size = mib * MIB
+    started = time.perf_counter()
+    with open(work / "source.bin", "rb") as body:
+        connection.request(
+            "PUT",
+            "/api/v1/files/content?path=" + quote("/bench/big.bin"),
+            body=body,
+            headers={**headers, "Content-Length": str(size), "Content-Type": "application/octet-stream"},
+        )
+        response = connection.getresponse()
+        response.read()
+    elapsed = time.perf_counter() - started
+    if response.status not in (200, 201):
+        raise RuntimeError(f"upload answered {response.status}")
+    upload_mib_s = round(mib / elapsed, 1)
+    return {
+        "upload_mib_s": upload_mib_s,
+        "upload_vs_cp": round(upload_mib_s / ceilings["cp_mib_s"], 2),
+        "upload_vs_ceiling": round(upload_mib_s / ceilings["upload_ceiling_mib_s"], 2),
+        "upload_peak_rss_mib": round(peak_rss_mib(), 1),
+        "blob_fsync": settings.HUBPORT_BLOB_FSYNC,
+    }
+
+
+def list_figures(connection: http.client.HTTPConnection, headers: dict[str, str], *, requests: int) -> dict[str, float]:
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        connection.request("GET", "/api/v1/files/?path=/list10k/part00000", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"listing answered {response.status}")
+    return {"list_10k_p95_ms": round(percentile(samples, 0.95), 2), "list_10k_page_items": 200}
+
+
+def folder_figures(connection: http.client.HTTPConnection, headers: dict[str, str]) -> dict[str, float]:
+    """The median of five renames of the 100,000-file tree, each one request (one
+    sample on a shared machine was mostly its noise), the slowest beside it; then its delete."""
+    figures: dict[str, float] = {}
+    renames = []
+    names = [f"/tree100k-{n}" for n in range(RENAME_ROUNDS - 1)]
+    for before, after in zip(["/tree100k", *names], [*names, "/tree100k-renamed"], strict=True):
+        started = time.perf_counter()
+        connection.request(
+            "POST",
+            "/api/v1/files/move",
+            body=json.dumps({"from": before, "to": after}),
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        response.read()
+        renames.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"rename answered {response.status}")
+    figures["folder_rename_100k_ms"] = round(median(renames), 2)
+    figures["folder_rename_100k_max_ms"] = round(max(renames), 2)
+    started = time.perf_counter()
+    connection.request("DELETE", "/api/v1/files/?path=/tree100k-renamed", headers=headers)
+    response = connection.getresponse()
+    response.read()
+    figures["folder_delete_100k_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    if response.status != 204:
+        raise RuntimeError(f"delete answered {response.status}")
+    return figures
 
 
 # What people type: a whole name (one hit), part of one (ten), a folder's prefix
