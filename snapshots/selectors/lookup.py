@@ -18,7 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Model, Q
 
 from hubs.routing import hub_database_alias
 from snapshots.errors import NotFound
@@ -26,7 +26,7 @@ from snapshots.models import Blob, Node, NodeVersion, TenantClock
 from snapshots.paths import join_path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -162,3 +162,112 @@ def instance_from_row(model: type[Model], connection: BaseDatabaseWrapper, alias
             value = converter(value, expression, connection)
         converted.append(value)
     return model.from_db(alias, [attname for attname, _ in _columns(model)], converted)
+
+
+# Names a query asks for at most: the IN lists stay far under SQLite's variable limit.
+NAMES_PER_QUERY = 500
+
+
+def live_children_named(*, tenant: Tenant, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], NodeVersion]:
+    """The open rows named ``(folder node id, name)``, with their blobs, by
+    that pair; a pair nobody holds is absent. One query per 500 names,
+    however many folders they are in: names of one folder are asked together,
+    and folders share a query when asking each its own names costs no more
+    than asking them all every name (it rarely does: then each folder is its
+    own term of the query)."""
+    by_folder: dict[int, set[str]] = {}
+    for folder_id, name in wanted:
+        by_folder.setdefault(folder_id, set()).add(name)
+    chunks: list[list[tuple[int, list[str]]]] = [[]]
+    count = 0
+    for folder_id in sorted(by_folder):
+        names = sorted(by_folder[folder_id])
+        for start in range(0, len(names), NAMES_PER_QUERY):
+            part = names[start : start + NAMES_PER_QUERY]
+            if count + len(part) > NAMES_PER_QUERY and chunks[-1]:
+                chunks.append([])
+                count = 0
+            chunks[-1].append((folder_id, part))
+            count += len(part)
+    found: dict[tuple[int, str], NodeVersion] = {}
+    rows = NodeVersion.objects.for_tenant(tenant).select_related("blob").filter(valid_to__isnull=True)
+    for chunk in chunks:
+        if not chunk:
+            continue
+        folders = {folder_id for folder_id, _ in chunk}
+        every_name = {name for _, part in chunk for name in part}
+        asked = {(folder_id, name) for folder_id, part in chunk for name in part}
+        if len(folders) * len(every_name) <= 4 * len(asked):
+            query = rows.filter(parent_id__in=sorted(folders), name__in=sorted(every_name))
+        else:
+            terms = Q()
+            for folder_id, part in chunk:
+                terms |= Q(parent_id=folder_id, name__in=part)
+            query = rows.filter(terms)
+        for version in query:
+            assert version.parent_id is not None  # a row with a name has a folder
+            key = (version.parent_id, version.name)
+            if key in asked:
+                found[key] = version
+    return found
+
+
+def paths_lookup(*, tenant: Tenant, paths: Iterable[Sequence[str]]) -> dict[tuple[str, ...], PathLookup]:
+    """``path_lookup`` for many paths at once, by their names: the clock, the
+    usage and the root in one query, then one query per level of the
+    deepest path (per 500 names of a level), whatever the number of paths.
+    Many at once resolve their items so (``snapshots.services.bulk``)."""
+    wanted = {tuple(names) for names in paths}
+    base = path_lookup(tenant=tenant, names=[])
+    found: dict[tuple[str, ...], NodeVersion | None] = {(): base.chain[0]}
+    depth = max((len(names) for names in wanted), default=0)
+    for level in range(1, depth + 1):
+        prefixes = {names[:level] for names in wanted if len(names) >= level}
+        asks: dict[tuple[str, ...], tuple[int, str]] = {}
+        for prefix in prefixes:
+            folder = found.get(prefix[:-1])
+            if folder is not None and folder.kind == Node.Kind.FOLDER:
+                asks[prefix] = (folder.node_id, prefix[-1])
+        rows = live_children_named(tenant=tenant, wanted=asks.values()) if asks else {}
+        for prefix in prefixes:
+            found[prefix] = rows.get(asks[prefix]) if prefix in asks else None
+    lookups = {}
+    for names in wanted:
+        chain = [base.chain[0]]
+        for level in range(1, len(names) + 1):
+            version = found.get(names[:level])
+            if version is None:
+                break
+            chain.append(version)
+        lookups[names] = PathLookup(
+            names=list(names), chain=chain, seq=base.seq, live_files=base.live_files, live_bytes=base.live_bytes
+        )
+    return lookups
+
+
+def live_rows(*, tenant: Tenant, node_ids: Sequence[int]) -> dict[int, NodeVersion]:
+    """The open row of each of these nodes that has one, with its blob, by node id (one query per 500)."""
+    ids = sorted(set(node_ids))
+    found: dict[int, NodeVersion] = {}
+    for start in range(0, len(ids), NAMES_PER_QUERY):
+        for version in (
+            NodeVersion.objects.for_tenant(tenant)
+            .select_related("blob")
+            .filter(node_id__in=ids[start : start + NAMES_PER_QUERY], valid_to__isnull=True)
+        ):
+            found[version.node_id] = version
+    return found
+
+
+def subtree_counters(*, tenant: Tenant, node_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """The files and bytes each node holds (a file: itself), by node id (one query per 500)."""
+    ids = sorted(set(node_ids))
+    held: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(ids), NAMES_PER_QUERY):
+        for node_id, files, size in (
+            Node.objects.for_tenant(tenant)
+            .filter(pk__in=ids[start : start + NAMES_PER_QUERY])
+            .values_list("pk", "subtree_files", "subtree_bytes")
+        ):
+            held[node_id] = (files, size)
+    return held

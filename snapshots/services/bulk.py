@@ -3,25 +3,41 @@ of items in ONE step of the tenant clock, so one request is one transaction
 and one entry of the activity log (its rows share a sequence number), and a
 refusal of any item changes nothing.
 
-Each item goes through the same step-level function as a single move, delete
-or restore (``move_in_step``, ``delete_in_step``, ``trash_restore_in_step``),
-so no rule is written twice. An item inside another chosen folder is left out:
-it moves or goes to Recently deleted with its folder.
+Set-based: every path is resolved at once (``selectors.lookup.paths_lookup``,
+a query per folder level), the rows of every item are closed and opened by a
+few multi-row statements (the kernel's), and the folder counters move once for
+all. The outcome is the one of moving, deleting or restoring the items one
+after another with the single-item services (``move_in_step``,
+``delete_in_step``, ``trash_restore_in_step``), refusals included: the items
+are checked in that order, and the first refusal is the one a loop would have
+met (``test_bulk_sets`` holds them to it). An item inside another chosen
+folder is left out: it moves or goes to Recently deleted with its folder.
+Bringing back is in ``bulk_trash``.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from snapshots.errors import InvalidMove, InvalidPath
-from snapshots.models import NodeVersion
+from snapshots.errors import InvalidMove, InvalidPath, NameConflict, NotFound, WrongKind
+from snapshots.models import Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
-from snapshots.services.files import delete_in_step, move_in_step
-from snapshots.services.kernel import actor_for, change_step
-from snapshots.services.trash import trash_restore_in_step
+from snapshots.selectors.lookup import live_children_named, live_rows, paths_lookup, subtree_counters
+from snapshots.services.bulk_trash import trash_restore_set
+from snapshots.services.kernel import (
+    ChangeStep,
+    NewVersion,
+    actor_for,
+    chain_parents,
+    change_step,
+    counters_move,
+    versions_close,
+    versions_open,
+)
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -53,7 +69,25 @@ def nodes_delete(*, tenant: Tenant, paths: Sequence[str], acting_user: User | No
     """Delete every chosen item; all go to Recently deleted, or none does."""
     items = _outermost(paths)
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        return [delete_in_step(step, names=names) for names in items]
+        lookups = paths_lookup(tenant=tenant, paths=items)
+        # No chosen item holds another, so none changes what the next one finds:
+        # the first that does not exist is the one a loop would have stopped at.
+        chains = [lookups[tuple(names)].chain_or_not_found() for names in items]
+        deleted = [chain[-1] for chain in chains]
+        held = subtree_counters(tenant=step.tenant, node_ids=[version.node_id for version in deleted])
+        versions_close(step, deleted, action=Change.Action.DELETE, to_trash=True)
+        deltas: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        parent_of: dict[int, int | None] = {}
+        for chain, version in zip(chains, deleted, strict=True):
+            assert version.parent_id is not None  # the root is never deleted
+            files, size = held[version.node_id]
+            before = deltas[version.parent_id]
+            deltas[version.parent_id] = (before[0] - files, before[1] - size)
+            parent_of.update(chain_parents(chain[:-1]))
+        counters_move(step, deltas=deltas, parent_of=parent_of)
+        for names, version in zip(items, deleted, strict=True):
+            step.record(Change.Action.DELETE, node_id=version.node_id, path=join_path(names))
+        return deleted
 
 
 def nodes_move(*, tenant: Tenant, paths: Sequence[str], to_folder: str, acting_user: User | None) -> list[NodeVersion]:
@@ -67,12 +101,97 @@ def nodes_move(*, tenant: Tenant, paths: Sequence[str], to_folder: str, acting_u
             f"Two of the chosen items are named {taken_twice[0]}; one folder cannot hold both. Rename one first."
         )
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        moved = []
-        for names in items:
+        lookups = paths_lookup(tenant=tenant, paths=[*items, folder_names])
+        destination = lookups[tuple(folder_names)]
+        # The names the items take there, as the destination holds them now. No
+        # item's move changes what the next one finds: their names differ, an
+        # item already there stays, and none holds the destination.
+        taken: set[str] = set()
+        if destination.found and destination.chain[-1].kind == Node.Kind.FOLDER:
+            folder_id = destination.chain[-1].node_id
+            taken = {
+                name for _, name in live_children_named(tenant=tenant, wanted=[(folder_id, n) for n in names_there])
+            }
+        moving: list[tuple[list[str], list[NodeVersion]]] = []
+        staying: dict[int, NodeVersion] = {}
+        for index, names in enumerate(items):
+            # The same checks as move_in_step, in its order, item after item.
             if folder_names[: len(names)] == names:
                 raise InvalidMove(f"{join_path(names)} cannot be moved into itself or into one of its own folders.")
-            moved.append(move_in_step(step, source_names=names, target_names=[*folder_names, names[-1]]))
-        return moved
+            source_chain = lookups[tuple(names)].chain_or_not_found()
+            target_names = [*folder_names, names[-1]]
+            if target_names == names:
+                staying[index] = source_chain[-1]
+                continue
+            if not destination.found:
+                raise NotFound(f"The destination folder {join_path(folder_names)} does not exist.")
+            if destination.chain[-1].kind != Node.Kind.FOLDER:
+                raise WrongKind(f"{join_path(folder_names)} is a file, not a folder.")
+            if source_chain[-1].node_id in chain_parents(destination.chain):
+                raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
+            if names[-1] in taken:
+                raise NameConflict(f"{join_path(target_names)} already exists.")
+            moving.append((names, source_chain))
+        moved = iter(_move_rows(step, moving, target_names=folder_names, target_chain=destination.chain))
+        return [staying[index] if index in staying else next(moved) for index in range(len(items))]
+
+
+def _move_rows(
+    step: ChangeStep,
+    moving: list[tuple[list[str], list[NodeVersion]]],
+    *,
+    target_names: list[str],
+    target_chain: list[NodeVersion],
+) -> list[NodeVersion]:
+    """Close the moving items' rows, open their rows in the target folder, move
+    the counters and record each move; the new rows, in order."""
+    if not moving:
+        return []
+    target = target_chain[-1]
+    currents = [chain[-1] for _, chain in moving]
+    by_action: dict[str, list[NodeVersion]] = defaultdict(list)
+    for current in currents:
+        same_parent = current.parent_id == target.node_id
+        by_action[Change.Action.RENAME if same_parent else Change.Action.MOVE].append(current)
+    for action, rows in by_action.items():
+        versions_close(step, rows, action=action)
+    versions_open(
+        step,
+        [
+            NewVersion(
+                node_id=current.node_id,
+                parent_id=target.node_id,
+                name=names[-1],
+                kind=current.kind,
+                blob=current.blob,
+                size=current.size,
+            )
+            for (names, _), current in zip(moving, currents, strict=True)
+        ],
+        read_back=False,
+    )
+    held = subtree_counters(
+        tenant=step.tenant, node_ids=[current.node_id for current in currents if current.parent_id != target.node_id]
+    )
+    deltas: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    parent_of: dict[int, int | None] = chain_parents(target_chain)
+    for (_, chain), current in zip(moving, currents, strict=True):
+        if current.parent_id == target.node_id:
+            continue
+        assert current.parent_id is not None  # the root is never moved
+        files, size = held[current.node_id]
+        for folder_id, sign in ((current.parent_id, -1), (target.node_id, 1)):
+            before = deltas[folder_id]
+            deltas[folder_id] = (before[0] + sign * files, before[1] + sign * size)
+        parent_of.update(chain_parents(chain[:-1]))
+    counters_move(step, deltas=deltas, parent_of=parent_of)
+    for (names, _), current in zip(moving, currents, strict=True):
+        action = Change.Action.RENAME if current.parent_id == target.node_id else Change.Action.MOVE
+        step.record(
+            action, node_id=current.node_id, path=join_path([*target_names, names[-1]]), previous_path=join_path(names)
+        )
+    opened = live_rows(tenant=step.tenant, node_ids=[current.node_id for current in currents])
+    return [opened[current.node_id] for current in currents]
 
 
 def trash_restore_many(*, tenant: Tenant, version_ids: Sequence[int], acting_user: User | None) -> list[NodeVersion]:
@@ -83,4 +202,4 @@ def trash_restore_many(*, tenant: Tenant, version_ids: Sequence[int], acting_use
         raise InvalidPath(f"At most {bulk_limit():,} items can be restored at once; you chose {len(version_ids):,}.")
     unique = list(dict.fromkeys(version_ids))
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        return [trash_restore_in_step(step, version_id=version_id) for version_id in unique]
+        return trash_restore_set(step, version_ids=unique)

@@ -18,7 +18,7 @@ from hubs.roles import Action
 from portal.api.base import TenantAPIView, problems, validated_body
 from portal.api.fields import MAX_DATABASE_ID, BodySerializer, StrictIntegerField, path_field
 from portal.api.files.serializers import NodeSerializer
-from portal.api.files.views import node_json
+from portal.api.files.views import nodes_json
 from portal.signed_in import signed_in_user
 from portal.zips import zip_response
 from snapshots.paths import join_path, split_path
@@ -77,7 +77,7 @@ class BulkMoveView(TenantAPIView):
         moved = nodes_move(
             tenant=self.tenant, paths=body["paths"], to_folder=body["to"], acting_user=signed_in_user(request)
         )
-        items = [node_json(tenant=self.tenant, version=version) for version in moved]
+        items = nodes_json(tenant=self.tenant, versions=moved)
         return Response({"count": len(items), "items": items})
 
 
@@ -107,7 +107,7 @@ class BulkTrashRestoreView(TenantAPIView):
     def post(self, request: Request) -> Response:
         body = validated_body(BulkRestoreSerializer, request)
         restored = trash_restore_many(tenant=self.tenant, version_ids=body["ids"], acting_user=signed_in_user(request))
-        items = [node_json(tenant=self.tenant, version=version) for version in restored]
+        items = nodes_json(tenant=self.tenant, versions=restored)
         return Response({"count": len(items), "items": items})
 
 

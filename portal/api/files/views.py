@@ -42,6 +42,7 @@ from snapshots.models import Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors import activity, folder_children, node_at_path, path_of, trash_items
 from snapshots.selectors.lookup import path_lookup
+from snapshots.selectors.search import live_paths
 from snapshots.selectors.trash import subtree_bytes_of, trash_item_at_path, trash_original_paths
 from snapshots.services import (
     OnConflict,
@@ -64,6 +65,19 @@ def node_json(*, tenant: Tenant, version: NodeVersion, path: str | None = None) 
         "folder_bytes": folder_bytes,
     }
     return NodeSerializer(version, context=context).data
+
+
+def nodes_json(*, tenant: Tenant, versions: list[NodeVersion]) -> list[dict[str, Any]]:
+    """Many live items as ``node_json`` gives each, their paths and folder
+    sizes read for all at once (one query per folder level, one for the
+    sizes): a bulk answer of 1,000 items was 4,000 queries one by one."""
+    paths = live_paths(tenant=tenant, items=versions)
+    folders = [version.node_id for version in versions if version.kind == Node.Kind.FOLDER]
+    context = {
+        "paths": {version.node_id: paths[version.pk] for version in versions},
+        "folder_bytes": subtree_bytes_of(tenant=tenant, node_ids=folders),
+    }
+    return list(NodeSerializer(versions, many=True, context=context).data)
 
 
 def folder_listing(*, tenant: Tenant, path: str) -> tuple[str, NodeVersion]:
