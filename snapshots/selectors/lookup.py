@@ -9,6 +9,9 @@ returns what exists of the path. The clock value it read lets a write reuse
 the answer inside its step: the clock is bumped by every change of the
 tenant's tree, so when the step finds it where the lookup read it, nothing
 the lookup saw has changed (``snapshots.services.files``).
+
+Many paths at once (``paths_lookup``, for the bulk services) go level by
+level instead: one query per folder level for all of them, not one per path.
 """
 
 from __future__ import annotations
@@ -171,10 +174,9 @@ NAMES_PER_QUERY = 500
 def live_children_named(*, tenant: Tenant, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], NodeVersion]:
     """The open rows named ``(folder node id, name)``, with their blobs, by
     that pair; a pair nobody holds is absent. One query per 500 names,
-    however many folders they are in: names of one folder are asked together,
-    and folders share a query when asking each its own names costs no more
-    than asking them all every name (it rarely does: then each folder is its
-    own term of the query)."""
+    however many folders they are in: ``parent IN (...) AND name IN (...)``
+    where that asks for little more than the pairs (items of a few folders),
+    else one ``parent = ... AND name IN (...)`` term per folder."""
     by_folder: dict[int, set[str]] = {}
     for folder_id, name in wanted:
         by_folder.setdefault(folder_id, set()).add(name)
