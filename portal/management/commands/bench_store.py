@@ -26,6 +26,7 @@ from django.db import connections
 
 from hubs.models import Tenant
 from hubs.routing import hub_database_alias
+from portal.bench_ingest import ingest_figures
 from portal.benchmarks import bench_tenant, bulk_tree, emit, flat_folder, peak_rss_mib, percentile, wsgi_server
 from portal.models import User
 from portal.tokens import api_token_create
@@ -47,6 +48,8 @@ class Command(BaseCommand):
         parser.add_argument("--list-requests", type=int, default=40)
         parser.add_argument("--search-rounds", type=int, default=10, help="Times each search text is asked.")
         parser.add_argument("--dav-mib", type=int, default=1024, help="MiB of the WebDAV PUT (dav_upload_mib_s).")
+        parser.add_argument("--ingest-files", type=int, default=10_000, help="4 KiB files of ingest_4k_files_per_s.")
+        parser.add_argument("--ingest-batch", type=int, default=1000, help="Files a bulk upload request carries.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant, user = bench_tenant()
@@ -159,6 +162,9 @@ class Command(BaseCommand):
                 if response.status != 204:
                     raise RuntimeError(f"delete answered {response.status}")
                 connection.close()
+            figures.update(
+                ingest_figures(headers=headers, work=work, files=options["ingest_files"], batch=options["ingest_batch"])
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
         figures["tenant"] = tenant.slug
