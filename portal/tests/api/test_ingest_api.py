@@ -167,8 +167,9 @@ def test_replacing_under_the_folder_counts_the_bytes_given_back(api):
     assert selectors.live_usage(tenant=api.tenant).live_bytes == 900
 
 
-def test_a_broken_tar_refuses_the_batch_with_nothing_live_and_no_blob_left(api):
-    # 600 distinct files: the first flush group (256) is put in place before the stream breaks.
+def test_a_broken_tar_refuses_the_batch_with_nothing_live_and_no_blob_left(api, monkeypatch):
+    # Groups of 64: several are put in place and flushed before the stream breaks.
+    monkeypatch.setattr("snapshots.blob_batches.FLUSH_GROUP", 64)
     whole = tar_of([(f"f{n}.bin", n.to_bytes(2, "big") * 1500) for n in range(600)])
     clock, before = api.clock(), blob_files(api)
     for broken in (whole[: len(whole) * 4 // 5], whole[:700], b"this is not a tar stream at all" * 40, b"\x00" * 100):
