@@ -306,3 +306,24 @@ def test_any_batch_of_valid_files_reads_back_and_recounts(make_tenant, files):
     assert (usage.live_files, usage.live_bytes) == (len(paths), sum(len(c) for c in paths.values()))
     check = store_check(hub_code=caller.tenant.hub_id, tenant_id=caller.tenant.pk)
     assert check.ok, check.problems
+
+
+def test_without_unnamed_files_the_batch_lands_in_claimed_temporaries(api, monkeypatch):
+    """A filesystem without O_TMPFILE: the members land in claimed, named
+    temporaries, which are renamed into place or removed, never left."""
+    import os
+
+    monkeypatch.delattr(os, "O_TMPFILE")
+    monkeypatch.setattr("snapshots.blob_batches.FLUSH_GROUP", 4)
+    members = [(f"f{n}.bin", n.to_bytes(2, "big") * 100) for n in range(10)]
+    response = bulk(api, tar_of(members))
+    assert response.status_code == 200, response.content
+    for name, content in members:
+        assert read(api, f"/{name}") == content
+    assert not temporaries(api)
+    whole = tar_of([(f"g{n}.bin", n.to_bytes(2, "big") * 1500) for n in range(20)])
+    before = blob_files(api)
+    assert problem(bulk(api, whole[: len(whole) * 4 // 5]), 400)
+    assert blob_files(api) == before
+    assert not temporaries(api)
+    assert store_check(hub_code=api.tenant.hub_id, tenant_id=api.tenant.pk).ok
