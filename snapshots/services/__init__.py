@@ -3,6 +3,7 @@
 - ``kernel``: one step of the tenant clock and the operations every write is
   made of (close version rows, open version rows, move the folder counters);
 - ``files``: provisioning, folders, file writes, move, rename, delete;
+- ``ingest``: many files from one tar stream, in one step (the bulk upload);
 - ``trash``: bringing back a deleted item or an earlier version of a file;
 - ``purge``: removing an item from all history (support);
 - ``snapshots``: taking snapshots, on request and on schedule;
@@ -26,6 +27,7 @@ from snapshots.services.files import (
     node_rename,
     store_provision,
 )
+from snapshots.services.ingest import IngestResult, files_ingest_tar
 from snapshots.services.kernel import Actor, ChangeStep, actor_for, change_step
 from snapshots.services.purge import PURGED_PATH, PurgeResult, node_purge
 from snapshots.services.restore_jobs import restore_cancel, restore_start
@@ -68,6 +70,8 @@ __all__ = [
     "actor_for",
     "change_step",
     "file_write",
+    "files_ingest_tar",
+    "IngestResult",
     "folder_create",
     "node_delete",
     "nodes_delete",

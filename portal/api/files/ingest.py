@@ -22,8 +22,8 @@ from portal.api.files.views import BodyStreamParser
 from portal.signed_in import signed_in_user
 from portal.uploads import upload_body
 from snapshots.models import Node
-from snapshots.services import OnConflict
-from snapshots.services.ingest import OUTCOMES, IngestResult, Outcome, files_ingest_tar
+from snapshots.services import IngestResult, OnConflict, files_ingest_tar
+from snapshots.services.ingest import OUTCOMES, Outcome
 
 TAR_CONTENT_TYPE = "application/x-tar"
 
