@@ -28,6 +28,7 @@ from django.db import connections
 
 from hubs.models import Tenant
 from hubs.routing import hub_database_alias
+from portal.bench_ingest import ingest_figures
 from portal.bench_requests import small_request_figures
 from portal.benchmarks import (
     STORE_TARGETS,
@@ -62,6 +63,7 @@ SIZES = {
     "bulk_items": (1000, 200),
     "zip_files": (200, 40),
     "small_requests": (200, 50),
+    "ingest_files": (10_000, 2_000),
 }
 
 
@@ -90,6 +92,8 @@ class Command(BaseCommand):
             type=int,
             help="4 KiB PUTs and small GETs through gunicorn (put_4k_p50_ms, get_small_p50_ms).",
         )
+        parser.add_argument("--ingest-files", type=int, help="4 KiB files of ingest_4k_files_per_s.")
+        parser.add_argument("--ingest-batch", type=int, default=1000, help="Files a bulk upload request carries.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for option, sizes in SIZES.items():
@@ -230,6 +234,9 @@ class Command(BaseCommand):
                 if response.status != 204:
                     raise RuntimeError(f"delete answered {response.status}")
                 connection.close()
+            figures.update(
+                ingest_figures(headers=headers, work=work, files=options["ingest_files"], batch=options["ingest_batch"])
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
         figures["tenant"] = tenant.slug
