@@ -47,6 +47,18 @@ def test_the_scale_benchmark_prints_every_figure_at_both_sizes(make_tenant):
     assert figures["restore_everything_files"] == 2000 - figures["deleted_items"]
     assert figures["expiry_rows"] >= 2000
     assert isinstance(figures["not_flat"], list) and isinstance(figures["pages_over_200ms"], list)
+    # Each size in a hub of its own, so expiry (hub by hub) measures one tenant's rows.
+    assert (small["hub"], figures["hub"]) == ("de", "uk")
+
+
+def test_reads_only_leaves_the_restore_and_expiry_out(make_tenant):
+    make_tenant()
+    out = StringIO()
+    call_command("bench_scale", files=400, compare=0, json=True, runs=2, reads_only=True, stdout=out)
+    figures = json.loads(out.getvalue())
+    assert figures["trash_page_p95_ms"] > 0 and figures["snapshots_page_bytes"] > 0
+    assert "restore_everything_files_per_s" not in figures and "expiry_rows_per_s" not in figures
+    assert "ratios" not in figures
 
 
 def test_a_compared_size_must_be_smaller(make_tenant):

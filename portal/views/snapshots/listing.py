@@ -94,7 +94,7 @@ def _day_totals(tenant: Tenant) -> Counter[date]:
     """Snapshots per local day over the whole retention: one column of at most
     about 760 rows, read from the (tenant, taken_at) index, so a day that
     continues on the next page still says how many it holds."""
-    taken = snapshots_in_retention(tenant=tenant).values_list("taken_at", flat=True)
+    taken = snapshots_in_retention(tenant=tenant).order_by().values_list("taken_at", flat=True)
     return Counter(timezone.localtime(moment).date() for moment in taken)
 
 
