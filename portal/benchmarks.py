@@ -1,4 +1,4 @@
-"""Shared set-up for the benchmark commands (bench_store, bench_snapshots).
+"""Shared set-up for the benchmark commands (bench_store, bench_snapshots, bench_scale).
 
 Large trees are inserted in bulk, straight into the store's tables with the
 same invariants the services keep (one open row per node, subtree counters,
@@ -18,17 +18,19 @@ import statistics
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
 from snapshots import selectors, services
-from snapshots.models import Blob, Change, Node, NodeVersion, TenantClock
+from snapshots.models import Blob, Change, Node, NodeVersion, Snapshot, TenantClock
 from snapshots.statistics import LARGE_JOB_ROWS, hub_statistics_refresh
 
 if TYPE_CHECKING:
@@ -289,3 +291,102 @@ def targets_check(
     figures["targets"] = checked
     figures["targets_missed"] = sorted(name for name, check in checked.items() if not check["met"])
     return gross
+
+
+def hub_database_bytes(hub_code: str) -> int:
+    """The bytes a hub's database uses: PostgreSQL's ``pg_database_size``; on
+    SQLite its pages less those on the free list (what an expiry freed is
+    reused before the file grows, so the file's size alone would hide the
+    next tenant's rows)."""
+    connection = connections[hub_database_alias(hub_code)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_database_size(current_database())")
+            return int(cursor.fetchone()[0])
+        used = 1
+        for pragma in ("page_size", "page_count"):
+            cursor.execute(f"PRAGMA {pragma}")
+            used *= int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA page_size")
+        page_size = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA freelist_count")
+        return used - page_size * int(cursor.fetchone()[0])
+
+
+# A tenant with four weeks behind it: bench_scale's set-up.
+TREE_FOLDER = "/data"
+LIST_FOLDER = "/big"
+PER_FOLDER = 1000
+# Each hour of the four weeks: its share of the deletions and rewrites, then a
+# scheduled snapshot; every ninth hour a manual one too (671 + 75 = 746 in the
+# retention, about what 28 days of hourly snapshots with manual ones make).
+MANUAL_EVERY_HOURS = 9
+
+
+@dataclass(frozen=True)
+class TenantHistory:
+    files: int
+    list_folder: str
+    deleted: int
+    rewritten: int
+    snapshots: int
+
+
+def tree_file_path(index: int) -> str:
+    """The path bulk_tree gave its ``index``-th file under TREE_FOLDER."""
+    part, within = divmod(index, PER_FOLDER)
+    return f"{TREE_FOLDER}/part{part:05d}/file{part:05d}-{within:06d}.bin"
+
+
+def tenant_with_history(*, tenant: Tenant, user: User, files: int, list_files: int) -> TenantHistory:
+    """``files`` files made four weeks ago (``list_files`` of them in one folder,
+    a listing's worst case), then every hour until now: a 1/671 share of the
+    deletions (1 % of the files, through ``nodes_delete``, so each is an item in
+    Recently deleted) and of the rewrites (0.2 %, each a new 4 KiB version
+    through ``file_write``), and a snapshot. The tree itself is inserted by
+    ``bulk_tree`` (see the module's docstring); everything after it goes
+    through the services, under time-machine."""
+    import random
+
+    import time_machine
+    from django.conf import settings
+
+    retention = timedelta(days=settings.SNAPSHOT_RETENTION_DAYS)
+    hours = int(retention / timedelta(hours=1)) - 1
+    start = timezone.now() - retention + timedelta(minutes=30)
+    tree_files = files - list_files
+    with time_machine.travel(start, tick=False):
+        bulk_tree(tenant=tenant, user=user, folder=TREE_FOLDER, files=tree_files, per_folder=PER_FOLDER)
+        flat_folder(tenant=tenant, user=user, folder=LIST_FOLDER, files=list_files)
+    deletions, rewrites = max(1, tree_files // 100), max(1, tree_files // 500)
+    chosen = random.Random(files).sample(range(tree_files), deletions + rewrites)
+    to_delete, to_rewrite = chosen[:deletions], chosen[deletions:]
+    snapshots = 0
+    for hour in range(hours):
+        moment = start + timedelta(hours=hour + 1)
+        with time_machine.travel(moment, tick=False):
+            share = to_delete[hour * deletions // hours : (hour + 1) * deletions // hours]
+            if share:
+                services.nodes_delete(tenant=tenant, paths=[tree_file_path(i) for i in share], acting_user=user)
+            for index in to_rewrite[hour * rewrites // hours : (hour + 1) * rewrites // hours]:
+                content = f"{index}:{hour}".encode().ljust(4096, b".")
+                services.file_write(
+                    tenant=tenant,
+                    path=tree_file_path(index),
+                    stream=io.BytesIO(content),
+                    content_length=len(content),
+                    acting_user=user,
+                )
+        with time_machine.travel(moment + timedelta(minutes=1), tick=False):
+            services.snapshot_create(tenant=tenant, kind=Snapshot.Kind.SCHEDULED)
+            snapshots += 1
+            if hour % MANUAL_EVERY_HOURS == 0:
+                services.snapshot_create(tenant=tenant, kind=Snapshot.Kind.MANUAL, acting_user=user)
+                snapshots += 1
+    return TenantHistory(
+        files=files,
+        list_folder=f"{LIST_FOLDER}/part00000",
+        deleted=deletions,
+        rewritten=rewrites,
+        snapshots=snapshots,
+    )

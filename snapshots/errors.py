@@ -62,6 +62,16 @@ class QuotaExceeded(StoreError):
     code = "quota_exceeded"
 
 
+class InvalidArchive(StoreError):
+    title = "Not a readable tar stream"
+    code = "invalid_archive"
+
+
+class BatchTooLarge(StoreError):
+    title = "Too much for one batch"
+    code = "batch_too_large"
+
+
 class IncompleteUpload(StoreError):
     title = "Incomplete upload"
     code = "incomplete_upload"

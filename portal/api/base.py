@@ -43,6 +43,7 @@ PROBLEM_DESCRIPTIONS = {
     412: "If-Match named a sha256 that is no longer the file's.",
     413: "The body is larger than your largest allowed file.",
     414: "The request line is longer than 8,190 bytes (a path in a query string can be at most 4,096 characters).",
+    415: "The body is not of the media type the operation takes.",
     416: "The Range lies outside the file.",
     422: "The moment lies outside the retention period (or in the future).",
     429: "Too many requests; wait for Retry-After seconds.",

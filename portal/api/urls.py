@@ -9,6 +9,7 @@ from portal.api import schema as _schema_extensions  # noqa: F401  (registers th
 from portal.api.accounts import views as accounts_api
 from portal.api.exceptions import api_not_found
 from portal.api.files import bulk as bulk_api
+from portal.api.files import ingest as ingest_api
 from portal.api.files import views as files_api
 from portal.api.maintenance import views as maintenance_api
 from portal.api.search import views as search_api
@@ -34,6 +35,7 @@ urlpatterns = [
     path("v1/files/folders", files_api.FolderCreateView.as_view(), name="api_folder_create"),
     path("v1/files/move", files_api.MoveView.as_view(), name="api_move"),
     path("v1/files/copy", files_api.CopyView.as_view(), name="api_copy"),
+    path("v1/files/bulk", ingest_api.BulkUploadView.as_view(), name="api_files_bulk"),
     path("v1/files/bulk-move", bulk_api.BulkMoveView.as_view(), name="api_bulk_move"),
     path("v1/files/bulk-delete", bulk_api.BulkDeleteView.as_view(), name="api_bulk_delete"),
     path("v1/files/zip", bulk_api.ZipView.as_view(), name="api_zip"),

@@ -225,6 +225,10 @@ HUBPORT_DEFAULT_QUOTA_BYTES = env.int("HUBPORT_DEFAULT_QUOTA_BYTES", default=102
 # items (one transaction); a zip download holds at most this many bytes.
 HUBPORT_BULK_MAX_ITEMS = env.int("HUBPORT_BULK_MAX_ITEMS", default=5000)
 HUBPORT_ZIP_MAX_BYTES = env.int("HUBPORT_ZIP_MAX_BYTES", default=20 * 1024**3)
+# One bulk upload (POST /api/v1/files/bulk) carries at most HUBPORT_BULK_MAX_ITEMS
+# members and this many bytes of file content: a batch is one transaction, and
+# 4 GiB keeps its temporary copies well inside a facility's free space.
+HUBPORT_BULK_UPLOAD_MAX_BYTES = env.int("HUBPORT_BULK_UPLOAD_MAX_BYTES", default=4 * 1024**3)
 SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=28)
 # Blobs no longer referenced are kept this long after their last upload claimed
 # them, so an upload in flight never loses its bytes to the collector.
@@ -603,6 +607,9 @@ SPECTACULAR_SETTINGS = {
         "NodeKindEnum": "snapshots.models.Node.Kind",
         "SnapshotKindEnum": "snapshots.models.Snapshot.Kind",
         "IncidentStateEnum": "hubs.models.Incident.State",
+        "IngestOutcomeEnum": "snapshots.services.ingest.OUTCOMES",
+        # The status page's name, kept now that a second "status" (the bulk upload's outcomes) exists.
+        "StatusEnum": "portal.api.status.serializers.HUB_STATES",
     },
 }
 

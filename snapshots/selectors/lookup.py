@@ -75,8 +75,6 @@ class PathLookup:
 def path_lookup(*, tenant: Tenant, names: list[str]) -> PathLookup:
     """The live chain of ``names`` from the root, the clock and the usage, in
     one query (one more a level past ``JOINED_LEVELS``)."""
-    from snapshots import selectors
-
     alias = hub_database_alias(tenant.hub_id)
     connection = connections[alias]
     joined = names[:JOINED_LEVELS]
@@ -105,7 +103,12 @@ def path_lookup(*, tenant: Tenant, names: list[str]) -> PathLookup:
     # Deeper than one statement joins: the rest one level at a time.
     if len(chain) == len(joined) + 1:
         while len(chain) <= len(names) and chain[-1].kind == Node.Kind.FOLDER:
-            child = selectors.live_child(tenant=tenant, parent_id=chain[-1].node_id, name=names[len(chain) - 1])
+            child = (
+                NodeVersion.objects.for_tenant(tenant)
+                .select_related("blob")
+                .filter(parent_id=chain[-1].node_id, name=names[len(chain) - 1], valid_to__isnull=True)
+                .first()
+            )
             if child is None:
                 break
             chain.append(child)

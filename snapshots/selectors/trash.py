@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from snapshots.errors import InvalidPath, NotFound, WrongKind
 from snapshots.models import Node, NodeVersion
 from snapshots.paths import MAX_PATH_DEPTH, join_path, split_path
-from snapshots.selectors import resolve, retention_start, versions
+from snapshots.selectors import resolve, retention_start, versions, versions_of_nodes
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
@@ -67,11 +67,9 @@ def trash_original_paths(*, tenant: Tenant, items: list[NodeVersion]) -> dict[in
         if not walks:
             break
         wanted = {node_id for node_id, _, _ in walks.values() if node_id is not None and node_id not in history}
-        for node_id, parent_id, name, valid_from, valid_to in (
-            versions(tenant=tenant)
-            .filter(node_id__in=wanted)
-            .values_list("node_id", "parent_id", "name", "valid_from", "valid_to")
-        ):
+        for node_id, parent_id, name, valid_from, valid_to in versions_of_nodes(
+            tenant=tenant, node_ids=wanted
+        ).values_list("node_id", "parent_id", "name", "valid_from", "valid_to"):
             history.setdefault(node_id, []).append((valid_from, valid_to, parent_id, name))
         next_walks: dict[int, tuple[int | None, int, list[str]]] = {}
         for version_id, (folder_id, seq, names) in walks.items():

@@ -4,6 +4,7 @@
   made of (close version rows, open version rows, move the folder counters);
 - ``files``: provisioning, folders, file writes, move, rename, delete;
 - ``copies``: server-side copies of files and folders (the same blobs);
+- ``ingest``: many files from one tar stream, in one step (the bulk upload);
 - ``trash``: bringing back a deleted item or an earlier version of a file;
 - ``purge``: removing an item from all history (support);
 - ``snapshots``: taking snapshots, on request and on schedule;
@@ -28,6 +29,7 @@ from snapshots.services.files import (
     node_rename,
     store_provision,
 )
+from snapshots.services.ingest import IngestResult, files_ingest_tar
 from snapshots.services.kernel import Actor, ChangeStep, actor_for, change_step
 from snapshots.services.purge import PURGED_PATH, PurgeResult, node_purge
 from snapshots.services.restore_jobs import restore_cancel, restore_start
@@ -71,6 +73,8 @@ __all__ = [
     "actor_for",
     "change_step",
     "file_write",
+    "files_ingest_tar",
+    "IngestResult",
     "folder_create",
     "node_delete",
     "nodes_delete",

@@ -28,6 +28,7 @@ from django.db import connections
 
 from hubs.models import Tenant
 from hubs.routing import hub_database_alias
+from portal.bench_ingest import ingest_figures
 from portal.bench_requests import small_request_figures
 from portal.benchmarks import (
     STORE_TARGETS,
@@ -49,7 +50,7 @@ from snapshots.services import file_write, node_delete
 
 MIB = 1024 * 1024
 RENAME_ROUNDS = 5
-PARTS = ("upload", "small_requests", "list", "dav", "tree", "bulk")
+PARTS = ("upload", "small_requests", "list", "dav", "tree", "bulk", "ingest")
 
 # The full run and --quick (about a minute on a busy two-core machine, still
 # every part): option -> (full, quick); a value given on the command line wins.
@@ -63,6 +64,7 @@ SIZES = {
     "bulk_items": (1000, 200),
     "zip_files": (200, 40),
     "small_requests": (200, 50),
+    "ingest_files": (10_000, 2_000),
 }
 
 
@@ -97,6 +99,8 @@ class Command(BaseCommand):
             type=int,
             help="4 KiB PUTs and small GETs through gunicorn (put_4k_p50_ms, get_small_p50_ms).",
         )
+        parser.add_argument("--ingest-files", type=int, help="4 KiB files of ingest_4k_files_per_s.")
+        parser.add_argument("--ingest-batch", type=int, default=1000, help="Files a bulk upload request carries.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         parts = set(options["parts"].split(","))
@@ -161,6 +165,12 @@ class Command(BaseCommand):
                 if "tree" in parts:
                     figures.update(folder_figures(connection, headers))
                 connection.close()
+            if "ingest" in parts:
+                figures.update(
+                    ingest_figures(
+                        headers=headers, work=work, files=options["ingest_files"], batch=options["ingest_batch"]
+                    )
+                )
         finally:
             shutil.rmtree(work, ignore_errors=True)
         figures["tenant"] = tenant.slug

@@ -130,6 +130,7 @@ def test_customer_pages_render_and_work_with_no_violation(live_server, make_tena
         tenant=owner.tenant,
         acting_user=owner.user,
         request=RestoreRequest(snapshot_id=snapshot.pk, paths=["/notes.txt"]),
+        at_once=False,  # left queued, so its page polls
     )
     base = live_server.url
 

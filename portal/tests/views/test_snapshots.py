@@ -184,6 +184,75 @@ def test_an_empty_account_says_there_are_no_snapshots_yet(signed_in: Client) -> 
     assert "No snapshots yet." in main_html(signed_in.get(reverse("snapshots")))
 
 
+def listed_ids(response) -> list[int]:
+    return [int(found) for found in re.findall(r'data-snapshot-id="(\d+)"', main_html(response))]
+
+
+def older_link(response) -> str | None:
+    found = re.search(r'<a class="button button--small" href="([^"]+)">Older snapshots</a>', main_html(response))
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_the_snapshots_page_shows_fifty_at_a_time_newest_first(signed_in: Client, owner) -> None:
+    start = timezone.now() - timedelta(hours=130)
+    taken = []
+    for hour in range(120):
+        with time_machine.travel(start + timedelta(hours=hour), tick=False):
+            taken.append(snapshot_create(tenant=owner.tenant, kind=Snapshot.Kind.SCHEDULED).pk)
+    newest_first = list(reversed(taken))
+
+    first = signed_in.get(reverse("snapshots"))
+    assert listed_ids(first) == newest_first[:50]
+    assert "120 in all" in main_html(first) and "Back to the newest" not in main_html(first)
+    second_url = older_link(first)
+    assert second_url is not None
+    second = signed_in.get(second_url)
+    assert listed_ids(second) == newest_first[50:100]
+    assert "Back to the newest" in main_html(second)
+    third_url = older_link(second)
+    assert third_url is not None
+    third = signed_in.get(third_url)
+    assert listed_ids(third) == newest_first[100:]
+    assert older_link(third) is None
+    # A day split between two pages still says how many it holds in all.
+    days = first.context["days"] + second.context["days"]
+    split = [day for day in days if len(day.snapshots) != day.day_total]
+    assert split and all(day.day_total > len(day.snapshots) for day in split)
+    assert f"{split[0].day_total} snapshots ({len(split[0].snapshots)} on this page)" in main_html(first) + main_html(
+        second
+    )
+
+
+def test_the_snapshots_page_costs_the_same_queries_at_any_size(signed_in: Client, owner) -> None:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_page() -> int:
+        with (
+            CaptureQueriesContext(connections["default"]) as control,
+            CaptureQueriesContext(connections["hub_uk"]) as hub,
+        ):
+            assert signed_in.get(reverse("snapshots")).status_code == 200
+        return len(control) + len(hub)
+
+    snapshot_create(tenant=owner.tenant)
+    queries_for_page()  # the first request of a session also fills caches
+    few = queries_for_page()
+    start = timezone.now() - timedelta(hours=100)
+    for hour in range(90):
+        with time_machine.travel(start + timedelta(hours=hour), tick=False):
+            snapshot_create(tenant=owner.tenant, kind=Snapshot.Kind.SCHEDULED)
+    assert queries_for_page() == few
+    assert few <= 15
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "eyJ2IjogMSwgImlkIjogMX0", "x" * 5000])
+def test_a_bad_snapshots_cursor_is_a_400_not_a_500(signed_in: Client, owner, cursor: str) -> None:
+    snapshot_create(tenant=owner.tenant)
+    response = signed_in.get(reverse("snapshots"), {"cursor": cursor})
+    assert response.status_code in (302, 400)
+
+
 # SECTION: browsing a snapshot
 
 

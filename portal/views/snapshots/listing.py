@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -18,12 +19,13 @@ from hubs.display import time_label, zone_label
 from hubs.models import Membership, Tenant
 from portal.services.tenant_settings import tenant_snapshot_schedule_set
 from portal.signed_in import signed_in_user
-from portal.views.files.access import request_tenant, tenant_required
-from portal.views.files.forms import form_error
+from portal.views.files.access import problem_page, request_tenant, tenant_required
+from portal.views.files.display import with_query
+from portal.views.files.forms import CursorQueryForm, form_error
 from portal.views.refusals import page_refusals
 from snapshots import selectors
 from snapshots.models import Snapshot
-from snapshots.selectors.history import snapshots_in_retention
+from snapshots.selectors.history import snapshot_page, snapshots_in_retention
 from snapshots.services import snapshot_create, snapshot_expires_at
 
 
@@ -51,11 +53,19 @@ def _local_input_value(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
+# A page of the list: about two days of hourly snapshots. The retention holds
+# up to 760 (28 days of hourly ones plus manual and pre-restore ones); all of
+# them at once were 650-770 KiB of HTML and 300-370 ms, 96 % of it template time.
+SNAPSHOTS_PAGE_SIZE = 50
+
+
 @dataclass(frozen=True)
 class SnapshotDay:
     day: date
     label: str
     snapshots: list[Snapshot]
+    # Taken that day in the whole retention, not only on this page.
+    day_total: int
 
 
 def _day_label(day: date, today: date) -> str:
@@ -66,34 +76,52 @@ def _day_label(day: date, today: date) -> str:
     return f"{day:%A %-d %B}"
 
 
-def snapshot_days(snapshots: list[Snapshot]) -> list[SnapshotDay]:
+def snapshot_days(snapshots: list[Snapshot], day_totals: Counter[date]) -> list[SnapshotDay]:
     """Newest first, grouped by the day they were taken in the active (the person's) zone."""
     today = timezone.localdate()
     days: list[SnapshotDay] = []
     for snapshot in snapshots:
         day = timezone.localtime(snapshot.taken_at).date()
         if not days or days[-1].day != day:
-            days.append(SnapshotDay(day=day, label=_day_label(day, today), snapshots=[]))
+            days.append(
+                SnapshotDay(day=day, label=_day_label(day, today), snapshots=[], day_total=day_totals.get(day, 0))
+            )
         days[-1].snapshots.append(snapshot)
     return days
 
 
+def _day_totals(tenant: Tenant) -> Counter[date]:
+    """Snapshots per local day over the whole retention: one column of at most
+    about 760 rows, read from the (tenant, taken_at) index, so a day that
+    continues on the next page still says how many it holds."""
+    taken = snapshots_in_retention(tenant=tenant).order_by().values_list("taken_at", flat=True)
+    return Counter(timezone.localtime(moment).date() for moment in taken)
+
+
 @tenant_required
 @require_GET
+@page_refusals(back=lambda request: reverse("snapshots"))
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     tenant = request_tenant(request)
-    # At most 28 days of hourly snapshots (672) plus the manual and pre-restore ones.
-    snapshots = list(snapshots_in_retention(tenant=tenant).order_by("-taken_at", "-id"))
+    form = CursorQueryForm(request.GET)
+    if not form.is_valid():
+        return problem_page(request, title="That address is not valid", detail=form_error(form), status=400)
+    cursor = form.cleaned_data["cursor"] or None
+    page = snapshot_page(tenant=tenant, cursor=cursor, limit=SNAPSHOTS_PAGE_SIZE)
+    snapshots: list[Snapshot] = page.items
     for snapshot in snapshots:
         snapshot.expires_at = snapshot_expires_at(snapshot)  # type: ignore[attr-defined]
+    day_totals = _day_totals(tenant)
     now = timezone.now()
     earliest = _earliest_moment(tenant)
     return render(
         request,
         "portal/snapshots/list.html",
         {
-            "days": snapshot_days(snapshots),
-            "snapshot_count": len(snapshots),
+            "days": snapshot_days(snapshots, day_totals),
+            "snapshot_count": day_totals.total(),
+            "is_continuation": cursor is not None,
+            "next_url": with_query("snapshots", cursor=page.next_cursor) if page.next_cursor else "",
             "zone": zone_label(now),
             "zone_name": tenant.hub.time_zone,
             "retention_days": settings.SNAPSHOT_RETENTION_DAYS,
