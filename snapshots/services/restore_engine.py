@@ -35,7 +35,7 @@ def decisions_apply(
     new one), move the counters, and note where each folder went."""
     _removals_apply(step, [decision for decision in decisions if decision.action is RestoreAction.REMOVED])
     writes = [decision for decision in decisions if decision.action in WRITES]
-    parent_of: dict[int, int | None] = {}
+    parent_of: dict[int, int | None] = dict(planner.parent_links)  # the top folders' chains, read with their paths
     for folder in dict.fromkeys(
         decision.parent
         for decision in writes
@@ -111,6 +111,7 @@ def decisions_apply(
             for index, decision in enumerate(writes)
         ],
         read_back=False,
+        savepoint=False,  # a name taken meanwhile fails the whole batch, which rolls back anyway
     )
     for index in placed_anew:
         item = writes[index].item

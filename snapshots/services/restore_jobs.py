@@ -67,7 +67,10 @@ def restore_start(
             created_at=timezone.now(),
         )
 
-        transaction.on_commit(lambda: _run_or_queue(tenant, job, inline=inline), using=alias)
+        ran: list[RestoreJob | None] = []
+        transaction.on_commit(lambda: _run_or_queue(tenant, job, validated if inline else None, ran), using=alias)
+    if ran and ran[0] is not None and ran[0].is_finished:
+        return ran[0]  # run here and finished: the run's own object is the row as it committed
     if inline:
         job.refresh_from_db()  # finished, unless a caller's transaction holds the run back until it commits
     return job
@@ -80,16 +83,20 @@ def restore_runs_inline(validated: ValidatedRestore) -> bool:
     return validated.files_only and len(validated.paths) <= settings.RESTORE_INLINE_MAX_FILES
 
 
-def _run_or_queue(tenant: Tenant, job: RestoreJob, *, inline: bool) -> None:
-    """After the job's row commits: run it here, or queue it on the hub's worker.
+def _run_or_queue(
+    tenant: Tenant, job: RestoreJob, validated: ValidatedRestore | None, ran: list[RestoreJob | None]
+) -> None:
+    """After the job's row commits: run it here (``validated`` given: the
+    request as validated, its paths resolved), or queue it on the hub's worker.
+    The run's job goes into ``ran``.
 
     An inline run is the worker's run (restore_run: the same claim, lease,
     batches and finish), so a process that dies in the middle leaves a job
     the stall check resumes like any other. A run that cannot start here (the
     database busy, say) is queued instead of failing the request."""
-    if inline:
+    if validated is not None:
         try:
-            restore_run(tenant=tenant, job_id=job.pk)
+            ran.append(restore_run(tenant=tenant, job_id=job.pk, request=validated))
             return
         except Exception as exc:  # noqa: BLE001 - the worker gets the job instead; ids and the class only
             logger.warning(

@@ -38,7 +38,8 @@ from snapshots.blobs import blobs_present
 from snapshots.errors import InvalidPath, WrongKind
 from snapshots.models import Node, RestoreJob
 from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name
-from snapshots.services.kernel import IDS_PER_QUERY
+from snapshots.selectors.lookup import path_lookup
+from snapshots.services.kernel import IDS_PER_QUERY, chain_parents
 from snapshots.services.restore_conflicts import (
     CONTENT_MISSING,
     FOLDER_SKIPPED,
@@ -47,7 +48,7 @@ from snapshots.services.restore_conflicts import (
     RestoreAction,
     resolve_conflict,
 )
-from snapshots.services.restore_plan import PlanItem, depth_groups, is_root, restore_plan
+from snapshots.services.restore_plan import PlanItem, depth_groups, is_root, restore_plan, rows_of
 from snapshots.services.restore_request import RestoreRequest, ValidatedRestore, restore_validate
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ class RestorePlanner:
         tenant: Tenant,
         request: ValidatedRestore,
         folder_map: dict[int, int | None] | None = None,
+        refresh: bool = True,
     ) -> None:
         self.tenant = tenant
         self.request = request
@@ -189,16 +191,26 @@ class RestorePlanner:
         self.content_present: dict[int, bool] = {}
         # Exact mode: (source folder, the live folder it merged into, its path), swept for removals.
         self.sweeps: list[tuple[int, int, str]] = []
+        # The parent links of the live folders the top-level items go into (read with their paths),
+        # so the engine moves the counters up their chains without reading them again.
+        self.parent_links: dict[int, int | None] = {}
         self.quota_room = 0
-        self.refresh()
+        if refresh:  # a run refreshes at the start of each batch instead
+            self.refresh()
 
     # ------------------------------------------------------------ state the engine and the run update
 
-    def refresh(self) -> None:
+    def refresh(self, *, root_id: int | None = None) -> None:
         """Read again what the customer may have changed since the last batch:
-        the room left in the quota, and where the top folders are."""
-        self.quota_room = self.tenant.effective_quota_bytes - selectors.live_usage(tenant=self.tenant).live_bytes
+        the room left in the quota, and where the top folders are. ``root_id``:
+        the root the caller knows (a change step's clock), one query fewer."""
+        if root_id is None:
+            used = selectors.live_usage(tenant=self.tenant).live_bytes
+        else:
+            used = Node.objects.for_tenant(self.tenant).filter(pk=root_id).values_list("subtree_bytes", flat=True).get()
+        self.quota_room = self.tenant.effective_quota_bytes - used
         self.top_parents.clear()
+        self.parent_links.clear()
 
     def folder_made(self, folder: PendingFolder, node_id: int) -> None:
         self.made[folder] = node_id
@@ -405,17 +417,14 @@ class RestorePlanner:
         where the item was. Folders missing on the way are made by the engine."""
         names = tuple(self.request.target) if self.request.target is not None else item.top_parent_names or ()
         if names not in self.top_parents:
-            folder: FolderRef | None = None
-            node_id = selectors.root_version(tenant=self.tenant).node_id
-            for depth, name in enumerate(names):
-                child = selectors.live_child(tenant=self.tenant, parent_id=node_id, name=name)
-                if child is None:
-                    folder = PendingFolder(names=names)
-                    break
-                if child.kind != Node.Kind.FOLDER:
+            # The whole path in one statement (the root included), and its parent links for the counters.
+            chain = path_lookup(tenant=self.tenant, names=list(names)).chain
+            self.parent_links.update(chain_parents(chain))
+            for depth, version in enumerate(chain[1:]):
+                if version.kind != Node.Kind.FOLDER:
                     raise WrongKind(f"{join_path(names[: depth + 1])} is a file, not a folder.")
-                node_id = child.node_id
-            self.top_parents[names] = (folder or self._ref(node_id), join_path(names))
+            folder: FolderRef = PendingFolder(names=names) if len(chain) <= len(names) else self._ref(chain[-1].node_id)
+            self.top_parents[names] = (folder, join_path(names))
         return self.top_parents[names]
 
     def _folder_path(self, source_node_id: int) -> str:
@@ -460,15 +469,13 @@ class RestorePlanner:
             else:
                 ranges.setdefault((node_id, item.parent_node_id), []).append(item.name)
         live: Live = self._live_rows_named(named)
-        for (node_id, _), names in ranges.items():
-            live.update(zip(zip(repeat(node_id), names), repeat(None)))
         versions = selectors.versions(tenant=self.tenant).filter(valid_to__isnull=True)
         for (node_id, _), names in ranges.items():
-            rows = versions.filter(parent_id=node_id, name__gte=names[0], name__lte=names[-1]).values_list(*LIVE_FIELDS)
-            for row in rows:
-                key = (node_id, row[6])
-                if key in live:
-                    live[key] = row
+            # Every live row of the range, wanted or not: a name it lacks is free (live.get gives None).
+            rows = rows_of(
+                versions.filter(parent_id=node_id, name__gte=names[0], name__lte=names[-1]).values_list(*LIVE_FIELDS)
+            )
+            live.update({(node_id, row[6]): row for row in rows})
         return live
 
     def _live_rows_named(self, wanted: Iterable[tuple[FolderRef, str]]) -> Live:
