@@ -274,7 +274,17 @@ class RestorePlanner:
             live.update(self._live_rows_named(contested))
         self._read_blobs(to_write)
 
+        placed = self.placed
         for (index, item, parent, parent_path), occupant in zip(placements, occupants, strict=True):
+            if (
+                occupant is not None
+                and occupant[4] == item.blob_id
+                and item.kind == FILE == occupant[3]
+                and (parent, item.name) not in placed
+            ):
+                # The file is there as it was (most of a restore of everything): what _decide says, sooner.
+                decisions[index] = Decision(item, UNCHANGED, _child_path(parent_path, item.name))
+                continue
             decisions[index] = self._decide(item, parent, parent_path, occupant, live)
         removals = self._removals() if self.sweeps else []
         return [*removals, *(decision for decision in decisions if decision is not None)]
