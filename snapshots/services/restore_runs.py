@@ -212,33 +212,23 @@ GAVE_UP = "The restore was interrupted five times and has stopped; what it resto
 INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
 
 
-def restore_run(*, tenant: Tenant, job_id: int, request: ValidatedRestore | None = None) -> RestoreJob | None:
+def restore_run(
+    *, tenant: Tenant, job_id: int, request: ValidatedRestore | None = None, claimed: RestoreJob | None = None
+) -> RestoreJob | None:
     """Run (or resume) a restore job. Idempotent: a finished job is left alone,
     an interrupted one goes on from its last committed batch. ``request``: the
     job's request as restore_start validated it (an inline run), so its paths
-    are not resolved again."""
+    are not resolved again; ``claimed``: the job, made already running (its
+    lease taken) in the transaction that made it (an inline run)."""
     alias = hub_database_alias(tenant.hub_id)
     jobs = RestoreJob.objects.for_tenant(tenant)
-    with transaction.atomic(using=alias):
-        job = jobs.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return job
-        if job.state == RestoreJob.State.RUNNING and not _lease_expired(job.heartbeat_at):
-            # Another run holds the job and is alive (a redelivered or duplicate
-            # message): leave it; if that run dies, the stall check resumes the job.
-            logger.info("Restore job %s of tenant %s is running elsewhere; not started twice", job.pk, tenant.pk)
-            return job
-        if job.cancel_requested:
-            finish_job(job, RestoreJob.State.CANCELLED, RestoreTally())
-            return job
-        if job.attempts >= MAX_ATTEMPTS:
-            finish_job(job, RestoreJob.State.FAILED, _tally_of(job), error=GAVE_UP)
-            return job
-        job.state = RestoreJob.State.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.attempts += 1
-        job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
+    if claimed is not None:
+        job = claimed
+    else:
+        found, mine = _claim(tenant, job_id)
+        if found is None or not mine:
+            return found
+        job = found
     run = _run_for(tenant, job, request)
     actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
     try:
@@ -267,6 +257,34 @@ def restore_run(*, tenant: Tenant, job_id: int, request: ValidatedRestore | None
                 finish_job(job, RestoreJob.State.SUCCEEDED, run.tally)
     job.refresh_from_db()
     return job
+
+
+def _claim(tenant: Tenant, job_id: int) -> tuple[RestoreJob | None, bool]:
+    """Take the job's lease for this run: the job, and whether this run holds
+    it now (else it is finished, held by a live run, or was just ended)."""
+    alias = hub_database_alias(tenant.hub_id)
+    jobs = RestoreJob.objects.for_tenant(tenant)
+    with transaction.atomic(using=alias):
+        job = jobs.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return job, False
+        if job.state == RestoreJob.State.RUNNING and not _lease_expired(job.heartbeat_at):
+            # Another run holds the job and is alive (a redelivered or duplicate
+            # message): leave it; if that run dies, the stall check resumes the job.
+            logger.info("Restore job %s of tenant %s is running elsewhere; not started twice", job.pk, tenant.pk)
+            return job, False
+        if job.cancel_requested:
+            finish_job(job, RestoreJob.State.CANCELLED, RestoreTally())
+            return job, False
+        if job.attempts >= MAX_ATTEMPTS:
+            finish_job(job, RestoreJob.State.FAILED, _tally_of(job), error=GAVE_UP)
+            return job, False
+        job.state = RestoreJob.State.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.attempts += 1
+        job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
+    return job, True
 
 
 def _lease_expired(heartbeat_at: datetime | None) -> bool:
