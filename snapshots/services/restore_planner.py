@@ -194,23 +194,37 @@ class RestorePlanner:
         # The parent links of the live folders the top-level items go into (read with their paths),
         # so the engine moves the counters up their chains without reading them again.
         self.parent_links: dict[int, int | None] = {}
-        self.quota_room = 0
+        self._room: int | None = None  # the room left in the quota; None: read it when first needed
+        self._root_id: int | None = None
         if refresh:  # a run refreshes at the start of each batch instead
             self.refresh()
 
     # ------------------------------------------------------------ state the engine and the run update
 
     def refresh(self, *, root_id: int | None = None) -> None:
-        """Read again what the customer may have changed since the last batch:
-        the room left in the quota, and where the top folders are. ``root_id``:
-        the root the caller knows (a change step's clock), one query fewer."""
-        if root_id is None:
-            used = selectors.live_usage(tenant=self.tenant).live_bytes
-        else:
-            used = Node.objects.for_tenant(self.tenant).filter(pk=root_id).values_list("subtree_bytes", flat=True).get()
-        self.quota_room = self.tenant.effective_quota_bytes - used
+        """Forget what the customer may have changed since the last batch (the
+        room left in the quota, where the top folders are): it is read again
+        when first needed. ``root_id``: the root the caller knows (a change
+        step's clock), one query fewer."""
+        self._room, self._root_id = None, root_id  # read when first needed (a top folder's lookup reads it too)
         self.top_parents.clear()
         self.parent_links.clear()
+
+    @property
+    def quota_room(self) -> int:
+        """The bytes the restore may still add to the live tree."""
+        if self._room is None:
+            if self._root_id is None:
+                used = selectors.live_usage(tenant=self.tenant).live_bytes
+            else:
+                root = Node.objects.for_tenant(self.tenant).filter(pk=self._root_id)
+                used = root.values_list("subtree_bytes", flat=True).get()
+            self._room = self.tenant.effective_quota_bytes - used
+        return self._room
+
+    @quota_room.setter
+    def quota_room(self, room: int) -> None:
+        self._room = room
 
     def folder_made(self, folder: PendingFolder, node_id: int) -> None:
         self.made[folder] = node_id
@@ -428,7 +442,10 @@ class RestorePlanner:
         names = tuple(self.request.target) if self.request.target is not None else item.top_parent_names or ()
         if names not in self.top_parents:
             # The whole path in one statement (the root included), and its parent links for the counters.
-            chain = path_lookup(tenant=self.tenant, names=list(names)).chain
+            lookup = path_lookup(tenant=self.tenant, names=list(names))
+            chain = lookup.chain
+            if self._room is None:  # the lookup read the live usage with the path
+                self._room = self.tenant.effective_quota_bytes - lookup.live_bytes
             self.parent_links.update(chain_parents(chain))
             for depth, version in enumerate(chain[1:]):
                 if version.kind != Node.Kind.FOLDER:
