@@ -23,15 +23,10 @@ from django.utils import timezone
 from snapshots.errors import InvalidCursor, InvalidPath, NotFound
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name, split_path
+from snapshots.selectors.visibility import visible_at
 
 if TYPE_CHECKING:
     from hubs.models import Tenant
-
-
-def visible_at(seq: int | None) -> Q:
-    if seq is None:
-        return Q(valid_to__isnull=True)
-    return Q(valid_from__lte=seq) & (Q(valid_to__isnull=True) | Q(valid_to__gt=seq))
 
 
 def versions(*, tenant: Tenant) -> QuerySet[NodeVersion]:
@@ -117,21 +112,11 @@ def resolve(*, tenant: Tenant, names: list[str], seq: int | None = None) -> list
     """The chain of versions from the root to ``names`` as of ``seq``.
 
     Raises NotFound naming the first part of the path that did not exist.
-    The live tree (``seq`` None) is read in one query (``lookup.path_lookup``).
+    Read in one query (``lookup.path_lookup``), live or as of ``seq``.
     """
-    if seq is None:
-        from snapshots.selectors.lookup import path_lookup
+    from snapshots.selectors.lookup import path_lookup
 
-        return path_lookup(tenant=tenant, names=names).chain_or_not_found()
-    chain = [root_version(tenant=tenant, seq=seq)]
-    for depth, name in enumerate(names):
-        if chain[-1].kind != Node.Kind.FOLDER:
-            raise NotFound(f"{join_path(names[:depth])} is a file, so {join_path(names[: depth + 1])} does not exist.")
-        child = child_named(tenant=tenant, parent_id=chain[-1].node_id, name=name, seq=seq)
-        if child is None:
-            raise NotFound(f"{join_path(names[: depth + 1])} does not exist.")
-        chain.append(child)
-    return chain
+    return path_lookup(tenant=tenant, names=names, seq=seq).chain_or_not_found()
 
 
 def node_at_path(*, tenant: Tenant, path: str, seq: int | None = None) -> NodeVersion:

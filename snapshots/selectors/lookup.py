@@ -27,6 +27,7 @@ from hubs.routing import hub_database_alias
 from snapshots.errors import NotFound
 from snapshots.models import Blob, Node, NodeVersion, TenantClock
 from snapshots.paths import join_path
+from snapshots.selectors.visibility import visible_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -72,18 +73,26 @@ class PathLookup:
         raise NotFound(f"{join_path(self.names[: depth + 1])} does not exist.")
 
 
-def path_lookup(*, tenant: Tenant, names: list[str]) -> PathLookup:
+def path_lookup(*, tenant: Tenant, names: list[str], seq: int | None = None) -> PathLookup:
     """The live chain of ``names`` from the root, the clock and the usage, in
-    one query (one more a level past ``JOINED_LEVELS``)."""
+    one query (one more a level past ``JOINED_LEVELS``). ``seq``: the chain as
+    of that clock value instead (a restore's source); the usage is today's."""
     alias = hub_database_alias(tenant.hub_id)
     connection = connections[alias]
     joined = names[:JOINED_LEVELS]
+    visible: list[int] = [] if seq is None else [seq, seq]
+    parameters: list[int | str] = [*visible]
+    for name in joined:
+        parameters += [name, *visible]
+    parameters.append(tenant.pk)
     with connection.cursor() as cursor:
-        cursor.execute(_statement(alias, len(joined)), [*joined, tenant.pk])
+        cursor.execute(_statement(alias, len(joined), seq is not None), parameters)
         row = cursor.fetchone()
+    if row is None and seq is not None:
+        raise NotFound("Your account did not exist yet at that time.")  # no root row then, as root_version says
     if row is None:
         raise TenantClock.DoesNotExist("The tenant has no clock: it is not provisioned.")
-    seq, live_files, live_bytes = row[0], row[1], row[2]
+    clock_seq, live_files, live_bytes = row[0], row[1], row[2]
     version_columns, blob_columns = _columns(NodeVersion), _columns(Blob)
     position = 3
     chain: list[NodeVersion] = []
@@ -106,18 +115,20 @@ def path_lookup(*, tenant: Tenant, names: list[str]) -> PathLookup:
             child = (
                 NodeVersion.objects.for_tenant(tenant)
                 .select_related("blob")
-                .filter(parent_id=chain[-1].node_id, name=names[len(chain) - 1], valid_to__isnull=True)
+                .filter(visible_at(seq), parent_id=chain[-1].node_id, name=names[len(chain) - 1])
                 .first()
             )
             if child is None:
                 break
             chain.append(child)
-    return PathLookup(names=list(names), chain=chain, seq=seq, live_files=live_files, live_bytes=live_bytes)
+    return PathLookup(names=list(names), chain=chain, seq=clock_seq, live_files=live_files, live_bytes=live_bytes)
 
 
 @cache
-def _statement(alias: str, levels: int) -> str:
-    """The statement for ``levels`` names; its parameters are the names, then the tenant."""
+def _statement(alias: str, levels: int, at_seq: bool = False) -> str:
+    """The statement for ``levels`` names; its parameters are the names, then
+    the tenant (``at_seq``: the clock value twice before the root's row and
+    after each name, for the rows visible then)."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     version_table = quote(NodeVersion._meta.db_table)
@@ -126,10 +137,15 @@ def _statement(alias: str, levels: int) -> str:
     def columns(model: type[Model], table_alias: str) -> list[str]:
         return [f"{table_alias}.{quote(column)}" for _, column in _columns(model)]
 
+    def visible(table_alias: str) -> str:
+        if not at_seq:
+            return f"{table_alias}.valid_to IS NULL"
+        return f"{table_alias}.valid_from <= %s AND ({table_alias}.valid_to IS NULL OR {table_alias}.valid_to > %s)"
+
     selected = ["c.seq", "r.subtree_files", "r.subtree_bytes", *columns(NodeVersion, "v0")]
     joins = [
         f"JOIN {quote(Node._meta.db_table)} r ON r.id = c.root_id AND r.tenant_id = c.tenant_id",
-        f"JOIN {version_table} v0 ON v0.tenant_id = c.tenant_id AND v0.node_id = c.root_id AND v0.valid_to IS NULL",
+        f"JOIN {version_table} v0 ON v0.tenant_id = c.tenant_id AND v0.node_id = c.root_id AND {visible('v0')}",
     ]
     for level in range(1, levels + 1):
         above = f"v{level - 1}"
@@ -137,7 +153,7 @@ def _statement(alias: str, levels: int) -> str:
         joins.append(
             f"LEFT JOIN {version_table} v{level} ON v{level}.tenant_id = c.tenant_id "
             f"AND v{level}.parent_id = {above}.node_id AND v{level}.name = %s "
-            f"AND v{level}.valid_to IS NULL AND {above}.kind = '{Node.Kind.FOLDER.value}'"
+            f"AND {visible(f'v{level}')} AND {above}.kind = '{Node.Kind.FOLDER.value}'"
         )
         joins.append(f"LEFT JOIN {blob_table} b{level} ON b{level}.id = v{level}.blob_id")
     return (

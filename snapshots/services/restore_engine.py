@@ -17,6 +17,7 @@ from snapshots.services.kernel import (
     counters_move,
     file_counters_set,
     folders_ensure,
+    ids_in,
     nodes_create,
     trash_leave,
     versions_close,
@@ -35,7 +36,7 @@ def decisions_apply(
     new one), move the counters, and note where each folder went."""
     _removals_apply(step, [decision for decision in decisions if decision.action is RestoreAction.REMOVED])
     writes = [decision for decision in decisions if decision.action in WRITES]
-    parent_of: dict[int, int | None] = {}
+    parent_of: dict[int, int | None] = dict(planner.parent_links)  # the top folders' chains, read with their paths
     for folder in dict.fromkeys(
         decision.parent
         for decision in writes
@@ -111,6 +112,7 @@ def decisions_apply(
             for index, decision in enumerate(writes)
         ],
         read_back=False,
+        savepoint=False,  # a name taken meanwhile fails the whole batch, which rolls back anyway
     )
     for index in placed_anew:
         item = writes[index].item
@@ -175,10 +177,10 @@ def _node_id(planner: RestorePlanner, decision: Decision) -> int:
 def _open_rows(step: ChangeStep, node_ids: list[int]) -> dict[int, tuple[int, int, int]]:
     """The open row of each of these nodes that has one: its id, its folder, its size."""
     found: dict[int, tuple[int, int, int]] = {}
-    for start in range(0, len(node_ids), IDS_PER_QUERY):
+    for chunk in ids_in(step.tenant, node_ids):
         rows = (
             selectors.versions(tenant=step.tenant)
-            .filter(node_id__in=node_ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
+            .filter(node_id__in=chunk, valid_to__isnull=True)
             .values_list("node_id", "pk", "parent_id", "size")
         )
         found.update((node_id, (pk, parent_id, size)) for node_id, pk, parent_id, size in rows)
@@ -270,10 +272,10 @@ def _open_parents(step: ChangeStep, node_ids: set[int]) -> dict[int, int | None]
         asked |= wanted
         ids = sorted(wanted)
         found: dict[int, int | None] = {}
-        for start in range(0, len(ids), IDS_PER_QUERY):
+        for chunk in ids_in(step.tenant, ids):
             found.update(
                 selectors.versions(tenant=step.tenant)
-                .filter(node_id__in=ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
+                .filter(node_id__in=chunk, valid_to__isnull=True)
                 .values_list("node_id", "parent_id")
             )
         parent_of.update(found)

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
@@ -48,6 +48,11 @@ def restore_start(
     inline = at_once and restore_runs_inline(validated)
     actor = actor_for(acting_user, by_support=by_support)
     alias = hub_database_alias(tenant.hub_id)
+    now = timezone.now()
+    # Outside a caller's transaction the run starts the moment the job commits, so the job is made
+    # running (its lease taken) and the run needs no claim of its own. Inside one, the run waits for
+    # the caller's commit: the job is made queued and the run claims it then, as a worker would.
+    claimed = inline and not transaction.get_connection(alias).in_atomic_block
     with transaction.atomic(using=alias):
         pre_restore = snapshot_create(
             tenant=tenant, kind=Snapshot.Kind.PRE_RESTORE, acting_user=acting_user, by_support=by_support
@@ -64,10 +69,20 @@ def restore_start(
             requested_by_label=actor.label,
             by_support=by_support,
             pre_restore_snapshot=pre_restore,
-            created_at=timezone.now(),
+            created_at=now,
+            **(
+                {"state": RestoreJob.State.RUNNING, "started_at": now, "heartbeat_at": now, "attempts": 1}
+                if claimed
+                else {}
+            ),
         )
 
-        transaction.on_commit(lambda: _run_or_queue(tenant, job, inline=inline), using=alias)
+        ran: list[RestoreJob | None] = []
+        transaction.on_commit(
+            lambda: _run_or_queue(tenant, job, validated if inline else None, ran, claimed=claimed), using=alias
+        )
+    if ran and ran[0] is not None and ran[0].is_finished:
+        return ran[0]  # run here and finished: the run's own object is the row as it committed
     if inline:
         job.refresh_from_db()  # finished, unless a caller's transaction holds the run back until it commits
     return job
@@ -80,22 +95,41 @@ def restore_runs_inline(validated: ValidatedRestore) -> bool:
     return validated.files_only and len(validated.paths) <= settings.RESTORE_INLINE_MAX_FILES
 
 
-def _run_or_queue(tenant: Tenant, job: RestoreJob, *, inline: bool) -> None:
-    """After the job's row commits: run it here, or queue it on the hub's worker.
+def _run_or_queue(
+    tenant: Tenant, job: RestoreJob, validated: ValidatedRestore | None, ran: list[RestoreJob | None], *, claimed: bool
+) -> None:
+    """After the job's row commits: run it here (``validated`` given: the
+    request as validated, its paths resolved), or queue it on the hub's worker.
+    ``claimed``: the job was made running, its lease taken. The run's job goes
+    into ``ran``.
 
     An inline run is the worker's run (restore_run: the same claim, lease,
     batches and finish), so a process that dies in the middle leaves a job
     the stall check resumes like any other. A run that cannot start here (the
     database busy, say) is queued instead of failing the request."""
-    if inline:
+    if validated is not None:
         try:
-            restore_run(tenant=tenant, job_id=job.pk)
+            ran.append(restore_run(tenant=tenant, job_id=job.pk, request=validated, claimed=job if claimed else None))
             return
         except Exception as exc:  # noqa: BLE001 - the worker gets the job instead; ids and the class only
             logger.warning(
                 "Restore job %s of tenant %s not run inline (%s); queued", job.pk, tenant.pk, type(exc).__name__
             )
+            if claimed:
+                _lease_return(tenant, job)
     restore_run_task.delay(tenant_id=tenant.pk, job_id=job.pk)
+
+
+def _lease_return(tenant: Tenant, job: RestoreJob) -> None:
+    """An inline run that could not start gives its lease back, so the worker
+    claims the job at once; if even that fails (the database still busy), the
+    stall check takes the job back when the lease runs out."""
+    try:
+        RestoreJob.objects.for_tenant(tenant).filter(
+            pk=job.pk, state=RestoreJob.State.RUNNING, attempts=job.attempts, done_items=0
+        ).update(state=RestoreJob.State.QUEUED)
+    except DatabaseError as exc:
+        logger.warning("Restore job %s of tenant %s keeps its lease (%s)", job.pk, tenant.pk, type(exc).__name__)
 
 
 def restore_cancel(*, tenant: Tenant, job_id: int, acting_user: User | None) -> RestoreJob:

@@ -8,7 +8,10 @@ the planner finds what was made since at the top level."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from django.db import connections
+from django.db.models import QuerySet
 
 from snapshots import selectors
 from snapshots.models import Node
@@ -40,6 +43,17 @@ def is_root(item: PlanItem) -> bool:
     return item.parent_node_id is None and item.name == ROOT_NAME
 
 
+def rows_of(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` of plain columns (ids, names, sizes: no
+    value a database converter touches), fetched straight from the cursor: a
+    plan or a preview reads 100,000 of them, and the ORM's row iteration was
+    a third of that reading."""
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def restore_plan(*, tenant: Tenant, request: ValidatedRestore) -> list[PlanItem]:
     """Every item of the restore as of the source, level by level in a fixed
     order, so a resumed job sees the same list as the first run."""
@@ -49,8 +63,13 @@ def restore_plan(*, tenant: Tenant, request: ValidatedRestore) -> list[PlanItem]
     make = PlanItem._make
     level: list[PlanItem] = []
     if request.paths:
-        for names in request.paths:
-            version = selectors.resolve(tenant=tenant, names=list(names), seq=seq)[-1]
+        # The request's validation resolved the paths already when it ran in this process.
+        resolved = request.resolved if len(request.resolved) == len(request.paths) else None
+        for index, names in enumerate(request.paths):
+            if resolved is not None:
+                version = resolved[index]
+            else:
+                version = selectors.resolve(tenant=tenant, names=list(names), seq=seq)[-1]
             level.append(
                 PlanItem(
                     version.node_id,
@@ -79,12 +98,13 @@ def restore_plan(*, tenant: Tenant, request: ValidatedRestore) -> list[PlanItem]
         next_level: list[PlanItem] = []
         # 500 ids a query keeps every query under SQLite's variable limit.
         for start in range(0, len(folder_ids), 500):
-            rows = (
+            children = rows_of(
                 versions.filter(selectors.visible_at(seq), parent_id__in=folder_ids[start : start + 500])
                 .order_by("parent_id", "name")
                 .values_list(*fields)
             )
-            next_level.extend([make((*row, depth, None)) for row in rows])
+            tail = (depth, None)
+            next_level.extend([make(row + tail) for row in children])
         level = next_level
     return plan
 

@@ -38,7 +38,8 @@ from snapshots.blobs import blobs_present
 from snapshots.errors import InvalidPath, WrongKind
 from snapshots.models import Node, RestoreJob
 from snapshots.paths import MAX_RESTORED_NAMES, join_path, restored_name
-from snapshots.services.kernel import IDS_PER_QUERY
+from snapshots.selectors.lookup import path_lookup
+from snapshots.services.kernel import IDS_PER_QUERY, chain_parents
 from snapshots.services.restore_conflicts import (
     CONTENT_MISSING,
     FOLDER_SKIPPED,
@@ -47,7 +48,7 @@ from snapshots.services.restore_conflicts import (
     RestoreAction,
     resolve_conflict,
 )
-from snapshots.services.restore_plan import PlanItem, depth_groups, is_root, restore_plan
+from snapshots.services.restore_plan import PlanItem, depth_groups, is_root, restore_plan, rows_of
 from snapshots.services.restore_request import RestoreRequest, ValidatedRestore, restore_validate
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ class RestorePlanner:
         tenant: Tenant,
         request: ValidatedRestore,
         folder_map: dict[int, int | None] | None = None,
+        refresh: bool = True,
     ) -> None:
         self.tenant = tenant
         self.request = request
@@ -189,16 +191,40 @@ class RestorePlanner:
         self.content_present: dict[int, bool] = {}
         # Exact mode: (source folder, the live folder it merged into, its path), swept for removals.
         self.sweeps: list[tuple[int, int, str]] = []
-        self.quota_room = 0
-        self.refresh()
+        # The parent links of the live folders the top-level items go into (read with their paths),
+        # so the engine moves the counters up their chains without reading them again.
+        self.parent_links: dict[int, int | None] = {}
+        self._room: int | None = None  # the room left in the quota; None: read it when first needed
+        self._root_id: int | None = None
+        if refresh:  # a run refreshes at the start of each batch instead
+            self.refresh()
 
     # ------------------------------------------------------------ state the engine and the run update
 
-    def refresh(self) -> None:
-        """Read again what the customer may have changed since the last batch:
-        the room left in the quota, and where the top folders are."""
-        self.quota_room = self.tenant.effective_quota_bytes - selectors.live_usage(tenant=self.tenant).live_bytes
+    def refresh(self, *, root_id: int | None = None) -> None:
+        """Forget what the customer may have changed since the last batch (the
+        room left in the quota, where the top folders are): it is read again
+        when first needed. ``root_id``: the root the caller knows (a change
+        step's clock), one query fewer."""
+        self._room, self._root_id = None, root_id  # read when first needed (a top folder's lookup reads it too)
         self.top_parents.clear()
+        self.parent_links.clear()
+
+    @property
+    def quota_room(self) -> int:
+        """The bytes the restore may still add to the live tree."""
+        if self._room is None:
+            if self._root_id is None:
+                used = selectors.live_usage(tenant=self.tenant).live_bytes
+            else:
+                root = Node.objects.for_tenant(self.tenant).filter(pk=self._root_id)
+                used = root.values_list("subtree_bytes", flat=True).get()
+            self._room = self.tenant.effective_quota_bytes - used
+        return self._room
+
+    @quota_room.setter
+    def quota_room(self, room: int) -> None:
+        self._room = room
 
     def folder_made(self, folder: PendingFolder, node_id: int) -> None:
         self.made[folder] = node_id
@@ -262,7 +288,17 @@ class RestorePlanner:
             live.update(self._live_rows_named(contested))
         self._read_blobs(to_write)
 
+        placed = self.placed
         for (index, item, parent, parent_path), occupant in zip(placements, occupants, strict=True):
+            if (
+                occupant is not None
+                and occupant[4] == item.blob_id
+                and item.kind == FILE == occupant[3]
+                and (parent, item.name) not in placed
+            ):
+                # The file is there as it was (most of a restore of everything): what _decide says, sooner.
+                decisions[index] = Decision(item, UNCHANGED, _child_path(parent_path, item.name))
+                continue
             decisions[index] = self._decide(item, parent, parent_path, occupant, live)
         removals = self._removals() if self.sweeps else []
         return [*removals, *(decision for decision in decisions if decision is not None)]
@@ -405,17 +441,17 @@ class RestorePlanner:
         where the item was. Folders missing on the way are made by the engine."""
         names = tuple(self.request.target) if self.request.target is not None else item.top_parent_names or ()
         if names not in self.top_parents:
-            folder: FolderRef | None = None
-            node_id = selectors.root_version(tenant=self.tenant).node_id
-            for depth, name in enumerate(names):
-                child = selectors.live_child(tenant=self.tenant, parent_id=node_id, name=name)
-                if child is None:
-                    folder = PendingFolder(names=names)
-                    break
-                if child.kind != Node.Kind.FOLDER:
+            # The whole path in one statement (the root included), and its parent links for the counters.
+            lookup = path_lookup(tenant=self.tenant, names=list(names))
+            chain = lookup.chain
+            if self._room is None:  # the lookup read the live usage with the path
+                self._room = self.tenant.effective_quota_bytes - lookup.live_bytes
+            self.parent_links.update(chain_parents(chain))
+            for depth, version in enumerate(chain[1:]):
+                if version.kind != Node.Kind.FOLDER:
                     raise WrongKind(f"{join_path(names[: depth + 1])} is a file, not a folder.")
-                node_id = child.node_id
-            self.top_parents[names] = (folder or self._ref(node_id), join_path(names))
+            folder: FolderRef = PendingFolder(names=names) if len(chain) <= len(names) else self._ref(chain[-1].node_id)
+            self.top_parents[names] = (folder, join_path(names))
         return self.top_parents[names]
 
     def _folder_path(self, source_node_id: int) -> str:
@@ -460,15 +496,13 @@ class RestorePlanner:
             else:
                 ranges.setdefault((node_id, item.parent_node_id), []).append(item.name)
         live: Live = self._live_rows_named(named)
-        for (node_id, _), names in ranges.items():
-            live.update(zip(zip(repeat(node_id), names), repeat(None)))
         versions = selectors.versions(tenant=self.tenant).filter(valid_to__isnull=True)
         for (node_id, _), names in ranges.items():
-            rows = versions.filter(parent_id=node_id, name__gte=names[0], name__lte=names[-1]).values_list(*LIVE_FIELDS)
-            for row in rows:
-                key = (node_id, row[6])
-                if key in live:
-                    live[key] = row
+            # Every live row of the range, wanted or not: a name it lacks is free (live.get gives None).
+            rows = rows_of(
+                versions.filter(parent_id=node_id, name__gte=names[0], name__lte=names[-1]).values_list(*LIVE_FIELDS)
+            )
+            live.update({(node_id, row[6]): row for row in rows})
         return live
 
     def _live_rows_named(self, wanted: Iterable[tuple[FolderRef, str]]) -> Live:

@@ -10,7 +10,7 @@ refuse the same request with the same reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ from django.utils import timezone
 from hubs.display import time_label
 from snapshots import selectors
 from snapshots.errors import NotFound, OutsideRetention, RestoreRefused
-from snapshots.models import Node, RestoreJob, Snapshot
+from snapshots.models import Node, NodeVersion, RestoreJob, Snapshot
 from snapshots.paths import join_path, split_path
 
 if TYPE_CHECKING:
@@ -121,6 +121,9 @@ class ValidatedRestore:
     conflict: str
     mode: str = RestoreJob.Mode.MERGE
     files_only: bool = False  # every path was a file at that time: the plan is those files, nothing more
+    # The rows the paths resolved to at the source (one per path, in order), carried to the plan of
+    # the run that starts in the same request, so a path is resolved once; empty: resolve again.
+    resolved: tuple[NodeVersion, ...] = field(default=(), compare=False)
 
     @property
     def exact(self) -> bool:
@@ -145,11 +148,13 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
     source = restore_source(tenant=tenant, snapshot_id=request.snapshot_id, at=request.at)
     path_names = _normalise_paths(request.paths)
     files_only = bool(path_names)
+    resolved: list[NodeVersion] = []
     for names in path_names:
         try:
             version = selectors.resolve(tenant=tenant, names=list(names), seq=source.seq)[-1]
         except NotFound as exc:
             raise NotFound(f"{join_path(names)} did not exist at that time, so it cannot be restored.") from exc
+        resolved.append(version)
         files_only = files_only and version.kind == Node.Kind.FILE
         if exact and version.kind != Node.Kind.FOLDER:
             raise RestoreRefused(
@@ -160,7 +165,12 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
         # A rewind replaces whatever holds a name it needs: the policy is overwrite,
         # and the pre-restore snapshot keeps what was there.
         return ValidatedRestore(
-            source=source, paths=path_names, target=None, conflict=RestoreJob.Conflict.OVERWRITE, mode=request.mode
+            source=source,
+            paths=path_names,
+            target=None,
+            conflict=RestoreJob.Conflict.OVERWRITE,
+            mode=request.mode,
+            resolved=tuple(resolved),
         )
     target_names: tuple[str, ...] | None = None
     if request.target is not None:
@@ -201,6 +211,7 @@ def restore_validate(*, tenant: Tenant, request: RestoreRequest) -> ValidatedRes
         conflict=request.conflict,
         mode=request.mode,
         files_only=files_only,
+        resolved=tuple(resolved),
     )
 
 

@@ -52,7 +52,7 @@ from snapshots.services.restore_conflicts import OUTCOMES
 from snapshots.services.restore_engine import decisions_apply, trash_settle
 from snapshots.services.restore_plan import PlanItem, depth_groups, restore_plan
 from snapshots.services.restore_planner import FolderRef, RestorePlanner, RestoreTally
-from snapshots.services.restore_request import restore_request_of
+from snapshots.services.restore_request import ValidatedRestore, restore_request_of
 
 if TYPE_CHECKING:
     pass
@@ -72,9 +72,19 @@ class RestoreRun:
     attempt: int
 
 
-def _run_for(tenant: Tenant, job: RestoreJob) -> RestoreRun:
-    planner = RestorePlanner(tenant=tenant, request=restore_request_of(job), folder_map=_folder_map_of(tenant, job))
-    planner.placed.update(_placed_by(tenant, job))
+def _run_for(tenant: Tenant, job: RestoreJob, request: ValidatedRestore | None = None) -> RestoreRun:
+    """The run of ``job``; ``request``: the job's request as validated in this
+    process (it carries the resolved paths), else rebuilt from the job row."""
+    # A job with no committed batch has placed nothing and mapped no folder (both commit with a batch).
+    started = job.done_items > 0
+    planner = RestorePlanner(
+        tenant=tenant,
+        request=request or restore_request_of(job),
+        folder_map=_folder_map_of(tenant, job) if started else None,
+        refresh=False,  # each batch refreshes first
+    )
+    if started:
+        planner.placed.update(_placed_by(tenant, job))
     return RestoreRun(tenant=tenant, job=job, planner=planner, tally=_tally_of(job), attempt=job.attempts)
 
 
@@ -98,18 +108,24 @@ def _placed_by(tenant: Tenant, job: RestoreJob) -> dict[tuple[FolderRef, str], s
     return placed
 
 
-def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor) -> str:
+def _execute(
+    run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor, fresh: bool = False, finish: bool = False
+) -> str:
     """Run the plan from ``start`` in batches: the planner decides each group,
     the engine writes it, and each batch commits with the job's progress.
     After the last batch, the deleted folders the job brought back leave
     Recently deleted (restore_engine.trash_settle). Returns "done",
-    "cancelled" or "superseded" (a newer run of the same job, say from a
-    redelivered message, owns it now)."""
+    "finished" (with ``finish``: done, and the job finished in its last
+    batch's commit, having no folder to settle), "cancelled" or "superseded" (a newer run of the same job, say
+    from a redelivered message, owns it now). ``fresh``: the job row was just
+    read under its lock, so the first batch need not ask for a cancel again."""
     job = run.job
     batch_items = settings.RESTORE_BATCH_ITEMS
     offset = start
     while offset < len(plan):
-        job.refresh_from_db(fields=["cancel_requested"])
+        if not fresh:
+            job.refresh_from_db(fields=["cancel_requested"])
+        fresh = False
         if job.cancel_requested:
             finish_job(job, RestoreJob.State.CANCELLED, run.tally)
             return "cancelled"
@@ -126,11 +142,17 @@ def _execute(run: RestoreRun, plan: list[PlanItem], *, start: int, actor: Actor)
                     break
             batch = plan[offset : offset + batch_items]
             # Between batches the customer may have changed things: read the quota and the top folders again.
-            run.planner.refresh()
+            run.planner.refresh(root_id=step.clock.root_id)
             for group in depth_groups(batch, size=batch_items):
                 decisions = run.planner.decide(group)
                 decisions_apply(step, run.planner, decisions, job_id=job.pk)
                 run.tally.add(decisions)
+            if finish and offset + len(batch) >= len(plan) and not run.planner.folder_map:
+                # The last batch, and no folder to settle: the job ends in this batch's commit.
+                job.done_items = offset + len(batch)
+                job.heartbeat_at = timezone.now()
+                finish_job(job, RestoreJob.State.SUCCEEDED, run.tally, also=("done_items", "heartbeat_at"))
+                return "finished"
             _save_progress(job, run.tally, done=offset + len(batch))
         offset += len(batch)
     if not run.planner.folder_map:
@@ -168,17 +190,20 @@ def _save_progress(job: RestoreJob, tally: RestoreTally, *, done: int) -> None:
         setattr(job, name, value)
     job.failures = tally.failures
     job.heartbeat_at = timezone.now()
-    job.save(update_fields=["done_items", *tally.counts, "failures", "heartbeat_at"])
+    job.save(update_fields=["done_items", "total_items", *tally.counts, "failures", "heartbeat_at"])
 
 
-def finish_job(job: RestoreJob, state: str, tally: RestoreTally, error: str = "") -> None:
+def finish_job(
+    job: RestoreJob, state: str, tally: RestoreTally, error: str = "", *, also: tuple[str, ...] = ()
+) -> None:
+    """End the job (``also``: more fields of the job to save in the same update)."""
     job.state = state
     job.finished_at = timezone.now()
     job.error = error
     for name, value in tally.counts.items():
         setattr(job, name, value)
     job.failures = tally.failures
-    job.save(update_fields=["state", "finished_at", "error", *tally.counts, "failures"])
+    job.save(update_fields=["state", "finished_at", "error", "total_items", *tally.counts, "failures", *also])
     restore_finished_notify(job=job)
 
 
@@ -187,39 +212,34 @@ GAVE_UP = "The restore was interrupted five times and has stopped; what it resto
 INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
 
 
-def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
+def restore_run(
+    *, tenant: Tenant, job_id: int, request: ValidatedRestore | None = None, claimed: RestoreJob | None = None
+) -> RestoreJob | None:
     """Run (or resume) a restore job. Idempotent: a finished job is left alone,
-    an interrupted one goes on from its last committed batch."""
+    an interrupted one goes on from its last committed batch. ``request``: the
+    job's request as restore_start validated it (an inline run), so its paths
+    are not resolved again; ``claimed``: the job, made already running (its
+    lease taken) in the transaction that made it (an inline run)."""
     alias = hub_database_alias(tenant.hub_id)
     jobs = RestoreJob.objects.for_tenant(tenant)
-    with transaction.atomic(using=alias):
-        job = jobs.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return job
-        if job.state == RestoreJob.State.RUNNING and not _lease_expired(job.heartbeat_at):
-            # Another run holds the job and is alive (a redelivered or duplicate
-            # message): leave it; if that run dies, the stall check resumes the job.
-            logger.info("Restore job %s of tenant %s is running elsewhere; not started twice", job.pk, tenant.pk)
-            return job
-        if job.cancel_requested:
-            finish_job(job, RestoreJob.State.CANCELLED, RestoreTally())
-            return job
-        if job.attempts >= MAX_ATTEMPTS:
-            finish_job(job, RestoreJob.State.FAILED, _tally_of(job), error=GAVE_UP)
-            return job
-        job.state = RestoreJob.State.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.attempts += 1
-        job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
-    run = _run_for(tenant, job)
+    if claimed is not None:
+        job = claimed
+    else:
+        found, mine = _claim(tenant, job_id)
+        if found is None or not mine:
+            return found
+        job = found
+    run = _run_for(tenant, job, request)
     actor = Actor(user_id=job.requested_by_user_id, label=job.requested_by_label, by_support=job.by_support)
     try:
         with _lease_kept(tenant, job_id=job.pk, attempt=run.attempt):
             plan = restore_plan(tenant=tenant, request=run.planner.request)
             job.total_items = len(plan)
-            job.save(update_fields=["total_items"])
-            ended = _execute(run, plan, start=job.done_items, actor=actor)
+            if len(plan) > settings.RESTORE_BATCH_ITEMS:
+                job.save(update_fields=["total_items"])  # shown while the batches run; one batch saves it itself
+            # A one-batch plan starts at once: the claim above read the cancel flag under the job's lock.
+            fresh = len(plan) <= settings.RESTORE_BATCH_ITEMS
+            ended = _execute(run, plan, start=job.done_items, actor=actor, fresh=fresh, finish=True)
     except StoreError as exc:
         finish_job(job, RestoreJob.State.FAILED, run.tally, error=exc.detail)
         return job
@@ -228,6 +248,8 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
         logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
         finish_job(job, RestoreJob.State.FAILED, run.tally, error=INTERNAL_ERROR)
         return job
+    if ended == "finished":
+        return job  # ended with its last batch, as this object says
     if ended == "done":
         with transaction.atomic(using=alias):
             # Under the lock: a run that took the job over meanwhile finishes it itself, so it ends (and emails) once.
@@ -235,6 +257,34 @@ def restore_run(*, tenant: Tenant, job_id: int) -> RestoreJob | None:
                 finish_job(job, RestoreJob.State.SUCCEEDED, run.tally)
     job.refresh_from_db()
     return job
+
+
+def _claim(tenant: Tenant, job_id: int) -> tuple[RestoreJob | None, bool]:
+    """Take the job's lease for this run: the job, and whether this run holds
+    it now (else it is finished, held by a live run, or was just ended)."""
+    alias = hub_database_alias(tenant.hub_id)
+    jobs = RestoreJob.objects.for_tenant(tenant)
+    with transaction.atomic(using=alias):
+        job = jobs.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return job, False
+        if job.state == RestoreJob.State.RUNNING and not _lease_expired(job.heartbeat_at):
+            # Another run holds the job and is alive (a redelivered or duplicate
+            # message): leave it; if that run dies, the stall check resumes the job.
+            logger.info("Restore job %s of tenant %s is running elsewhere; not started twice", job.pk, tenant.pk)
+            return job, False
+        if job.cancel_requested:
+            finish_job(job, RestoreJob.State.CANCELLED, RestoreTally())
+            return job, False
+        if job.attempts >= MAX_ATTEMPTS:
+            finish_job(job, RestoreJob.State.FAILED, _tally_of(job), error=GAVE_UP)
+            return job, False
+        job.state = RestoreJob.State.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.attempts += 1
+        job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts"])
+    return job, True
 
 
 def _lease_expired(heartbeat_at: datetime | None) -> bool:

@@ -32,7 +32,8 @@ def snapshot_create(
     """Name the current point on the tenant's clock. Reads two rows and writes
     one, whatever the tenant's size; copies nothing."""
     actor = actor_for(acting_user, by_support=by_support)
-    with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
+    # No savepoint inside a caller's transaction (a restore's): a failure here fails the whole of it anyway.
+    with transaction.atomic(using=hub_database_alias(tenant.hub_id), savepoint=False):
         # of=("self",): PostgreSQL locks no row on the nullable side of the join.
         clock = TenantClock.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("root").get()
         return Snapshot.objects.for_tenant(tenant).create(

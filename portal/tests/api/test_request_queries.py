@@ -72,3 +72,26 @@ def test_a_small_download_runs_at_most_6_queries(warm_api: Any, max_queries_all_
         body = b"".join(response.streaming_content)
     assert response.status_code == 200
     assert body == content
+
+
+# The job runs when the request's transaction commits: a transactional test sees it run.
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_a_one_file_restore_runs_at_most_23_queries_from_request_to_finished_job(
+    warm_api: Any, max_queries_all_databases: Any
+) -> None:
+    """The request validates (the path resolved once, in one statement, and
+    carried to the run), takes the pre-restore snapshot and makes the job
+    already claimed, then runs it inline: one batch that ends the job in its
+    own commit; its top folder's lookup reads the quota's usage too. (60
+    queries before; the goal is 20: the blob checks' two queries, the
+    snapshot's read and insert are what is left to fold.)"""
+    from snapshots.services import node_delete, snapshot_create
+
+    snapshot = snapshot_create(tenant=warm_api.tenant, acting_user=warm_api.user)
+    node_delete(tenant=warm_api.tenant, path="/docs/sub/inner.bin", acting_user=warm_api.user)
+    with max_queries_all_databases(23):
+        response = warm_api.post("/api/v1/restores/", {"snapshot": snapshot.pk, "paths": ["/docs/sub/inner.bin"]})
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["state"] == "succeeded" and job["summary"]["restored"] == 1, job
+    assert warm_api.tree()["/docs/sub/inner.bin"] is not None
