@@ -20,6 +20,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
 from portal.dav.errors import CREATED_KEY, RESOLVED_KEY, call_store, refuse, store_refusals
 from portal.dav.permissions import dav_write_check
+from portal.dav.state import state_changed
 from snapshots import selectors
 from snapshots.blob_repairs import blob_copy_bad
 from snapshots.blobs import VerifiedRead, blob_open
@@ -148,10 +149,9 @@ class LiveItem(VersionMixin):
         self._write_check()
         self._lock_check()
         who = caller(self.environ)
+        # node_delete takes the item's dead properties and locks (and its descendants') with it.
         call_store(self.environ, node_delete, tenant=who.tenant, path=self.store_path, acting_user=who.user)
-        # Handled here, WsgiDAV leaves the item's dead properties and locks alone: they go with it.
-        self.remove_all_properties(recursive=True)  # type: ignore[attr-defined]
-        self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
+        state_changed(self.environ)
         return True
 
     def delete(self) -> None:
@@ -167,19 +167,12 @@ class LiveItem(VersionMixin):
         if existing is not None:
             # Overwrite: T was checked by WsgiDAV; the replaced item goes to Recently deleted.
             existing.delete()
+        # node_move takes the dead properties along and ends the source's locks (a lock
+        # stays with its URL, RFC 4918 7.7), in its own transaction.
         call_store(
             self.environ, node_move, tenant=who.tenant, from_path=self.store_path, to_path=target, acting_user=who.user
         )
-        self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]  # a lock stays with its URL (RFC 4918 7.7)
-        properties = self.provider.prop_manager  # type: ignore[attr-defined]
-        if properties is not None:
-            destination = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
-            properties.move_properties(
-                self.get_ref_url(),  # type: ignore[attr-defined]
-                destination.get_ref_url(),
-                with_children=True,
-                environ=self.environ,
-            )
+        state_changed(self.environ)
         return True
 
     def handle_copy(self, dest_path: str, *, depth_infinity: bool) -> bool:

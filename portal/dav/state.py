@@ -55,6 +55,13 @@ def request_ends() -> None:
     _requests.environ = None
 
 
+def state_changed(environ: dict[str, Any]) -> None:
+    """The store changed locks or properties under this request (a move or a
+    delete carries them): what the request read of them is read again."""
+    environ.pop(LOCKS_KEY, None)
+    environ.pop(PROPERTIES_KEY, None)
+
+
 def _environ() -> dict[str, Any] | None:
     return getattr(_requests, "environ", None)
 

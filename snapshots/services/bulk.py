@@ -28,6 +28,7 @@ from snapshots.models import Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors.lookup import live_children_named, live_rows, paths_lookup, subtree_counters
 from snapshots.services.bulk_trash import trash_restore_set
+from snapshots.services.dav_state import dav_state_follow
 from snapshots.services.kernel import (
     ChangeStep,
     NewVersion,
@@ -87,6 +88,7 @@ def nodes_delete(*, tenant: Tenant, paths: Sequence[str], acting_user: User | No
         counters_move(step, deltas=deltas, parent_of=parent_of)
         for names, version in zip(items, deleted, strict=True):
             step.record(Change.Action.DELETE, node_id=version.node_id, path=join_path(names))
+        dav_state_follow(tenant=tenant, removed=[join_path(names) for names in items])
         return deleted
 
 
@@ -133,6 +135,9 @@ def nodes_move(*, tenant: Tenant, paths: Sequence[str], to_folder: str, acting_u
                 raise NameConflict(f"{join_path(target_names)} already exists.")
             moving.append((names, source_chain))
         moved = iter(_move_rows(step, moving, target_names=folder_names, target_chain=destination.chain))
+        dav_state_follow(
+            tenant=tenant, moved=[(join_path(names), join_path([*folder_names, names[-1]])) for names, _ in moving]
+        )
         return [staying[index] if index in staying else next(moved) for index in range(len(items))]
 
 

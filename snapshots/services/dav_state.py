@@ -5,17 +5,21 @@ paths are the tenant's data, so they stay in its hub database like its tree
 storage and property manager interfaces on top.
 
 Dead properties follow their resource: a move takes them along, a delete
-removes them, a copy copies them, each with the resource's descendants."""
+removes them, a copy copies them, each with the resource's descendants. The
+store's own moves and deletes (pages, API, WebDAV alike) carry them through
+``dav_state_follow``, in the step's transaction; a lock stays with its URL
+(RFC 4918 7.7), so a move or a delete ends the locks on what it took away."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -171,7 +175,40 @@ def dav_state_forget(*, tenant: Tenant, path: str) -> None:
     """An item purged from all history: its and its descendants' dead properties
     and locks go too (``path`` as WebDAV names it, percent-encoded)."""
     dav_properties_remove(tenant=tenant, path=path)
+    _locks_forget(tenant=tenant, path=path)
+
+
+def _locks_forget(*, tenant: Tenant, path: str) -> None:
     prefix = path.rstrip("/") + "/"
     locks = DavLock.objects.for_tenant(tenant)
     doomed = [pk for pk, root in locks.values_list("pk", "path") if root == path or root.startswith(prefix)]
-    locks.filter(pk__in=doomed).delete()
+    if doomed:
+        locks.filter(pk__in=doomed).delete()
+
+
+def _has_state(tenant: Tenant) -> bool:
+    """Whether the tenant has any lock or dead property: one query (most tenants have none)."""
+    return bool(
+        TenantClock.objects.for_tenant(tenant)
+        .annotate(
+            locks=Exists(DavLock.objects.for_tenant(tenant)),
+            properties=Exists(DavProperty.objects.for_tenant(tenant)),
+        )
+        .filter(Q(locks=True) | Q(properties=True))
+        .exists()
+    )
+
+
+def dav_state_follow(*, tenant: Tenant, moved: Sequence[tuple[str, str]] = (), removed: Sequence[str] = ()) -> None:
+    """The store moved items (``(from, to)``) or deleted them (store paths, in
+    the order they happened, inside the step's transaction): their dead
+    properties and their descendants' move along or go, and the locks on what
+    moved or went end. One query when the tenant has no WebDAV state."""
+    if not (moved or removed) or not _has_state(tenant):
+        return
+    for from_path, to_path in moved:
+        source, target = quote(from_path), quote(to_path)
+        dav_properties_move(tenant=tenant, from_path=source, to_path=target)
+        _locks_forget(tenant=tenant, path=source)
+    for path in removed:
+        dav_state_forget(tenant=tenant, path=quote(path))

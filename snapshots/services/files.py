@@ -36,6 +36,7 @@ from snapshots.errors import (
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import copy_name, join_path, split_path, validate_name
 from snapshots.selectors.lookup import PathLookup, path_lookup
+from snapshots.services.dav_state import dav_state_follow
 from snapshots.services.kernel import (
     ChangeStep,
     NewVersion,
@@ -335,7 +336,10 @@ def node_move(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
     """
     source_names, target_names = _move_names(from_path, to_path)
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        return move_in_step(step, source_names=source_names, target_names=target_names)
+        version = move_in_step(step, source_names=source_names, target_names=target_names)
+        if target_names != source_names:
+            dav_state_follow(tenant=tenant, moved=[(join_path(source_names), join_path(target_names))])
+        return version
 
 
 def _move_names(from_path: str, to_path: str) -> tuple[list[str], list[str]]:
@@ -415,7 +419,9 @@ def node_delete(*, tenant: Tenant, path: str, acting_user: User | None) -> NodeV
     if not names:
         raise InvalidPath("The root folder cannot be deleted; delete what is in it instead.")
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        return delete_in_step(step, names=names)
+        deleted = delete_in_step(step, names=names)
+        dav_state_follow(tenant=tenant, removed=[join_path(names)])
+        return deleted
 
 
 def delete_in_step(step: ChangeStep, *, names: list[str]) -> NodeVersion:

@@ -14,7 +14,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 import redis
@@ -28,7 +28,7 @@ from portal.testing.servers import live_server
 from portal.tests.dav.conftest import NAME_MARK, DavAccount, DavServer
 from snapshots import selectors
 from snapshots.models import Blob, Change, DavLock, DavProperty, Node, TenantClock
-from snapshots.services import file_write, folder_create, node_purge
+from snapshots.services import file_write, folder_create, node_delete, node_move, node_purge
 from snapshots.tasks import sweep_temporaries_task
 
 FILE = f"{NAME_MARK}.txt"
@@ -310,3 +310,77 @@ def test_a_purge_takes_the_items_dead_properties_and_locks(dav_call, dav_account
     node_purge(tenant=dav_account.tenant, path=f"/{name}", acting_user=None, reason="erasure request")
     assert list(_properties(dav_account)) == ["/kept.txt"]
     assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
+
+
+# --- the store's own moves and deletes ----------------------------------------------------------
+
+
+def _api(account: DavAccount) -> Any:
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Bearer {account.api_token}")
+
+
+def test_moves_and_deletes_through_the_api_carry_the_state(dav_call, dav_account) -> None:
+    """A lock and a property set over WebDAV on a file: the file moved through the
+    REST API keeps its property at the new path, the old path has none and no
+    lock; deleted through the API, a new file of its name is not refused (423)
+    and has none of the old one's properties."""
+    auth, api = _auth(dav_account), _api(dav_account)
+    assert dav_call("PUT", _url(dav_account, FILE), body=b"one", auth=auth).status == 201
+    assert dav_call("PROPPATCH", _url(dav_account, FILE), body=_proppatch("red"), auth=auth).status == 207
+    assert dav_call("LOCK", _url(dav_account, FILE), body=LOCK_BODY, auth=auth).status == 200
+
+    moved = api.post(
+        "/api/v1/files/move", {"from": f"/{FILE}", "to": f"/moved-{FILE}"}, content_type="application/json"
+    )
+    assert moved.status_code == 200, moved.content
+    found = dav_call("PROPFIND", _url(dav_account, f"moved-{FILE}"), auth=auth, depth="0")
+    assert found.status == 207 and b">red<" in found.body
+    assert list(_properties(dav_account)) == [f"/moved-{FILE}"]
+    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()  # a lock stays with its URL
+    # The old name is free again over WebDAV, without the old properties.
+    assert dav_call("PUT", _url(dav_account, FILE), body=b"new", auth=auth).status == 201
+    assert b">red<" not in dav_call("PROPFIND", _url(dav_account, FILE), auth=auth, depth="0").body
+
+    assert dav_call("LOCK", _url(dav_account, f"moved-{FILE}"), body=LOCK_BODY, auth=auth).status == 200
+    deleted = api.delete("/api/v1/files/?" + urlencode({"path": f"/moved-{FILE}"}))
+    assert deleted.status_code == 204, deleted.content
+    assert list(_properties(dav_account)) == []
+    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
+    again = dav_call("PUT", _url(dav_account, f"moved-{FILE}"), body=b"again", auth=auth)
+    assert again.status == 201, again.body
+    found = dav_call("PROPFIND", _url(dav_account, f"moved-{FILE}"), auth=auth, depth="0")
+    assert found.status == 207 and b">red<" not in found.body
+
+
+def test_bulk_moves_and_deletes_carry_the_childrens_state(dav_call, dav_account) -> None:
+    auth, api = _auth(dav_account), _api(dav_account)
+    for folder in ("a", "to", "cc"):
+        assert dav_call("MKCOL", _url(dav_account, folder), auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, f"a/{FILE}"), body=b"x", auth=auth).status == 201
+    for path, value in (("a", "folder"), (f"a/{FILE}", "child"), ("cc", "sibling")):
+        assert dav_call("PROPPATCH", _url(dav_account, path), body=_proppatch(value), auth=auth).status == 207
+    assert dav_call("LOCK", _url(dav_account, f"a/{FILE}"), body=LOCK_BODY, auth=auth).status == 200
+
+    moved = api.post("/api/v1/files/bulk-move", {"paths": ["/a"], "to": "/to"}, content_type="application/json")
+    assert moved.status_code == 200, moved.content
+    assert sorted(_properties(dav_account)) == ["/cc", "/to/a", f"/to/a/{FILE}"]
+    found = dav_call("PROPFIND", _url(dav_account, f"to/a/{FILE}"), auth=auth, depth="0")
+    assert found.status == 207 and b">child<" in found.body
+    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
+
+    deleted = api.post("/api/v1/files/bulk-delete", {"paths": ["/to/a"]}, content_type="application/json")
+    assert deleted.status_code == 200, deleted.content
+    assert list(_properties(dav_account)) == ["/cc"]  # a sibling whose name starts alike keeps its own
+
+
+def test_a_store_move_without_webdav_state_costs_one_query_more(dav_account) -> None:
+    """A tenant without locks or properties: the state check is one query."""
+    tenant, user = dav_account.tenant, dav_account.user
+    file_write(tenant=tenant, path=f"/{FILE}", stream=iter_bytes(b"x"), content_length=1, acting_user=user)
+    with CaptureQueriesContext(connections[hub_database_alias(tenant.hub_id)]) as queries:
+        node_move(tenant=tenant, from_path=f"/{FILE}", to_path=f"/b-{FILE}", acting_user=user)
+        node_delete(tenant=tenant, path=f"/b-{FILE}", acting_user=user)
+    state = [q["sql"] for q in queries.captured_queries if "davproperty" in q["sql"] or "davlock" in q["sql"]]
+    assert len(state) == 2
