@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -32,6 +32,7 @@ from snapshots.blobs import (
     _facilities,
     blob_discard_bytes,
     blob_write_bytes,
+    commit_outcome_unknown,
     new_generation,
     spooled_upload,
     temporary_claim,
@@ -89,14 +90,15 @@ class BlobBatch:
     def __enter__(self) -> BlobBatch:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         if self.proc_fds is not None:
             os.close(self.proc_fds)
             self.proc_fds = None
         for landed in self.pending:
             _drop(landed)
         self.pending.clear()
-        if not self.committed:
+        # A broken connection may have committed the batch all the same (its bytes stay).
+        if not self.committed and not commit_outcome_unknown(exc_info[1]):
             for sha256, generation in self.generations.items():
                 if generation is not None:
                     blob_discard_bytes(tenant=self.tenant, sha256=sha256, generation=generation)

@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from hubs.display import bytes_label
@@ -364,6 +364,17 @@ def blob_claim(*, tenant: Tenant, spooled: SpooledUpload, generation: str | None
     if row is None:
         raise BlobVanished
     return instance_from_row(Blob, connection, alias, row)
+
+
+def commit_outcome_unknown(error: BaseException | None) -> bool:
+    """Whether a write that failed with ``error`` may have committed all the
+    same: the connection to the database broke (the server crashed, the
+    network dropped), perhaps after its COMMIT arrived, and a synchronous
+    standby that is promoted then holds the row. Its bytes must stay: removing
+    them could leave a committed row without its content (the disaster-recovery
+    drill caught exactly that), while bytes no row references are at most a
+    leak until the next ``store_check``."""
+    return isinstance(error, (OperationalError, InterfaceError))
 
 
 def blob_discard_bytes(*, tenant: Tenant, sha256: str, generation: str) -> None:

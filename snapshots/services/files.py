@@ -20,6 +20,7 @@ from snapshots.blobs import (
     blob_discard_bytes,
     blob_exists,
     blob_write_bytes,
+    commit_outcome_unknown,
     new_generation,
     spooled_upload,
     upload_length_check,
@@ -198,8 +199,8 @@ def file_write(
                 )
             except BlobVanished:
                 continue
-            except BaseException:
-                if written is not None:
+            except BaseException as error:
+                if written is not None and not commit_outcome_unknown(error):
                     blob_discard_bytes(tenant=tenant, sha256=spooled.sha256, generation=written)
                 raise
             assert version.blob is not None  # _file_write_step always claims a blob

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from conftest import all_databases
@@ -235,3 +235,26 @@ def test_collector_and_uploads_in_parallel_threads_keep_every_referenced_blob(ma
         blob = Blob.objects.for_tenant(made.tenant).get(pk=version.blob_id)
         with blob_open(tenant=made.tenant, blob=blob) as f:
             assert f.read() == content
+
+
+@pytest.mark.parametrize(
+    ("error", "bytes_stay"),
+    [
+        (OperationalError("server closed the connection unexpectedly"), True),
+        (InterfaceError("connection already closed"), True),
+        (RuntimeError("refused before the commit"), False),
+    ],
+)
+def test_a_write_whose_commit_may_have_happened_keeps_its_bytes(make_tenant, monkeypatch, error, bytes_stay):
+    """A connection that breaks around COMMIT leaves the outcome unknown (a
+    synchronous standby may hold the row): the bytes stay, or a committed row
+    would have no content. A failure known to roll back removes them."""
+    made = make_tenant()
+
+    def step_fails(**kwargs):
+        raise error
+
+    monkeypatch.setattr(files, "_file_write_step", step_fails)
+    with pytest.raises(type(error)):
+        write(made, "/in-doubt.bin", b"written, then the database went away")
+    assert len(blob_files()) == (2 if bytes_stay else 0), "both facilities' copies, or none"
