@@ -373,7 +373,7 @@ def commit_outcome_unknown(error: BaseException | None) -> bool:
     standby that is promoted then holds the row. Its bytes must stay: removing
     them could leave a committed row without its content (the disaster-recovery
     drill caught exactly that), while bytes no row references are at most a
-    leak until the next ``store_check``."""
+    leak of storage."""
     return isinstance(error, (OperationalError, InterfaceError))
 
 
