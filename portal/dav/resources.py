@@ -157,16 +157,22 @@ class LiveItem(VersionMixin):
     def delete(self) -> None:
         self.handle_delete()
 
-    def handle_move(self, dest_path: str) -> bool:
-        self._write_check()
-        self._lock_check()
-        who = caller(self.environ)
+    def _destination_cleared(self, dest_path: str) -> str:
+        """The store path of a MOVE's or COPY's destination, with what stood there
+        deleted first (Overwrite: T was checked by WsgiDAV; RFC 4918 9.8.4): the
+        replaced item goes to Recently deleted. Notes whether the answer is 201."""
         target = live_target(self.environ, dest_path)
         existing = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
         self.environ[CREATED_KEY] = existing is None
         if existing is not None:
-            # Overwrite: T was checked by WsgiDAV; the replaced item goes to Recently deleted.
             existing.delete()
+        return target
+
+    def handle_move(self, dest_path: str) -> bool:
+        self._write_check()
+        self._lock_check()
+        who = caller(self.environ)
+        target = self._destination_cleared(dest_path)
         # node_move takes the dead properties along and ends the source's locks (a lock
         # stays with its URL, RFC 4918 7.7), in its own transaction.
         call_store(
@@ -183,12 +189,7 @@ class LiveItem(VersionMixin):
             return False
         self._write_check()
         who = caller(self.environ)
-        target = live_target(self.environ, dest_path)
-        existing = self.provider.get_resource_inst(dest_path, self.environ)  # type: ignore[attr-defined]
-        self.environ[CREATED_KEY] = existing is None
-        if existing is not None:
-            # Overwrite: T was checked by WsgiDAV; RFC 4918 9.8.4 deletes the destination first.
-            existing.delete()
+        target = self._destination_cleared(dest_path)
         call_store(
             self.environ, node_copy, tenant=who.tenant, from_path=self.store_path, to_path=target, acting_user=who.user
         )
