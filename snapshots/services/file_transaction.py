@@ -104,11 +104,17 @@ def transaction_begin(*, tenant: Tenant) -> Begun:
 
 
 def _file_still_there(tenant: Tenant, path: str) -> bool:
+    """In Recently deleted (its restore not yet run) or back in the tree.
+
+    Recently deleted is read first: the restore may commit between the two
+    reads, and it moves the file from there into the tree, never back. Read the
+    other way round, a commit between them saw the file in neither place and
+    abandoned a transaction whose restore had just succeeded."""
     try:
-        selectors.node_at_path(tenant=tenant, path=path)
+        trash_item_at_path(tenant=tenant, path=path)
     except NotFound:
         try:
-            trash_item_at_path(tenant=tenant, path=path)
+            selectors.node_at_path(tenant=tenant, path=path)
         except NotFound:
             return False
     return True

@@ -92,3 +92,38 @@ def test_without_a_worker_on_the_hubs_queue_the_restore_step_fails_saying_so(cel
     assert not outcome.ok
     assert outcome.detail.startswith("step restore: job ")
     assert "(no worker of hub.us ran it in 3 s)" in outcome.detail
+
+
+def test_a_restore_committing_between_the_two_reads_still_finds_the_transaction(celery_worker, monkeypatch) -> None:
+    """The race CI met: the worker's restore committed between the prober's read of
+    the tree and its read of Recently deleted, so the file was in neither and a
+    transaction whose restore had succeeded was abandoned. The restore is run
+    here right after the first of the two reads, whichever it is."""
+    from snapshots import selectors
+    from snapshots.services import file_transaction
+    from snapshots.services.restore_runs import restore_run
+
+    tenant = probe_tenant_ensure(hub_code="au")
+    ran: list[int] = []
+
+    def restore_after(read):  # type: ignore[no-untyped-def]
+        def wrapped(**kwargs):  # type: ignore[no-untyped-def]
+            try:
+                return read(**kwargs)
+            finally:
+                if not ran:
+                    ran.append(begun.job.pk)
+                    restore_run(tenant=tenant, job_id=begun.job.pk)
+
+        return wrapped
+
+    monkeypatch.setattr(selectors, "node_at_path", restore_after(selectors.node_at_path))
+    monkeypatch.setattr(file_transaction, "trash_item_at_path", restore_after(file_transaction.trash_item_at_path))
+
+    with celery_worker.queue_unserved("hub.au"):  # the restore runs where the test says, not before
+        begun = transaction_begin(tenant=tenant)
+        pending = transaction_pending(tenant=tenant)
+
+    assert ran == [begun.job.pk]
+    assert RestoreJob.objects.for_tenant(tenant).get(pk=begun.job.pk).state == RestoreJob.State.SUCCEEDED
+    assert pending is not None and pending.job.pk == begun.job.pk
