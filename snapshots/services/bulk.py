@@ -26,18 +26,16 @@ from django.conf import settings
 from snapshots.errors import InvalidMove, InvalidPath, NameConflict, NotFound, WrongKind
 from snapshots.models import Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
-from snapshots.selectors.lookup import live_children_named, live_rows, paths_lookup, subtree_counters
+from snapshots.selectors.lookup import live_children_named, paths_lookup, subtree_counters
 from snapshots.services.bulk_trash import trash_restore_set
 from snapshots.services.dav_state import dav_state_follow
+from snapshots.services.files import move_rows
 from snapshots.services.kernel import (
-    ChangeStep,
-    NewVersion,
     actor_for,
     chain_parents,
     change_step,
     counters_move,
     versions_close,
-    versions_open,
 )
 
 if TYPE_CHECKING:
@@ -114,7 +112,7 @@ def nodes_move(*, tenant: Tenant, paths: Sequence[str], to_folder: str, acting_u
             taken = {
                 name for _, name in live_children_named(tenant=tenant, wanted=[(folder_id, n) for n in names_there])
             }
-        moving: list[tuple[list[str], list[NodeVersion]]] = []
+        moving: list[tuple[list[str], list[NodeVersion], list[str]]] = []
         staying: dict[int, NodeVersion] = {}
         for index, names in enumerate(items):
             # The same checks as move_in_step, in its order, item after item.
@@ -133,70 +131,10 @@ def nodes_move(*, tenant: Tenant, paths: Sequence[str], to_folder: str, acting_u
                 raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
             if names[-1] in taken:
                 raise NameConflict(f"{join_path(target_names)} already exists.")
-            moving.append((names, source_chain))
-        moved = iter(_move_rows(step, moving, target_names=folder_names, target_chain=destination.chain))
-        dav_state_follow(
-            tenant=tenant, moved=[(join_path(names), join_path([*folder_names, names[-1]])) for names, _ in moving]
-        )
+            moving.append((names, source_chain, target_names))
+        moved = iter(move_rows(step, moving, target_chain=destination.chain))
+        dav_state_follow(tenant=tenant, moved=[(join_path(names), join_path(target)) for names, _, target in moving])
         return [staying[index] if index in staying else next(moved) for index in range(len(items))]
-
-
-def _move_rows(
-    step: ChangeStep,
-    moving: list[tuple[list[str], list[NodeVersion]]],
-    *,
-    target_names: list[str],
-    target_chain: list[NodeVersion],
-) -> list[NodeVersion]:
-    """Close the moving items' rows, open their rows in the target folder, move
-    the counters and record each move; the new rows, in order."""
-    if not moving:
-        return []
-    target = target_chain[-1]
-    currents = [chain[-1] for _, chain in moving]
-    by_action: dict[str, list[NodeVersion]] = defaultdict(list)
-    for current in currents:
-        same_parent = current.parent_id == target.node_id
-        by_action[Change.Action.RENAME if same_parent else Change.Action.MOVE].append(current)
-    for action, rows in by_action.items():
-        versions_close(step, rows, action=action)
-    versions_open(
-        step,
-        [
-            NewVersion(
-                node_id=current.node_id,
-                parent_id=target.node_id,
-                name=names[-1],
-                kind=current.kind,
-                blob=current.blob,
-                size=current.size,
-            )
-            for (names, _), current in zip(moving, currents, strict=True)
-        ],
-        read_back=False,
-    )
-    held = subtree_counters(
-        tenant=step.tenant, node_ids=[current.node_id for current in currents if current.parent_id != target.node_id]
-    )
-    deltas: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
-    parent_of: dict[int, int | None] = chain_parents(target_chain)
-    for (_, chain), current in zip(moving, currents, strict=True):
-        if current.parent_id == target.node_id:
-            continue
-        assert current.parent_id is not None  # the root is never moved
-        files, size = held[current.node_id]
-        for folder_id, sign in ((current.parent_id, -1), (target.node_id, 1)):
-            before = deltas[folder_id]
-            deltas[folder_id] = (before[0] + sign * files, before[1] + sign * size)
-        parent_of.update(chain_parents(chain[:-1]))
-    counters_move(step, deltas=deltas, parent_of=parent_of)
-    for (names, _), current in zip(moving, currents, strict=True):
-        action = Change.Action.RENAME if current.parent_id == target.node_id else Change.Action.MOVE
-        step.record(
-            action, node_id=current.node_id, path=join_path([*target_names, names[-1]]), previous_path=join_path(names)
-        )
-    opened = live_rows(tenant=step.tenant, node_ids=[current.node_id for current in currents])
-    return [opened[current.node_id] for current in currents]
 
 
 def trash_restore_many(*, tenant: Tenant, version_ids: Sequence[int], acting_user: User | None) -> list[NodeVersion]:

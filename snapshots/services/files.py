@@ -3,6 +3,7 @@ files, moving, renaming and deleting."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ from snapshots.errors import (
 )
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import copy_name, join_path, split_path, validate_name
-from snapshots.selectors.lookup import PathLookup, path_lookup
+from snapshots.selectors.lookup import PathLookup, live_rows, path_lookup, subtree_counters
 from snapshots.services.dav_state import dav_state_follow
 from snapshots.services.kernel import (
     ChangeStep,
@@ -374,32 +375,69 @@ def move_in_step(step: ChangeStep, *, source_names: list[str], target_names: lis
         raise InvalidMove("A folder cannot be moved into itself or into one of its own folders.")
     if selectors.live_child(tenant=tenant, parent_id=target_parent.node_id, name=target_names[-1]) is not None:
         raise NameConflict(f"{join_path(target_names)} already exists.")
-    same_parent = target_parent.node_id == current.parent_id
-    action = Change.Action.RENAME if same_parent else Change.Action.MOVE
-    versions_close(step, [current], action=action)
-    [version] = versions_open(
+    [version] = move_rows(step, [(source_names, source_chain, target_names)], target_chain=target_parents)
+    return version
+
+
+def move_rows(
+    step: ChangeStep,
+    moving: list[tuple[list[str], list[NodeVersion], list[str]]],
+    *,
+    target_chain: list[NodeVersion],
+) -> list[NodeVersion]:
+    """Move checked items into one folder (``target_chain[-1]``): each item is
+    its source names, its chain and its target names (the last is its new
+    name). Closes their rows, opens their new ones, moves the folder counters
+    once for all and records each move or rename; the new rows, in order. One
+    move (move_in_step) and a bulk move (bulk.nodes_move) both come here."""
+    if not moving:
+        return []
+    target = target_chain[-1]
+    currents = [chain[-1] for _, chain, _ in moving]
+    actions = [
+        Change.Action.RENAME if current.parent_id == target.node_id else Change.Action.MOVE for current in currents
+    ]
+    by_action: dict[str, list[NodeVersion]] = defaultdict(list)
+    for action, current in zip(actions, currents, strict=True):
+        by_action[action].append(current)
+    for closing, rows in by_action.items():
+        versions_close(step, rows, action=closing)
+    versions_open(
         step,
         [
             NewVersion(
                 node_id=current.node_id,
-                parent_id=target_parent.node_id,
+                parent_id=target.node_id,
                 name=target_names[-1],
                 kind=current.kind,
                 blob=current.blob,
                 size=current.size,
             )
+            for (_, _, target_names), current in zip(moving, currents, strict=True)
         ],
+        read_back=False,
     )
-    if not same_parent:
-        files, size = _subtree_counters(tenant, current.node_id)
+    leaving = [current for action, current in zip(actions, currents, strict=True) if action == Change.Action.MOVE]
+    held = subtree_counters(tenant=step.tenant, node_ids=[current.node_id for current in leaving])
+    deltas: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    parent_of: dict[int, int | None] = chain_parents(target_chain)
+    for (_, chain, _), current, action in zip(moving, currents, actions, strict=True):
+        if action != Change.Action.MOVE:
+            continue
         assert current.parent_id is not None  # the root is never moved
-        counters_move(
-            step,
-            deltas={current.parent_id: (-files, -size), target_parent.node_id: (files, size)},
-            parent_of=chain_parents(source_chain[:-1]) | chain_parents(target_parents),
+        files, size = held[current.node_id]
+        for folder_id, sign in ((current.parent_id, -1), (target.node_id, 1)):
+            before = deltas[folder_id]
+            deltas[folder_id] = (before[0] + sign * files, before[1] + sign * size)
+        parent_of.update(chain_parents(chain[:-1]))
+    if deltas:
+        counters_move(step, deltas=deltas, parent_of=parent_of)
+    for (source_names, _, target_names), current, action in zip(moving, currents, actions, strict=True):
+        step.record(
+            action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names)
         )
-    step.record(action, node_id=current.node_id, path=join_path(target_names), previous_path=join_path(source_names))
-    return version
+    opened = live_rows(tenant=step.tenant, node_ids=[current.node_id for current in currents])
+    return [opened[current.node_id] for current in currents]
 
 
 def node_rename(*, tenant: Tenant, path: str, new_name: str, acting_user: User | None) -> NodeVersion:
@@ -429,14 +467,9 @@ def delete_in_step(step: ChangeStep, *, names: list[str]) -> NodeVersion:
     """One delete inside an open step (one item of a bulk delete, or a delete of its own)."""
     chain = selectors.resolve(tenant=step.tenant, names=names)
     current = chain[-1]
-    files, size = _subtree_counters(step.tenant, current.node_id)
+    files, size = subtree_counters(tenant=step.tenant, node_ids=[current.node_id])[current.node_id]
     versions_close(step, [current], action=Change.Action.DELETE, to_trash=True)
     assert current.parent_id is not None  # the root is never deleted
     counters_move(step, deltas={current.parent_id: (-files, -size)}, parent_of=chain_parents(chain[:-1]))
     step.record(Change.Action.DELETE, node_id=current.node_id, path=join_path(names))
     return current
-
-
-def _subtree_counters(tenant: Tenant, node_id: int) -> tuple[int, int]:
-    """The files and bytes a node holds (a file: itself)."""
-    return Node.objects.for_tenant(tenant).filter(pk=node_id).values_list("subtree_files", "subtree_bytes").get()
