@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Self
 
 from django.db import models
+from django.db.models import F
+from django.db.models.lookups import Exact
 
 from hubs.routing import hub_database_alias
 
@@ -47,6 +49,21 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
     def for_tenant_id(self, tenant_id: int, *, hub_code: str) -> TenantQuerySet:
         queryset = self.get_queryset().using(hub_database_alias(hub_code)).filter(tenant_id=tenant_id)
         queryset._tenant_id = tenant_id
+        return queryset
+
+    def for_tenant_by_key(self, tenant: Tenant) -> TenantQuerySet:
+        """The tenant's rows, for a read or write by another key (node ids, say):
+        the tenant stays in the query but out of the planner's choice of index
+        (``tenant_id + 0``). With ``tenant_id = ?`` beside ``node_id IN (...)``
+        the planner may read the tenant's index instead, which is every row of
+        the tenant: SQLite did at a million files (a restore's batch spent most
+        of its time so), with statistics sampled under ``analysis_limit`` or
+        taken while the tenant was small; PostgreSQL can too, until the next
+        ANALYZE."""
+        queryset = (
+            self.get_queryset().using(hub_database_alias(tenant.hub_id)).filter(Exact(F("tenant_id") + 0, tenant.pk))
+        )
+        queryset._tenant_id = tenant.pk
         return queryset
 
     def for_hub(self, hub_code: str) -> TenantQuerySet:

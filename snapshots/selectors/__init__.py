@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from snapshots.errors import InvalidCursor, InvalidPath, NotFound
@@ -33,17 +33,20 @@ def versions(*, tenant: Tenant) -> QuerySet[NodeVersion]:
     return NodeVersion.objects.for_tenant(tenant)
 
 
-def versions_of_nodes(*, tenant: Tenant, node_ids: Collection[int]) -> QuerySet[NodeVersion]:
-    """Every version of these nodes of the tenant, read through
-    ``version_node_from`` whatever the planner knows. With ``tenant_id = ?``
-    beside ``node_id IN (...)`` the planner may take the tenant's index
-    instead, and read every version row of the tenant: SQLite without
-    statistics always did (187 ms a query at a million files, against 0.1 ms),
-    and statistics taken while a tenant was small say the same until the next
-    ANALYZE. ``tenant_id + 0`` keeps the tenant in the query but out of any
-    index, on SQLite and PostgreSQL alike."""
-    every_tenant: QuerySet[NodeVersion] = NodeVersion.objects.for_hub(tenant.hub_id)
-    return every_tenant.alias(owner_id=F("tenant_id") + 0).filter(owner_id=tenant.pk, node_id__in=node_ids)
+def versions_by_key(*, tenant: Tenant) -> QuerySet[NodeVersion]:
+    """The tenant's versions, for a read or write by node, parent or blob ids:
+    the tenant is kept out of the choice of index (``for_tenant_by_key``), so
+    ``node_id IN (...)`` is read through the node's index whatever the planner
+    knows. SQLite without statistics, or with statistics sampled under
+    ``analysis_limit``, took the tenant's index instead and read every version
+    row of the tenant (187 ms a query at a million files, against 0.1 ms)."""
+    return NodeVersion.objects.for_tenant_by_key(tenant)
+
+
+def versions_of_nodes(*, tenant: Tenant, node_ids: Collection[int] | Any) -> QuerySet[NodeVersion]:
+    """Every version of these nodes of the tenant (``node_ids``: ids, or the
+    subquery ``kernel.ids_in`` gives), through ``version_node_from``."""
+    return versions_by_key(tenant=tenant).filter(node_id__in=node_ids)
 
 
 def clock_now(*, tenant: Tenant) -> int:

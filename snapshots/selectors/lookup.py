@@ -272,7 +272,7 @@ def live_rows(*, tenant: Tenant, node_ids: Sequence[int]) -> dict[int, NodeVersi
     found: dict[int, NodeVersion] = {}
     for start in range(0, len(ids), NAMES_PER_QUERY):
         for version in (
-            NodeVersion.objects.for_tenant(tenant)
+            NodeVersion.objects.for_tenant_by_key(tenant)  # as selectors.versions_of_nodes, which imports this module
             .select_related("blob")
             .filter(node_id__in=ids[start : start + NAMES_PER_QUERY], valid_to__isnull=True)
         ):

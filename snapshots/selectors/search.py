@@ -44,7 +44,7 @@ from hubs.routing import hub_database_alias
 from snapshots.errors import InvalidCursor, InvalidSearch
 from snapshots.models import NodeVersion, TenantClock
 from snapshots.paths import MAX_PATH_DEPTH, join_path
-from snapshots.selectors import Page, decode_cursor, encode_cursor, retention_start, versions
+from snapshots.selectors import Page, decode_cursor, encode_cursor, retention_start, versions, versions_of_nodes
 from snapshots.selectors.trash import trash_original_paths
 
 if TYPE_CHECKING:
@@ -226,8 +226,8 @@ def live_paths(*, tenant: Tenant, items: list[NodeVersion]) -> dict[int, str]:
         wanted = {folder for folder, _ in walks.values() if folder is not None and folder not in folders}
         found = dict.fromkeys(wanted)
         for node_id, parent_id, name in (
-            versions(tenant=tenant)
-            .filter(node_id__in=wanted, valid_to__isnull=True)
+            versions_of_nodes(tenant=tenant, node_ids=wanted)
+            .filter(valid_to__isnull=True)
             .values_list("node_id", "parent_id", "name")
         ):
             found[node_id] = (parent_id, name)

@@ -386,7 +386,7 @@ def versions_close_as(step: ChangeStep, version_ids: Sequence[int], *, ended: No
 def trash_leave(step: ChangeStep, *, node_ids: Iterable[int]) -> None:
     """These nodes are back: their rows leave Recently deleted."""
     for chunk in ids_in(step.tenant, list(node_ids)):
-        NodeVersion.objects.for_tenant(step.tenant).filter(node_id__in=chunk, in_trash=True).update(in_trash=False)
+        selectors.versions_of_nodes(tenant=step.tenant, node_ids=chunk).filter(in_trash=True).update(in_trash=False)
 
 
 def file_counters_set(step: ChangeStep, *, sizes: Mapping[int, int]) -> None:
@@ -441,8 +441,8 @@ def counters_move(
         found: dict[int, int | None] = {}
         for chunk in ids_in(step.tenant, ids):
             found.update(
-                selectors.versions(tenant=step.tenant)
-                .filter(node_id__in=chunk, valid_to__isnull=True)
+                selectors.versions_of_nodes(tenant=step.tenant, node_ids=chunk)
+                .filter(valid_to__isnull=True)
                 .values_list("node_id", "parent_id")
             )
         for node_id in ids:

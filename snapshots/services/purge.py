@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from snapshots import selectors
 from snapshots.errors import InvalidPath, NotFound
-from snapshots.models import Blob, Change, Node, NodeVersion
+from snapshots.models import Blob, Change, Node
 from snapshots.paths import join_path, split_path
 from snapshots.services.dav_state import dav_state_forget
 from snapshots.services.kernel import actor_for, chain_parents, change_step, counters_move
@@ -49,7 +49,7 @@ def node_purge(*, tenant: Tenant, path: str, acting_user: User | None, reason: s
     if not names:
         raise InvalidPath("The root folder cannot be purged.")
     actor = actor_for(acting_user, by_support=True)
-    versions_of = NodeVersion.objects.for_tenant(tenant)
+    versions_of = selectors.versions_by_key(tenant=tenant)
     with change_step(tenant=tenant, actor=actor) as step:
         try:
             chain = selectors.resolve(tenant=tenant, names=names)

@@ -179,8 +179,8 @@ def _open_rows(step: ChangeStep, node_ids: list[int]) -> dict[int, tuple[int, in
     found: dict[int, tuple[int, int, int]] = {}
     for chunk in ids_in(step.tenant, node_ids):
         rows = (
-            selectors.versions(tenant=step.tenant)
-            .filter(node_id__in=chunk, valid_to__isnull=True)
+            selectors.versions_of_nodes(tenant=step.tenant, node_ids=chunk)
+            .filter(valid_to__isnull=True)
             .values_list("node_id", "pk", "parent_id", "size")
         )
         found.update((node_id, (pk, parent_id, size)) for node_id, pk, parent_id, size in rows)
@@ -228,7 +228,7 @@ def trash_settle(step: ChangeStep, *, job_id: int) -> None:
             top = parent
         top_of[node_id] = top
     endings = _last_rows(step, set(top_of.values()))
-    versions = selectors.versions(tenant=step.tenant).filter(valid_to__isnull=True)
+    versions = selectors.versions_by_key(tenant=step.tenant).filter(valid_to__isnull=True)
 
     # A settled folder inside a deleted folder that stays deleted leaves it, with all it holds.
     deltas: dict[int, tuple[int, int]] = {}
@@ -274,8 +274,8 @@ def _open_parents(step: ChangeStep, node_ids: set[int]) -> dict[int, int | None]
         found: dict[int, int | None] = {}
         for chunk in ids_in(step.tenant, ids):
             found.update(
-                selectors.versions(tenant=step.tenant)
-                .filter(node_id__in=chunk, valid_to__isnull=True)
+                selectors.versions_of_nodes(tenant=step.tenant, node_ids=chunk)
+                .filter(valid_to__isnull=True)
                 .values_list("node_id", "parent_id")
             )
         parent_of.update(found)
@@ -289,7 +289,7 @@ def _last_rows(step: ChangeStep, node_ids: set[int]) -> dict[int, NodeVersion]:
     ids = sorted(node_ids)
     for start in range(0, len(ids), IDS_PER_QUERY):
         chunk = ids[start : start + IDS_PER_QUERY]
-        for row in selectors.versions(tenant=step.tenant).filter(node_id__in=chunk).order_by("valid_from"):
+        for row in selectors.versions_of_nodes(tenant=step.tenant, node_ids=chunk).order_by("valid_from"):
             last[row.node_id] = row
     return last
 

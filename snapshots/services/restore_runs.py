@@ -100,8 +100,8 @@ def _placed_by(tenant: Tenant, job: RestoreJob) -> dict[tuple[FolderRef, str], s
     placed: dict[tuple[FolderRef, str], str] = {}
     for start in range(0, len(node_ids), IDS_PER_QUERY):
         rows = (
-            selectors.versions(tenant=tenant)
-            .filter(node_id__in=node_ids[start : start + IDS_PER_QUERY], valid_to__isnull=True)
+            selectors.versions_of_nodes(tenant=tenant, node_ids=node_ids[start : start + IDS_PER_QUERY])
+            .filter(valid_to__isnull=True)
             .values_list("parent_id", "name", "kind")
         )
         placed.update(((parent_id, name), kind) for parent_id, name, kind in rows)
