@@ -41,12 +41,9 @@ TENANT_LED = ("version_live_name", "version_trash", "version_tenant_closed", "sn
 
 
 @pytest.fixture
-def sqlite_hub_at_a_million(make_tenant):
-    made = make_tenant(hub="uk")
-    connection = connections[hub_database_alias("uk")]
-    if connection.vendor != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN and sqlite_stat1 are SQLite's")
-    with connection.cursor() as cursor:
+def sqlite_hub_at_a_million(sqlite_hub):
+    made = sqlite_hub
+    with connections[hub_database_alias("uk")].cursor() as cursor:
         cursor.execute("ANALYZE")  # makes sqlite_stat1
         cursor.execute("DELETE FROM sqlite_stat1")
         cursor.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, %s, %s)", MILLION_FILE_STATISTICS)

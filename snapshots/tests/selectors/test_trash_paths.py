@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
@@ -46,15 +45,6 @@ def plans_of_the_version_reads(made, items) -> list[str]:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
             plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
     return plans
-
-
-@pytest.fixture
-def sqlite_hub(make_tenant):
-    made = make_tenant(hub="uk")
-    connection = connections[hub_database_alias("uk")]
-    if connection.vendor != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL reads a table this small whole")
-    return made
 
 
 def test_without_statistics_the_original_paths_use_the_node_index(sqlite_hub):
