@@ -50,11 +50,17 @@ class ExpiryReport:
 
 
 def _batches(queryset: QuerySet[Any], size: int) -> Iterator[list[int]]:
+    """The ids of ``queryset`` in batches, in id order, each read from where the
+    last ended: a batch's rows may be left in place (a node still used is not
+    removed), and reading from the first id again re-checked all of those each
+    time, as many times as there were batches."""
+    after = 0
     while True:
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:size])
+        ids = list(queryset.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
             return
         yield ids
+        after = ids[-1]
 
 
 def _delete_in_id_ranges(queryset: QuerySet[Any], *, alias: str, batch_rows: int) -> int:
@@ -174,7 +180,7 @@ def _delete_unused_nodes(hub_code: str, batch_rows: int) -> int:
         with transaction.atomic(using=alias):
             removed += Node.objects.for_hub(hub_code).filter(pk__in=ids)._raw_delete(alias)
         if len(ids) < batch_rows:
-            break
+            break  # the scan reached the last node
     return removed
 
 
