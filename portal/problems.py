@@ -48,6 +48,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_restorable": 409,
     "restore_finished": 409,
     "precondition_failed": 412,
+    "locked": 423,
     "file_too_large": 413,
     "zip_too_large": 413,
     "batch_too_large": 413,

@@ -42,6 +42,14 @@ class InvalidMove(StoreError):
     code = "invalid_move"
 
 
+class Locked(StoreError):
+    """A WebDAV client holds a lock on the item (RFC 4918): the pages and the
+    API, which cannot present its token, leave it alone until it ends."""
+
+    title = "Locked by a WebDAV client"
+    code = "locked"
+
+
 class PreconditionFailed(StoreError):
     title = "The file changed meanwhile"
     code = "precondition_failed"

@@ -46,6 +46,8 @@ PROBLEM_DESCRIPTIONS = {
     415: "The body is not of the media type the operation takes.",
     416: "The Range lies outside the file.",
     422: "The moment lies outside the retention period (or in the future).",
+    423: "A WebDAV client holds a lock on the item (or on a folder above it, or on something inside a folder "
+    "moved or deleted whole); it is left alone until the lock ends.",
     429: "Too many requests; wait for Retry-After seconds.",
     431: "Too many header fields (at most 100), or one larger than 8,190 bytes.",
     503: "Storage in your hub is briefly unavailable; nothing was stored.",

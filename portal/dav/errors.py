@@ -11,6 +11,7 @@ from wsgidav.dav_error import DAVError
 
 from hubs.errors import DomainError
 from portal.problems import status_for
+from snapshots.services.dav_state import dav_locks_checked
 
 T = TypeVar("T")
 FORBIDDEN = 403
@@ -43,7 +44,8 @@ def call_store(environ: dict[str, Any], function: Callable[..., T], /, **kwargs:
     forgotten before and after it, so nothing read before a write is used after it."""
     environ.pop(RESOLVED_KEY, None)
     try:
-        with store_refusals():
+        # WsgiDAV has checked the request's lock tokens: the store does not refuse its locks again.
+        with store_refusals(), dav_locks_checked():
             return function(**kwargs)
     finally:
         environ.pop(RESOLVED_KEY, None)

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.models import Model, Q
+from django.utils import timezone
 
 from hubs.routing import hub_database_alias
 from snapshots.errors import NotFound
-from snapshots.models import Blob, Node, NodeVersion, TenantClock
+from snapshots.models import Blob, DavLock, Node, NodeVersion, TenantClock
 from snapshots.paths import join_path
 from snapshots.selectors.visibility import visible_at
 
@@ -51,6 +52,7 @@ class PathLookup:
     seq: int  # the tenant clock when it was read
     live_files: int
     live_bytes: int
+    dav_locked: bool = False  # whether the tenant has an unexpired WebDAV lock anywhere
 
     @property
     def found(self) -> bool:
@@ -81,7 +83,7 @@ def path_lookup(*, tenant: Tenant, names: list[str], seq: int | None = None) -> 
     connection = connections[alias]
     joined = names[:JOINED_LEVELS]
     visible: list[int] = [] if seq is None else [seq, seq]
-    parameters: list[int | str] = [*visible]
+    parameters: list[Any] = [connection.ops.adapt_datetimefield_value(timezone.now()), *visible]
     for name in joined:
         parameters += [name, *visible]
     parameters.append(tenant.pk)
@@ -92,9 +94,9 @@ def path_lookup(*, tenant: Tenant, names: list[str], seq: int | None = None) -> 
         raise NotFound("Your account did not exist yet at that time.")  # no root row then, as root_version says
     if row is None:
         raise TenantClock.DoesNotExist("The tenant has no clock: it is not provisioned.")
-    clock_seq, live_files, live_bytes = row[0], row[1], row[2]
+    clock_seq, live_files, live_bytes, dav_locked = row[0], row[1], row[2], bool(row[3])
     version_columns, blob_columns = _columns(NodeVersion), _columns(Blob)
-    position = 3
+    position = 4
     chain: list[NodeVersion] = []
     for level in range(len(joined) + 1):
         values = row[position : position + len(version_columns)]
@@ -121,13 +123,20 @@ def path_lookup(*, tenant: Tenant, names: list[str], seq: int | None = None) -> 
             if child is None:
                 break
             chain.append(child)
-    return PathLookup(names=list(names), chain=chain, seq=clock_seq, live_files=live_files, live_bytes=live_bytes)
+    return PathLookup(
+        names=list(names),
+        chain=chain,
+        seq=clock_seq,
+        live_files=live_files,
+        live_bytes=live_bytes,
+        dav_locked=dav_locked,
+    )
 
 
 @cache
 def _statement(alias: str, levels: int, at_seq: bool = False) -> str:
-    """The statement for ``levels`` names; its parameters are the names, then
-    the tenant (``at_seq``: the clock value twice before the root's row and
+    """The statement for ``levels`` names; its parameters are the time now
+    (for the locks), the names, then the tenant (``at_seq``: the clock value twice before the root's row and
     after each name, for the rows visible then)."""
     connection = connections[alias]
     quote = connection.ops.quote_name
@@ -142,7 +151,13 @@ def _statement(alias: str, levels: int, at_seq: bool = False) -> str:
             return f"{table_alias}.valid_to IS NULL"
         return f"{table_alias}.valid_from <= %s AND ({table_alias}.valid_to IS NULL OR {table_alias}.valid_to > %s)"
 
-    selected = ["c.seq", "r.subtree_files", "r.subtree_bytes", *columns(NodeVersion, "v0")]
+    # Whether any WebDAV lock of the tenant is unexpired (its first parameter: now), so a
+    # write refuses a locked path without a query of its own when there is none.
+    locked = (
+        f"EXISTS (SELECT 1 FROM {quote(DavLock._meta.db_table)} l "  # noqa: S608 - names from models
+        "WHERE l.tenant_id = c.tenant_id AND l.expires_at > %s)"
+    )
+    selected = ["c.seq", "r.subtree_files", "r.subtree_bytes", locked, *columns(NodeVersion, "v0")]
     joins = [
         f"JOIN {quote(Node._meta.db_table)} r ON r.id = c.root_id AND r.tenant_id = c.tenant_id",
         f"JOIN {version_table} v0 ON v0.tenant_id = c.tenant_id AND v0.node_id = c.root_id AND {visible('v0')}",

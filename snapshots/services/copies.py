@@ -20,6 +20,7 @@ from snapshots.errors import InvalidMove, NameConflict, NotFound, WrongKind
 from snapshots.models import Blob, Change, Node, NodeVersion
 from snapshots.paths import join_path, split_path
 from snapshots.selectors.subtrees import live_subtrees
+from snapshots.services.dav_state import dav_locks_refuse
 from snapshots.services.files import _check_quota
 from snapshots.services.kernel import (
     IDS_PER_QUERY,
@@ -48,6 +49,7 @@ def node_copy(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
         raise InvalidMove("Nothing can be copied to / itself; give the full new path, e.g. /Archive/report.pdf.")
     if target_names[: len(source_names)] == source_names:
         raise InvalidMove("A folder cannot be copied into itself or into one of its own folders.")
+    dav_locks_refuse(tenant=tenant, paths=[join_path(target_names)])
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
         try:
             target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])

@@ -8,12 +8,22 @@ Dead properties follow their resource: a move takes them along, a delete
 removes them, a copy copies them, each with the resource's descendants. The
 store's own moves and deletes (pages, API, WebDAV alike) carry them through
 ``dav_state_follow``, in the step's transaction; a lock stays with its URL
-(RFC 4918 7.7), so a move or a delete ends the locks on what it took away."""
+(RFC 4918 7.7), so a move or a delete ends the locks on what it took away.
+
+A lock binds the pages and the API too (``dav_locks_refuse``): they cannot
+present its token, so they may not write, move or delete what a WebDAV client
+has locked, as another WebDAV client could not. WebDAV's own requests call
+the store inside ``dav_locks_checked``: WsgiDAV has checked their tokens
+(the If header) against the same locks before the store is called. Restores
+are not refused: they are the way back for a customer or support, and a lock
+a client forgot must not stand in it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -24,6 +34,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
+from snapshots.errors import Locked
 from snapshots.models import DavLock, DavProperty, TenantClock
 from snapshots.selectors.dav_state import dav_parent, dav_path_key
 
@@ -31,6 +42,72 @@ if TYPE_CHECKING:
     from hubs.models import Tenant
 
 BATCH = 1000
+# True while a WebDAV request calls the store (portal.dav.errors.call_store).
+_webdav_tokens_checked: ContextVar[bool] = ContextVar("hubport_webdav_tokens_checked", default=False)
+
+
+@contextmanager
+def dav_locks_checked() -> Iterator[None]:
+    """The store is called for a WebDAV request whose lock tokens WsgiDAV has
+    already checked: its locks are not refused again here."""
+    marker = _webdav_tokens_checked.set(True)
+    try:
+        yield
+    finally:
+        _webdav_tokens_checked.reset(marker)
+
+
+def _path_below(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+def _same(path: str, other: str) -> bool:
+    return (path.rstrip("/") or "/") == (other.rstrip("/") or "/")  # a folder's lock root may end in /
+
+
+@dataclass(frozen=True)
+class DavLocksHeld:
+    """The tenant's unexpired WebDAV locks, as a change from the pages or the
+    API must respect them (none inside ``dav_locks_checked``)."""
+
+    locks: list[tuple[str, str, datetime]]
+    now: datetime
+
+    def refuse(self, *, paths: Sequence[str] = (), with_inside: Sequence[str] = ()) -> None:
+        """``Locked`` when a lock is on one of these store paths or on a folder
+        above it with depth infinity; for ``with_inside`` (a folder moved or
+        deleted) also when a lock is on anything inside it."""
+        for store_path, inside in [*((path, False) for path in paths), *((path, True) for path in with_inside)]:
+            path = quote(store_path)
+            for root, depth, expires_at in self.locks:
+                above = depth == "infinity" and _path_below(path, root)
+                if _same(root, path) or above or (inside and _path_below(root, path)):
+                    minutes = max(1, round((expires_at - self.now).total_seconds() / 60))
+                    raise Locked(
+                        f"{store_path} is locked by a WebDAV client (a mapped drive, an office app) for up to "
+                        f"{minutes:,} more minute{'s' if minutes != 1 else ''}. Close it there, or wait for the "
+                        "lock to end, then try again."
+                    )
+
+
+def dav_locks_held(*, tenant: Tenant, any_locks: bool | None = None) -> DavLocksHeld:
+    """The locks a change from the pages or the API must respect: one query,
+    none inside ``dav_locks_checked`` or when ``any_locks`` (the caller's
+    ``PathLookup.dav_locked``) says the tenant has none."""
+    now = timezone.now()
+    if _webdav_tokens_checked.get() or any_locks is False:
+        return DavLocksHeld(locks=[], now=now)
+    locks = DavLock.objects.for_tenant(tenant).filter(expires_at__gt=now).values_list("path", "depth", "expires_at")
+    return DavLocksHeld(locks=list(locks), now=now)
+
+
+def dav_locks_refuse(
+    *, tenant: Tenant, paths: Sequence[str] = (), with_inside: Sequence[str] = (), any_locks: bool | None = None
+) -> None:
+    """Refuse (``Locked``) a change from the pages or the API to what a WebDAV
+    client has locked (``DavLocksHeld.refuse``)."""
+    if paths or with_inside:
+        dav_locks_held(tenant=tenant, any_locks=any_locks).refuse(paths=paths, with_inside=with_inside)
 
 
 @contextmanager
@@ -203,9 +280,16 @@ def dav_state_follow(*, tenant: Tenant, moved: Sequence[tuple[str, str]] = (), r
     """The store moved items (``(from, to)``) or deleted them (store paths, in
     the order they happened, inside the step's transaction): their dead
     properties and their descendants' move along or go, and the locks on what
-    moved or went end. One query when the tenant has no WebDAV state."""
+    moved or went end; from the pages or the API, a change to what a WebDAV
+    client has locked is refused (the step rolls back). One query when the
+    tenant has no WebDAV state."""
     if not (moved or removed) or not _has_state(tenant):
         return
+    dav_locks_refuse(
+        tenant=tenant,
+        paths=[to_path for _, to_path in moved],
+        with_inside=[*(from_path for from_path, _ in moved), *removed],
+    )
     for from_path, to_path in moved:
         source, target = quote(from_path), quote(to_path)
         dav_properties_move(tenant=tenant, from_path=source, to_path=target)

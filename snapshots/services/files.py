@@ -38,7 +38,7 @@ from snapshots.errors import (
 from snapshots.models import Change, Node, NodeVersion, TenantClock
 from snapshots.paths import copy_name, join_path, split_path, validate_name
 from snapshots.selectors.lookup import PathLookup, live_rows, path_lookup, subtree_counters
-from snapshots.services.dav_state import dav_state_follow
+from snapshots.services.dav_state import dav_locks_refuse, dav_state_follow
 from snapshots.services.kernel import (
     ChangeStep,
     NewVersion,
@@ -94,6 +94,7 @@ def folder_create(*, tenant: Tenant, path: str, acting_user: User | None, exist_
     names = split_path(path)
     if not names:
         raise NameConflict("The root folder always exists.")
+    dav_locks_refuse(tenant=tenant, paths=[join_path(names)])
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
         parents = folders_ensure(step, names[:-1])
         existing = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
@@ -159,6 +160,7 @@ def file_write(
         raise InvalidPath("/ is the root folder; give a file path such as /notes.txt.")
     lookup = seen if seen is not None and seen.names == names else path_lookup(tenant=tenant, names=names)
     existing = _check_file_target(lookup=lookup, if_match=if_match, on_conflict=on_conflict)
+    dav_locks_refuse(tenant=tenant, paths=[join_path(names)], any_locks=lookup.dav_locked)
     replaced_size = existing.size if existing is not None and on_conflict == OnConflict.REPLACE else 0
     # The size limit before the quota: a file over the limit answered 507 (quota)
     # when the quota was also short, where 413 tells the client what to change.

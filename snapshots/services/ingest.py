@@ -64,6 +64,7 @@ from snapshots.errors import (
 from snapshots.models import Blob, Change, Node, NodeVersion
 from snapshots.paths import MAX_PATH_DEPTH, copy_name, join_path, split_path
 from snapshots.services.bulk import bulk_limit
+from snapshots.services.dav_state import dav_locks_held
 from snapshots.services.files import OnConflict, _check_quota
 from snapshots.services.kernel import (
     IDS_PER_QUERY,
@@ -287,6 +288,7 @@ def _commit(
                 item.refuse(exc)
         files = [item for item in items if item.kind == Node.Kind.FILE and item.status != Outcome.REFUSED]
         current = _live_files(step, folders, files)
+        locks = dav_locks_held(tenant=tenant)
         new: list[IngestItem] = []
         replaced: list[tuple[IngestItem, NodeVersion]] = []
         # keep_both numbers a name past every name the batch itself asks for there.
@@ -301,6 +303,7 @@ def _commit(
                     raise WrongKind(f"{item.path} is a folder; a file cannot replace it.")
                 if existing is not None and on_conflict == OnConflict.FAIL:
                     raise NameConflict(f"{item.path} already exists.")
+                locks.refuse(paths=[item.path])
             except StoreError as exc:
                 item.refuse(exc)
                 continue

@@ -70,7 +70,7 @@ class BulkMoveView(TenantAPIView):
         summary="Move several files and folders into one folder",
         description="All move, or none does (a taken name, a missing item: 409 or 404, and nothing changes).",
         request=BulkMoveSerializer,
-        responses={200: BulkNodesSerializer, **problems(400, 403, 404, 409)},
+        responses={200: BulkNodesSerializer, **problems(400, 403, 404, 409, 423)},
     )
     def post(self, request: Request) -> Response:
         body = validated_body(BulkMoveSerializer, request)
@@ -87,7 +87,7 @@ class BulkDeleteView(TenantAPIView):
         summary="Delete several files and folders",
         description="All go to Recently deleted, or none does.",
         request=BulkPathsSerializer,
-        responses={200: BulkDeletedSerializer, **problems(400, 403, 404)},
+        responses={200: BulkDeletedSerializer, **problems(400, 403, 404, 423)},
     )
     def post(self, request: Request) -> Response:
         body = validated_body(BulkPathsSerializer, request)

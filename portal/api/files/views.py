@@ -125,7 +125,7 @@ class FilesView(TenantAPIView):
         summary="Delete a file or folder",
         description="It goes to Recently deleted (GET /api/v1/trash/) and can be restored for 28 days.",
         parameters=[PathQuerySerializer],
-        responses={204: None, **problems(400, 404)},
+        responses={204: None, **problems(400, 404, 423)},
     )
     def delete(self, request: Request) -> Response:
         query = validated_query(PathQuerySerializer, request)
@@ -235,7 +235,7 @@ class FileContentView(TenantAPIView):
             201: OpenApiResponse(
                 NodeSerializer, description="A new file was made (with `keep_both`, under the name in `path`)."
             ),
-            **problems(400, 404, 409, 411, 412, 413, 503, 507),
+            **problems(400, 404, 409, 411, 412, 413, 423, 503, 507),
         },
     )
     def put(self, request: Request) -> Response:
@@ -269,7 +269,7 @@ class FolderCreateView(TenantAPIView):
         operation_id="folders_create",
         summary="Make a folder",
         request=FolderCreateSerializer,
-        responses={201: NodeSerializer, **problems(400, 403, 409)},
+        responses={201: NodeSerializer, **problems(400, 403, 409, 423)},
     )
     def post(self, request: Request) -> Response:
         body = validated_body(FolderCreateSerializer, request)
@@ -283,7 +283,7 @@ class MoveView(TenantAPIView):
         summary="Move or rename a file or folder",
         description="`to` is the full new path; its folder must exist and its name be free. A folder moves whole.",
         request=MoveSerializer,
-        responses={200: NodeSerializer, **problems(400, 403, 404, 409)},
+        responses={200: NodeSerializer, **problems(400, 403, 404, 409, 423)},
     )
     def post(self, request: Request) -> Response:
         body = validated_body(MoveSerializer, request)
@@ -303,7 +303,7 @@ class CopyView(TenantAPIView):
             "the quota."
         ),
         request=CopySerializer,
-        responses={201: NodeSerializer, **problems(400, 403, 404, 409, 413, 507)},
+        responses={201: NodeSerializer, **problems(400, 403, 404, 409, 413, 423, 507)},
     )
     def post(self, request: Request) -> Response:
         body = validated_body(CopySerializer, request)

@@ -10,6 +10,7 @@ import base64
 import http.client
 import io
 import pickle
+import tarfile
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,6 +130,16 @@ def test_properties_follow_move_copy_and_delete(dav_call, dav_account) -> None:
     assert list(_properties(dav_account)) == ["/cc"]
 
 
+def _state_queries(queries: CaptureQueriesContext) -> list[str]:
+    """The queries of WebDAV's state; not the path lookups, whose one statement
+    also reads whether any lock is unexpired (``PathLookup.dav_locked``)."""
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if ("davproperty" in query["sql"] or "davlock" in query["sql"]) and "subtree_files" not in query["sql"]
+    ]
+
+
 def test_propfind_reads_state_in_queries_that_do_not_grow_with_the_folder(dav_call, dav_account) -> None:
     auth = _auth(dav_account)
     tenant, user = dav_account.tenant, dav_account.user
@@ -142,7 +153,7 @@ def test_propfind_reads_state_in_queries_that_do_not_grow_with_the_folder(dav_ca
         with CaptureQueriesContext(connections[hub_database_alias(tenant.hub_id)]) as queries:
             answer = dav_call("PROPFIND", _url(dav_account, "big"), auth=auth, depth="1")
         assert answer.status == 207 and answer.body.count(b"colour>") >= files
-        return sum("davproperty" in query["sql"] or "davlock" in query["sql"] for query in queries.captured_queries)
+        return len(_state_queries(queries))
 
     few = propfind_queries(5)
     many = propfind_queries(40)
@@ -322,14 +333,12 @@ def _api(account: DavAccount) -> Any:
 
 
 def test_moves_and_deletes_through_the_api_carry_the_state(dav_call, dav_account) -> None:
-    """A lock and a property set over WebDAV on a file: the file moved through the
-    REST API keeps its property at the new path, the old path has none and no
-    lock; deleted through the API, a new file of its name is not refused (423)
-    and has none of the old one's properties."""
+    """A property set over WebDAV on a file: the file moved through the REST API
+    keeps its property at the new path and the old path has none; deleted
+    through the API, a new file of its name has none of the old one's."""
     auth, api = _auth(dav_account), _api(dav_account)
     assert dav_call("PUT", _url(dav_account, FILE), body=b"one", auth=auth).status == 201
     assert dav_call("PROPPATCH", _url(dav_account, FILE), body=_proppatch("red"), auth=auth).status == 207
-    assert dav_call("LOCK", _url(dav_account, FILE), body=LOCK_BODY, auth=auth).status == 200
 
     moved = api.post(
         "/api/v1/files/move", {"from": f"/{FILE}", "to": f"/moved-{FILE}"}, content_type="application/json"
@@ -338,20 +347,119 @@ def test_moves_and_deletes_through_the_api_carry_the_state(dav_call, dav_account
     found = dav_call("PROPFIND", _url(dav_account, f"moved-{FILE}"), auth=auth, depth="0")
     assert found.status == 207 and b">red<" in found.body
     assert list(_properties(dav_account)) == [f"/moved-{FILE}"]
-    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()  # a lock stays with its URL
     # The old name is free again over WebDAV, without the old properties.
     assert dav_call("PUT", _url(dav_account, FILE), body=b"new", auth=auth).status == 201
     assert b">red<" not in dav_call("PROPFIND", _url(dav_account, FILE), auth=auth, depth="0").body
 
-    assert dav_call("LOCK", _url(dav_account, f"moved-{FILE}"), body=LOCK_BODY, auth=auth).status == 200
     deleted = api.delete("/api/v1/files/?" + urlencode({"path": f"/moved-{FILE}"}))
     assert deleted.status_code == 204, deleted.content
     assert list(_properties(dav_account)) == []
-    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
     again = dav_call("PUT", _url(dav_account, f"moved-{FILE}"), body=b"again", auth=auth)
     assert again.status == 201, again.body
     found = dav_call("PROPFIND", _url(dav_account, f"moved-{FILE}"), auth=auth, depth="0")
     assert found.status == 207 and b">red<" not in found.body
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _post(api: Any, url: str, data: dict[str, Any]) -> Any:
+    return api.post(url, data, content_type="application/json")
+
+
+def _refused_as_locked(response: Any) -> None:
+    assert response.status_code == 423, response.content
+    problem = response.json()
+    assert problem["type"] == "urn:hubport:problem:locked"
+    assert "locked by a WebDAV client" in problem["detail"]
+
+
+def test_a_lock_binds_the_pages_and_the_api_as_it_binds_other_clients(dav_call, dav_account) -> None:
+    """While a WebDAV client holds a lock, the API (which cannot present its
+    token) may not write, move, copy over or delete what it covers, in one
+    request or in bulk; WebDAV with the token may, and once the lock ends the
+    API may too. Nothing a refusal touched has changed."""
+    auth, api = _auth(dav_account), _api(dav_account)
+    assert dav_call("MKCOL", _url(dav_account, "team"), auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, f"team/{FILE}"), body=b"one", auth=auth).status == 201
+    assert dav_call("PROPPATCH", _url(dav_account, f"team/{FILE}"), body=_proppatch("red"), auth=auth).status == 207
+    locked = dav_call("LOCK", _url(dav_account, f"team/{FILE}"), body=LOCK_BODY, auth=auth, timeout="Second-600")
+    assert locked.status == 200, locked.body
+    token = locked.headers["lock-token"].strip("<>")
+    clock = selectors.clock_now(tenant=dav_account.tenant)
+
+    _refused_as_locked(
+        api.generic(
+            "PUT",
+            "/api/v1/files/content?" + urlencode({"path": f"/team/{FILE}"}),
+            data=b"two",
+            content_type="application/octet-stream",
+        )
+    )
+    _refused_as_locked(
+        api.post("/api/v1/files/move", {"from": f"/team/{FILE}", "to": "/x.txt"}, content_type="application/json")
+    )
+    _refused_as_locked(api.delete("/api/v1/files/?" + urlencode({"path": f"/team/{FILE}"})))
+    # A folder holding the locked file: neither it nor a bulk step with it moves or goes.
+    _refused_as_locked(
+        api.post("/api/v1/files/move", {"from": "/team", "to": "/team-2"}, content_type="application/json")
+    )
+    _refused_as_locked(api.post("/api/v1/files/bulk-delete", {"paths": ["/team"]}, content_type="application/json"))
+    assert "10 more minutes" in api.delete("/api/v1/files/?" + urlencode({"path": "/team"})).json()["detail"]
+    # A bulk upload: the locked member is refused on its own, the others land.
+    answer = api.generic(
+        "POST",
+        "/api/v1/files/bulk?" + urlencode({"path": "/team"}),
+        data=_tar({FILE: b"three", "other.txt": b"four"}),
+        content_type="application/x-tar",
+    )
+    assert answer.status_code == 200, answer.content
+    outcomes = {item["path"]: item for item in answer.json()["items"]}
+    assert outcomes[f"/team/{FILE}"]["status"] == "refused" and outcomes[f"/team/{FILE}"]["code"] == "locked"
+    assert outcomes["/team/other.txt"]["status"] == "created"
+    assert selectors.clock_now(tenant=dav_account.tenant) == clock + 1  # only the bulk upload's step
+    assert dav_call("GET", _url(dav_account, f"team/{FILE}"), auth=auth).body == b"one"
+    assert list(_properties(dav_account)) == [f"/team/{FILE}"]
+
+    # The lock's holder writes with its token; after UNLOCK the API moves the folder.
+    assert dav_call("PUT", _url(dav_account, f"team/{FILE}"), body=b"two", auth=auth, If=f"(<{token}>)").status == 204
+    assert dav_call("UNLOCK", _url(dav_account, f"team/{FILE}"), auth=auth, Lock_Token=f"<{token}>").status == 204
+    moved = api.post("/api/v1/files/move", {"from": "/team", "to": "/team-2"}, content_type="application/json")
+    assert moved.status_code == 200, moved.content
+    assert list(_properties(dav_account)) == [f"/team-2/{FILE}"]
+
+
+def test_a_depth_infinity_lock_on_a_folder_binds_what_goes_into_it(dav_call, dav_account) -> None:
+    auth, api = _auth(dav_account), _api(dav_account)
+    for folder in ("shared", "elsewhere"):
+        assert dav_call("MKCOL", _url(dav_account, folder), auth=auth).status == 201
+    assert dav_call("PUT", _url(dav_account, "elsewhere/a.txt"), body=b"a", auth=auth).status == 201
+    locked = dav_call("LOCK", _url(dav_account, "shared"), body=LOCK_BODY, auth=auth, depth="infinity")
+    assert locked.status == 200, locked.body
+
+    _refused_as_locked(_post(api, "/api/v1/files/copy", {"from": "/elsewhere/a.txt", "to": "/shared/a.txt"}))
+    _refused_as_locked(_post(api, "/api/v1/files/bulk-move", {"paths": ["/elsewhere/a.txt"], "to": "/shared"}))
+    _refused_as_locked(_post(api, "/api/v1/files/folders", {"path": "/shared/new"}))
+    _refused_as_locked(
+        api.generic(
+            "PUT",
+            "/api/v1/files/content?" + urlencode({"path": "/shared/deep/b.txt"}),
+            data=b"b",
+            content_type="application/octet-stream",
+        )
+    )
+    shared = selectors.node_at_path(tenant=dav_account.tenant, path="/shared")
+    assert selectors.live_child_count(tenant=dav_account.tenant, folder=shared) == 0
+    # Outside the locked folder the API works as before.
+    copied = _post(api, "/api/v1/files/copy", {"from": "/elsewhere/a.txt", "to": "/elsewhere/b.txt"})
+    assert copied.status_code == 201, copied.content
 
 
 def test_bulk_moves_and_deletes_carry_the_childrens_state(dav_call, dav_account) -> None:
@@ -361,14 +469,12 @@ def test_bulk_moves_and_deletes_carry_the_childrens_state(dav_call, dav_account)
     assert dav_call("PUT", _url(dav_account, f"a/{FILE}"), body=b"x", auth=auth).status == 201
     for path, value in (("a", "folder"), (f"a/{FILE}", "child"), ("cc", "sibling")):
         assert dav_call("PROPPATCH", _url(dav_account, path), body=_proppatch(value), auth=auth).status == 207
-    assert dav_call("LOCK", _url(dav_account, f"a/{FILE}"), body=LOCK_BODY, auth=auth).status == 200
 
     moved = api.post("/api/v1/files/bulk-move", {"paths": ["/a"], "to": "/to"}, content_type="application/json")
     assert moved.status_code == 200, moved.content
     assert sorted(_properties(dav_account)) == ["/cc", "/to/a", f"/to/a/{FILE}"]
     found = dav_call("PROPFIND", _url(dav_account, f"to/a/{FILE}"), auth=auth, depth="0")
     assert found.status == 207 and b">child<" in found.body
-    assert not DavLock.objects.for_tenant(dav_account.tenant).exists()
 
     deleted = api.post("/api/v1/files/bulk-delete", {"paths": ["/to/a"]}, content_type="application/json")
     assert deleted.status_code == 200, deleted.content
@@ -382,5 +488,4 @@ def test_a_store_move_without_webdav_state_costs_one_query_more(dav_account) -> 
     with CaptureQueriesContext(connections[hub_database_alias(tenant.hub_id)]) as queries:
         node_move(tenant=tenant, from_path=f"/{FILE}", to_path=f"/b-{FILE}", acting_user=user)
         node_delete(tenant=tenant, path=f"/b-{FILE}", acting_user=user)
-    state = [q["sql"] for q in queries.captured_queries if "davproperty" in q["sql"] or "davlock" in q["sql"]]
-    assert len(state) == 2
+    assert len(_state_queries(queries)) == 2
