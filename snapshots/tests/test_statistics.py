@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from django.conf import settings
 from django.db import connections
 
@@ -53,3 +54,32 @@ def test_the_task_runs_the_refresh_and_beat_runs_it_hourly_on_every_hub(make_ten
         assert entry["task"] == "snapshots.tasks.hub_statistics_task"
         assert entry["kwargs"] == {"hub_code": code}
         assert entry["schedule"] == 3600.0
+
+
+def test_postgresql_keeps_statistics_of_the_lowered_names_search_asks_for(make_tenant):
+    """Without them PostgreSQL guessed that 0.5 % of rows match any name, and a
+    search for a rare name walked the whole table newest first (migration
+    snapshots 0010): the refresh now gives it the names' distribution."""
+    connection = connections[hub_database_alias("de")]
+    if connection.vendor != "postgresql":
+        pytest.skip("extended statistics are PostgreSQL's; SQLite's planner takes the name index as it is")
+    made = make_tenant(hub="de")
+    for n in range(30):
+        services.file_write(
+            tenant=made.tenant,
+            path=f"/Quarterly-Report-{n:02d}.TXT",
+            stream=io.BytesIO(b"x"),
+            content_length=1,
+            acting_user=made.user,
+        )
+    hub_statistics_refresh(hub_code="de")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT expr, concat(most_common_vals::text, histogram_bounds::text) FROM pg_stats_ext_exprs "
+            "WHERE statistics_name = 'version_lower_name'"
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 1
+    expression, distribution = rows[0]
+    assert "lower" in expression
+    assert "quarterly-report-" in distribution and "Quarterly" not in distribution  # lowered, as search compares
