@@ -17,6 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+
+# A database error that says the connection broke or could not be made (a
+# server gone, a failover under way, the network), or that SQLite was busy:
+# the work may succeed when tried again, and a write that failed so may have
+# committed all the same.
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
 
 class DomainError(Exception):
     """A refusal the product makes on purpose; not a fault, and never logged as one."""

@@ -26,10 +26,11 @@ from typing import IO, TYPE_CHECKING, Protocol
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
-from django.db import InterfaceError, OperationalError, connections
+from django.db import connections
 from django.utils import timezone
 
 from hubs.display import bytes_label
+from hubs.errors import DATABASE_UNREACHABLE
 from hubs.routing import hub_database_alias
 from hubs.storage import facility_storage, hub_facilities
 from snapshots.errors import FacilityUnavailable, FileTooLarge, IncompleteUpload, NotFound
@@ -374,7 +375,7 @@ def commit_outcome_unknown(error: BaseException | None) -> bool:
     them could leave a committed row without its content (the disaster-recovery
     drill caught exactly that), while bytes no row references are at most a
     leak of storage."""
-    return isinstance(error, (OperationalError, InterfaceError))
+    return isinstance(error, DATABASE_UNREACHABLE)
 
 
 def blob_discard_bytes(*, tenant: Tenant, sha256: str, generation: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from hubs.errors import DATABASE_UNREACHABLE
 from hubs.models import Tenant
 from snapshots.blobs import temporaries_sweep
 from snapshots.models import RestoreJob
@@ -45,9 +46,22 @@ def _tenant(tenant_id: int) -> Tenant | None:
 # A restore is one long job by design (10 million files at 3,000 a second is
 # about an hour): the project-wide 15-minute soft limit would end it as an
 # internal error, so it has the expiry's six hours. A dead worker is found by
-# the job's lease, not by the time limit.
+# the job's lease, not by the time limit. A database that cannot be reached
+# (the hub failing over: each process reads which side serves it at most every
+# HUBPORT_FAILOVER_SIDE_CACHE_SECONDS) is tried again after 2, 4, 8 ... s: a
+# job queued just before a failover ran into the old primary and waited for the
+# stall check (the drill's file transaction then took 47 s, not 3).
 @shared_task(  # type: ignore[call-overload]
-    bind=True, acks_late=True, hub_scoped=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60
+    bind=True,
+    acks_late=True,
+    hub_scoped=True,
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 60,
+    autoretry_for=DATABASE_UNREACHABLE,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=False,
+    max_retries=10,
 )
 def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is

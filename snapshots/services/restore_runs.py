@@ -40,6 +40,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hubs.errors import DATABASE_UNREACHABLE
 from hubs.models import Tenant
 from hubs.routing import hub_database_alias
 from hubs.selectors import hub_unavailable_until
@@ -243,6 +244,12 @@ def restore_run(
     except StoreError as exc:
         finish_job(job, RestoreJob.State.FAILED, run.tally, error=exc.detail)
         return job
+    except DATABASE_UNREACHABLE:
+        # The database went away (a failover, say): the job is not failed. Its
+        # lease runs out and the stall check resumes it from its last committed
+        # batch, as after a dead worker; the task retries what had not begun.
+        logger.warning("Restore job %s of tenant %s: database unreachable; it resumes", job.pk, tenant.pk)
+        raise
     except Exception as exc:  # noqa: BLE001 - any other failure ends the job, named by its class only
         # The exception's text can quote a row (a file name): log ids and the class, never the message.
         logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
