@@ -256,9 +256,8 @@ def dav_state_forget(*, tenant: Tenant, path: str) -> None:
 
 
 def _locks_forget(*, tenant: Tenant, path: str) -> None:
-    prefix = path.rstrip("/") + "/"
     locks = DavLock.objects.for_tenant(tenant)
-    doomed = [pk for pk, root in locks.values_list("pk", "path") if root == path or root.startswith(prefix)]
+    doomed = [pk for pk, root in locks.values_list("pk", "path") if _same(root, path) or _path_below(root, path)]
     if doomed:
         locks.filter(pk__in=doomed).delete()
 
