@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from celery.utils.time import get_exponential_backoff_interval
 
 from hubs.errors import DATABASE_UNREACHABLE
 from hubs.models import Tenant
@@ -50,7 +51,15 @@ def _tenant(tenant_id: int) -> Tenant | None:
 # (the hub failing over: each process reads which side serves it at most every
 # HUBPORT_FAILOVER_SIDE_CACHE_SECONDS) is tried again after 2, 4, 8 ... s: a
 # job queued just before a failover ran into the old primary and waited for the
-# stall check (the drill's file transaction then took 47 s, not 3).
+# stall check (the drill's file transaction then took 47 s, not 3). A run the
+# database broke off in the middle is tried again on the same schedule and
+# takes its own job back (``resume_attempt``): its lease is still fresh, and
+# waiting for it to run out needs the stall check, which a hub's beat may not
+# be running while it fails over.
+RESTORE_RETRY_BACKOFF_SECONDS = 2
+RESTORE_RETRY_BACKOFF_MAX_SECONDS = 60
+
+
 @shared_task(  # type: ignore[call-overload]
     bind=True,
     acks_late=True,
@@ -58,22 +67,35 @@ def _tenant(tenant_id: int) -> Tenant | None:
     soft_time_limit=6 * 3600,
     time_limit=6 * 3600 + 60,
     autoretry_for=DATABASE_UNREACHABLE,
-    retry_backoff=2,
-    retry_backoff_max=60,
+    retry_backoff=RESTORE_RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=RESTORE_RETRY_BACKOFF_MAX_SECONDS,
     retry_jitter=False,
     max_retries=10,
 )
-def restore_run_task(self: Task, *, tenant_id: int, job_id: int) -> str | None:
+def restore_run_task(self: Task, *, tenant_id: int, job_id: int, resume_attempt: int | None = None) -> str | None:
     """Run or resume one restore job. Safe to deliver twice: a finished job is
     left alone and a running one goes on from its last committed batch. A hub
     in an ``unavailable`` maintenance window writes nothing: the job waits."""
-    from snapshots.services.restore_runs import restore_run
+    from snapshots.services.restore_runs import RestoreInterrupted, restore_run
 
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
     wait_out_maintenance(self, hub_code=tenant.hub_id)
-    job = restore_run(tenant=tenant, job_id=job_id)
+    try:
+        job = restore_run(tenant=tenant, job_id=job_id, resume_attempt=resume_attempt)
+    except RestoreInterrupted as broken:
+        countdown = get_exponential_backoff_interval(
+            factor=RESTORE_RETRY_BACKOFF_SECONDS,
+            retries=self.request.retries,
+            maximum=RESTORE_RETRY_BACKOFF_MAX_SECONDS,
+            full_jitter=False,
+        )
+        raise self.retry(
+            kwargs={"tenant_id": tenant_id, "job_id": job_id, "resume_attempt": broken.attempt},
+            countdown=countdown,
+            exc=broken,
+        ) from broken
     if job is not None and job.state == RestoreJob.State.SUCCEEDED and job.total_items >= LARGE_JOB_ROWS:
         hub_statistics_refresh(hub_code=tenant.hub_id)
     return job.state if job is not None else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from typing import Literal
@@ -129,9 +129,19 @@ def _check_in_thread(check: Callable[[], Check]) -> Check:
 def probe_execute(probe: Probe) -> ProbeOutcome:
     started = time.perf_counter()
     # One thread per probe, not shared: a check stuck past its timeout keeps its
-    # thread, and must not hold up the probes after it.
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"probe-{probe.name}")
-    future = executor.submit(_check_in_thread, probe.check)
+    # thread, and must not hold up the probes after it. A daemon thread: nor may
+    # it hold up the end of the process (probes_run, the drill's verify stage);
+    # an executor's threads are joined when the interpreter exits.
+    future: Future[Check] = Future()
+
+    def run_check() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(_check_in_thread(probe.check))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller, which judges it
+            future.set_exception(exc)
+
+    threading.Thread(target=run_check, name=f"probe-{probe.name}", daemon=True).start()
     try:
         found = future.result(timeout=probe.timeout_seconds)
     except FutureTimeoutError:
@@ -140,7 +150,5 @@ def probe_execute(probe: Probe) -> ProbeOutcome:
     except Exception as exc:  # noqa: BLE001 - any failure of a check is the probe failing
         latency_ms = (time.perf_counter() - started) * 1000
         return ProbeOutcome(ok=False, latency_ms=latency_ms, detail=f"raised {type(exc).__name__}")
-    finally:
-        executor.shutdown(wait=False)
     latency_ms = (time.perf_counter() - started) * 1000
     return ProbeOutcome(ok=found.ok, latency_ms=latency_ms, detail=found.detail)

@@ -51,7 +51,12 @@ _FOREIGN_PREFIXES = ("HUB_", "HUBPORT_", "DATABASE_", "CELERY_", "CACHE_URL", "D
 
 
 class DrillFailed(Exception):
-    """A stage could not run (as opposed to a check that found a loss)."""
+    """A stage could not run (as opposed to a check that found a loss).
+    ``said``: the end of what the stage printed before it was stopped."""
+
+    def __init__(self, message: str, *, said: str = "") -> None:
+        super().__init__(message)
+        self.said = said
 
 
 @dataclass
@@ -106,8 +111,11 @@ class Drill:
                 argv, env=self.env(), capture_output=True, text=True, timeout=self.remaining(), check=False
             )
         except subprocess.TimeoutExpired as exc:
+            # What the stage had said (each verify round's finding) is the clue.
+            said = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
             raise DrillFailed(
-                f"the drill passed its hard limit of {self.options.timeout_s:g} s in stage {self.stage}"
+                f"the drill passed its hard limit of {self.options.timeout_s:g} s in stage {self.stage}",
+                said=said.strip()[-1500:],
             ) from exc
         if check and done.returncode != 0:
             raise DrillFailed(f"stage {self.stage}: manage.py {arguments[0]} exited {done.returncode}: {_tail(done)}")
@@ -125,7 +133,7 @@ class Drill:
         log = open(self.root / "worker.log", "wb")  # noqa: SIM115 - the worker writes it until the drill ends
         celery = Path(sys.executable).parent / "celery"
         self.worker = subprocess.Popen(  # noqa: S603 - our own celery
-            [str(celery), "-A", "portal", "worker", "-Q", f"hub.{HUB_CODE}", "--concurrency", "1", "-l", "WARNING"],
+            [str(celery), "-A", "portal", "worker", "-Q", f"hub.{HUB_CODE}", "--concurrency", "1", "-l", "INFO"],
             env=self.env(),
             cwd=settings.BASE_DIR,
             stdout=log,
@@ -161,6 +169,21 @@ def _tail(done: subprocess.CompletedProcess[str], characters: int = 1500) -> str
     return (done.stderr.strip() or done.stdout.strip())[-characters:]
 
 
+def _log_tail(path: Path, lines: int = 40) -> list[str]:
+    """The worker's last lines past its start-up banner (the drill's files
+    only: synthetic names and bytes, no customer's)."""
+    if not path.exists():
+        return []
+    text = path.read_text(errors="replace").splitlines()
+    banner_end = max((number for number, line in enumerate(text) if "[queues]" in line), default=-1)
+    banner = ("exchange=", "[tasks]", "  . ")
+    return [
+        line
+        for line in text[banner_end + 1 :]
+        if line.strip() and not line.startswith(banner) and "exchange=" not in line
+    ][-lines:]
+
+
 def _json_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     """The last line of a command's output that is a JSON object."""
     for line in reversed(done.stdout.splitlines()):
@@ -188,11 +211,16 @@ def run_drill(options: DrillOptions, progress: Callable[[str], object]) -> dict[
         failed = not report["ok"]
     except (DrillFailed, ClusterError) as exc:
         report = {"ok": False, "error": str(exc), "stage": drill.stage}
+        if isinstance(exc, DrillFailed) and exc.said:
+            report["stage_said"] = exc.said
     finally:
         drill.close(failed=failed)
         report["seconds"] = round(time.monotonic() - drill.started, 1)
         if failed or options.keep:
             report["folder"] = str(drill.root)
+        if failed:
+            # The folder stays on the machine that ran the drill; CI's log keeps this.
+            report["worker_log"] = _log_tail(drill.root / "worker.log")
         signal.signal(signal.SIGTERM, previous)
     return report
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connections
@@ -17,6 +18,8 @@ from snapshots import selectors
 from snapshots.blobs import blob_open
 from snapshots.errors import NotFound
 from snapshots.models import NodeVersion
+from snapshots.monitoring import FILE_TRANSACTION_TIMEOUT_SECONDS
+from snapshots.services.file_transaction import ANOTHER_PROBER
 
 FILE_TRANSACTION_PROBE = "file_transaction"
 
@@ -28,17 +31,26 @@ class ProbePass:
     last_detail: str
 
 
-def file_transaction_until_passing(*, hub_code: str, deadline: float) -> ProbePass:
+def file_transaction_until_passing(
+    *, hub_code: str, deadline: float, progress: Callable[[str], object] = lambda line: None
+) -> ProbePass:
     """Run the hub's probe rounds (recorded like scheduled ones) until its file
-    transaction probe passes or the deadline comes."""
+    transaction probe passes, or until a whole round (bounded by the probe's
+    timeout) no longer fits before the deadline: the stage then ends on time
+    and says what the last round found, rather than being killed in a round.
+    Each round's finding goes to ``progress``."""
     rounds, detail = 0, "no round ran"
-    while time.monotonic() < deadline:
+    while time.monotonic() + FILE_TRANSACTION_TIMEOUT_SECONDS < deadline or rounds == 0:
         rounds += 1
         rows = probe_round_run(hub_code=hub_code)
         found = [row for row in rows if row.name == FILE_TRANSACTION_PROBE]
-        if found and found[0].ok:
-            return ProbePass(passed_at=time.time(), rounds=rounds, last_detail=found[0].detail)
         detail = found[0].detail if found else "the hub has no file transaction probe"
+        # A round that met another prober's transaction (one of this stage's
+        # own rounds, still running past its timeout) proves nothing.
+        passed = bool(found) and found[0].ok and not detail.startswith(ANOTHER_PROBER)
+        progress(f"round {rounds}: file transaction {'passed' if passed else 'not passed'}: {detail}")
+        if passed:
+            return ProbePass(passed_at=time.time(), rounds=rounds, last_detail=detail)
         # A failed connection stays cached in this thread's handler; a new one
         # is opened for the next round.
         connections.close_all()

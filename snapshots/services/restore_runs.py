@@ -213,20 +213,37 @@ GAVE_UP = "The restore was interrupted five times and has stopped; what it resto
 INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
 
 
+class RestoreInterrupted(Exception):
+    """The hub database broke off a run in the middle (a failover, a broken
+    connection). The job is not failed: its task tries again and takes the job
+    back from ``attempt``, the run that ended here, whose lease is still fresh."""
+
+    def __init__(self, *, job_id: int, attempt: int) -> None:
+        super().__init__(f"restore job {job_id}: run {attempt} broken off by the database")
+        self.attempt = attempt
+
+
 def restore_run(
-    *, tenant: Tenant, job_id: int, request: ValidatedRestore | None = None, claimed: RestoreJob | None = None
+    *,
+    tenant: Tenant,
+    job_id: int,
+    request: ValidatedRestore | None = None,
+    claimed: RestoreJob | None = None,
+    resume_attempt: int | None = None,
 ) -> RestoreJob | None:
     """Run (or resume) a restore job. Idempotent: a finished job is left alone,
     an interrupted one goes on from its last committed batch. ``request``: the
     job's request as restore_start validated it (an inline run), so its paths
     are not resolved again; ``claimed``: the job, made already running (its
-    lease taken) in the transaction that made it (an inline run)."""
+    lease taken) in the transaction that made it (an inline run);
+    ``resume_attempt``: the run of this job that RestoreInterrupted ended, whose
+    lease this run may take over at once."""
     alias = hub_database_alias(tenant.hub_id)
     jobs = RestoreJob.objects.for_tenant(tenant)
     if claimed is not None:
         job = claimed
     else:
-        found, mine = _claim(tenant, job_id)
+        found, mine = _claim(tenant, job_id, resume_attempt=resume_attempt)
         if found is None or not mine:
             return found
         job = found
@@ -244,12 +261,13 @@ def restore_run(
     except StoreError as exc:
         finish_job(job, RestoreJob.State.FAILED, run.tally, error=exc.detail)
         return job
-    except DATABASE_UNREACHABLE:
-        # The database went away (a failover, say): the job is not failed. Its
-        # lease runs out and the stall check resumes it from its last committed
-        # batch, as after a dead worker; the task retries what had not begun.
+    except DATABASE_UNREACHABLE as exc:
+        # The database went away (a failover, say): the job is not failed. The
+        # task tries again and takes the job back from this run (should the
+        # task be lost, the lease runs out and the stall check resumes it); it
+        # goes on from its last committed batch.
         logger.warning("Restore job %s of tenant %s: database unreachable; it resumes", job.pk, tenant.pk)
-        raise
+        raise RestoreInterrupted(job_id=job.pk, attempt=run.attempt) from exc
     except Exception as exc:  # noqa: BLE001 - any other failure ends the job, named by its class only
         # The exception's text can quote a row (a file name): log ids and the class, never the message.
         logger.error("Restore job %s of tenant %s failed: %s", job.pk, tenant.pk, type(exc).__name__)
@@ -266,16 +284,18 @@ def restore_run(
     return job
 
 
-def _claim(tenant: Tenant, job_id: int) -> tuple[RestoreJob | None, bool]:
+def _claim(tenant: Tenant, job_id: int, *, resume_attempt: int | None = None) -> tuple[RestoreJob | None, bool]:
     """Take the job's lease for this run: the job, and whether this run holds
-    it now (else it is finished, held by a live run, or was just ended)."""
+    it now (else it is finished, held by a live run, or was just ended). A
+    lease still held by ``resume_attempt`` is taken over: that run has ended."""
     alias = hub_database_alias(tenant.hub_id)
     jobs = RestoreJob.objects.for_tenant(tenant)
     with transaction.atomic(using=alias):
         job = jobs.select_for_update().filter(pk=job_id).first()
         if job is None or job.is_finished:
             return job, False
-        if job.state == RestoreJob.State.RUNNING and not _lease_expired(job.heartbeat_at):
+        taken_over = job.state == RestoreJob.State.RUNNING and job.attempts == resume_attempt
+        if job.state == RestoreJob.State.RUNNING and not taken_over and not _lease_expired(job.heartbeat_at):
             # Another run holds the job and is alive (a redelivered or duplicate
             # message): leave it; if that run dies, the stall check resumes the job.
             logger.info("Restore job %s of tenant %s is running elsewhere; not started twice", job.pk, tenant.pk)

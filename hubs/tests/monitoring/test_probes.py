@@ -42,6 +42,38 @@ def test_a_probe_that_outlives_its_timeout_has_failed(released: threading.Event)
     assert outcome.latency_ms < 5000
 
 
+STUCK_PROCESS = """
+import threading
+import django
+django.setup()
+from hubs.monitoring.probes import CRITICAL, Check, Probe
+stuck = Probe("stuck", "uk", "database", CRITICAL, lambda: Check(ok=threading.Event().wait()), timeout_seconds=0.05)
+print(stuck.run().detail, flush=True)
+"""
+
+
+def test_a_check_stuck_for_ever_does_not_keep_its_process_from_ending() -> None:
+    # probes_run and the drill's verify stage end when their rounds do; a
+    # thread of a ThreadPoolExecutor would be joined at exit, for ever.
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", STUCK_PROCESS],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "timed out after 0.05 s"
+
+
 def test_a_probe_that_raises_is_reported_by_its_exception_class_only() -> None:
     def check() -> Check:
         raise FileNotFoundError("customer-secret-plan.docx")

@@ -100,7 +100,9 @@ class Command(BaseCommand):
     def _verify(self, options: dict[str, Any]) -> None:
         workdir: Path = options["workdir"]
         load = json.loads((workdir / "load.json").read_text())
-        probe = file_transaction_until_passing(hub_code=HUB_CODE, deadline=time.monotonic() + options["timeout"])
+        probe = file_transaction_until_passing(
+            hub_code=HUB_CODE, deadline=time.monotonic() + options["timeout"], progress=self.stderr.write
+        )
         event = FailoverEvent.objects.filter(hub_id=HUB_CODE).order_by("-pk").first()
         tenant = Tenant.objects.get(pk=load["tenant_id"])
         verdict = ledger_verify(tenant=tenant, ledger=Ledger.from_json(load["ledger"]))

@@ -39,3 +39,30 @@ def test_past_its_hard_limit_the_drill_fails_naming_the_stage_and_stops_its_clus
 def test_a_stage_without_its_drills_folder_is_refused_with_what_it_needs():
     with pytest.raises(CommandError, match="needs that drill's --workdir"):
         call_command("dr_drill", "--stage", "verify")
+
+
+def test_a_failed_drill_reports_the_workers_last_lines_past_its_banner(tmp_path):
+    from portal.drill.runner import _log_tail
+
+    log = tmp_path / "worker.log"
+    assert _log_tail(log) == []  # the worker never started
+    log.write_text(
+        " -------------- celery@vm v5.7.0\n"
+        " -------------- [queues]\n"
+        "                .> hub.uk           exchange=control(direct) key=hub.uk\n"
+        "\n"
+        "[tasks]\n"
+        "  . snapshots.tasks.restore_run_task\n"
+        + "".join(f"2026-12-01 16:17:{second:02d},000 INFO celery.app.trace Task ok {second}\n" for second in range(50))
+        + "2026-12-01 16:17:55,000 ERROR celery.app.trace Task restore_run_task raised RestoreInterrupted\n"
+        + "Traceback (most recent call last):\n"
+    )
+    tail = _log_tail(log, lines=3)
+    assert tail == [
+        "2026-12-01 16:17:49,000 INFO celery.app.trace Task ok 49",
+        "2026-12-01 16:17:55,000 ERROR celery.app.trace Task restore_run_task raised RestoreInterrupted",
+        "Traceback (most recent call last):",
+    ]
+    assert not any(
+        word in line for line in _log_tail(log, lines=100) for word in ("[queues]", "exchange=", "[tasks]", "  . ")
+    )

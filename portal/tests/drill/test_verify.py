@@ -56,3 +56,34 @@ def test_a_file_the_ledger_says_was_deleted_but_is_live_is_a_wrong_path(make_ten
     verdict = ledger_verify(tenant=tenant, ledger=ledger)
     assert [row["path"] for row in verdict.wrong_paths] == ["/drill/c.bin"]
     assert verdict.lost == []
+
+
+def test_the_probe_loop_counts_no_pass_from_another_prober_and_stops_before_a_round_that_cannot_fit(monkeypatch):
+    import time
+
+    from django.core.cache import cache
+
+    from hubs.services import probes
+    from portal.drill.verify import FILE_TRANSACTION_PROBE, file_transaction_until_passing
+    from snapshots.services.file_transaction import ANOTHER_PROBER
+
+    # The round's other probes would wait on the test's own SQLite transaction.
+    every_probe = probes.probes_for
+    monkeypatch.setattr(
+        probes,
+        "probes_for",
+        lambda hub_code: [probe for probe in every_probe(hub_code) if probe.name == FILE_TRANSACTION_PROBE],
+    )
+    # A transaction held by another prober (a round of this very stage, still
+    # running past its timeout) answers "ok", and must not end the drill's wait.
+    lock = "hubport:file_transaction:uk"
+    assert cache.add(lock, 1, timeout=60)
+    lines: list[str] = []
+    try:
+        found = file_transaction_until_passing(hub_code="uk", deadline=time.monotonic() + 30, progress=lines.append)
+    finally:
+        cache.delete(lock)
+    # One round (a second could not finish before the deadline), no pass.
+    assert (found.passed_at, found.rounds) == (None, 1)
+    assert found.last_detail == ANOTHER_PROBER
+    assert lines == [f"round 1: file transaction not passed: {ANOTHER_PROBER}"]
