@@ -17,8 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -236,17 +237,15 @@ def test_a_crashed_primary_fails_over_to_its_standby_with_every_acknowledged_wri
         follower.stop()
 
 
-@pytest.mark.django_db(databases=["default", "hub_uk"])
-def test_a_connection_opened_for_the_old_side_is_closed_when_the_side_changes(pair, settings) -> None:
+def failover_wrapper(pair: ReplicatedPair) -> tuple[Any, Callable[[], int]]:
+    """A connection of the failover engine for hub uk over ``pair``, in a
+    handler of its own (the suite's hub_uk stays as it is; "default" only
+    completes the settings), and a function that says which server answers it."""
     import environ
-    from django.db.models import F
     from django.db.utils import ConnectionHandler
 
-    from hubs.db.sides import hub_database_with_standby, serving_side_forget
-    from hubs.models import Hub
+    from hubs.db.sides import hub_database_with_standby
 
-    settings.HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = 0.0  # each check reads the control database
-    # A handler of its own: the suite's hub_uk stays as it is; "default" only completes the settings.
     handler = ConnectionHandler(
         {
             "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
@@ -264,6 +263,19 @@ def test_a_connection_opened_for_the_old_side_is_closed_when_the_side_changes(pa
             cursor.execute("SELECT inet_server_port()")
             return int(cursor.fetchone()[0])
 
+    return wrapper, server_port
+
+
+@pytest.mark.django_db(databases=["default", "hub_uk"])
+def test_a_connection_opened_for_the_old_side_is_closed_when_the_side_changes(pair, settings) -> None:
+    from django.db.models import F
+
+    from hubs.db.sides import serving_side_forget
+    from hubs.models import Hub
+
+    settings.HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = 0.0  # each check reads the control database
+    wrapper, server_port = failover_wrapper(pair)
+
     try:
         serving_side_forget("uk")
         assert server_port() == pair.primary.port
@@ -279,6 +291,38 @@ def test_a_connection_opened_for_the_old_side_is_closed_when_the_side_changes(pa
             serving_facility="primary", failover_generation=F("failover_generation") + 1
         )
         assert server_port() == pair.primary.port  # the next cursor outside a transaction moves too
+    finally:
+        wrapper.close()
+        serving_side_forget("uk")
+
+
+@pytest.mark.django_db(databases=["default", "hub_uk"])
+def test_a_connection_refused_by_the_old_side_reads_the_side_again_and_connects_to_the_new_one(pair, settings) -> None:
+    from django.db import OperationalError
+    from django.db.models import F
+
+    from hubs.db.sides import serving_side_forget
+    from hubs.models import Hub
+
+    # A cache that would not expire during the test: only the refusal can make
+    # the process read the side again.
+    settings.HUBPORT_FAILOVER_SIDE_CACHE_SECONDS = 600.0
+    wrapper, server_port = failover_wrapper(pair)
+
+    try:
+        serving_side_forget("uk")
+        assert server_port() == pair.primary.port
+        wrapper.close()
+        pair.primary.stop("immediate")
+        # Refused, and the hub has not moved: the error stands (nothing to follow).
+        with pytest.raises(OperationalError):
+            server_port()
+        # Another process fails the hub over; this one still has the old side cached.
+        Hub.objects.filter(code="uk").update(
+            serving_facility="alternate", failover_generation=F("failover_generation") + 1
+        )
+        wrapper.close()
+        assert server_port() == pair.standby.port
     finally:
         wrapper.close()
         serving_side_forget("uk")

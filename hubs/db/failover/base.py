@@ -7,7 +7,11 @@ request's start and end (``close_old_connections``), a connection opened for an
 older generation is closed, so the next query opens one to the serving side;
 Celery closes every connection before each task anyway. Inside a transaction
 the connection is kept: its statements fail if that side is gone, and a
-promoted standby never receives them.
+promoted standby never receives them. A connection refused by the side the
+process knew makes it read the side again at once (not at the cache's next
+expiry) and, if the hub has moved, connect to the new side: the first query
+after a failover run elsewhere then succeeds instead of failing for up to
+the cache's five seconds.
 """
 
 from __future__ import annotations
@@ -38,7 +42,17 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         return params
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        connection = super().get_new_connection(conn_params)
+        try:
+            connection = super().get_new_connection(conn_params)
+        except self.Database.OperationalError:
+            # The side this process knew refused (the old primary, stopped by a
+            # failover another process ran): ask the control database now
+            # rather than fail every query for the rest of the side cache's
+            # seconds, and connect once more if the hub moved meanwhile.
+            tried: ServingSide | None = getattr(self, "_opening_for", None)
+            if tried is None or serving_side(self.hub_code, fresh=True).generation == tried.generation:
+                raise
+            connection = super().get_new_connection(self.get_connection_params())
         self.opened_for = getattr(self, "_opening_for", None)
         return connection
 
