@@ -8,15 +8,17 @@ writes nothing.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
 from snapshots.errors import NotFound, RestoreFinished
-from snapshots.models import RestoreJob, Snapshot
+from snapshots.models import Change, RestoreJob, Snapshot
 from snapshots.paths import join_path
 from snapshots.services.kernel import actor_for
 from snapshots.services.restore_planner import RestoreTally
@@ -54,8 +56,8 @@ def restore_start(
     # the caller's commit: the job is made queued and the run claims it then, as a worker would.
     claimed = inline and not transaction.get_connection(alias).in_atomic_block
     with transaction.atomic(using=alias):
-        pre_restore = snapshot_create(
-            tenant=tenant, kind=Snapshot.Kind.PRE_RESTORE, acting_user=acting_user, by_support=by_support
+        pre_restore = pre_restore_snapshot_take(
+            tenant=tenant, validated=validated, acting_user=acting_user, by_support=by_support
         )
         job = RestoreJob.objects.for_tenant(tenant).create(
             snapshot=validated.source.snapshot,
@@ -86,6 +88,67 @@ def restore_start(
     if inline:
         job.refresh_from_db()  # finished, unless a caller's transaction holds the run back until it commits
     return job
+
+
+# How long one person's pre-restore snapshot serves their next restores of files.
+PRE_RESTORE_SHARED_FOR = timedelta(minutes=10)
+
+
+def pre_restore_snapshot_take(
+    *, tenant: Tenant, validated: ValidatedRestore, acting_user: User | None, by_support: bool = False
+) -> Snapshot:
+    """The snapshot a restore is undone from: a new one, or the tenant's newest
+    snapshot when it can stand for one. A client copying a folder out of
+    ``.snapshots`` file by file (rclone does) starts a restore per file, and a
+    snapshot for each would bury the tenant's list under hundreds of
+    "Before a restore" in a minute.
+
+    The newest snapshot stands for a new one when it is a pre-restore snapshot
+    of the same person, taken within PRE_RESTORE_SHARED_FOR, the restore is of
+    files named one by one (at most RESTORE_INLINE_MAX_FILES), and nothing
+    changed any of the paths it writes since that snapshot: for those paths
+    the snapshot shows what a new one would, so undoing this restore from it
+    undoes exactly this restore (a folder made above them since is no change
+    to them: nothing was at those paths then, nor before the restore). A restore of a folder or of everything, an
+    exact one, one whose source is that snapshot (an undo), or one that writes
+    a path a change since touched, gets a snapshot of its own."""
+    actor = actor_for(acting_user, by_support=by_support)
+    shared = _pre_restore_shareable(tenant, validated, actor_user_id=actor.user_id, actor_label=actor.label)
+    if shared is not None:
+        return shared
+    return snapshot_create(
+        tenant=tenant, kind=Snapshot.Kind.PRE_RESTORE, acting_user=acting_user, by_support=by_support
+    )
+
+
+def _pre_restore_shareable(
+    tenant: Tenant, validated: ValidatedRestore, *, actor_user_id: int | None, actor_label: str
+) -> Snapshot | None:
+    if not validated.files_only or validated.exact or len(validated.paths) > settings.RESTORE_INLINE_MAX_FILES:
+        return None
+    newest = Snapshot.objects.for_tenant(tenant).order_by("-taken_at", "-pk").first()
+    if (
+        newest is None
+        or newest.kind != Snapshot.Kind.PRE_RESTORE
+        or (newest.created_by_user_id, newest.created_by_label) != (actor_user_id, actor_label)
+        or newest.taken_at < timezone.now() - PRE_RESTORE_SHARED_FOR
+        # A source at or after it (an undo of the restores it stands before) reads what they wrote.
+        or validated.source.seq >= newest.seq
+    ):
+        return None
+    written = [(*validated.target, names[-1]) if validated.target is not None else names for names in validated.paths]
+    # A change since at a written path, or to a folder above one (moved away,
+    # deleted, replaced), would show in the snapshot as it was, not as this
+    # restore found it; a folder made since above one (a client's MKCOL before
+    # its COPY) had nothing at the path then or now.
+    paths = {join_path(names) for names in written}
+    above = {join_path(names[:depth]) for names in written for depth in range(1, len(names))} - paths
+    touched = (
+        Q(path__in=paths) | Q(previous_path__in=paths | above) | (Q(path__in=above) & ~Q(action=Change.Action.MKDIR))
+    )
+    if Change.objects.for_tenant(tenant).filter(touched, seq__gt=newest.seq).exists():
+        return None
+    return newest
 
 
 def restore_runs_inline(validated: ValidatedRestore) -> bool:

@@ -123,4 +123,6 @@ def test_rclone_sync_check_and_copy_back_from_snapshots(
     assert _digests(restored) == before  # byte for byte, all 100 files
     jobs = RestoreJob.objects.for_tenant(dav_account.tenant).order_by("pk")[jobs_before:]
     assert jobs and all(job.state == RestoreJob.State.SUCCEEDED and job.snapshot_id == snapshot.pk for job in jobs)
-    assert all(job.pre_restore_snapshot_id is not None for job in jobs)
+    # One "Before a restore" for the whole copy, not one per file rclone copied.
+    assert {job.pre_restore_snapshot_id for job in jobs} == {jobs[0].pre_restore_snapshot_id}
+    assert jobs[0].pre_restore_snapshot_id is not None and len(jobs) == 100
