@@ -63,6 +63,13 @@ class PathLookup:
         """The live item at the path, or None."""
         return self.chain[-1] if self.found else None
 
+    @property
+    def first_new(self) -> str | None:
+        """The path of the first item a write here adds to a folder that
+        exists (the path itself, or the topmost folder made on the way);
+        None when the path exists."""
+        return None if self.found else join_path(self.names[: len(self.chain)])
+
     def chain_or_not_found(self) -> list[NodeVersion]:
         """The whole chain, or NotFound naming the first part of the path that does not exist."""
         if self.found:

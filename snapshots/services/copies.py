@@ -49,7 +49,7 @@ def node_copy(*, tenant: Tenant, from_path: str, to_path: str, acting_user: User
         raise InvalidMove("Nothing can be copied to / itself; give the full new path, e.g. /Archive/report.pdf.")
     if target_names[: len(source_names)] == source_names:
         raise InvalidMove("A folder cannot be copied into itself or into one of its own folders.")
-    dav_locks_refuse(tenant=tenant, paths=[join_path(target_names)])
+    dav_locks_refuse(tenant=tenant, paths=[join_path(target_names)], members=[join_path(target_names)])
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
         try:
             target_parents = selectors.resolve(tenant=tenant, names=target_names[:-1])

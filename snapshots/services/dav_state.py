@@ -12,7 +12,9 @@ store's own moves and deletes (pages, API, WebDAV alike) carry them through
 
 A lock binds the pages and the API too (``dav_locks_refuse``): they cannot
 present its token, so they may not write, move or delete what a WebDAV client
-has locked, as another WebDAV client could not. WebDAV's own requests call
+has locked, as another WebDAV client could not, nor change which items a
+locked folder holds (a depth-0 lock protects its membership, RFC 4918 7.4).
+WebDAV's own requests call
 the store inside ``dav_locks_checked``: WsgiDAV has checked their tokens
 (the If header) against the same locks before the store is called. Restores
 are not refused: they are the way back for a customer or support, and a lock
@@ -73,21 +75,34 @@ class DavLocksHeld:
     locks: list[tuple[str, str, datetime]]
     now: datetime
 
-    def refuse(self, *, paths: Sequence[str] = (), with_inside: Sequence[str] = ()) -> None:
+    def refuse(
+        self, *, paths: Sequence[str] = (), with_inside: Sequence[str] = (), members: Sequence[str] = ()
+    ) -> None:
         """``Locked`` when a lock is on one of these store paths or on a folder
         above it with depth infinity; for ``with_inside`` (a folder moved or
-        deleted) also when a lock is on anything inside it."""
+        deleted) also when a lock is on anything inside it; for ``members``
+        (items added to or taken out of their folder) also when a lock of any
+        depth is on that folder: a depth-0 lock on a folder protects its
+        membership (RFC 4918 7.4), not what is inside its members."""
         for store_path, inside in [*((path, False) for path in paths), *((path, True) for path in with_inside)]:
             path = quote(store_path)
             for root, depth, expires_at in self.locks:
                 above = depth == "infinity" and _path_below(path, root)
                 if _same(root, path) or above or (inside and _path_below(root, path)):
-                    minutes = max(1, round((expires_at - self.now).total_seconds() / 60))
-                    raise Locked(
-                        f"{store_path} is locked by a WebDAV client (a mapped drive, an office app) for up to "
-                        f"{minutes:,} more minute{'s' if minutes != 1 else ''}. Close it there, or wait for the "
-                        "lock to end, then try again."
-                    )
+                    raise self._locked(store_path, expires_at)
+        for store_path in members:
+            folder = store_path.rstrip("/").rsplit("/", 1)[0] or "/"
+            for root, _depth, expires_at in self.locks:
+                if _same(root, quote(folder)):
+                    raise self._locked(folder, expires_at)
+
+    def _locked(self, store_path: str, expires_at: datetime) -> Locked:
+        minutes = max(1, round((expires_at - self.now).total_seconds() / 60))
+        return Locked(
+            f"{store_path} is locked by a WebDAV client (a mapped drive, an office app) for up to "
+            f"{minutes:,} more minute{'s' if minutes != 1 else ''}. Close it there, or wait for the "
+            "lock to end, then try again."
+        )
 
 
 def dav_locks_held(*, tenant: Tenant, any_locks: bool | None = None) -> DavLocksHeld:
@@ -102,12 +117,17 @@ def dav_locks_held(*, tenant: Tenant, any_locks: bool | None = None) -> DavLocks
 
 
 def dav_locks_refuse(
-    *, tenant: Tenant, paths: Sequence[str] = (), with_inside: Sequence[str] = (), any_locks: bool | None = None
+    *,
+    tenant: Tenant,
+    paths: Sequence[str] = (),
+    with_inside: Sequence[str] = (),
+    members: Sequence[str] = (),
+    any_locks: bool | None = None,
 ) -> None:
     """Refuse (``Locked``) a change from the pages or the API to what a WebDAV
     client has locked (``DavLocksHeld.refuse``)."""
-    if paths or with_inside:
-        dav_locks_held(tenant=tenant, any_locks=any_locks).refuse(paths=paths, with_inside=with_inside)
+    if paths or with_inside or members:
+        dav_locks_held(tenant=tenant, any_locks=any_locks).refuse(paths=paths, with_inside=with_inside, members=members)
 
 
 @contextmanager
@@ -288,6 +308,8 @@ def dav_state_follow(*, tenant: Tenant, moved: Sequence[tuple[str, str]] = (), r
         tenant=tenant,
         paths=[to_path for _, to_path in moved],
         with_inside=[*(from_path for from_path, _ in moved), *removed],
+        # Out of one folder and into another (a rename: out of and into the same).
+        members=[*(path for pair in moved for path in pair), *removed],
     )
     for from_path, to_path in moved:
         source, target = quote(from_path), quote(to_path)

@@ -94,7 +94,10 @@ def folder_create(*, tenant: Tenant, path: str, acting_user: User | None, exist_
     names = split_path(path)
     if not names:
         raise NameConflict("The root folder always exists.")
-    dav_locks_refuse(tenant=tenant, paths=[join_path(names)])
+    # One statement; the locks are read only when the tenant has any.
+    lookup = path_lookup(tenant=tenant, names=names)
+    added = [lookup.first_new] if lookup.first_new is not None else []
+    dav_locks_refuse(tenant=tenant, paths=[join_path(names)], members=added, any_locks=lookup.dav_locked)
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
         parents = folders_ensure(step, names[:-1])
         existing = selectors.live_child(tenant=tenant, parent_id=parents[-1].node_id, name=names[-1])
@@ -160,7 +163,11 @@ def file_write(
         raise InvalidPath("/ is the root folder; give a file path such as /notes.txt.")
     lookup = seen if seen is not None and seen.names == names else path_lookup(tenant=tenant, names=names)
     existing = _check_file_target(lookup=lookup, if_match=if_match, on_conflict=on_conflict)
-    dav_locks_refuse(tenant=tenant, paths=[join_path(names)], any_locks=lookup.dav_locked)
+    # A new file (or a kept-both copy) is a new member of its folder.
+    added = [join_path(names)] if existing is not None and on_conflict == OnConflict.KEEP_BOTH else []
+    if existing is None and lookup.first_new is not None:
+        added = [lookup.first_new]
+    dav_locks_refuse(tenant=tenant, paths=[join_path(names)], members=added, any_locks=lookup.dav_locked)
     replaced_size = existing.size if existing is not None and on_conflict == OnConflict.REPLACE else 0
     # The size limit before the quota: a file over the limit answered 507 (quota)
     # when the quota was also short, where 413 tells the client what to change.

@@ -64,7 +64,7 @@ from snapshots.errors import (
 from snapshots.models import Blob, Change, Node, NodeVersion
 from snapshots.paths import MAX_PATH_DEPTH, copy_name, join_path, split_path
 from snapshots.services.bulk import bulk_limit
-from snapshots.services.dav_state import dav_locks_held
+from snapshots.services.dav_state import DavLocksHeld, dav_locks_held
 from snapshots.services.files import OnConflict, _check_quota
 from snapshots.services.kernel import (
     IDS_PER_QUERY,
@@ -274,7 +274,8 @@ def _commit(
     *, tenant: Tenant, items: list[IngestItem], on_conflict: OnConflict, acting_user: User | None, batch: BlobBatch
 ) -> int | None:
     with change_step(tenant=tenant, actor=actor_for(acting_user)) as step:
-        folders = _FolderTree(step)
+        locks = dav_locks_held(tenant=tenant)
+        folders = _FolderTree(step, locks)
         for item in items:
             if item.status == Outcome.REFUSED:
                 continue
@@ -288,7 +289,6 @@ def _commit(
                 item.refuse(exc)
         files = [item for item in items if item.kind == Node.Kind.FILE and item.status != Outcome.REFUSED]
         current = _live_files(step, folders, files)
-        locks = dav_locks_held(tenant=tenant)
         new: list[IngestItem] = []
         replaced: list[tuple[IngestItem, NodeVersion]] = []
         # keep_both numbers a name past every name the batch itself asks for there.
@@ -303,7 +303,8 @@ def _commit(
                     raise WrongKind(f"{item.path} is a folder; a file cannot replace it.")
                 if existing is not None and on_conflict == OnConflict.FAIL:
                     raise NameConflict(f"{item.path} already exists.")
-                locks.refuse(paths=[item.path])
+                new_member = existing is None or on_conflict == OnConflict.KEEP_BOTH
+                locks.refuse(paths=[item.path], members=[item.path] if new_member else [])
             except StoreError as exc:
                 item.refuse(exc)
                 continue
@@ -359,8 +360,9 @@ def _commit(
 class _FolderTree:
     """The batch's folders, each looked up (or made, like ``mkdir -p``) once."""
 
-    def __init__(self, step: ChangeStep) -> None:
+    def __init__(self, step: ChangeStep, locks: DavLocksHeld) -> None:
         self.step = step
+        self.locks = locks
         root = selectors.root_version(tenant=step.tenant)
         self.known: dict[tuple[str, ...], NodeVersion] = {(): root}
         self.parent_of: dict[int, int | None] = {root.node_id: None}
@@ -373,6 +375,8 @@ class _FolderTree:
         parent = self.ensure(names[:-1])
         child = selectors.live_child(tenant=self.step.tenant, parent_id=parent.node_id, name=names[-1])
         if child is None:
+            # A new member of a folder that may hold a WebDAV lock.
+            self.locks.refuse(members=[join_path(names)])
             [node_id] = nodes_create(self.step, kinds=[Node.Kind.FOLDER])
             [child] = versions_open(
                 self.step,

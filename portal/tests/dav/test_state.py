@@ -462,6 +462,60 @@ def test_a_depth_infinity_lock_on_a_folder_binds_what_goes_into_it(dav_call, dav
     assert copied.status_code == 201, copied.content
 
 
+def test_a_depth_0_lock_on_a_folder_binds_its_membership_not_its_members(dav_call, dav_account) -> None:
+    """RFC 4918 7.4: a depth-0 lock on a folder protects which items it holds
+    (added, removed, renamed), not what is inside them."""
+    auth, api = _auth(dav_account), _api(dav_account)
+    for folder in ("shared", "shared/sub", "elsewhere"):
+        assert dav_call("MKCOL", _url(dav_account, folder), auth=auth).status == 201
+    for path in ("shared/kept.txt", "elsewhere/a.txt"):
+        assert dav_call("PUT", _url(dav_account, path), body=b"a", auth=auth).status == 201
+    locked = dav_call("LOCK", _url(dav_account, "shared"), body=LOCK_BODY, auth=auth, depth="0")
+    assert locked.status == 200, locked.body
+    token = locked.headers["lock-token"].strip("<>")
+    clock = selectors.clock_now(tenant=dav_account.tenant)
+
+    def put(path: str, body: bytes = b"b") -> Any:
+        return api.generic(
+            "PUT",
+            "/api/v1/files/content?" + urlencode({"path": path}),
+            data=body,
+            content_type="application/octet-stream",
+        )
+
+    # Into it, out of it, within it: each changes what it holds.
+    _refused_as_locked(put("/shared/new.txt"))
+    _refused_as_locked(put("/shared/deep/b.txt"))  # the folder made on the way is a new member
+    _refused_as_locked(_post(api, "/api/v1/files/folders", {"path": "/shared/new"}))
+    _refused_as_locked(_post(api, "/api/v1/files/copy", {"from": "/elsewhere/a.txt", "to": "/shared/a.txt"}))
+    _refused_as_locked(_post(api, "/api/v1/files/bulk-move", {"paths": ["/elsewhere/a.txt"], "to": "/shared"}))
+    _refused_as_locked(_post(api, "/api/v1/files/move", {"from": "/shared/kept.txt", "to": "/shared/renamed.txt"}))
+    _refused_as_locked(_post(api, "/api/v1/files/move", {"from": "/shared/kept.txt", "to": "/elsewhere/k.txt"}))
+    _refused_as_locked(api.delete("/api/v1/files/?" + urlencode({"path": "/shared/kept.txt"})))
+    assert selectors.clock_now(tenant=dav_account.tenant) == clock
+
+    # A bulk upload: its new file and new folder are refused, the replaced file lands.
+    answer = api.generic(
+        "POST",
+        "/api/v1/files/bulk?" + urlencode({"path": "/shared"}),
+        data=_tar({"kept.txt": b"replaced", "fresh.txt": b"c", "made/c.txt": b"c"}),
+        content_type="application/x-tar",
+    )
+    assert answer.status_code == 200, answer.content
+    outcomes = {item["path"]: item["status"] for item in answer.json()["items"]}
+    assert outcomes == {"/shared/kept.txt": "replaced", "/shared/fresh.txt": "refused", "/shared/made/c.txt": "refused"}
+    # What is inside its members is not its membership: a file replaced, one added to a subfolder.
+    assert put("/shared/kept.txt", b"again").status_code == 200
+    assert put("/shared/sub/inner.txt").status_code == 201
+    shared = selectors.node_at_path(tenant=dav_account.tenant, path="/shared")
+    assert selectors.live_child_count(tenant=dav_account.tenant, folder=shared) == 2  # kept.txt and sub
+
+    # The lock's holder adds with its token; WebDAV without it is refused by WsgiDAV itself.
+    assert dav_call("PUT", _url(dav_account, "shared/other.txt"), body=b"o", auth=auth).status == 423
+    added = dav_call("PUT", _url(dav_account, "shared/other.txt"), body=b"o", auth=auth, If=f"(<{token}>)")
+    assert added.status == 201
+
+
 def test_bulk_moves_and_deletes_carry_the_childrens_state(dav_call, dav_account) -> None:
     auth, api = _auth(dav_account), _api(dav_account)
     for folder in ("a", "to", "cc"):
