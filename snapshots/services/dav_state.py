@@ -32,7 +32,6 @@ from urllib.parse import quote
 
 from django.db import transaction
 from django.db.models import Exists, Q
-from django.db.models.functions import Substr
 from django.utils import timezone
 
 from hubs.routing import hub_database_alias
@@ -44,6 +43,8 @@ if TYPE_CHECKING:
     from hubs.models import Tenant
 
 BATCH = 1000
+# Roots whose rows one query reads (each a prefix test: SQLite's expression depth).
+ROOTS_PER_QUERY = 100
 # True while a WebDAV request calls the store (portal.dav.errors.call_store).
 _webdav_tokens_checked: ContextVar[bool] = ContextVar("hubport_webdav_tokens_checked", default=False)
 
@@ -195,37 +196,9 @@ def dav_property_remove(*, tenant: Tenant, path: str, name: str) -> None:
     DavProperty.objects.for_tenant(tenant).filter(path_key=dav_path_key(path), name=name).delete()
 
 
-def _below(*, tenant: Tenant, path: str) -> Q:
-    """The rows of ``path``'s descendants: a prefix match (LIKE, which SQLite
-    compares without case), then the prefix compared exactly."""
-    prefix = path.rstrip("/") + "/"
-    ids = (
-        DavProperty.objects.for_tenant(tenant)
-        .filter(path__startswith=prefix)
-        .annotate(head=Substr("path", 1, len(prefix)))
-        .filter(head=prefix)
-        .values_list("pk", flat=True)
-    )
-    return Q(pk__in=list(ids))
-
-
-def _subtree(*, tenant: Tenant, path: str, with_children: bool) -> list[DavProperty]:
-    rows = DavProperty.objects.for_tenant(tenant)
-    own = Q(path_key=dav_path_key(path))
-    if not with_children:
-        return list(rows.filter(own))
-    if path == "/":
-        return list(rows)
-    return list(rows.filter(own | _below(tenant=tenant, path=path)))
-
-
 def dav_properties_remove(*, tenant: Tenant, path: str) -> int:
     """A resource is gone: its properties and its descendants' go with it."""
-    doomed = [row.pk for row in _subtree(tenant=tenant, path=path, with_children=True)]
-    removed = 0
-    for start in range(0, len(doomed), BATCH):
-        removed += DavProperty.objects.for_tenant(tenant).filter(pk__in=doomed[start : start + BATCH]).delete()[0]
-    return removed
+    return _properties_follow(tenant=tenant, moves=[], gone=[path])
 
 
 def _renamed(row: DavProperty, *, from_path: str, to_path: str) -> str:
@@ -235,14 +208,69 @@ def _renamed(row: DavProperty, *, from_path: str, to_path: str) -> str:
 def dav_properties_move(*, tenant: Tenant, from_path: str, to_path: str, with_children: bool = True) -> None:
     """A resource moved: its properties (and its descendants') follow it; what
     the destination had before is replaced (a MOVE with Overwrite deleted it)."""
+    _properties_follow(tenant=tenant, moves=[(from_path, to_path)], gone=[], with_children=with_children)
+
+
+def _at_or_below(path: str, root: str) -> bool:
+    return root == "/" or _same(path, root) or _path_below(path, root)
+
+
+def _covers(path: str, root: str, with_children: bool) -> bool:
+    """Whether a row at ``path`` belongs to ``root`` (and, ``with_children``, to what is below it)."""
+    return _at_or_below(path, root) if with_children else _same(path, root)
+
+
+def _rows_at_or_below(*, tenant: Tenant, roots: Sequence[str], with_children: bool = True) -> list[DavProperty]:
+    """The property rows of ``roots`` (WebDAV paths) and, ``with_children``,
+    of everything below them: one query per ROOTS_PER_QUERY roots, the
+    prefix compared exactly here (LIKE compares without case in SQLite)."""
+    found: dict[int, DavProperty] = {}
+    rows = DavProperty.objects.for_tenant(tenant)
+    for start in range(0, len(roots), ROOTS_PER_QUERY):
+        chunk = roots[start : start + ROOTS_PER_QUERY]
+        if with_children and "/" in chunk:
+            return list(rows)
+        # A folder's row may carry its trailing slash or not.
+        spellings = {spelling for root in chunk for spelling in (root, root.rstrip("/"), root.rstrip("/") + "/")}
+        wanted = Q(path_key__in=[dav_path_key(spelling) for spelling in spellings])
+        if with_children:
+            for root in chunk:
+                wanted |= Q(path__startswith=root.rstrip("/") + "/")
+        found.update((row.pk, row) for row in rows.filter(wanted))
+    return [row for row in found.values() if any(_covers(row.path, root, with_children) for root in roots)]
+
+
+def _properties_follow(
+    *, tenant: Tenant, moves: Sequence[tuple[str, str]], gone: Sequence[str], with_children: bool = True
+) -> int:
+    """Moves (``(from, to)``, none inside another's source or destination, as
+    the store's moves of outermost items are) and deletions (``gone``), WebDAV
+    paths: what each destination had goes, each source's rows take the
+    destination's path, each deleted root's rows go. Reads once, writes in
+    batches, whatever the number of items. Returns how many rows went."""
+    targets = [*(to_path for _, to_path in moves), *gone]
+    rows = _rows_at_or_below(
+        tenant=tenant, roots=[*(from_path for from_path, _ in moves), *targets], with_children=with_children
+    )
+    doomed: list[int] = []
+    moving: list[DavProperty] = []
+    for row in rows:
+        if any(_covers(row.path, root, with_children) for root in targets):
+            doomed.append(row.pk)
+            continue
+        for from_path, to_path in moves:
+            if _covers(row.path, from_path, with_children):
+                row.path = _renamed(row, from_path=from_path, to_path=to_path)
+                row.path_key = dav_path_key(row.path)
+                row.folder_key = dav_path_key(dav_parent(row.path))
+                moving.append(row)
+                break
     with transaction.atomic(using=hub_database_alias(tenant.hub_id)):
-        dav_properties_remove(tenant=tenant, path=to_path)
-        rows = _subtree(tenant=tenant, path=from_path, with_children=with_children)
-        for row in rows:
-            row.path = _renamed(row, from_path=from_path, to_path=to_path)
-            row.path_key = dav_path_key(row.path)
-            row.folder_key = dav_path_key(dav_parent(row.path))
-        DavProperty.objects.for_tenant(tenant).bulk_update(rows, ["path", "path_key", "folder_key"], batch_size=BATCH)
+        properties = DavProperty.objects.for_tenant(tenant)
+        for start in range(0, len(doomed), BATCH):
+            properties.filter(pk__in=doomed[start : start + BATCH]).delete()
+        properties.bulk_update(moving, ["path", "path_key", "folder_key"], batch_size=BATCH)
+    return len(doomed)
 
 
 def dav_properties_copy(*, tenant: Tenant, from_path: str, to_path: str, with_children: bool) -> None:
@@ -253,7 +281,7 @@ def dav_properties_copy(*, tenant: Tenant, from_path: str, to_path: str, with_ch
         else:
             DavProperty.objects.for_tenant(tenant).filter(path_key=dav_path_key(to_path)).delete()
         copies = []
-        for row in _subtree(tenant=tenant, path=from_path, with_children=with_children):
+        for row in _rows_at_or_below(tenant=tenant, roots=[from_path], with_children=with_children):
             path = _renamed(row, from_path=from_path, to_path=to_path)
             copies.append(
                 DavProperty(
@@ -272,12 +300,13 @@ def dav_state_forget(*, tenant: Tenant, path: str) -> None:
     """An item purged from all history: its and its descendants' dead properties
     and locks go too (``path`` as WebDAV names it, percent-encoded)."""
     dav_properties_remove(tenant=tenant, path=path)
-    _locks_forget(tenant=tenant, path=path)
+    _locks_forget(tenant=tenant, paths=[path])
 
 
-def _locks_forget(*, tenant: Tenant, path: str) -> None:
+def _locks_forget(*, tenant: Tenant, paths: Sequence[str]) -> None:
+    """The locks (expired ones too) on these WebDAV paths or below them: one read, one delete."""
     locks = DavLock.objects.for_tenant(tenant)
-    doomed = [pk for pk, root in locks.values_list("pk", "path") if _same(root, path) or _path_below(root, path)]
+    doomed = [pk for pk, root in locks.values_list("pk", "path") if any(_at_or_below(root, path) for path in paths)]
     if doomed:
         locks.filter(pk__in=doomed).delete()
 
@@ -311,9 +340,7 @@ def dav_state_follow(*, tenant: Tenant, moved: Sequence[tuple[str, str]] = (), r
         # Out of one folder and into another (a rename: out of and into the same).
         members=[*(path for pair in moved for path in pair), *removed],
     )
-    for from_path, to_path in moved:
-        source, target = quote(from_path), quote(to_path)
-        dav_properties_move(tenant=tenant, from_path=source, to_path=target)
-        _locks_forget(tenant=tenant, path=source)
-    for path in removed:
-        dav_state_forget(tenant=tenant, path=quote(path))
+    moves = [(quote(from_path), quote(to_path)) for from_path, to_path in moved]
+    gone = [quote(path) for path in removed]
+    _properties_follow(tenant=tenant, moves=moves, gone=gone)
+    _locks_forget(tenant=tenant, paths=[*(from_path for from_path, _ in moves), *gone])
