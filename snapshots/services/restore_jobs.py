@@ -23,7 +23,7 @@ from snapshots.paths import join_path
 from snapshots.services.kernel import actor_for
 from snapshots.services.restore_planner import RestoreTally
 from snapshots.services.restore_request import RestoreRequest, ValidatedRestore, restore_validate
-from snapshots.services.restore_runs import finish_job, restore_run
+from snapshots.services.restore_runs import RestoreInterrupted, finish_job, restore_run
 from snapshots.services.snapshots import snapshot_create
 from snapshots.tasks import restore_run_task
 
@@ -180,6 +180,10 @@ def _run_or_queue(
             )
             if claimed:
                 _lease_return(tenant, job)
+            if isinstance(exc, RestoreInterrupted):
+                # Broken off after a batch: the worker takes the job back from this run at once.
+                restore_run_task.delay(tenant_id=tenant.pk, job_id=job.pk, resume_attempt=exc.attempt)
+                return
     restore_run_task.delay(tenant_id=tenant.pk, job_id=job.pk)
 
 

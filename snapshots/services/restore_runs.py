@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -213,10 +213,11 @@ GAVE_UP = "The restore was interrupted five times and has stopped; what it resto
 INTERNAL_ERROR = "An internal error stopped the restore; what it restored is kept. Support has been alerted."
 
 
-class RestoreInterrupted(Exception):
+class RestoreInterrupted(OperationalError):
     """The hub database broke off a run in the middle (a failover, a broken
     connection). The job is not failed: its task tries again and takes the job
-    back from ``attempt``, the run that ended here, whose lease is still fresh."""
+    back from ``attempt``, the run that ended here, whose lease is still fresh.
+    Still a database error to any other caller (an API answers 503)."""
 
     def __init__(self, *, job_id: int, attempt: int) -> None:
         super().__init__(f"restore job {job_id}: run {attempt} broken off by the database")

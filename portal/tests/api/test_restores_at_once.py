@@ -93,3 +93,38 @@ def test_more_files_than_the_inline_limit_go_to_the_worker(api, celery_worker, s
     assert job["state"] == "succeeded"
     assert (job["summary"]["restored"], job["summary"]["unchanged"]) == (1, 2)
     assert {"/a.txt", "/b.txt", "/c.txt"} <= set(api.tree())
+
+
+def test_an_inline_run_the_database_broke_off_after_a_batch_is_taken_back_by_the_worker(
+    api, celery_worker, settings, monkeypatch
+):
+    """The run in the request commits its first batch, then the database breaks
+    it off: the answer says queued, and the worker takes the job back from that
+    run at once (its lease is still fresh) and finishes it from the next batch."""
+    from django.db import OperationalError
+
+    from snapshots.services import restore_runs
+
+    settings.RESTORE_BATCH_ITEMS = 1
+    snapshot_id = deleted_files(api, "/a.txt", "/b.txt")
+    batches = 0
+    groups = restore_runs.depth_groups
+
+    def second_batch_broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return groups(*args, **kwargs)
+
+    monkeypatch.setattr(restore_runs, "depth_groups", second_batch_broken)
+
+    answer = api.post("/api/v1/restores/", {"snapshot": snapshot_id, "paths": ["/a.txt", "/b.txt"]})
+
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["state"] == "running" and answer.json()["summary"]["restored"] == 1
+    # Well before the lease (30 s) could run out: the worker did not wait for the stall check.
+    job = wait_finished(api, answer.json()["id"], timeout=20)
+    assert (job["state"], job["summary"]["restored"]) == ("succeeded", 2)
+    assert RestoreJob.objects.for_tenant(api.tenant).get(pk=job["id"]).attempts == 2
+    assert {"/a.txt", "/b.txt"} <= set(api.tree())
