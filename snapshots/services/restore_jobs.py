@@ -109,9 +109,12 @@ def pre_restore_snapshot_take(
     changed any of the paths it writes since that snapshot: for those paths
     the snapshot shows what a new one would, so undoing this restore from it
     undoes exactly this restore (a folder made above them since is no change
-    to them: nothing was at those paths then, nor before the restore). A restore of a folder or of everything, an
-    exact one, one whose source is that snapshot (an undo), or one that writes
-    a path a change since touched, gets a snapshot of its own."""
+    to them: nothing was at those paths then, nor before the restore). A
+    restore of a folder or of everything, an exact one, one from a moment
+    rather than a snapshot, one whose source is at or after that snapshot (an
+    undo), or one that writes a path a change since touched, gets a snapshot
+    of its own. The newest snapshot comes with the source's read
+    (``RestoreSource.newest``): no query of its own."""
     actor = actor_for(acting_user, by_support=by_support)
     shared = _pre_restore_shareable(tenant, validated, actor_user_id=actor.user_id, actor_label=actor.label)
     if shared is not None:
@@ -126,7 +129,7 @@ def _pre_restore_shareable(
 ) -> Snapshot | None:
     if not validated.files_only or validated.exact or len(validated.paths) > settings.RESTORE_INLINE_MAX_FILES:
         return None
-    newest = Snapshot.objects.for_tenant(tenant).order_by("-taken_at", "-pk").first()
+    newest = validated.source.newest  # read with the source snapshot; None for a moment
     if (
         newest is None
         or newest.kind != Snapshot.Kind.PRE_RESTORE

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from hubs.display import time_label
@@ -52,6 +53,9 @@ class RestoreSource:
     seq: int
     at: datetime
     snapshot: Snapshot | None
+    # The tenant's newest snapshot, read with a snapshot source in the same query
+    # (whether the restore's pre-restore snapshot may stand for a new one).
+    newest: Snapshot | None = None
 
 
 def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: datetime | None = None) -> RestoreSource:
@@ -63,16 +67,17 @@ def restore_source(*, tenant: Tenant, snapshot_id: int | None = None, at: dateti
     if snapshot_id is not None:
         if not 1 <= snapshot_id <= MAX_DATABASE_ID:
             raise NotFound(f"There is no snapshot {snapshot_id}.")
-        snapshot = (
-            Snapshot.objects.for_tenant(tenant)
-            .filter(pk=snapshot_id, taken_at__gte=selectors.retention_start())
-            .first()
-        )
-        if snapshot is None:
+        snapshots = Snapshot.objects.for_tenant(tenant)
+        newest_id = Subquery(snapshots.order_by("-taken_at", "-pk").values("pk")[:1])
+        earliest = selectors.retention_start()
+        rows = {row.pk: row for row in snapshots.filter(Q(pk=snapshot_id) | Q(pk=newest_id))}
+        snapshot = rows.get(snapshot_id)
+        if snapshot is None or snapshot.taken_at < earliest:
             # An expired snapshot waiting for the daily expiry is gone too: the
             # history it points into may already be partly removed.
             raise NotFound(f"There is no snapshot {snapshot_id}.")
-        return RestoreSource(seq=snapshot.seq, at=snapshot.taken_at, snapshot=snapshot)
+        newest = max(rows.values(), key=lambda row: (row.taken_at, row.pk))
+        return RestoreSource(seq=snapshot.seq, at=snapshot.taken_at, snapshot=snapshot, newest=newest)
     assert at is not None
     if timezone.is_naive(at):
         raise RestoreRefused("Give the moment with its time zone, e.g. 2026-11-24T10:42:00Z.")
