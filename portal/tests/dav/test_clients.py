@@ -123,6 +123,9 @@ def test_rclone_sync_check_and_copy_back_from_snapshots(
     assert _digests(restored) == before  # byte for byte, all 100 files
     jobs = RestoreJob.objects.for_tenant(dav_account.tenant).order_by("pk")[jobs_before:]
     assert jobs and all(job.state == RestoreJob.State.SUCCEEDED and job.snapshot_id == snapshot.pk for job in jobs)
-    # One "Before a restore" for the whole copy, not one per file rclone copied.
-    assert {job.pre_restore_snapshot_id for job in jobs} == {jobs[0].pre_restore_snapshot_id}
-    assert jobs[0].pre_restore_snapshot_id is not None and len(jobs) == 100
+    # Not one "Before a restore" per file rclone copied: the COPYs share one,
+    # except that the first ones rclone sends side by side (--transfers, 4 by
+    # default) may each take their own before any of them exists.
+    shared = {job.pre_restore_snapshot_id for job in jobs}
+    assert None not in shared and len(jobs) == 100
+    assert 1 <= len(shared) <= 4, len(shared)
